@@ -1,0 +1,46 @@
+# The two commands: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+RUN_INSTALLED := $(VENV)/.installed-run
+DEV_INSTALLED := $(VENV)/.installed-dev
+
+.PHONY: demo test test-fast lint bench services clean help
+
+help:
+	@echo "make demo       install into .venv and run the example end to end"
+	@echo "make test       install test dependencies and services, lint, run the whole suite"
+	@echo "make test-fast  the suite without the slow integration tests"
+	@echo "make lint       ruff, mypy, import-linter"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUN_INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@ $(RUN_INSTALLED)
+
+demo: $(RUN_INSTALLED)
+	$(PY) examples/demo/run_demo.py
+
+services:
+	bash scripts/install-test-services.sh
+
+lint: $(DEV_INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: $(DEV_INSTALLED) services lint
+	$(PY) -m pytest
+
+test-fast: $(DEV_INSTALLED)
+	$(PY) -m pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

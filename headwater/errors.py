@@ -1,0 +1,173 @@
+"""Headwater's exceptions: one root, one subclass per area.
+
+Every message says *what* was wrong, *where* (a file, a key, a step, a path) and *what to do*::
+
+    HeadwaterError
+    ├── ConfigurationError        a config file, a setting, a workspace folder
+    ├── NotFoundError             a workspace, datastore, dataset (version), run ... that does not exist
+    │   └── ComputeTargetException    (SDK v1 name) a compute target that does not exist
+    ├── AlreadyExistsError        creating something whose name is taken
+    ├── DataAccessError           reading or writing data: a bad row, a path escaping its root
+    │   └── PathEscapeError       a datastore path that leaves the datastore's root
+    ├── MetadataStoreError        the metadata database: unreachable, newer schema
+    ├── GraphValidationError      a pipeline that cannot run (cycles, missing inputs ...)
+    ├── EnvironmentBuildError     an environment that could not be built
+    ├── StepFailedError           a step process failed
+    │   └── ActivityFailedException   (SDK v1 name) what wait_for_completion raises
+    └── NotSupportedError         an SDK v1 feature Headwater does not provide (says what to use)
+
+Subclasses take structured fields and compose the message, so callers never format error text
+by hand and tests can assert on fields.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "HeadwaterError",
+    "ConfigurationError",
+    "NotFoundError",
+    "ComputeTargetException",
+    "AlreadyExistsError",
+    "DataAccessError",
+    "PathEscapeError",
+    "MetadataStoreError",
+    "GraphValidationError",
+    "EnvironmentBuildError",
+    "StepFailedError",
+    "ActivityFailedException",
+    "NotSupportedError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return `` Did you mean 'x'?`` for the closest candidates, or ``""`` when none is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(repr(c) for c in close) + "?"
+
+
+class HeadwaterError(Exception):
+    """The root of every error Headwater raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message} {hint}")
+
+
+class ConfigurationError(HeadwaterError):
+    """A configuration file or setting is missing or malformed.
+
+    ``path`` is the file, ``key`` the offending key (when one is to blame).
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, key: str | None = None, hint: str | None = None
+    ) -> None:
+        self.path = path
+        self.key = key
+        where = []
+        if path:
+            where.append(f"in {path}")
+        if key:
+            where.append(f"key {key!r}")
+        text = message if not where else f"{message} ({', '.join(where)})."
+        super().__init__(text, hint=hint)
+
+
+class NotFoundError(HeadwaterError):
+    """A named thing does not exist; the message suggests close names."""
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        *,
+        where: str | None = None,
+        candidates: Iterable[str] = (),
+        hint: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        cands = list(candidates)
+        self.candidates = cands
+        text = f"{kind} {name!r} does not exist"
+        if where:
+            text += f" in {where}"
+        text += "."
+        suggestion = did_you_mean(name, cands)
+        if suggestion:
+            text += suggestion
+        elif cands:
+            shown = ", ".join(repr(c) for c in sorted(cands)[:10])
+            text += f" Known: {shown}."
+        super().__init__(text, hint=hint)
+
+
+class ComputeTargetException(NotFoundError):
+    """SDK v1's ``azureml.core.compute_target.ComputeTargetException``."""
+
+
+class AlreadyExistsError(HeadwaterError):
+    """Creating something whose name is already taken."""
+
+    def __init__(self, kind: str, name: str, *, hint: str | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        super().__init__(f"{kind} {name!r} already exists.", hint=hint)
+
+
+class DataAccessError(HeadwaterError):
+    """Reading or writing data failed; ``path`` names the file or location."""
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, hint=hint)
+
+
+class PathEscapeError(DataAccessError):
+    """A path that would leave its datastore's (or snapshot's) root."""
+
+    def __init__(self, path: str, root: str, *, datastore: str | None = None) -> None:
+        self.root = root
+        self.datastore = datastore
+        owner = f"datastore {datastore!r}" if datastore else "its root"
+        super().__init__(
+            f"Path {path!r} escapes {owner} ({root}).",
+            path=path,
+            hint="Use a relative path inside the datastore, without '..' or symlinks that lead out.",
+        )
+
+
+class MetadataStoreError(HeadwaterError):
+    """The metadata database cannot be used (unreachable, newer schema, corrupt)."""
+
+
+class GraphValidationError(HeadwaterError):
+    """A pipeline that cannot run; ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"The pipeline is not valid ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class EnvironmentBuildError(HeadwaterError):
+    """An environment could not be built or is not satisfied."""
+
+
+class StepFailedError(HeadwaterError):
+    """A step process failed."""
+
+
+class ActivityFailedException(StepFailedError):
+    """SDK v1's ``azureml.exceptions.ActivityFailedException``: raised by ``wait_for_completion``."""
+
+
+class NotSupportedError(HeadwaterError):
+    """An SDK v1 feature that Headwater does not provide; the message says what to use instead."""

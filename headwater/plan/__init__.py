@@ -1,0 +1,1 @@
+"""Planning: canonical hashing, file digests with a stat cache, snapshots, fingerprints."""

@@ -1,0 +1,1 @@
+"""User-facing SDK objects: Workspace, Datastore, Dataset, ... (SDK v1 names)."""

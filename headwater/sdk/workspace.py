@@ -1,0 +1,394 @@
+"""``Workspace``: a folder holding the metadata store, the default datastores, snapshots and runs.
+
+Follows SDK v1's ``azureml.core.Workspace`` (signatures and defaults); Azure-only arguments are
+accepted and ignored. Headwater's own options are keyword-only at the end (``folder``,
+``metadata_url``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from headwater.config import find_config, load_config, validate_name, workspaces_root
+from headwater.errors import AlreadyExistsError, ConfigurationError, NotFoundError
+from headwater.store.metadata import MetadataStore, sqlite_url
+from headwater.store.records import DatastoreRecord, utcnow
+
+if TYPE_CHECKING:
+    from headwater.sdk.dataset import AbstractDataset
+    from headwater.sdk.datastore import Datastore
+
+__all__ = ["Workspace", "WORKSPACE_FILE", "DEFAULT_DATASTORE", "BUILTIN_DATASTORES"]
+
+WORKSPACE_FILE = "workspace.json"
+DEFAULT_DATASTORE = "workspaceblobstore"
+#: The datastores every workspace has, as in SDK v1: name -> (kind, folder under datastores/).
+BUILTIN_DATASTORES = {"workspaceblobstore": "azure_blob", "workspacefilestore": "azure_file"}
+_DEFAULT_DATASTORE_KEY = "default_datastore"
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class Workspace:
+    """A Headwater workspace (SDK v1: ``azureml.core.Workspace``).
+
+    ``Workspace(subscription_id, resource_group, workspace_name)`` opens an existing workspace by
+    name, as SDK v1's constructor does; :meth:`create`, :meth:`get` and :meth:`from_config` are the
+    usual ways in.
+    """
+
+    def __init__(
+        self,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        auth: object = None,
+        _location: str | None = None,
+        _disable_service_check: bool = False,
+        _workspace_id: str | None = None,
+        sku: str = "basic",
+        tags: dict[str, str] | None = None,
+        _cloud: str = "AzureCloud",
+        *,
+        folder: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if workspace_name is None:
+            raise ConfigurationError(
+                "Workspace() needs workspace_name",
+                hint="Use Workspace.get(name), Workspace.from_config() or Workspace.create(name).",
+            )
+        validate_name("workspace", workspace_name)
+        root = Path(folder).expanduser().resolve() if folder is not None else workspaces_root() / workspace_name
+        info_file = root / WORKSPACE_FILE
+        if not info_file.is_file():
+            known = Workspace._known_names()
+            raise NotFoundError(
+                "Workspace",
+                workspace_name,
+                where=str(root.parent),
+                candidates=known,
+                hint=f"Create it with Workspace.create({workspace_name!r}) or `headwater workspace create "
+                f"{workspace_name}`.",
+            )
+        info = Workspace._read_info(info_file)
+        if info.get("name") != workspace_name:
+            raise ConfigurationError(
+                f"The folder holds workspace {info.get('name')!r}, not {workspace_name!r}",
+                path=str(info_file),
+                key="name",
+            )
+        self._name = workspace_name
+        self._folder = root
+        self._info = info
+        self._subscription_id = subscription_id or info.get("subscription_id")
+        self._resource_group = resource_group or info.get("resource_group")
+        self._tags = dict(tags or {})
+        self._store: MetadataStore | None = None
+
+    # -- construction --------------------------------------------------------------------------
+
+    @staticmethod
+    def create(
+        name: str,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        create_resource_group: bool = True,
+        sku: str = "basic",
+        tags: dict[str, str] | None = None,
+        friendly_name: str | None = None,
+        storage_account: str | None = None,
+        key_vault: str | None = None,
+        app_insights: str | None = None,
+        container_registry: str | None = None,
+        adb_workspace: str | None = None,
+        primary_user_assigned_identity: str | None = None,
+        cmk_keyvault: str | None = None,
+        resource_cmk_uri: str | None = None,
+        hbi_workspace: bool = False,
+        default_cpu_compute_target: object = None,
+        default_gpu_compute_target: object = None,
+        private_endpoint_config: object = None,
+        private_endpoint_auto_approval: bool = True,
+        exist_ok: bool = False,
+        show_output: bool = True,
+        user_assigned_identity_for_cmk_encryption: str | None = None,
+        system_datastores_auth_mode: str = "accessKey",
+        v1_legacy_mode: bool | None = None,
+        *,
+        folder: str | os.PathLike[str] | None = None,
+        metadata_url: str | None = None,
+    ) -> Workspace:
+        """Create a workspace (SDK v1 signature; Azure-only arguments are ignored).
+
+        ``folder`` puts it somewhere other than ``$HEADWATER_HOME/workspaces/<name>``;
+        ``metadata_url`` keeps its metadata in PostgreSQL instead of the embedded SQLite file.
+        With ``exist_ok=True`` an existing workspace is returned.
+        """
+        validate_name("workspace", name)
+        root = Path(folder).expanduser().resolve() if folder is not None else workspaces_root() / name
+        info_file = root / WORKSPACE_FILE
+        if info_file.is_file():
+            if not exist_ok:
+                raise AlreadyExistsError(
+                    "Workspace", name, hint=f"It is at {root}; pass exist_ok=True to use it."
+                )
+            return Workspace(subscription_id, resource_group, name, folder=root)
+        if root.exists() and any(root.iterdir()):
+            raise ConfigurationError(
+                f"Cannot create workspace {name!r}: the folder {root} exists and is not a workspace",
+                hint="Choose an empty or new folder.",
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        url = metadata_url or sqlite_url(root / "metadata.db")
+        with MetadataStore.create(url) as store:
+            existing = store.get_meta("workspace_name")
+            if existing is not None and existing != name:
+                raise ConfigurationError(
+                    f"The metadata store at {store.redacted_url} belongs to workspace {existing!r}",
+                    key="metadata_url",
+                    hint="Use a separate PostgreSQL database for each workspace.",
+                )
+            store.set_meta("workspace_name", name)
+            for ds_name, kind in BUILTIN_DATASTORES.items():
+                (root / "datastores" / ds_name).mkdir(parents=True, exist_ok=True)
+                if store.get_datastore(ds_name) is None:
+                    store.put_datastore(
+                        DatastoreRecord(ds_name, kind, {"root": f"datastores/{ds_name}", "builtin": True})
+                    )
+            if store.get_meta(_DEFAULT_DATASTORE_KEY) is None:
+                store.set_meta(_DEFAULT_DATASTORE_KEY, DEFAULT_DATASTORE)
+        info: dict[str, Any] = {"name": name, "created_at": utcnow(), "format": 1}
+        if subscription_id:
+            info["subscription_id"] = subscription_id
+        if resource_group:
+            info["resource_group"] = resource_group
+        if metadata_url:
+            info["metadata_url"] = metadata_url
+        _write_json_atomic(info_file, info)  # written last: a half-created workspace is never "found"
+        return Workspace(subscription_id, resource_group, name, folder=root)
+
+    @staticmethod
+    def get(
+        name: str,
+        auth: object = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        location: str | None = None,
+        cloud: str = "AzureCloud",
+        id: str | None = None,
+        *,
+        folder: str | os.PathLike[str] | None = None,
+    ) -> Workspace:
+        """Open an existing workspace by name; the error lists close names when it is missing."""
+        return Workspace(subscription_id, resource_group, name, folder=folder)
+
+    @staticmethod
+    def from_config(
+        path: str | os.PathLike[str] | None = None,
+        auth: object = None,
+        _logger: object = None,
+        _file_name: str | None = None,
+    ) -> Workspace:
+        """Open the workspace named in a ``config.json`` found as SDK v1 finds it.
+
+        The search starts at ``path`` (a folder or the file itself; default: the current folder)
+        and goes upward, looking in ``.azureml/``, ``aml_config/`` and the folder itself. Azure's
+        file format is accepted as is. A workspace named there that does not exist yet is created,
+        with an info line saying so.
+        """
+        file = find_config(path, _file_name)
+        cfg = load_config(file)
+        root = cfg.folder if cfg.folder is not None else workspaces_root() / cfg.workspace_name
+        if (root / WORKSPACE_FILE).is_file():
+            return Workspace(cfg.subscription_id, cfg.resource_group, cfg.workspace_name, folder=root)
+        ws = Workspace.create(
+            cfg.workspace_name,
+            subscription_id=cfg.subscription_id,
+            resource_group=cfg.resource_group,
+            folder=root,
+            metadata_url=cfg.metadata_url,
+        )
+        print(
+            f"Headwater: created workspace {cfg.workspace_name!r} at {root} (named in {file}).",
+            file=sys.stderr,
+        )
+        return ws
+
+    @staticmethod
+    def list(
+        subscription_id: str | None = None, auth: object = None, resource_group: str | None = None
+    ) -> dict[str, list[Workspace]]:
+        """Workspaces under ``$HEADWATER_HOME/workspaces``, as SDK v1's ``{name: [Workspace]}``."""
+        return {name: [Workspace.get(name)] for name in Workspace._known_names()}
+
+    @staticmethod
+    def _known_names() -> list[str]:
+        root = workspaces_root()
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if (p / WORKSPACE_FILE).is_file())
+
+    @staticmethod
+    def _read_info(info_file: Path) -> dict[str, Any]:
+        try:
+            data = json.loads(info_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigurationError(
+                f"The workspace file is unreadable: {exc}",
+                path=str(info_file),
+                hint="Restore it from a backup, or recreate the workspace.",
+            ) from exc
+        if not isinstance(data, dict) or "name" not in data:
+            raise ConfigurationError(
+                "The workspace file has no workspace name", path=str(info_file), key="name"
+            )
+        return data
+
+    def write_config(self, path: str | os.PathLike[str] | None = None, file_name: str | None = None) -> Path:
+        """Write ``.azureml/config.json`` (SDK v1 format plus ``folder`` when not the default)."""
+        base = Path(path) if path is not None else Path.cwd()
+        target = base / ".azureml" / (file_name or "config.json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data: dict[str, Any] = {
+            "subscription_id": self._subscription_id or "",
+            "resource_group": self._resource_group or "",
+            "workspace_name": self._name,
+        }
+        if self._folder != workspaces_root() / self._name:
+            data["folder"] = str(self._folder)
+        if self._info.get("metadata_url"):
+            data["metadata_url"] = self._info["metadata_url"]
+        _write_json_atomic(target, data)
+        return target
+
+    # -- the store -----------------------------------------------------------------------------
+
+    @property
+    def _metadata(self) -> MetadataStore:
+        """The open metadata store (opened on first use)."""
+        if self._store is None:
+            url = self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db")
+            self._store = MetadataStore.open(url)
+        return self._store
+
+    def close(self) -> None:
+        """Close the metadata connection (reopened on next use)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- properties ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def folder(self) -> Path:
+        """Where the workspace lives (a Headwater addition)."""
+        return self._folder
+
+    @property
+    def metadata_url(self) -> str:
+        """The metadata store's URL, password redacted (a Headwater addition)."""
+        return self._metadata.redacted_url
+
+    @property
+    def subscription_id(self) -> str | None:
+        return self._subscription_id
+
+    @property
+    def resource_group(self) -> str | None:
+        return self._resource_group
+
+    @property
+    def location(self) -> str:
+        return "local"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return dict(self._tags)
+
+    @property
+    def datastores(self) -> dict[str, Datastore]:
+        """Every registered datastore by name."""
+        from headwater.sdk.datastore import Datastore
+
+        return {r.name: Datastore._from_record(self, r) for r in self._metadata.list_datastores()}
+
+    def get_default_datastore(self) -> Datastore:
+        """The default datastore (``workspaceblobstore`` unless changed)."""
+        from headwater.sdk.datastore import Datastore
+
+        name = self._metadata.get_meta(_DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE
+        return Datastore.get(self, name)
+
+    def set_default_datastore(self, name: str) -> None:
+        """Make ``name`` the default datastore; an unknown name raises, suggesting close ones."""
+        if self._metadata.get_datastore(name) is None:
+            raise NotFoundError(
+                "Datastore", name, where=f"workspace {self._name!r}",
+                candidates=[r.name for r in self._metadata.list_datastores()],
+            )
+        self._metadata.set_meta(_DEFAULT_DATASTORE_KEY, name)
+
+    @property
+    def datasets(self) -> dict[str, AbstractDataset]:
+        """The latest version of every registered dataset by name."""
+        from headwater.sdk.dataset import Dataset
+
+        return {r.name: Dataset._from_record(self, r) for r in self._metadata.list_datasets() if r.name}
+
+    @property
+    def compute_targets(self) -> dict[str, Any]:
+        """Registered compute targets by name (``local`` is implicit and not listed, as in SDK v1)."""
+        return {r.name: r for r in self._metadata.list_compute_targets()}
+
+    @property
+    def environments(self) -> dict[str, Any]:
+        """Registered environments (latest versions) by name."""
+        return {r.name: r for r in self._metadata.list_environments()}
+
+    @property
+    def experiments(self) -> dict[str, Any]:
+        """Experiments by name."""
+        return {r.name: r for r in self._metadata.list_experiments()}
+
+    def get_details(self) -> dict[str, Any]:
+        """A summary like SDK v1's, with Headwater's folder and store."""
+        return {
+            "name": self._name,
+            "id": str(self._folder),
+            "location": self.location,
+            "subscriptionId": self._subscription_id,
+            "resourceGroup": self._resource_group,
+            "folder": str(self._folder),
+            "metadataUrl": self.metadata_url,
+            "creationTime": self._info.get("created_at"),
+            "defaultDatastore": self._metadata.get_meta(_DEFAULT_DATASTORE_KEY),
+        }
+
+    def __repr__(self) -> str:
+        return f"Workspace.create(name={self._name!r}, folder={str(self._folder)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and other._folder == self._folder
+
+    def __hash__(self) -> int:
+        return hash(self._folder)

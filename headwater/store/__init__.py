@@ -1,0 +1,1 @@
+"""Stores: the metadata repository (SQLite/PostgreSQL) and datastore backends (fsspec)."""

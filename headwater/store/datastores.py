@@ -1,0 +1,228 @@
+"""Datastore backends: where a datastore's files really are, behind one small interface.
+
+Every backend is an fsspec filesystem plus a root; every path a caller passes is relative to that
+root and validated first, so nothing escapes it (``..``, absolute paths, symlinks that lead out).
+Writes are atomic per file: data goes to a hidden temporary name beside the target and is renamed
+into place, so no half-written file is ever visible.
+
+Local folders are the only kind in this module today; remote kinds (Azure Blob, S3) plug in as
+further subclasses of :class:`DatastoreBackend`.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from headwater.errors import ConfigurationError, DataAccessError, PathEscapeError
+from headwater.store.records import DatastoreRecord
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+__all__ = ["DatastoreBackend", "LocalBackend", "backend_for", "normalize_relative"]
+
+_TMP_PREFIX = ".hw-tmp-"
+
+
+def normalize_relative(path: str | os.PathLike[str] | None, *, root: str, datastore: str | None) -> str:
+    """Normalise a datastore-relative path to ``a/b/c`` ('' for the root) or raise PathEscapeError.
+
+    Refuses absolute paths, drive letters and any path whose ``..`` parts climb above the root.
+    """
+    if path is None:
+        return ""
+    text = os.fspath(path).replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise PathEscapeError(text, root, datastore=datastore)
+    parts: list[str] = []
+    for part in PurePosixPath(text).parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise PathEscapeError(text, root, datastore=datastore)
+            parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
+
+
+class DatastoreBackend(ABC):
+    """The files of one datastore. Paths are relative to the datastore root, '/'-separated."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    @abstractmethod
+    def fs(self) -> AbstractFileSystem:
+        """The fsspec filesystem (imported lazily)."""
+
+    @property
+    @abstractmethod
+    def root(self) -> str:
+        """The root as the filesystem names it (a local folder, ``container/prefix`` ...)."""
+
+    @abstractmethod
+    def full_path(self, path: str | os.PathLike[str] | None) -> str:
+        """The validated path of ``path`` on :attr:`fs`; raises PathEscapeError."""
+
+    def local_path(self, path: str | os.PathLike[str] | None) -> Path | None:
+        """A local filesystem path to read ``path`` in place, or None for remote stores."""
+        return None
+
+    def exists(self, path: str | os.PathLike[str] | None) -> bool:
+        return bool(self.fs.exists(self.full_path(path)))
+
+    def is_dir(self, path: str | os.PathLike[str] | None) -> bool:
+        return bool(self.fs.isdir(self.full_path(path)))
+
+    def list_files(self, prefix: str | os.PathLike[str] | None = None) -> list[str]:
+        """Every file at or under ``prefix`` (a folder or a file), relative to the root, sorted."""
+        rel = normalize_relative(prefix, root=self.root, datastore=self.name)
+        full = self.full_path(rel)
+        if self.fs.isfile(full):
+            return [rel]
+        if not self.fs.isdir(full):
+            return []
+        found = self.fs.find(full)
+        return sorted(r for r in (self._relative(f) for f in found) if not _is_tmp(r))
+
+    def glob(self, pattern: str) -> list[str]:
+        """Files matching a glob (``**`` recurses), relative to the root, sorted."""
+        rel = normalize_relative(pattern, root=self.root, datastore=self.name)
+        matches = self.fs.glob(self.full_path(rel))
+        out: set[str] = set()
+        for m in matches:
+            r = self._relative(m)
+            if self.fs.isdir(m):
+                out.update(self.list_files(r))
+            elif not _is_tmp(r):
+                out.add(r)
+        return sorted(out)
+
+    def info(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        return dict(self.fs.info(self.full_path(path)))
+
+    def open(self, path: str | os.PathLike[str], mode: str = "rb") -> BinaryIO:
+        if "r" not in mode:
+            raise ValueError("open() is for reading; use put_file/put_bytes to write atomically")
+        return self.fs.open(self.full_path(path), mode)  # type: ignore[no-any-return]
+
+    def put_file(self, local: str | os.PathLike[str], path: str | os.PathLike[str], *, overwrite: bool) -> bool:
+        """Copy a local file to ``path`` atomically; returns False when it exists and not ``overwrite``."""
+        target = self.full_path(path)
+        if not overwrite and self.fs.exists(target):
+            return False
+        self._atomic_put(target, lambda tmp: self.fs.put_file(os.fspath(local), tmp))
+        return True
+
+    def put_bytes(self, data: bytes, path: str | os.PathLike[str], *, overwrite: bool = True) -> bool:
+        target = self.full_path(path)
+        if not overwrite and self.fs.exists(target):
+            return False
+        self._atomic_put(target, lambda tmp: self.fs.pipe_file(tmp, data))
+        return True
+
+    def get_file(self, path: str | os.PathLike[str], local: str | os.PathLike[str], *, overwrite: bool) -> bool:
+        """Copy ``path`` to a local file atomically; returns False when it exists and not ``overwrite``."""
+        dest = Path(local)
+        if dest.exists() and not overwrite:
+            return False
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}-{dest.name}")
+        try:
+            self.fs.get_file(self.full_path(path), os.fspath(tmp))
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+
+    def _atomic_put(self, target: str, write: Any) -> None:
+        parent, base = posixpath.split(target)
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = posixpath.join(parent, f"{_TMP_PREFIX}{uuid.uuid4().hex}-{base}")
+        try:
+            write(tmp)
+            self.fs.mv(tmp, target)
+        finally:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
+
+    def delete(self, path: str | os.PathLike[str], *, recursive: bool = False) -> None:
+        full = self.full_path(path)
+        if full.rstrip("/") == self.root.rstrip("/"):
+            raise DataAccessError(f"Refusing to delete the root of datastore {self.name!r}.", path=full)
+        self.fs.rm(full, recursive=recursive)
+
+    def _relative(self, full: str) -> str:
+        root = self.root.rstrip("/")
+        full = full.rstrip("/")
+        if full == root:
+            return ""
+        if not full.startswith(root + "/"):
+            raise PathEscapeError(full, root, datastore=self.name)
+        return full[len(root) + 1 :]
+
+    def walk_files(self, prefix: str | os.PathLike[str] | None = None) -> Iterator[str]:
+        yield from self.list_files(prefix)
+
+
+def _is_tmp(rel: str) -> bool:
+    return posixpath.basename(rel).startswith(_TMP_PREFIX)
+
+
+class LocalBackend(DatastoreBackend):
+    """A datastore that is a folder on this machine."""
+
+    def __init__(self, name: str, root: str | os.PathLike[str]) -> None:
+        super().__init__(name)
+        self._root_path = Path(root).expanduser().resolve()
+        self._fs: AbstractFileSystem | None = None
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        if self._fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._fs = LocalFileSystem()
+        return self._fs
+
+    @property
+    def root(self) -> str:
+        return self._root_path.as_posix()
+
+    @property
+    def root_path(self) -> Path:
+        return self._root_path
+
+    def full_path(self, path: str | os.PathLike[str] | None) -> str:
+        return self.local_path(path).as_posix()
+
+    def local_path(self, path: str | os.PathLike[str] | None) -> Path:
+        rel = normalize_relative(path, root=self.root, datastore=self.name)
+        candidate = self._root_path / rel if rel else self._root_path
+        # resolve() follows symlinks on the parts that exist: a link that leads out is caught here.
+        resolved = candidate.resolve()
+        if resolved != self._root_path and not resolved.is_relative_to(self._root_path):
+            raise PathEscapeError(os.fspath(path or ""), self.root, datastore=self.name)
+        return candidate
+
+
+def backend_for(record: DatastoreRecord, workspace_folder: Path) -> DatastoreBackend:
+    """The backend for a datastore record; a relative local root is relative to the workspace."""
+    if record.kind in ("local", "azure_blob", "azure_file") and "root" in record.config:
+        root = Path(record.config["root"])
+        if not root.is_absolute():
+            root = workspace_folder / root
+        return LocalBackend(record.name, root)
+    raise ConfigurationError(
+        f"Datastore {record.name!r} has kind {record.kind!r}, which this Headwater cannot open",
+        hint="Upgrade Headwater or install the extra that provides it (headwater[azure], headwater[s3]).",
+    )

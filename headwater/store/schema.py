@@ -1,0 +1,36 @@
+"""The metadata schema's versions, and the one place that runs Alembic.
+
+Alembic (and so SQLAlchemy, ~0.2 s to import) is only loaded here, when a store is created or
+upgraded; opening a store reads ``alembic_version`` with the plain DB-API driver and compares it
+with :data:`SCHEMA_REVISIONS`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["SCHEMA_REVISIONS", "HEAD", "MIGRATIONS_DIR", "sqlalchemy_url", "upgrade_to_head"]
+
+#: Every revision in ``migrations/versions``, oldest first. A test checks it against Alembic's history.
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001_initial",)
+HEAD = SCHEMA_REVISIONS[-1]
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Turn a store URL (``sqlite:///...``, ``postgresql://...``) into SQLAlchemy's form."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def upgrade_to_head(url: str) -> None:
+    """Create or upgrade the schema at ``url`` to :data:`HEAD` with Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    command.upgrade(cfg, "head")
