@@ -7,7 +7,6 @@ lazily, on first use, so ``import headwater`` stays cheap inside a step process.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from headwater._version import __version__
 
@@ -39,11 +38,43 @@ _EXPORTS: dict[str, str] = {
     "Dataset": "headwater.sdk.dataset",
     "FileDataset": "headwater.sdk.dataset",
     "TabularDataset": "headwater.sdk.dataset",
+    "DatasetDataChangedWarning": "headwater.sdk.dataset",
+    "DatasetConsumptionConfig": "headwater.sdk.consumption",
+    # environments and compute
+    "Environment": "headwater.sdk.environment",
+    "RunConfiguration": "headwater.sdk.environment",
+    "DockerConfiguration": "headwater.sdk.environment",
+    "CondaDependencies": "headwater.sdk.conda_dependencies",
+    "ComputeTarget": "headwater.sdk.compute",
+    "AmlCompute": "headwater.sdk.compute",
+    "ComputeInstance": "headwater.sdk.compute",
+    "AmlComputeProvisioningConfiguration": "headwater.sdk.compute_config",
+    "ComputeInstanceProvisioningConfiguration": "headwater.sdk.compute_config",
+    # inside a step
+    "Run": "headwater.runtime.run",
+    # pipelines
+    "PipelineParameter": "headwater.sdk.parameters",
+    "OutputFileDatasetConfig": "headwater.sdk.pipeline_data",
+    "OutputTabularDatasetConfig": "headwater.sdk.pipeline_data",
+    "OutputDatasetConfig": "headwater.sdk.pipeline_data",
+    "PipelineData": "headwater.sdk.pipeline_data",
+    "PythonScriptStep": "headwater.sdk.steps",
+    "CommandStep": "headwater.sdk.steps",
+    "StepSequence": "headwater.sdk.steps",
+    "PipelineStep": "headwater.sdk.steps",
+    "Pipeline": "headwater.sdk.pipeline",
+    "Experiment": "headwater.sdk.experiment",
+    "PipelineRun": "headwater.sdk.runs",
+    "StepRun": "headwater.sdk.runs",
+    "PortDataReference": "headwater.sdk.runs",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+TYPE_CHECKING = False  # `import typing` costs ~7 ms at start-up; type checkers treat this as True
+if TYPE_CHECKING:
+    from typing import Any
+
     from headwater.errors import (
         ActivityFailedException,
         AlreadyExistsError,
@@ -59,9 +90,29 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         PathEscapeError,
         StepFailedError,
     )
+    from headwater.runtime.run import Run
     from headwater.sdk.data_reference import DataPath, DataPathComputeBinding, DataReference
-    from headwater.sdk.dataset import Dataset, FileDataset, TabularDataset
+    from headwater.sdk.compute import AmlCompute, ComputeInstance, ComputeTarget
+    from headwater.sdk.compute_config import (
+        AmlComputeProvisioningConfiguration,
+        ComputeInstanceProvisioningConfiguration,
+    )
+    from headwater.sdk.conda_dependencies import CondaDependencies
+    from headwater.sdk.consumption import DatasetConsumptionConfig
+    from headwater.sdk.dataset import Dataset, DatasetDataChangedWarning, FileDataset, TabularDataset
     from headwater.sdk.datastore import AzureBlobDatastore, AzureFileDatastore, Datastore, LocalDatastore
+    from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration
+    from headwater.sdk.experiment import Experiment
+    from headwater.sdk.parameters import PipelineParameter
+    from headwater.sdk.pipeline import Pipeline
+    from headwater.sdk.pipeline_data import (
+        OutputDatasetConfig,
+        OutputFileDatasetConfig,
+        OutputTabularDatasetConfig,
+        PipelineData,
+    )
+    from headwater.sdk.runs import PipelineRun, PortDataReference, StepRun
+    from headwater.sdk.steps import CommandStep, PipelineStep, PythonScriptStep, StepSequence
     from headwater.sdk.workspace import Workspace
 
 

@@ -22,8 +22,9 @@ by hand and tests can assert on fields.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = [
     "HeadwaterError",
@@ -45,6 +46,8 @@ __all__ = [
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return `` Did you mean 'x'?`` for the closest candidates, or ``""`` when none is close."""
+    import difflib
+
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
     if not close:
         return ""

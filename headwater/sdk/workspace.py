@@ -7,6 +7,7 @@ accepted and ignored. Headwater's own options are keyword-only at the end (``fol
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sys
@@ -19,8 +20,11 @@ from headwater.store.metadata import MetadataStore, sqlite_url
 from headwater.store.records import DatastoreRecord, utcnow
 
 if TYPE_CHECKING:
+    from headwater.engine.plan_file import WorkspaceRef
+    from headwater.sdk.compute import ComputeTarget
     from headwater.sdk.dataset import AbstractDataset
     from headwater.sdk.datastore import Datastore
+    from headwater.sdk.environment import Environment
 
 __all__ = ["Workspace", "WORKSPACE_FILE", "DEFAULT_DATASTORE", "BUILTIN_DATASTORES"]
 
@@ -227,12 +231,12 @@ class Workspace:
     @staticmethod
     def list(
         subscription_id: str | None = None, auth: object = None, resource_group: str | None = None
-    ) -> dict[str, list[Workspace]]:
+    ) -> dict[str, builtins.list[Workspace]]:
         """Workspaces under ``$HEADWATER_HOME/workspaces``, as SDK v1's ``{name: [Workspace]}``."""
         return {name: [Workspace.get(name)] for name in Workspace._known_names()}
 
     @staticmethod
-    def _known_names() -> list[str]:
+    def _known_names() -> builtins.list[str]:
         root = workspaces_root()
         if not root.is_dir():
             return []
@@ -280,6 +284,18 @@ class Workspace:
             url = self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db")
             self._store = MetadataStore.open(url)
         return self._store
+
+    def _ref(self) -> WorkspaceRef:
+        """What another process needs to open this workspace (the engine's view of it)."""
+        from headwater.engine.plan_file import WorkspaceRef
+
+        return WorkspaceRef(
+            name=self._name,
+            folder=str(self._folder),
+            metadata_url=self._metadata.url,
+            subscription_id=self._subscription_id or "",
+            resource_group=self._resource_group or "",
+        )
 
     def close(self) -> None:
         """Close the metadata connection (reopened on next use)."""
@@ -356,14 +372,18 @@ class Workspace:
         return {r.name: Dataset._from_record(self, r) for r in self._metadata.list_datasets() if r.name}
 
     @property
-    def compute_targets(self) -> dict[str, Any]:
-        """Registered compute targets by name (``local`` is implicit and not listed, as in SDK v1)."""
-        return {r.name: r for r in self._metadata.list_compute_targets()}
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        """Compute targets by name (``local`` is implicit and not listed, as in SDK v1)."""
+        from headwater.sdk.compute import ComputeTarget
+
+        return {t.name: t for t in ComputeTarget.list(self)}
 
     @property
-    def environments(self) -> dict[str, Any]:
-        """Registered environments (latest versions) by name."""
-        return {r.name: r for r in self._metadata.list_environments()}
+    def environments(self) -> dict[str, Environment]:
+        """Registered environments (latest versions) by name; curated ones are not listed here."""
+        from headwater.sdk.environment import Environment
+
+        return {r.name: Environment._from_record(r) for r in self._metadata.list_environments()}
 
     @property
     def experiments(self) -> dict[str, Any]:

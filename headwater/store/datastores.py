@@ -84,15 +84,26 @@ class DatastoreBackend(ABC):
         return bool(self.fs.isdir(self.full_path(path)))
 
     def list_files(self, prefix: str | os.PathLike[str] | None = None) -> list[str]:
-        """Every file at or under ``prefix`` (a folder or a file), relative to the root, sorted."""
+        """Every file at or under ``prefix`` (a folder or a file), relative to the root, sorted.
+
+        Symlinked folders below ``prefix`` are not followed (no loops, nothing listed twice); name
+        one as ``prefix`` to list its files. A symlinked file is listed; reading one that leads out
+        of the root raises PathEscapeError.
+        """
         rel = normalize_relative(prefix, root=self.root, datastore=self.name)
         full = self.full_path(rel)
         if self.fs.isfile(full):
             return [rel]
         if not self.fs.isdir(full):
             return []
-        found = self.fs.find(full)
-        return sorted(r for r in (self._relative(f) for f in found) if not _is_tmp(r))
+        out = []
+        for found, info in self.fs.find(full, detail=True).items():
+            if info.get("islink") and self.fs.isdir(found):
+                continue  # a symlinked folder is not a file (fsspec lists it as one); not followed
+            rel_found = self._relative(found)
+            if not _is_tmp(rel_found):
+                out.append(rel_found)
+        return sorted(out)
 
     def glob(self, pattern: str) -> list[str]:
         """Files matching a glob (``**`` recurses), relative to the root, sorted."""
@@ -113,9 +124,11 @@ class DatastoreBackend(ABC):
     def open(self, path: str | os.PathLike[str], mode: str = "rb") -> BinaryIO:
         if "r" not in mode:
             raise ValueError("open() is for reading; use put_file/put_bytes to write atomically")
-        return self.fs.open(self.full_path(path), mode)  # type: ignore[no-any-return]
+        return self.fs.open(self.full_path(path), mode)
 
-    def put_file(self, local: str | os.PathLike[str], path: str | os.PathLike[str], *, overwrite: bool) -> bool:
+    def put_file(
+        self, local: str | os.PathLike[str], path: str | os.PathLike[str], *, overwrite: bool
+    ) -> bool:
         """Copy a local file to ``path`` atomically; returns False when it exists and not ``overwrite``."""
         target = self.full_path(path)
         if not overwrite and self.fs.exists(target):
@@ -130,7 +143,9 @@ class DatastoreBackend(ABC):
         self._atomic_put(target, lambda tmp: self.fs.pipe_file(tmp, data))
         return True
 
-    def get_file(self, path: str | os.PathLike[str], local: str | os.PathLike[str], *, overwrite: bool) -> bool:
+    def get_file(
+        self, path: str | os.PathLike[str], local: str | os.PathLike[str], *, overwrite: bool
+    ) -> bool:
         """Copy ``path`` to a local file atomically; returns False when it exists and not ``overwrite``."""
         dest = Path(local)
         if dest.exists() and not overwrite:

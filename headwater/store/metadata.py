@@ -2,23 +2,30 @@
 
 SQLite (stdlib ``sqlite3``, WAL mode) is the embedded default; PostgreSQL (``psycopg``) is used
 when the workspace's ``metadata_url`` names one. SQL is written once with ``?`` placeholders and
-translated for psycopg. The schema belongs to Alembic (:mod:`headwater.store.schema`); opening a
-store only reads its revision, so opening stays cheap.
+translated for psycopg (:mod:`headwater.store.backends` holds what differs). The schema belongs to
+Alembic (:mod:`headwater.store.schema`); opening a store only reads its revision, so opening
+stays cheap.
+
+Both databases must behave the same; ``tests/store/test_metadata_contract.py`` holds them to it.
+Lists ordered by name are sorted here, in code-point order, rather than by the database: a
+PostgreSQL server's collation (``en_US``: ``a`` < ``B``) would otherwise disagree with SQLite's.
 """
 
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
 import sqlite3
 import threading
 import uuid
+import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from headwater.errors import AlreadyExistsError, MetadataStoreError
+from headwater.store.backends import Backend, connect, redact_url, sqlite_path
 from headwater.store.records import (
     ComputeTargetRecord,
     DatasetRecord,
@@ -34,12 +41,12 @@ from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
 __all__ = ["MetadataStore", "sqlite_url"]
 
-_BUSY_TIMEOUT_MS = 30_000
 _RUN_COLUMNS = (
     "id, experiment_id, kind, status, name, parent_id, pipeline_id, created_at, started_at, ended_at, "
     "heartbeat_at, fingerprint, reused_run_id, reason, snapshot_id, compute_target, definition, error"
 )
 _DATASET_COLUMNS = "id, kind, definition, name, version, digest, file_digests, description, tags, created_at"
+_RETRIES = 100
 
 
 def sqlite_url(path: Path) -> str:
@@ -55,162 +62,122 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-class _Backend(ABC):
-    """One DB-API connection and the few things that differ between SQLite and PostgreSQL."""
-
-    is_postgres = False
-
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
-
-    def sql(self, text: str) -> str:
-        return text
-
-    @abstractmethod
-    def begin(self, *, write: bool) -> None: ...
-
-    @abstractmethod
-    def is_integrity_error(self, exc: BaseException) -> bool: ...
-
-    @abstractmethod
-    def table_exists(self, name: str) -> bool: ...
+def _as_stored(value: Any) -> Any:
+    """``value`` as it reads back from a JSON column (tuples become lists, paths strings ...)."""
+    return _loads(_dumps(value))
 
 
-class _SQLite(_Backend):
-    def __init__(self, path: Path, *, read_only: bool) -> None:
-        if read_only:
-            conn = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
-        else:
-            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys=ON")
-        if not read_only:
-            conn.execute("PRAGMA synchronous=NORMAL")
-        super().__init__(conn)
-
-    def begin(self, *, write: bool) -> None:
-        # IMMEDIATE takes the write lock up front, so read-then-write sequences cannot interleave.
-        self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    def is_integrity_error(self, exc: BaseException) -> bool:
-        return isinstance(exc, sqlite3.IntegrityError)
-
-    def table_exists(self, name: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
-        ).fetchone()
-        return row is not None
-
-
-class _Postgres(_Backend):
-    is_postgres = True
-
-    def __init__(self, url: str) -> None:
-        import psycopg
-
-        try:
-            conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        except psycopg.OperationalError as exc:
-            raise MetadataStoreError(
-                f"Cannot connect to the PostgreSQL metadata store: {str(exc).strip().splitlines()[0]}",
-                hint="Check that the server is running and that metadata_url is right.",
-            ) from exc
-        self._psycopg = psycopg
-        self._cache: dict[str, str] = {}
-        super().__init__(conn)
-
-    def sql(self, text: str) -> str:
-        out = self._cache.get(text)
-        if out is None:
-            out = self._cache[text] = text.replace("%", "%%").replace("?", "%s")
-        return out
-
-    def begin(self, *, write: bool) -> None:
-        self.conn.execute("BEGIN")
-
-    def is_integrity_error(self, exc: BaseException) -> bool:
-        return isinstance(exc, self._psycopg.errors.IntegrityError)
-
-    def table_exists(self, name: str) -> bool:
-        row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
-        return row is not None and row[0] is not None
+def _warn_unclosed(url: str) -> None:
+    # Python 3.11's sqlite3 says nothing about a connection that is never closed; this does.
+    warnings.warn(
+        f"MetadataStore({url}) was never closed; close it or use it as a context manager.",
+        ResourceWarning,
+        stacklevel=2,
+    )
 
 
 class MetadataStore:
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store
-    is a context manager; close it when done. It is safe to share between threads.
+    is a context manager; close it when done (one that is garbage-collected unclosed warns with
+    a ``ResourceWarning``). It is safe to share between threads.
     """
 
-    def __init__(self, url: str, backend: _Backend) -> None:
+    def __init__(self, url: str, backend: Backend, *, read_only: bool = False) -> None:
         self.url = url
         self._db = backend
+        self._read_only = read_only
+        self._closed = False
         self._lock = threading.RLock()
+        self._finalizer = weakref.finalize(self, _warn_unclosed, redact_url(url))
+        self._finalizer.atexit = False
 
     # -- opening -------------------------------------------------------------------------------
 
     @classmethod
     def create(cls, url: str) -> MetadataStore:
-        """Create (or upgrade) the schema at ``url`` and open the store."""
-        if url.startswith("sqlite:///"):
-            path = Path(url[len("sqlite:///") :])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path))
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")  # persistent: set once, at creation
-            finally:
-                conn.close()
-        upgrade_to_head(url)
-        return cls.open(url)
+        """Create (or upgrade) the schema at ``url`` and open the store.
 
-    @classmethod
-    def open(cls, url: str, *, read_only: bool = False) -> MetadataStore:
-        """Open an existing store; refuses one whose schema is newer than this Headwater knows."""
-        backend: _Backend
-        if url.startswith("sqlite:///"):
-            path = Path(url[len("sqlite:///") :])
-            if not path.is_file():
-                raise MetadataStoreError(
-                    f"The metadata database {path} does not exist.",
-                    hint="Create the workspace first (Workspace.create or `headwater workspace create`).",
-                )
-            backend = _SQLite(path, read_only=read_only)
-        elif url.startswith(("postgresql://", "postgres://")):
-            backend = _Postgres(url)
-        else:
-            raise MetadataStoreError(
-                f"Unsupported metadata store URL {url!r}.",
-                hint="Use sqlite:///<path> or postgresql://user@host:port/database.",
-            )
-        store = cls(url, backend)
+        A database written by a newer Headwater is refused, as :meth:`open` refuses it.
+        """
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with cls._unreadable_as_error(url):
+                conn = sqlite3.connect(str(path))
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")  # persistent: set once, at creation
+                finally:
+                    conn.close()
+        with cls._unreadable_as_error(url):
+            store = cls(url, connect(url, read_only=False))
         try:
-            store._check_revision(read_only=read_only)
+            with cls._unreadable_as_error(url):
+                revision = store.schema_revision()
+            if revision != HEAD:
+                store._refuse_newer(revision)
+                upgrade_to_head(url)
         except BaseException:
             store.close()
             raise
         return store
 
+    @classmethod
+    def open(cls, url: str, *, read_only: bool = False) -> MetadataStore:
+        """Open an existing store, migrating an older schema (unless ``read_only``).
+
+        Refuses a database without Headwater's schema, and one whose schema is newer than this
+        Headwater knows. A ``read_only`` store refuses every write with :class:`MetadataStoreError`.
+        """
+        with cls._unreadable_as_error(url):
+            store = cls(url, connect(url, read_only=read_only), read_only=read_only)
+        try:
+            with cls._unreadable_as_error(url):
+                store._check_revision(read_only=read_only)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @staticmethod
+    @contextmanager
+    def _unreadable_as_error(url: str) -> Iterator[None]:
+        """Turn SQLite's "file is not a database" and the like into a MetadataStoreError."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise MetadataStoreError(
+                f"Cannot read the metadata database at {redact_url(url)}: {exc}.",
+                hint="Is it a Headwater workspace's metadata.db? Restore it from a backup if it is damaged.",
+            ) from exc
+
+    def _refuse_newer(self, revision: str | None) -> None:
+        if revision is not None and revision not in SCHEMA_REVISIONS:
+            raise MetadataStoreError(
+                f"The metadata store at {self.redacted_url} was written by a newer Headwater "
+                f"(schema {revision}; this version knows up to {HEAD}).",
+                hint="Upgrade Headwater (pip install -U headwater) to open it.",
+            )
+
     def _check_revision(self, *, read_only: bool) -> None:
         revision = self.schema_revision()
         if revision == HEAD:
             return
-        if revision is None or revision in SCHEMA_REVISIONS:
-            if read_only:
-                raise MetadataStoreError(
-                    f"The metadata store at {self.redacted_url} is at schema {revision or 'none'}; "
-                    f"this Headwater needs {HEAD}.",
-                    hint="Open it once for writing (or run `headwater workspace upgrade`) to migrate it.",
-                )
-            upgrade_to_head(self.url)
-            return
-        raise MetadataStoreError(
-            f"The metadata store at {self.redacted_url} was written by a newer Headwater "
-            f"(schema {revision}; this version knows up to {HEAD}).",
-            hint="Upgrade Headwater (pip install -U headwater) to open it.",
-        )
+        self._refuse_newer(revision)
+        if revision is None:
+            raise MetadataStoreError(
+                f"The database at {self.redacted_url} holds no Headwater metadata (no schema revision).",
+                hint="Create the workspace first (Workspace.create or `headwater workspace create`), "
+                "or check the metadata_url.",
+            )
+        if read_only:
+            raise MetadataStoreError(
+                f"The metadata store at {self.redacted_url} is at schema {revision}; "
+                f"this Headwater needs {HEAD}.",
+                hint="Open it once for writing (or run `headwater workspace upgrade`) to migrate it.",
+            )
+        upgrade_to_head(self.url)
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None for an empty database."""
@@ -223,20 +190,26 @@ class MetadataStore:
     @property
     def redacted_url(self) -> str:
         """The URL with any password replaced by ``***``."""
-        from urllib.parse import urlsplit, urlunsplit
-
-        parts = urlsplit(self.url)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-            return urlunsplit(parts._replace(netloc=netloc))
-        return self.url
+        return redact_url(self.url)
 
     @property
     def is_postgres(self) -> bool:
         return self._db.is_postgres
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened with ``read_only=True`` (every write then raises)."""
+        return self._read_only
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        """Close the connection; closing twice is harmless."""
         with self._lock:
+            self._finalizer.detach()
+            self._closed = True
             self._db.conn.close()
 
     def __enter__(self) -> MetadataStore:
@@ -246,6 +219,13 @@ class MetadataStore:
         self.close()
 
     # -- low level -----------------------------------------------------------------------------
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise MetadataStoreError(
+                f"The metadata store at {self.redacted_url} is open read-only; this call writes to it.",
+                hint="Open it without read_only=True to change it.",
+            )
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -257,12 +237,16 @@ class MetadataStore:
             return None if row is None else tuple(row)
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a write statement; returns the number of rows it changed."""
+        self._check_writable()
         with self._lock:
             cur = self._db.conn.execute(self._db.sql(sql), tuple(params))
             return int(cur.rowcount or 0)
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[None]:
+        if write:
+            self._check_writable()
         with self._lock:
             self._db.begin(write=write)
             try:
@@ -271,6 +255,7 @@ class MetadataStore:
                 self._db.conn.execute("ROLLBACK")
                 raise
             self._db.conn.execute("COMMIT")
+
 
     # -- meta ----------------------------------------------------------------------------------
 
@@ -300,7 +285,7 @@ class MetadataStore:
         try:
             self._exec("INSERT INTO datastores (name, kind, config, created_at) VALUES (?, ?, ?, ?)", params)
         except Exception as exc:
-            if self._db.is_integrity_error(exc):
+            if self._db.is_unique_violation(exc):
                 raise AlreadyExistsError(
                     "Datastore", record.name, hint="Pass overwrite=True to replace it."
                 ) from exc
@@ -311,8 +296,8 @@ class MetadataStore:
         return None if row is None else DatastoreRecord(row[0], row[1], _loads(row[2]), row[3])
 
     def list_datastores(self) -> list[DatastoreRecord]:
-        rows = self._all("SELECT name, kind, config, created_at FROM datastores ORDER BY name")
-        return [DatastoreRecord(r[0], r[1], _loads(r[2]), r[3]) for r in rows]
+        rows = self._all("SELECT name, kind, config, created_at FROM datastores")
+        return sorted((DatastoreRecord(r[0], r[1], _loads(r[2]), r[3]) for r in rows), key=lambda r: r.name)
 
     def delete_datastore(self, name: str) -> bool:
         return self._exec("DELETE FROM datastores WHERE name = ?", (name,)) > 0
@@ -336,15 +321,17 @@ class MetadataStore:
 
     def save_dataset(self, record: DatasetRecord) -> DatasetRecord:
         """Store an unregistered dataset definition (kept so ``Dataset.get_by_id`` finds it)."""
+        if self._insert_dataset(record, ignore_existing=True):
+            return record
         existing = self.get_dataset_by_id(record.id)
-        if existing is not None:
-            return existing
-        self._insert_dataset(record)
-        return record
+        assert existing is not None
+        return existing
 
-    def _insert_dataset(self, r: DatasetRecord) -> None:
-        self._exec(
-            f"INSERT INTO datasets ({_DATASET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    def _insert_dataset(self, r: DatasetRecord, *, ignore_existing: bool = False) -> bool:
+        """Insert ``r``; with ``ignore_existing`` an existing id is left alone (returns False)."""
+        conflict = " ON CONFLICT (id) DO NOTHING" if ignore_existing else ""
+        return self._exec(
+            f"INSERT INTO datasets ({_DATASET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?){conflict}",
             (
                 r.id,
                 r.kind,
@@ -357,7 +344,7 @@ class MetadataStore:
                 _dumps(r.tags),
                 r.created_at,
             ),
-        )
+        ) > 0
 
     def register_dataset_version(
         self,
@@ -378,7 +365,9 @@ class MetadataStore:
         never lose a version: the version number is taken inside a write transaction and a clash on
         the (name, version) key is retried.
         """
-        for _attempt in range(100):
+        definition = _as_stored(definition)
+        tags = _as_stored(dict(tags or {}))
+        for _attempt in range(_RETRIES):
             try:
                 with self._transaction(write=True):
                     row = self._one(
@@ -405,15 +394,18 @@ class MetadataStore:
                         digest=digest,
                         file_digests=file_digests,
                         description=description,
-                        tags=dict(tags or {}),
+                        tags=tags,
                     )
                     self._insert_dataset(record)
                     return record
             except Exception as exc:
-                if self._db.is_integrity_error(exc):
+                if self._db.is_unique_violation(exc):
                     continue  # another writer took this version number: take the next one
                 raise
-        raise MetadataStoreError(f"Could not register a new version of dataset {name!r}: too much contention.")
+        raise MetadataStoreError(
+            f"Could not register a new version of dataset {name!r}: too much contention.",
+            hint="Try again.",
+        )
 
     def get_dataset(self, name: str, version: int | None = None) -> DatasetRecord | None:
         """A registered version (``None`` = the latest), or None."""
@@ -442,18 +434,19 @@ class MetadataStore:
         """The latest version of every registered dataset, by name."""
         rows = self._all(
             f"SELECT {_DATASET_COLUMNS} FROM datasets d WHERE name IS NOT NULL AND version = "
-            "(SELECT MAX(version) FROM datasets d2 WHERE d2.name = d.name) ORDER BY name"
+            "(SELECT MAX(version) FROM datasets d2 WHERE d2.name = d.name)"
         )
-        return [self._dataset(r) for r in rows]
+        return sorted((self._dataset(r) for r in rows), key=lambda r: r.name or "")
 
     def dataset_names(self) -> list[str]:
-        return [r[0] for r in self._all("SELECT DISTINCT name FROM datasets WHERE name IS NOT NULL ORDER BY name")]
+        return sorted(r[0] for r in self._all("SELECT DISTINCT name FROM datasets WHERE name IS NOT NULL"))
 
     # -- environments --------------------------------------------------------------------------
 
     def register_environment(self, name: str, definition: dict[str, Any], digest: str) -> EnvironmentRecord:
         """Register an environment definition; a new version only when the definition changed."""
-        for _attempt in range(100):
+        definition = _as_stored(definition)
+        for _attempt in range(_RETRIES):
             try:
                 with self._transaction(write=True):
                     latest = self.get_environment(name)
@@ -469,10 +462,12 @@ class MetadataStore:
                     )
                     return record
             except Exception as exc:
-                if self._db.is_integrity_error(exc):
+                if self._db.is_unique_violation(exc):
                     continue
                 raise
-        raise MetadataStoreError(f"Could not register environment {name!r}: too much contention.")
+        raise MetadataStoreError(
+            f"Could not register environment {name!r}: too much contention.", hint="Try again."
+        )
 
     def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
         sql = "SELECT name, version, definition, digest, created_at FROM environments WHERE name = ? "
@@ -485,9 +480,10 @@ class MetadataStore:
     def list_environments(self) -> list[EnvironmentRecord]:
         rows = self._all(
             "SELECT name, version, definition, digest, created_at FROM environments e WHERE version = "
-            "(SELECT MAX(version) FROM environments e2 WHERE e2.name = e.name) ORDER BY name"
+            "(SELECT MAX(version) FROM environments e2 WHERE e2.name = e.name)"
         )
-        return [EnvironmentRecord(r[0], r[1], _loads(r[2]), r[3], r[4]) for r in rows]
+        records = (EnvironmentRecord(r[0], r[1], _loads(r[2]), r[3], r[4]) for r in rows)
+        return sorted(records, key=lambda r: r.name)
 
     # -- compute targets -----------------------------------------------------------------------
 
@@ -499,8 +495,10 @@ class MetadataStore:
         try:
             self._exec(sql, params)
         except Exception as exc:
-            if self._db.is_integrity_error(exc):
-                raise AlreadyExistsError("Compute target", record.name) from exc
+            if self._db.is_unique_violation(exc):
+                raise AlreadyExistsError(
+                    "Compute target", record.name, hint="Pass overwrite=True to replace it."
+                ) from exc
             raise
 
     def get_compute_target(self, name: str) -> ComputeTargetRecord | None:
@@ -508,8 +506,9 @@ class MetadataStore:
         return None if row is None else ComputeTargetRecord(row[0], row[1], _loads(row[2]), row[3])
 
     def list_compute_targets(self) -> list[ComputeTargetRecord]:
-        rows = self._all("SELECT name, kind, config, created_at FROM compute_targets ORDER BY name")
-        return [ComputeTargetRecord(r[0], r[1], _loads(r[2]), r[3]) for r in rows]
+        rows = self._all("SELECT name, kind, config, created_at FROM compute_targets")
+        records = (ComputeTargetRecord(r[0], r[1], _loads(r[2]), r[3]) for r in rows)
+        return sorted(records, key=lambda r: r.name)
 
     def delete_compute_target(self, name: str) -> bool:
         return self._exec("DELETE FROM compute_targets WHERE name = ?", (name,)) > 0
@@ -528,7 +527,7 @@ class MetadataStore:
                 (record.id, record.name, record.created_at),
             )
         except Exception as exc:
-            if not self._db.is_integrity_error(exc):
+            if not self._db.is_unique_violation(exc):
                 raise
             row = self._one("SELECT id, name, created_at FROM experiments WHERE name = ?", (name,))
             assert row is not None
@@ -540,7 +539,8 @@ class MetadataStore:
         return None if row is None else ExperimentRecord(row[0], row[1], row[2])
 
     def list_experiments(self) -> list[ExperimentRecord]:
-        return [ExperimentRecord(*r) for r in self._all("SELECT id, name, created_at FROM experiments ORDER BY name")]
+        rows = self._all("SELECT id, name, created_at FROM experiments")
+        return sorted((ExperimentRecord(*r) for r in rows), key=lambda r: r.name)
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -569,7 +569,7 @@ class MetadataStore:
 
     def create_run(self, r: RunRecord) -> RunRecord:
         self._exec(
-            f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join('?' * 18)})",
             (
                 r.id,
                 r.experiment_id,
@@ -646,33 +646,61 @@ class MetadataStore:
         return [self._run(r) for r in self._all(sql, params)]
 
     def find_reusable_run(self, fingerprint: str, *, status: str = "Finished") -> RunRecord | None:
-        """The newest run with ``fingerprint`` and ``status`` that ran itself (not a reuse)."""
+        """The newest run with ``fingerprint`` and ``status`` that ran itself (not a reuse).
+
+        Newest by ``ended_at``; a run without one comes last (PostgreSQL would sort NULL first).
+        """
         row = self._one(
             f"SELECT {_RUN_COLUMNS} FROM runs WHERE fingerprint = ? AND status = ? AND reused_run_id IS NULL "
-            "ORDER BY ended_at DESC LIMIT 1",
+            "ORDER BY ended_at IS NULL, ended_at DESC, created_at DESC, id LIMIT 1",
             (fingerprint, status),
         )
+        return None if row is None else self._run(row)
+
+    def find_latest_step_run(self, name: str, *, experiment_id: str | None = None) -> RunRecord | None:
+        """The newest step run called ``name`` that got past planning (it ran or was reused),
+        preferring ``experiment_id``, else anywhere in the workspace."""
+        sql = (
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE kind = 'step' AND name = ? AND fingerprint IS NOT NULL"
+        )
+        if experiment_id is not None:
+            row = self._one(
+                sql + " AND experiment_id = ? ORDER BY created_at DESC LIMIT 1", (name, experiment_id)
+            )
+            if row is not None:
+                return self._run(row)
+        row = self._one(sql + " ORDER BY created_at DESC LIMIT 1", (name,))
         return None if row is None else self._run(row)
 
     # -- properties, tags, metrics, outputs ----------------------------------------------------
 
     def add_properties(self, run_id: str, properties: dict[str, str]) -> None:
-        """Add immutable properties; setting an existing key to another value is an error."""
+        """Add immutable properties; setting an existing key to another value is an error.
+
+        All or nothing: when one key is refused, none of the others is added.
+        """
         with self._transaction(write=True):
             for key, value in properties.items():
-                row = self._one("SELECT value FROM run_properties WHERE run_id = ? AND key = ?", (run_id, key))
-                if row is not None:
-                    if row[0] != str(value):
-                        raise AlreadyExistsError(
-                            "Run property", key, hint="Properties are immutable; use tags for values that change."
-                        )
-                    continue
+                text = str(value)
+                # Insert-or-keep, then compare: safe when two writers add the same key at once.
                 self._exec(
-                    "INSERT INTO run_properties (run_id, key, value) VALUES (?, ?, ?)", (run_id, key, str(value))
+                    "INSERT INTO run_properties (run_id, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (run_id, key) DO NOTHING",
+                    (run_id, key, text),
                 )
+                row = self._one(
+                    "SELECT value FROM run_properties WHERE run_id = ? AND key = ?", (run_id, key)
+                )
+                if row is None or row[0] != text:
+                    raise AlreadyExistsError(
+                        "Run property",
+                        key,
+                        hint=f"It is {None if row is None else row[0]!r} on run {run_id}; properties are "
+                        "immutable, use tags for values that change.",
+                    )
 
     def get_properties(self, run_id: str) -> dict[str, str]:
-        return dict(self._all("SELECT key, value FROM run_properties WHERE run_id = ? ORDER BY key", (run_id,)))
+        return dict(sorted(self._all("SELECT key, value FROM run_properties WHERE run_id = ?", (run_id,))))
 
     def set_tags(self, run_id: str, tags: dict[str, str | None]) -> None:
         with self._transaction(write=True):
@@ -683,8 +711,14 @@ class MetadataStore:
                     (run_id, key, None if value is None else str(value)),
                 )
 
+    def remove_tags(self, run_id: str, keys: Sequence[str]) -> None:
+        """Remove tags (missing keys are ignored)."""
+        with self._transaction(write=True):
+            for key in keys:
+                self._exec("DELETE FROM run_tags WHERE run_id = ? AND key = ?", (run_id, key))
+
     def get_tags(self, run_id: str) -> dict[str, str | None]:
-        return dict(self._all("SELECT key, value FROM run_tags WHERE run_id = ? ORDER BY key", (run_id,)))
+        return dict(sorted(self._all("SELECT key, value FROM run_tags WHERE run_id = ?", (run_id,))))
 
     def add_metrics(self, metrics: Sequence[MetricRecord]) -> None:
         """Append metrics in one transaction (what the orchestrator does when it ingests events)."""
@@ -716,12 +750,20 @@ class MetadataStore:
             (record.run_id, record.name, record.datastore, record.path, record.digest),
         )
 
+    def supersede_run_outputs(self, datastore: str, path: str, *, keep_run_id: str) -> int:
+        """Forget the digest of other runs' outputs at ``datastore``/``path`` (it was overwritten),
+        so they are no longer reusable; returns how many records were affected."""
+        return self._exec(
+            "UPDATE run_outputs SET digest = NULL WHERE datastore = ? AND path = ? AND run_id <> ? "
+            "AND digest IS NOT NULL",
+            (datastore, path, keep_run_id),
+        )
+
     def get_run_outputs(self, run_id: str) -> list[RunOutputRecord]:
         rows = self._all(
-            "SELECT run_id, name, datastore, path, digest FROM run_outputs WHERE run_id = ? ORDER BY name",
-            (run_id,),
+            "SELECT run_id, name, datastore, path, digest FROM run_outputs WHERE run_id = ?", (run_id,)
         )
-        return [RunOutputRecord(*r) for r in rows]
+        return sorted((RunOutputRecord(*r) for r in rows), key=lambda r: r.name)
 
     # -- snapshots -----------------------------------------------------------------------------
 

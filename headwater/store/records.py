@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
-    "utcnow",
-    "DatastoreRecord",
-    "DatasetRecord",
-    "EnvironmentRecord",
     "ComputeTargetRecord",
+    "DatasetRecord",
+    "DatastoreRecord",
+    "EnvironmentRecord",
     "ExperimentRecord",
-    "RunRecord",
     "MetricRecord",
     "RunOutputRecord",
+    "RunRecord",
+    "utcnow",
 ]
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["SCHEMA_REVISIONS", "HEAD", "MIGRATIONS_DIR", "sqlalchemy_url", "upgrade_to_head"]
+from headwater.store.backends import sqlite_path
+
+__all__ = ["HEAD", "MIGRATIONS_DIR", "SCHEMA_REVISIONS", "sqlalchemy_url", "upgrade_to_head"]
 
 #: Every revision in ``migrations/versions``, oldest first. A test checks it against Alembic's history.
 SCHEMA_REVISIONS: tuple[str, ...] = ("0001_initial",)
@@ -29,8 +31,18 @@ def upgrade_to_head(url: str) -> None:
     """Create or upgrade the schema at ``url`` to :data:`HEAD` with Alembic."""
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import URL
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    path = sqlite_path(url)
+    # A SQLite path goes in as a URL *object*: parsed from text, a '?' or '#' in a folder name
+    # would end the path and Alembic would migrate some other file.
+    engine = create_engine(URL.create("sqlite", database=str(path)) if path is not None else sqlalchemy_url(url))
+    try:
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+            cfg.attributes["connection"] = conn  # migrations/env.py runs on it
+            command.upgrade(cfg, "head")
+    finally:
+        engine.dispose()

@@ -1,0 +1,71 @@
+"""The executor interface: submit / wait / cancel / close, used as a context manager.
+
+An executor runs :class:`TaskSpec` s — a fully resolved command line, working directory,
+environment and log file — and reports :class:`TaskResult` s. It never decides reuse, never
+opens the metadata store and never looks at user objects: everything a task needs is in its spec.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+__all__ = ["TaskSpec", "TaskResult", "Executor"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything needed to run one step process."""
+
+    run_id: str
+    argv: tuple[str, ...]  # argv[0] is an absolute interpreter/executable path
+    cwd: str
+    env: dict[str, str]  # added to (and overriding) the executor's own environment
+    log_path: str  # stdout and stderr go here, as they happen
+    timeout_seconds: float | None = None
+    resources: dict[str, float] = field(default_factory=dict)  # e.g. {"cpu": 1, "gpu": 0}
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """How a task ended. ``reason`` is 'exited', 'timeout', 'canceled' or 'launch_failed'."""
+
+    run_id: str
+    returncode: int | None
+    reason: str
+    message: str = ""
+    pid: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.reason == "exited" and self.returncode == 0
+
+
+class Executor(ABC):
+    """Runs tasks; the orchestrator owns scheduling and concurrency."""
+
+    @abstractmethod
+    def submit(self, task: TaskSpec) -> None:
+        """Start ``task`` now. Launch failures are reported by :meth:`wait`, not raised."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None) -> list[TaskResult]:
+        """Block until at least one task ended or ``timeout`` passed; return those that ended."""
+
+    @abstractmethod
+    def cancel(self, run_id: str) -> None:
+        """Stop a running task (its result arrives through :meth:`wait` with reason 'canceled')."""
+
+    @abstractmethod
+    def running(self) -> set[str]:
+        """Run ids of the tasks started and not yet reported."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop everything still running and release resources."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,141 @@
+"""Local executor: each task is a real subprocess on this machine.
+
+Each process gets its own session (process group), so cancelling or timing out a step stops
+everything it started: SIGTERM to the group, then SIGKILL after a grace period. One waiter
+thread per process reports its end on a queue, so the orchestrator sleeps until something
+happens instead of polling.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
+
+__all__ = ["LocalExecutor", "TERMINATE_GRACE_SECONDS"]
+
+TERMINATE_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class _Running:
+    task: TaskSpec
+    proc: subprocess.Popen[bytes]
+    stop_reason: str | None = None  # 'timeout' | 'canceled' once we decided to stop it
+    timer: threading.Timer | None = None
+    killer: threading.Timer | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class LocalExecutor(Executor):
+    """Runs tasks as subprocesses of this process."""
+
+    def __init__(self, *, grace_seconds: float = TERMINATE_GRACE_SECONDS) -> None:
+        self._grace = grace_seconds
+        self._done: queue.Queue[TaskResult] = queue.Queue()
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, task: TaskSpec) -> None:
+        log = Path(task.log_path)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **task.env}
+        try:
+            with open(log, "ab", buffering=0) as out:
+                proc = subprocess.Popen(
+                    list(task.argv),
+                    cwd=task.cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+        except OSError as exc:
+            message = f"could not start {task.argv[0]!r}: {exc.strerror or exc}"
+            with open(log, "ab") as out:
+                out.write(f"[headwater] {message}\n".encode())
+            self._done.put(TaskResult(task.run_id, None, "launch_failed", message))
+            return
+        entry = _Running(task, proc)
+        with self._lock:
+            self._running[task.run_id] = entry
+        if task.timeout_seconds is not None:
+            entry.timer = threading.Timer(task.timeout_seconds, self._stop, (task.run_id, "timeout"))
+            entry.timer.daemon = True
+            entry.timer.start()
+        threading.Thread(target=self._wait_for, args=(entry,), name=f"wait-{proc.pid}", daemon=True).start()
+
+    def _wait_for(self, entry: _Running) -> None:
+        code = entry.proc.wait()
+        for t in (entry.timer, entry.killer):
+            if t is not None:
+                t.cancel()
+        with self._lock:
+            self._running.pop(entry.task.run_id, None)
+        with entry.lock:
+            reason = entry.stop_reason or "exited"
+        message = ""
+        if reason == "timeout":
+            message = f"exceeded max_run_duration_seconds={entry.task.timeout_seconds:g}"
+        elif reason == "canceled":
+            message = "canceled"
+        self._done.put(TaskResult(entry.task.run_id, code, reason, message, entry.proc.pid))
+
+    def _signal_group(self, entry: _Running, sig: int) -> None:
+        try:
+            os.killpg(entry.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _stop(self, run_id: str, reason: str) -> None:
+        with self._lock:
+            entry = self._running.get(run_id)
+        if entry is None:
+            return
+        with entry.lock:
+            if entry.stop_reason is not None:
+                return
+            entry.stop_reason = reason
+        self._signal_group(entry, signal.SIGTERM)
+        entry.killer = threading.Timer(self._grace, self._signal_group, (entry, signal.SIGKILL))
+        entry.killer.daemon = True
+        entry.killer.start()
+
+    def cancel(self, run_id: str) -> None:
+        self._stop(run_id, "canceled")
+
+    def wait(self, timeout: float | None) -> list[TaskResult]:
+        results: list[TaskResult] = []
+        try:
+            results.append(self._done.get(timeout=timeout))
+        except queue.Empty:
+            return results
+        while True:
+            try:
+                results.append(self._done.get_nowait())
+            except queue.Empty:
+                return results
+
+    def running(self) -> set[str]:
+        with self._lock:
+            return set(self._running)
+
+    def close(self) -> None:
+        with self._lock:
+            entries = list(self._running.values())
+        for entry in entries:
+            self._stop(entry.task.run_id, "canceled")
+        for entry in entries:
+            try:
+                entry.proc.wait(timeout=self._grace + 5)
+            except subprocess.TimeoutExpired:
+                self._signal_group(entry, signal.SIGKILL)
+                entry.proc.wait()

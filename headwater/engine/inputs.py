@@ -1,0 +1,231 @@
+"""Resolve a step's inputs to what its process receives, with each input's *content* digest.
+
+Sources: an upstream output (the producing run's recorded digest: early cut-off), a dataset
+(per-file BLAKE3 digests through the stat cache), a datastore path (DataPath / DataReference),
+or a pipeline parameter holding one of those. Modes: ``mount`` is a local path read in place (no
+copy), ``download`` a private copy in the run folder, ``direct`` the dataset id (the script reads
+``run.input_datasets[name]``).
+
+Resolution happens before the reuse decision and never copies data; :meth:`InputResolver.materialize`
+copies (download) only once the step is known to run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from headwater.data.definition import DEFINITION_FORMAT, definition_id
+from headwater.data.files import DataAccess, apply_file_transformations, resolve
+from headwater.engine.launch import ResolvedInput
+from headwater.engine.plan_file import RunPlan
+from headwater.errors import DataAccessError, NotFoundError
+from headwater.graph.analysis import producers
+from headwater.graph.spec import InputSpec, OutputSpec
+from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
+from headwater.plan.hashing import dict_hash
+from headwater.store.datastores import DatastoreBackend
+from headwater.store.metadata import MetadataStore
+
+__all__ = ["InputResolver", "WorkspaceHandle", "dataset_digest"]
+
+
+class WorkspaceHandle:
+    """The little of a workspace that data access needs: its store, folder and name."""
+
+    def __init__(self, store: MetadataStore, folder: Path, name: str) -> None:
+        self._metadata = store
+        self.folder = folder
+        self.name = name
+
+
+def dataset_digest(record: dict[str, Any], access: DataAccess) -> str:
+    """Content digest of a dataset: its definition plus the digests of the files it selects."""
+    definition = record["definition"]
+    files = resolve(definition.get("sources", []), access).files
+    if record.get("kind") == "file":
+        files = apply_file_transformations(files, definition.get("transformations", []))
+    return dict_hash({"kind": record.get("kind"), "definition": definition, "files": access.digests(files)})
+
+
+class InputResolver:
+    """Input resolution for the steps of one pipeline run."""
+
+    def __init__(self, plan: RunPlan, store: MetadataStore, ws_folder: Path, cache: DigestCacheLike) -> None:
+        self.plan = plan
+        self.store = store
+        self.cache = cache
+        self.workspace = WorkspaceHandle(store, ws_folder, plan.workspace.name)
+        self.access = DataAccess(self.workspace)
+        self.made_by = producers(plan.spec)
+
+    def backend(self, name: str) -> DatastoreBackend:
+        return self.access.backend(name)
+
+    # -- resolve -------------------------------------------------------------------------------
+
+    def resolve(self, node: str, run_dir: Path) -> list[ResolvedInput]:
+        step = self.plan.spec.step(node)
+        return [self.resolve_one(node, i, run_dir) for i in step.inputs]
+
+    def _download_path(self, run_dir: Path, i: InputSpec) -> str:
+        return str(run_dir / "inputs" / i.name)
+
+    def resolve_one(self, node: str, i: InputSpec, run_dir: Path) -> ResolvedInput:
+        """Resolve one input without copying anything."""
+        src = i.source
+        if "output" in src:
+            return self._from_output(i, src["output"], run_dir)
+        if "parameter" in src:
+            value = self.plan.parameters.get(src["parameter"])
+            if isinstance(value, dict) and "datastore" in value:
+                return self._from_datapath(i, value, run_dir)
+            if isinstance(value, dict) and "definition" in value:
+                return self._from_dataset(node, i, value, run_dir)
+            raise DataAccessError(
+                f"Input {i.name!r} takes pipeline parameter {src['parameter']!r}, whose value {value!r} "
+                "is not a dataset or a DataPath."
+            )
+        if "datapath" in src:
+            return self._from_datapath(i, src["datapath"], run_dir)
+        if "dataset" in src:
+            record = self.plan.steps[node].input_records.get(i.name) or src["dataset"]
+            return self._from_dataset(node, i, record, run_dir)
+        raise DataAccessError(f"Input {i.name!r} has an unknown source {src!r}.")
+
+    def _from_output(self, i: InputSpec, output: str, run_dir: Path) -> ResolvedInput:
+        producer = self.made_by[output][0]
+        producer_run = self.plan.steps[producer].run_id
+        record = next((o for o in self.store.get_run_outputs(producer_run) if o.name == output), None)
+        if record is None or record.digest is None:
+            raise NotFoundError("Output", output, where=f"run {producer_run}")
+        if i.tabular is not None:
+            definition = {
+                "format": DEFINITION_FORMAT,
+                "sources": [{"datastore": record.datastore, "path": record.path}],
+                "reader": dict(i.tabular),
+                "partition_format": None,
+                "transformations": list(i.tabular.get("transformations", [])),
+            }
+            definition["reader"].pop("transformations", None)
+            ds = {"id": definition_id("tabular", definition), "kind": "tabular", "definition": definition,
+                  "name": None, "version": None}
+            return ResolvedInput(i.name, "direct", ds["id"], record.digest, None, i.legacy, ds)
+        return self._path_input(i, record.datastore, record.path, record.digest, run_dir)
+
+    def _path_input(self, i: InputSpec, datastore: str, path: str, digest: str, run_dir: Path) -> ResolvedInput:
+        backend = self.backend(datastore)
+        local = backend.local_path(path)
+        if i.mode == "mount" and local is not None:
+            value = str(local)
+        else:
+            value = self._download_path(run_dir, i)
+        if i.path_on_compute and i.mode == "download":
+            value = str(run_dir / "inputs" / i.path_on_compute.strip("/"))
+        return ResolvedInput(i.name, "mount" if i.mode == "direct" else i.mode, value, digest, value, i.legacy)
+
+    def _from_datapath(self, i: InputSpec, datapath: dict[str, str], run_dir: Path) -> ResolvedInput:
+        backend = self.backend(datapath["datastore"])
+        path = datapath.get("path") or ""
+        if not backend.exists(path):
+            raise DataAccessError(
+                f"Input {i.name!r}: {path!r} does not exist on datastore {datapath['datastore']!r}.", path=path
+            )
+        files = backend.list_files(path)
+        digest = tree_digest(digest_files(backend, files, self.cache))
+        return self._path_input(i, datapath["datastore"], path, digest, run_dir)
+
+    def _from_dataset(self, node: str, i: InputSpec, record: dict[str, Any], run_dir: Path) -> ResolvedInput:
+        digest = self.plan.steps[node].input_digests.get(i.name) or dataset_digest(record, self.access)
+        if i.mode == "direct" or record.get("kind") == "tabular":
+            return ResolvedInput(i.name, "direct", record["id"], digest, None, i.legacy, record)
+        value = self._download_path(run_dir, i)
+        return ResolvedInput(i.name, i.mode, value, digest, value, i.legacy, record)
+
+    # -- materialize ---------------------------------------------------------------------------
+
+    def materialize(self, resolved: list[ResolvedInput], run_dir: Path) -> None:
+        """Create what the step reads: copies for download inputs, link folders for mounted datasets."""
+        step_inputs = run_dir / "inputs"
+        for r in resolved:
+            if r.path is None or not r.path.startswith(str(step_inputs)):
+                continue  # direct, or mounted in place
+            dest = Path(r.path)
+            if r.dataset is not None:
+                self._materialize_dataset(r, dest)
+            else:
+                self._copy_datastore_folder(r, dest)
+
+    def _copy_datastore_folder(self, r: ResolvedInput, dest: Path) -> None:
+        record = self._output_location(r)
+        backend = self.backend(record[0])
+        files = backend.list_files(record[1])
+        if files == [record[1]]:  # a single file
+            backend.get_file(record[1], dest / Path(record[1]).name, overwrite=True)
+            return
+        for rel in files:
+            sub = rel[len(record[1]) :].lstrip("/") if record[1] else rel
+            backend.get_file(rel, dest / sub, overwrite=True)
+
+    def _output_location(self, r: ResolvedInput) -> tuple[str, str]:
+        for step in self.plan.spec.steps:
+            for i in step.inputs:
+                if i.name != r.name:
+                    continue
+                src = i.source
+                if "output" in src:
+                    producer_run = self.plan.steps[self.made_by[src["output"]][0]].run_id
+                    for o in self.store.get_run_outputs(producer_run):
+                        if o.name == src["output"]:
+                            return o.datastore, o.path
+                dp = src.get("datapath") or self.plan.parameters.get(src.get("parameter", ""))
+                if isinstance(dp, dict) and "datastore" in dp:
+                    return dp["datastore"], dp.get("path") or ""
+        raise DataAccessError(f"Cannot find where input {r.name!r} lives.")
+
+    def _materialize_dataset(self, r: ResolvedInput, dest: Path) -> None:
+        assert r.dataset is not None
+        definition = r.dataset["definition"]
+        files = resolve(definition.get("sources", []), self.access).files
+        files = apply_file_transformations(files, definition.get("transformations", []))
+        for f in files:
+            target = dest / f.display.lstrip("/")
+            local = self.access.local_path(f)
+            if r.mode == "mount" and local is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(local, target)
+            else:
+                self.access.fetch(f, target)
+
+    # -- registration --------------------------------------------------------------------------
+
+    def register_output(self, o: OutputSpec, datastore: str, path: str, run_id: str) -> None:
+        """``register_on_complete``: a new version of a dataset pointing at the committed output."""
+        assert o.register is not None
+        reg = o.register
+        tabular = reg.get("tabular")
+        kind = "tabular" if tabular else "file"
+        definition: dict[str, Any] = {
+            "format": DEFINITION_FORMAT,
+            "sources": [{"datastore": datastore, "path": path}],
+            "reader": dict(tabular) if tabular else None,
+            "partition_format": None,
+            "transformations": [],
+        }
+        files = resolve(definition["sources"], self.access).files
+        digests = self.access.digests(files)
+        self.store.register_dataset_version(
+            reg["name"],
+            kind=kind,
+            definition=definition,
+            digest=tree_digest(digests),
+            file_digests=digests,
+            description=reg.get("description"),
+            tags={**(reg.get("tags") or {}), "headwater.run_id": run_id},
+            create_new_version=True,
+        )
+
+    def close(self) -> None:
+        self.access.close()
+

@@ -1,0 +1,175 @@
+"""Turn a step, its resolved inputs and outputs into a :class:`TaskSpec`: SDK v1's contract.
+
+What a step script sees (reference §1.4): argv tokens replaced by local paths and values; the
+environment variables ``AZUREML_RUN_ID``, ``AZUREML_ARM_*``, ``<input name>``,
+``AZUREML_DATASET_ENVIRONMENT_VARS``, ``<output name>``, ``AZUREML_DATASET_FILE_OUTPUTS``,
+``AZUREML_DATAREFERENCE_<name>``, ``AML_PARAMETER_<name>``; plus ``HEADWATER_CONTEXT``, the
+context file that :mod:`headwater.runtime` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headwater.engine.executors.base import TaskSpec
+from headwater.engine.plan_file import RunPlan
+from headwater.graph.spec import StepSpec
+
+__all__ = ["ResolvedInput", "ResolvedOutput", "parameter_env_name", "format_value", "build_task"]
+
+_NON_WORD = re.compile(r"\W")
+_PYTHON_WORDS = {"python", "python3", f"python3.{sys.version_info[1]}"}
+
+
+@dataclass(frozen=True)
+class ResolvedInput:
+    name: str
+    mode: str  # 'direct' | 'download' | 'mount'
+    value: str  # what argv and the <name> variable get: a local path, or the dataset id (direct)
+    digest: str
+    path: str | None = None
+    legacy: bool = False
+    dataset: dict[str, Any] | None = None  # the dataset record, for run.input_datasets
+
+
+@dataclass(frozen=True)
+class ResolvedOutput:
+    name: str
+    staging: Path
+    datastore: str
+    path: str  # on the datastore, placeholders filled in
+    legacy: bool = False
+
+
+def parameter_env_name(name: str) -> str:
+    """``AML_PARAMETER_<name>`` with non-word characters replaced by ``_`` (as SDK v1 does)."""
+    return "AML_PARAMETER_" + _NON_WORD.sub("_", name)
+
+
+def format_value(value: Any) -> str:
+    """How a parameter value appears in argv and environment variables."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _token_value(
+    token: dict[str, str],
+    inputs: dict[str, ResolvedInput],
+    outputs: dict[str, ResolvedOutput],
+    parameters: dict[str, Any],
+) -> str:
+    if "literal" in token:
+        return token["literal"]
+    if "input" in token:
+        return inputs[token["input"]].value
+    if "output" in token:
+        return str(outputs[token["output"]].staging)
+    return format_value(parameters.get(token["parameter"]))
+
+
+def _command_argv(words: list[str], interpreter: str) -> tuple[str, ...]:
+    """A CommandStep's command. A leading ``python`` means the step environment's interpreter."""
+    if len(words) == 1:
+        # One string: a shell command line, as SDK v1 runs it.
+        line = words[0]
+        first, _, rest = line.strip().partition(" ")
+        if first in _PYTHON_WORDS:
+            line = f"{shlex.quote(interpreter)} {rest}"
+        return ("/bin/sh", "-c", line)
+    if words and words[0] in _PYTHON_WORDS:
+        words = [interpreter, *words[1:]]
+    return tuple(words)
+
+
+def build_task(
+    plan: RunPlan,
+    step: StepSpec,
+    *,
+    run_dir: Path,
+    workdir: Path,
+    inputs: list[ResolvedInput],
+    outputs: list[ResolvedOutput],
+) -> TaskSpec:
+    """Write the step's context file and return its task."""
+    sp = plan.steps[step.node_id]
+    by_in = {i.name: i for i in inputs}
+    by_out = {o.name: o for o in outputs}
+    args = [_token_value(t, by_in, by_out, plan.parameters) for t in step.arguments]
+    if step.kind == "python":
+        assert step.script is not None
+        argv: tuple[str, ...] = (sp.interpreter, step.script, *args)
+    else:
+        argv = _command_argv(args, sp.interpreter)
+
+    ws = plan.workspace
+    env: dict[str, str] = {
+        "AZUREML_RUN_ID": sp.run_id,
+        "AZUREML_ARM_SUBSCRIPTION": ws.subscription_id,
+        "AZUREML_ARM_RESOURCEGROUP": ws.resource_group,
+        "AZUREML_ARM_WORKSPACE_NAME": ws.name,
+        "AZUREML_ARM_PROJECT_NAME": plan.experiment_name,
+        "AZUREML_EXPERIMENT_ID": plan.experiment_id,
+        "AZUREML_WORKSPACE_ID": ws.folder,
+        "HEADWATER_CONTEXT": str(run_dir / "context.json"),
+        "HEADWATER_PARENT_RUN_ID": plan.pipeline_run_id,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(step.environment_variables)
+    dataset_vars = []
+    for i in inputs:
+        env[i.name] = i.value
+        dataset_vars.append(f"{i.name}:{i.mode}")
+        if i.legacy:
+            env[f"AZUREML_DATAREFERENCE_{i.name}"] = i.value
+    if dataset_vars:
+        env["AZUREML_DATASET_ENVIRONMENT_VARS"] = ",".join(dataset_vars)
+    file_outputs = []
+    for o in outputs:
+        env[o.name] = str(o.staging)
+        file_outputs.append(o.name)
+        if o.legacy:
+            env[f"AZUREML_DATAREFERENCE_{o.name}"] = str(o.staging)
+    if file_outputs:
+        env["AZUREML_DATASET_FILE_OUTPUTS"] = ";".join(file_outputs)
+    for key, token in step.params.items():
+        env[parameter_env_name(key)] = _token_value(token, by_in, by_out, plan.parameters)
+    for token in step.arguments:  # SDK v1 passes parameters in arguments as $AML_PARAMETER_<name>
+        if "parameter" in token:
+            env.setdefault(parameter_env_name(token["parameter"]), format_value(plan.parameters.get(token["parameter"])))
+
+    context = {
+        "run_id": sp.run_id,
+        "parent_run_id": plan.pipeline_run_id,
+        "step_name": step.name,
+        "experiment_name": plan.experiment_name,
+        "experiment_id": plan.experiment_id,
+        "workspace": {
+            "name": ws.name,
+            "folder": ws.folder,
+            "metadata_url": None if ws.metadata_url.startswith("sqlite:") else ws.metadata_url,
+            "subscription_id": ws.subscription_id,
+            "resource_group": ws.resource_group,
+        },
+        "run_dir": str(run_dir),
+        "events_file": str(run_dir / "events.jsonl"),
+        "input_datasets": {
+            i.name: {"mode": i.mode, "path": i.path, "dataset": i.dataset} for i in inputs
+        },
+        "output_datasets": {o.name: {"path": str(o.staging)} for o in outputs},
+    }
+    (run_dir / "context.json").write_text(json.dumps(context, indent=1), encoding="utf-8")
+    return TaskSpec(
+        run_id=sp.run_id,
+        argv=argv,
+        cwd=str(workdir),
+        env=env,
+        log_path=str(run_dir / "user_logs" / "std_log.txt"),
+        timeout_seconds=step.max_run_duration_seconds,
+    )

@@ -1,0 +1,74 @@
+"""Step outputs: staged in the run folder while the step runs, committed only when it succeeds.
+
+Locally a commit is a rename of the staged folder into the datastore (atomic on one filesystem;
+copy-then-rename across filesystems). A failed or killed step commits nothing, so no
+half-written output can ever be reused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from headwater.errors import DataAccessError
+from headwater.graph.spec import OutputSpec
+from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
+from headwater.store.datastores import DatastoreBackend, LocalBackend
+
+__all__ = ["resolve_output_path", "staging_dir", "output_digest", "commit_output"]
+
+
+def resolve_output_path(output: OutputSpec, run_id: str) -> str:
+    """The datastore path of an output: ``{run-id}`` and ``{output-name}`` filled in."""
+    return output.path_template.replace("{run-id}", run_id).replace("{output-name}", output.name)
+
+
+def staging_dir(run_dir: Path, output_name: str) -> Path:
+    return run_dir / "staging" / output_name
+
+
+def _files_under(root: Path) -> list[str]:
+    out: list[str] = []
+    for dirpath, _dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        for f in filenames:
+            out.append(f if rel_dir == "." else f"{rel_dir}/{f}".replace(os.sep, "/"))
+    return sorted(out)
+
+
+def output_digest(folder: Path, cache: DigestCacheLike) -> str:
+    """Content digest of everything the step wrote into an output folder."""
+    files = _files_under(folder) if folder.is_dir() else []
+    return tree_digest(digest_files(folder, files, cache))
+
+
+def commit_output(staged: Path, backend: DatastoreBackend, path: str) -> None:
+    """Move a staged output folder to ``path`` on the datastore, replacing what was there."""
+    staged.mkdir(parents=True, exist_ok=True)
+    if isinstance(backend, LocalBackend):
+        dest = backend.local_path(path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".hw-tmp-{uuid.uuid4().hex}-{dest.name}")
+        try:
+            os.rename(staged, tmp)  # same filesystem: instant
+        except OSError:
+            shutil.copytree(staged, tmp, symlinks=False)
+            shutil.rmtree(staged, ignore_errors=True)
+        old = None
+        if dest.exists():
+            old = dest.with_name(f".hw-old-{uuid.uuid4().hex}-{dest.name}")
+            os.rename(dest, old)
+        try:
+            os.rename(tmp, dest)
+        except OSError as exc:
+            if old is not None:
+                os.rename(old, dest)
+            raise DataAccessError(f"Could not commit output to {dest}: {exc}", path=str(dest)) from exc
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return
+    # Remote stores: upload every file (atomic per file), the folder becomes visible file by file.
+    for rel in _files_under(staged):
+        backend.put_file(staged / rel, f"{path}/{rel}" if path else rel, overwrite=True)

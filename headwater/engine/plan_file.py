@@ -1,0 +1,99 @@
+"""The run plan: what ``submit`` hands the orchestrator, as one JSON file in the run folder.
+
+It holds everything the orchestrator needs — the pipeline spec, resolved parameter values, the
+step run ids, snapshot ids, interpreters, pre-computed input digests — so the orchestrator
+never sees user objects and never re-reads global settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from headwater.graph.spec import PipelineSpec
+
+__all__ = ["RunPlan", "WorkspaceRef", "StepPlan", "PLAN_FILE"]
+
+PLAN_FILE = "plan.json"
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    """Where the workspace is: enough to open its store and datastores from another process."""
+
+    name: str
+    folder: str
+    metadata_url: str
+    subscription_id: str = ""
+    resource_group: str = ""
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Per-step facts fixed at submit time."""
+
+    run_id: str
+    snapshot_id: str
+    interpreter: str  # absolute path of the environment's Python
+    environment_digest: str
+    input_digests: dict[str, str] = field(default_factory=dict)  # pre-computed (datasets, datapaths)
+    input_records: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset records by input
+    environment_error: str | None = None  # the environment cannot be used: the step fails with this
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    pipeline_run_id: str
+    experiment_id: str
+    experiment_name: str
+    workspace: WorkspaceRef
+    spec: PipelineSpec
+    parameters: dict[str, Any]
+    steps: dict[str, StepPlan]  # node id -> StepPlan
+    default_datastore: str
+    regenerate_outputs: bool = False
+    continue_on_step_failure: bool = False
+    max_concurrency: int = 0  # 0: as many as the machine has cores
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pipeline_run_id": self.pipeline_run_id,
+            "experiment_id": self.experiment_id,
+            "experiment_name": self.experiment_name,
+            "workspace": asdict(self.workspace),
+            "spec": self.spec.to_dict(),
+            "parameters": self.parameters,
+            "steps": {k: asdict(v) for k, v in self.steps.items()},
+            "default_datastore": self.default_datastore,
+            "regenerate_outputs": self.regenerate_outputs,
+            "continue_on_step_failure": self.continue_on_step_failure,
+            "max_concurrency": self.max_concurrency,
+        }
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> RunPlan:
+        return RunPlan(
+            pipeline_run_id=d["pipeline_run_id"],
+            experiment_id=d["experiment_id"],
+            experiment_name=d["experiment_name"],
+            workspace=WorkspaceRef(**d["workspace"]),
+            spec=PipelineSpec.from_dict(d["spec"]),
+            parameters=dict(d["parameters"]),
+            steps={k: StepPlan(**v) for k, v in d["steps"].items()},
+            default_datastore=d["default_datastore"],
+            regenerate_outputs=d.get("regenerate_outputs", False),
+            continue_on_step_failure=d.get("continue_on_step_failure", False),
+            max_concurrency=d.get("max_concurrency", 0),
+        )
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.to_dict(), sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+
+    @staticmethod
+    def load(path: Path) -> RunPlan:
+        return RunPlan.from_dict(json.loads(path.read_text(encoding="utf-8")))

@@ -1,0 +1,68 @@
+"""The all-reused fast path: a run whose every step is reused finishes inside ``submit``.
+
+The same planner decides as in the orchestrator, in topological order, with each upstream
+output's digest taken from the run that would be reused. Nothing is written unless every step
+is reused; then the records are written exactly as the orchestrator would write them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from headwater.engine.plan_file import RunPlan
+from headwater.engine.step_runner import StepRunner
+from headwater.errors import HeadwaterError
+from headwater.graph.analysis import producers, topological_order
+from headwater.plan.reuse import StepDecision
+from headwater.store.metadata import MetadataStore
+from headwater.store.records import utcnow
+
+__all__ = ["finish_if_all_reused", "all_reused_decisions"]
+
+
+def all_reused_decisions(plan: RunPlan, runner: StepRunner) -> dict[str, StepDecision] | None:
+    """Every step's decision when all of them reuse an earlier run, else None (nothing written)."""
+    if plan.regenerate_outputs:
+        return None
+    made_by = producers(plan.spec)
+    decisions: dict[str, StepDecision] = {}
+    outputs: dict[str, dict[str, str | None]] = {}
+    for node in topological_order(plan.spec):
+        step = plan.spec.step(node)
+        if not step.allow_reuse or plan.steps[node].environment_error:
+            return None
+        digests: dict[str, str] = {}
+        for i in step.inputs:
+            name = i.source.get("output")
+            if name is not None:
+                digest = outputs[made_by[name][0]].get(name)
+                if digest is None:
+                    return None
+                digests[i.name] = digest
+                continue
+            try:
+                digests[i.name] = runner.inputs.resolve_one(node, i, Path(runner.run_dir(node))).digest
+            except HeadwaterError:
+                return None
+        decision = runner.decide(node, digests)
+        if decision.reuse_run is None:
+            return None
+        decisions[node] = decision
+        outputs[node] = {o.name: o.digest for o in runner.store.get_run_outputs(decision.reuse_run.id)}
+    return decisions
+
+
+def finish_if_all_reused(plan: RunPlan, store: MetadataStore) -> bool:
+    """Finish the pipeline run in this process when every step is reused; True if it did."""
+    runner = StepRunner(plan, store)
+    try:
+        decisions = all_reused_decisions(plan, runner)
+        if decisions is None:
+            return False
+        store.update_run(plan.pipeline_run_id, status="Running", started_at=utcnow())
+        for node in topological_order(plan.spec):
+            runner.record_reused(node, decisions[node])
+        store.update_run(plan.pipeline_run_id, status="Finished", ended_at=utcnow())
+        return True
+    finally:
+        runner.close()

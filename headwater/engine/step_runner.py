@@ -1,0 +1,245 @@
+"""One step's life inside the orchestrator: decide, prepare, launch, finish.
+
+:class:`StepRunner` owns every status write for step runs, so the transitions live in one place:
+NotStarted → Queued → Running → Finished | Failed | Canceled, or NotStarted → Finished for a
+reused step (with SDK v1's ``azureml.reusedrunid`` properties and the earlier run's outputs).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, TextIO
+
+from headwater.engine.executors.base import Executor, TaskResult
+from headwater.engine.ingest import ingest_events
+from headwater.engine.inputs import InputResolver
+from headwater.engine.launch import ResolvedOutput, build_task
+from headwater.engine.outputs import commit_output, output_digest, resolve_output_path, staging_dir
+from headwater.engine.plan_file import RunPlan
+from headwater.errors import HeadwaterError
+from headwater.plan.digests import open_digest_cache, workspace_cache_path
+from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
+from headwater.plan.snapshots import checkout, load_manifest
+from headwater.store.metadata import MetadataStore
+from headwater.store.records import RunOutputRecord, RunRecord, utcnow
+
+__all__ = ["StepRunner", "LOG_TAIL_LINES"]
+
+LOG_TAIL_LINES = 30
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log file ('' when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 64 * 1024))
+            data = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+class StepRunner:
+    """Decisions and status transitions for the steps of one pipeline run."""
+
+    def __init__(self, plan: RunPlan, store: MetadataStore, *, log: TextIO | None = None) -> None:
+        self.plan = plan
+        self.store = store
+        self.log = log
+        self.ws_folder = Path(plan.workspace.folder)
+        self.cache = open_digest_cache(workspace_cache_path(self.ws_folder))
+        self.inputs = InputResolver(plan, store, self.ws_folder, self.cache)
+        self.snapshots_root = self.ws_folder / "snapshots"
+
+    def close(self) -> None:
+        self.inputs.close()
+        self.cache.close()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def run_dir(self, node: str) -> Path:
+        return self.ws_folder / "runs" / self.plan.steps[node].run_id
+
+    def _outputs_exist(self, run: RunRecord) -> bool:
+        for out in self.store.get_run_outputs(run.id):
+            if out.digest is None or not self.inputs.backend(out.datastore).exists(out.path):
+                return False
+        return True
+
+    def _snapshot_files(self, snapshot_id: str) -> dict[str, str] | None:
+        return load_manifest(self.snapshots_root, snapshot_id)
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def decide(self, node: str, input_digests: dict[str, str]) -> StepDecision:
+        step = self.plan.spec.step(node)
+        sp = self.plan.steps[node]
+        parts = fingerprint_parts(
+            step,
+            parameters=self.plan.parameters,
+            snapshot_id=sp.snapshot_id,
+            input_digests=input_digests,
+            environment_digest=sp.environment_digest,
+            default_datastore=self.plan.default_datastore,
+        )
+        return decide(
+            step,
+            parts,
+            self.store,
+            experiment_id=self.plan.experiment_id,
+            regenerate_outputs=self.plan.regenerate_outputs,
+            outputs_exist=self._outputs_exist,
+            snapshot_files=self._snapshot_files,
+        )
+
+    # -- transitions ---------------------------------------------------------------------------
+
+    def mark_queued(self, node: str) -> None:
+        run_id = self.plan.steps[node].run_id
+        run = self.store.get_run(run_id)
+        if run is not None and run.status == "NotStarted":
+            self.store.update_run(run_id, status="Queued")
+
+    def mark_canceled(self, node: str, reason: str) -> None:
+        self.store.update_run(
+            self.plan.steps[node].run_id, status="Canceled", ended_at=utcnow(), error={"message": reason}
+        )
+
+    def _fail(self, node: str, message: str, **extra: Any) -> str:
+        self.store.update_run(
+            self.plan.steps[node].run_id, status="Failed", ended_at=utcnow(), error={"message": message, **extra}
+        )
+        return "failed"
+
+    def start(self, node: str, executor: Executor) -> str:
+        """Decide and either finish the step as reused ('done') or launch it ('running')."""
+        step = self.plan.spec.step(node)
+        run_id = self.plan.steps[node].run_id
+        run_dir = self.run_dir(node)
+        env_error = self.plan.steps[node].environment_error
+        if env_error:
+            return self._fail(node, env_error)
+        try:
+            resolved = self.inputs.resolve(node, run_dir)
+            decision = self.decide(node, {i.name: i.digest for i in resolved})
+        except HeadwaterError as exc:
+            return self._fail(node, f"Step {step.name!r} could not start: {exc}")
+        if decision.reused:
+            self.record_reused(node, decision)
+            return "done"
+        outputs = []
+        for o in step.outputs:
+            staged = staging_dir(run_dir, o.name)
+            staged.mkdir(parents=True, exist_ok=True)
+            outputs.append(
+                ResolvedOutput(
+                    name=o.name,
+                    staging=staged,
+                    datastore=o.datastore or self.plan.default_datastore,
+                    path=resolve_output_path(o, run_id),
+                    legacy=o.legacy,
+                )
+            )
+        workdir = run_dir / "wd"
+        try:
+            self.inputs.materialize(resolved, run_dir)
+            checkout(self.snapshots_root / self.plan.steps[node].snapshot_id, workdir)
+            for sub in ("outputs", "logs"):
+                (workdir / sub).mkdir(exist_ok=True)
+            task = build_task(self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs)
+        except (HeadwaterError, OSError) as exc:
+            return self._fail(node, f"Step {step.name!r} could not start: {exc}")
+        definition = {
+            "fingerprint_parts": decision.parts,
+            "argv": list(task.argv),
+            "outputs": {o.name: {"datastore": o.datastore, "path": o.path} for o in outputs},
+        }
+        self.store.update_run(
+            run_id,
+            status="Running",
+            started_at=utcnow(),
+            fingerprint=decision.fingerprint,
+            reason=decision.reason,
+            definition=definition,
+        )
+        self.store.add_properties(run_id, {"azureml.runsource": "azureml.StepRun"})
+        executor.submit(task)
+        return "running"
+
+    def record_reused(self, node: str, decision: StepDecision) -> None:
+        """Finish a step as reused: the earlier run's outputs, metrics and SDK v1's properties."""
+        assert decision.reuse_run is not None
+        earlier = decision.reuse_run
+        run_id = self.plan.steps[node].run_id
+        now = utcnow()
+        self.store.update_run(
+            run_id,
+            status="Finished",
+            started_at=now,
+            ended_at=now,
+            fingerprint=decision.fingerprint,
+            reused_run_id=earlier.id,
+            reason=decision.reason,
+            definition={"fingerprint_parts": decision.parts, "reused": True},
+        )
+        for out in self.store.get_run_outputs(earlier.id):
+            self.store.put_run_output(RunOutputRecord(run_id, out.name, out.datastore, out.path, out.digest))
+        self.store.add_properties(
+            run_id,
+            {
+                "azureml.reusedrunid": earlier.id,
+                "azureml.reusednodeid": earlier.name or "",
+                "azureml.reusedpipeline": earlier.parent_id or "",
+                "azureml.runsource": "azureml.ReusedStepRun",
+            },
+        )
+        metrics = self.store.get_metrics(earlier.id)
+        if metrics:
+            from dataclasses import replace
+
+            self.store.add_metrics([replace(m, run_id=run_id) for m in metrics])
+
+    def finish(self, node: str, result: TaskResult) -> str:
+        """Ingest the step's events, then commit its outputs (success) or record why it ended."""
+        step = self.plan.spec.step(node)
+        run_id = self.plan.steps[node].run_id
+        run_dir = self.run_dir(node)
+        events = run_dir / "events.jsonl"
+        if events.exists():
+            ingest_events(self.store, run_id, self.plan.pipeline_run_id, events, 0)
+        if result.reason in ("timeout", "canceled"):
+            self.store.update_run(run_id, status="Canceled", ended_at=utcnow(), error={"message": result.message})
+            shutil.rmtree(run_dir / "staging", ignore_errors=True)
+            return "canceled"
+        if not result.succeeded:
+            shutil.rmtree(run_dir / "staging", ignore_errors=True)
+            tail = log_tail(run_dir / "user_logs" / "std_log.txt")
+            if result.reason == "launch_failed":
+                message = f"Step {step.name!r} could not start: {result.message}"
+            else:
+                message = f"Step {step.name!r} failed with exit code {result.returncode}"
+            return self._fail(node, message, exit_code=result.returncode, log_tail=tail)
+        try:
+            self._commit_outputs(node, run_dir)
+        except (HeadwaterError, OSError) as exc:
+            return self._fail(node, f"Step {step.name!r} succeeded but its outputs could not be saved: {exc}")
+        self.store.update_run(run_id, status="Finished", ended_at=utcnow())
+        return "done"
+
+    def _commit_outputs(self, node: str, run_dir: Path) -> None:
+        step = self.plan.spec.step(node)
+        run_id = self.plan.steps[node].run_id
+        for o in step.outputs:
+            staged = staging_dir(run_dir, o.name)
+            staged.mkdir(parents=True, exist_ok=True)
+            datastore = o.datastore or self.plan.default_datastore
+            path = resolve_output_path(o, run_id)
+            digest = output_digest(staged, self.cache)
+            commit_output(staged, self.inputs.backend(datastore), path)
+            self.store.supersede_run_outputs(datastore, path, keep_run_id=run_id)
+            self.store.put_run_output(RunOutputRecord(run_id, o.name, datastore, path, digest))
+            if o.register:
+                self.inputs.register_output(o, datastore, path, run_id)

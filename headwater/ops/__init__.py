@@ -1,0 +1,1 @@
+"""Verbs shared by the SDK, the CLI and the server: submit, cancel, ..."""

@@ -1,0 +1,220 @@
+"""``submit``: record a pipeline run and start it — the verb the SDK, CLI and server share.
+
+Validates the graph, resolves parameters, snapshots each source directory (once per content
+digest), checks each step's environment, pre-computes dataset input digests, records the
+pipeline run and its step runs (NotStarted), writes the run plan, then either finishes the run
+in this process (every step reused: no orchestrator is started) or starts a detached
+orchestrator and returns at once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headwater.data.files import DataAccess
+from headwater.engine.inputs import WorkspaceHandle, dataset_digest
+from headwater.engine.plan_file import PLAN_FILE, RunPlan, StepPlan, WorkspaceRef
+from headwater.engine.reused import finish_if_all_reused
+from headwater.errors import GraphValidationError, HeadwaterError, did_you_mean
+from headwater.graph.analysis import validate
+from headwater.graph.spec import PipelineSpec
+from headwater.plan.digests import open_digest_cache, workspace_cache_path
+from headwater.plan.environments import check_current_interpreter, environment_digest
+from headwater.plan.git import git_properties
+from headwater.plan.snapshots import scan, store_snapshot
+from headwater.store.metadata import MetadataStore
+from headwater.store.records import RunRecord, utcnow
+
+__all__ = ["SubmitOptions", "submit_pipeline", "start_orchestrator"]
+
+
+class UnknownParameterError(HeadwaterError, ValueError):
+    """``pipeline_parameters`` names a parameter the pipeline does not have."""
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    experiment_name: str
+    pipeline_parameters: dict[str, Any]
+    regenerate_outputs: bool = False
+    continue_on_step_failure: bool = False
+    tags: dict[str, str] | None = None
+    max_concurrency: int = 0
+    pipeline_source_directory: str | None = None  # for the pipeline run's git properties
+
+
+def _resolve_parameters(spec: PipelineSpec, given: dict[str, Any]) -> dict[str, Any]:
+    values = dict(spec.parameters)
+    for name, value in given.items():
+        if name not in spec.parameters:
+            raise UnknownParameterError(
+                f"Pipeline parameter with name {name!r} does not exist.{did_you_mean(name, spec.parameters)}",
+                hint=f"The pipeline's parameters: {sorted(spec.parameters) or 'none'}.",
+            )
+        values[name] = value
+    return values
+
+
+def _snapshot_ids(spec: PipelineSpec, store: MetadataStore, ws_folder: Path) -> dict[str, str]:
+    """Snapshot every distinct source directory once; node id -> snapshot id."""
+    by_dir: dict[str, str] = {}
+    cache = open_digest_cache(workspace_cache_path(ws_folder))
+    try:
+        for step in spec.steps:
+            if step.source_directory in by_dir:
+                continue
+            manifest = scan(step.source_directory, cache)
+            if not store.has_snapshot(manifest.digest):
+                store_snapshot(manifest, step.source_directory, ws_folder / "snapshots")
+                store.put_snapshot(manifest.digest, file_count=len(manifest.files), size=manifest.total_size)
+            by_dir[step.source_directory] = manifest.digest
+    finally:
+        cache.close()
+    return {s.node_id: by_dir[s.source_directory] for s in spec.steps}
+
+
+def _dataset_inputs(
+    spec: PipelineSpec, parameters: dict[str, Any], access: DataAccess
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, Any]]]]:
+    """Content digests of dataset inputs, computed once per dataset (node -> input -> digest)."""
+    digests: dict[str, dict[str, str]] = {}
+    records: dict[str, dict[str, dict[str, Any]]] = {}
+    memo: dict[str, str] = {}
+    for step in spec.steps:
+        for i in step.inputs:
+            record = i.source.get("dataset")
+            if record is None and "parameter" in i.source:
+                value = parameters.get(i.source["parameter"])
+                record = value if isinstance(value, dict) and "definition" in value else None
+            if record is None:
+                continue
+            key = record["id"] + ":" + str(record.get("version"))
+            if key not in memo:
+                memo[key] = dataset_digest(record, access)
+            digests.setdefault(step.node_id, {})[i.name] = memo[key]
+            records.setdefault(step.node_id, {})[i.name] = record
+    return digests, records
+
+
+def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: PipelineSpec, options: SubmitOptions) -> str:
+    """Record and start a pipeline run; returns its id. Raises before recording anything when the
+    pipeline is invalid or a parameter is unknown."""
+    problems = validate(spec)
+    if problems:
+        raise GraphValidationError(problems)
+    parameters = _resolve_parameters(spec, options.pipeline_parameters)
+    ws_folder = Path(workspace.folder)
+    experiment = store.get_or_create_experiment(options.experiment_name)
+    snapshots = _snapshot_ids(spec, store, ws_folder)
+    handle = WorkspaceHandle(store, ws_folder, workspace.name)
+    with DataAccess(handle) as access:
+        input_digests, input_records = _dataset_inputs(spec, parameters, access)
+
+    pipeline_run_id = str(uuid.uuid4())
+    steps: dict[str, StepPlan] = {}
+    for step in spec.steps:
+        env = check_current_interpreter(step.environment)
+        error = None
+        if not env.satisfied:
+            error = (
+                f"The environment of step {step.name!r} needs packages this Python does not have: "
+                + ", ".join(env.missing)
+            )
+        steps[step.node_id] = StepPlan(
+            run_id=str(uuid.uuid4()),
+            snapshot_id=snapshots[step.node_id],
+            interpreter=env.interpreter or sys.executable,
+            environment_digest=environment_digest(step.environment),
+            input_digests=input_digests.get(step.node_id, {}),
+            input_records=input_records.get(step.node_id, {}),
+            environment_error=error,
+        )
+    default_datastore = spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
+    plan = RunPlan(
+        pipeline_run_id=pipeline_run_id,
+        experiment_id=experiment.id,
+        experiment_name=experiment.name,
+        workspace=workspace,
+        spec=spec,
+        parameters=parameters,
+        steps=steps,
+        default_datastore=default_datastore,
+        regenerate_outputs=options.regenerate_outputs,
+        continue_on_step_failure=options.continue_on_step_failure,
+        max_concurrency=options.max_concurrency,
+    )
+
+    run_dir = ws_folder / "runs" / pipeline_run_id
+    (run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
+    plan_path = run_dir / PLAN_FILE
+    plan.save(plan_path)
+    store.create_run(
+        RunRecord(
+            id=pipeline_run_id,
+            experiment_id=experiment.id,
+            kind="pipeline",
+            status="NotStarted",
+            name=spec.description,
+            definition={"parameters": parameters, "plan": str(plan_path)},
+        )
+    )
+    git_cache: dict[str, dict[str, str]] = {}
+
+    def git_for(folder: str) -> dict[str, str]:
+        if folder not in git_cache:
+            git_cache[folder] = git_properties(folder)
+        return git_cache[folder]
+
+    pipeline_props = {"azureml.runsource": "azureml.PipelineRun", **git_for(options.pipeline_source_directory or os.getcwd())}
+    store.add_properties(pipeline_run_id, pipeline_props)
+    if options.tags:
+        store.set_tags(pipeline_run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
+    for step in spec.steps:
+        sp = steps[step.node_id]
+        store.create_run(
+            RunRecord(
+                id=sp.run_id,
+                experiment_id=experiment.id,
+                kind="step",
+                status="NotStarted",
+                name=step.name,
+                parent_id=pipeline_run_id,
+                snapshot_id=sp.snapshot_id,
+                compute_target=step.compute_target,
+            )
+        )
+        store.add_properties(
+            sp.run_id,
+            {"ContentSnapshotId": sp.snapshot_id, **git_for(step.source_directory)},
+        )
+        store.set_tags(sp.run_id, {"azureml.nodeid": step.node_id, "azureml.pipeline": pipeline_run_id})
+
+    if finish_if_all_reused(plan, store):
+        return pipeline_run_id
+    start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log", store, pipeline_run_id)
+    return pipeline_run_id
+
+
+def start_orchestrator(plan_path: Path, log_path: Path, store: MetadataStore, run_id: str) -> int:
+    """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie)."""
+    line = '"$0" -m headwater.engine.orchestrator "$1" </dev/null >>"$2" 2>&1 & echo $!'
+    out = subprocess.run(
+        ["/bin/sh", "-c", line, sys.executable, str(plan_path), str(log_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        close_fds=True,
+    )
+    pid = int(out.stdout.strip())
+    run = store.get_run(run_id)
+    definition = dict(run.definition) if run is not None else {}
+    definition["orchestrator_pid"] = pid
+    definition["orchestrator_started_at"] = utcnow()
+    store.update_run(run_id, definition=definition)
+    return pid

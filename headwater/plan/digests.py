@@ -1,0 +1,295 @@
+"""File digests: BLAKE3 over the bytes, cached by what ``stat`` says, so unchanged data is never re-read.
+
+A local file's digest is cached under its absolute path together with ``(size, mtime_ns, inode)``;
+the next request stats the file once and, when all three still match, returns the cached digest
+without opening the file. Any change to size, mtime or inode (an in-place edit, a rewrite, an
+atomic replace) makes the entry stale and the file is hashed again. The cache is a small SQLite file
+(WAL mode, a schema-version row; a cache of another version is dropped, not migrated): for a
+workspace it lives at ``<workspace folder>/cache/digests.db`` (:func:`workspace_cache_path`).
+
+Files that are not on this machine (remote datastores, URLs) are hashed from their stream each
+time: there is no inode to key them by. :class:`NullDigestCache` has the cache's interface and
+caches nothing, for callers that must not write (or cannot create) a cache file.
+
+Digests are lowercase hex: a file digest is BLAKE3 (256 bits); :func:`tree_digest` is sha256 over
+the canonical JSON of ``{relative path: file digest}``, so it changes when a file is added, removed,
+renamed or edited, and never depends on listing order.
+
+Only the standard library and ``blake3`` are imported here: the planner calls this on every submit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import blake3
+
+__all__ = [
+    "CACHE_SCHEMA_VERSION",
+    "NULL_CACHE",
+    "DigestCache",
+    "DigestCacheLike",
+    "NullDigestCache",
+    "digest_files",
+    "file_digest",
+    "open_digest_cache",
+    "stream_digest",
+    "tree_digest",
+    "workspace_cache_path",
+]
+
+#: Bump when the cache table changes; an old cache file is then emptied and rebuilt.
+CACHE_SCHEMA_VERSION = 1
+
+_BUFFER_SIZE = 1 << 20  # 1 MiB reads for ordinary files
+_BIG_BUFFER_SIZE = 8 << 20  # 8 MiB reads, hashed with several threads, for big files
+_BIG_FILE = 64 << 20  # from this size on, BLAKE3 may use every core
+_BUSY_TIMEOUT_S = 30.0
+
+
+def workspace_cache_path(workspace_folder: str | os.PathLike[str]) -> Path:
+    """Where a workspace keeps its digest cache: ``<folder>/cache/digests.db``."""
+    return Path(workspace_folder) / "cache" / "digests.db"
+
+
+class DigestCacheLike(Protocol):
+    """What :func:`file_digest` needs from a cache: look up, store, close."""
+
+    def get(self, path: str, st: os.stat_result) -> str | None: ...
+
+    def put(self, path: str, st: os.stat_result, digest: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NullDigestCache:
+    """A cache that remembers nothing: every file is hashed every time."""
+
+    def get(self, path: str, st: os.stat_result) -> str | None:
+        """Always a miss."""
+        return None
+
+    def put(self, path: str, st: os.stat_result, digest: str) -> None:
+        """Forget the digest."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+    def __enter__(self) -> NullDigestCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DigestCache:
+    """Digests of local files keyed by absolute path and validated by ``(size, mtime_ns, inode)``.
+
+    The SQLite file is opened on first use and closed by :meth:`close` (or leaving a ``with``
+    block). Several processes may share one cache file: writes are single upserts in autocommit
+    mode under WAL, and a stale or missing entry only costs a re-hash.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._ensure_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    @staticmethod
+    def _schema_version(conn: sqlite3.Connection) -> str | None:
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:  # no meta table yet
+            return None
+        return None if row is None else str(row[0])
+
+    @classmethod
+    def _ensure_schema(cls, conn: sqlite3.Connection) -> None:
+        """Create the tables, or empty a cache of another schema version; a plain read when current."""
+        if cls._schema_version(conn) == str(CACHE_SCHEMA_VERSION):
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None or row[0] != str(CACHE_SCHEMA_VERSION):
+                conn.execute("DROP TABLE IF EXISTS digests")
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(CACHE_SCHEMA_VERSION),),
+                )
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS digests (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+                "mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest TEXT NOT NULL)"
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close the database connection (it is reopened on next use)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> DigestCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- entries -------------------------------------------------------------------------------
+
+    def get(self, path: str, st: os.stat_result) -> str | None:
+        """The cached digest of ``path`` if ``st`` still matches what was cached, else None."""
+        with self._lock:
+            row = (
+                self._connect()
+                .execute("SELECT size, mtime_ns, inode, digest FROM digests WHERE path = ?", (path,))
+                .fetchone()
+            )
+        if row is None or (row[0], row[1], row[2]) != (st.st_size, st.st_mtime_ns, st.st_ino):
+            return None
+        return str(row[3])
+
+    def put(self, path: str, st: os.stat_result, digest: str) -> None:
+        """Remember ``digest`` for ``path`` as it was when ``st`` was taken."""
+        with self._lock:
+            self._connect().execute(
+                "INSERT OR REPLACE INTO digests (path, size, mtime_ns, inode, digest) VALUES (?, ?, ?, ?, ?)",
+                (path, st.st_size, st.st_mtime_ns, st.st_ino, digest),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            row = self._connect().execute("SELECT COUNT(*) FROM digests").fetchone()
+        return int(row[0])
+
+
+#: The shared no-op cache: the default wherever a cache is optional.
+NULL_CACHE = NullDigestCache()
+
+
+def open_digest_cache(path: str | os.PathLike[str]) -> DigestCache | NullDigestCache:
+    """A :class:`DigestCache` at ``path``, or a :class:`NullDigestCache` when it cannot be created.
+
+    A read-only workspace (a step reading another host's files) still gets correct digests, only
+    without caching.
+    """
+    cache = DigestCache(path)
+    try:
+        cache._connect()
+    except (OSError, sqlite3.Error):
+        cache.close()
+        return NullDigestCache()
+    return cache
+
+
+# -- hashing -----------------------------------------------------------------------------------
+
+
+def _hash_file(path: str, size: int) -> str:
+    """BLAKE3 of a local file's bytes, read in large chunks (several threads for big files)."""
+    big = size >= _BIG_FILE
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if big else 1)
+    buffer = bytearray(_BIG_BUFFER_SIZE if big else _BUFFER_SIZE)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            n = f.readinto(view)
+            if not n:
+                break
+            hasher.update(view[:n])
+    return hasher.hexdigest()
+
+
+def stream_digest(stream: IO[bytes], *, chunk_size: int = _BUFFER_SIZE) -> str:
+    """BLAKE3 of everything left in a binary stream (a remote file, an HTTP response)."""
+    hasher = blake3.blake3()
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            break
+        hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_size, a.st_mtime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ino)
+
+
+def file_digest(path: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACHE) -> str:
+    """The BLAKE3 hex digest of a local file; one ``stat`` and no read when ``cache`` knows it.
+
+    A file that changes while it is being hashed gets the digest of what was read, but it is not
+    cached, so the next call reads it again.
+    """
+    key = os.path.abspath(path)
+    st = os.stat(key)
+    cached = cache.get(key, st)
+    if cached is not None:
+        return cached
+    digest = _hash_file(key, st.st_size)
+    if _same_file(st, os.stat(key)):
+        cache.put(key, st, digest)
+    return digest
+
+
+def tree_digest(files: Mapping[str, str]) -> str:
+    """sha256 hex of the canonical JSON of ``{relative path: digest}`` (order-independent)."""
+    text = json.dumps(dict(files), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def digest_files(
+    root_or_backend: str | os.PathLike[str] | Any,
+    rel_paths: Iterable[str],
+    cache: DigestCacheLike = NULL_CACHE,
+) -> dict[str, str]:
+    """Digests of ``rel_paths`` under a local folder or a datastore backend, as ``{rel: digest}``.
+
+    ``root_or_backend`` is a folder, or an object with ``local_path(rel)`` (a Path, or None when
+    the file is not local) and ``open(rel)`` - a :class:`~headwater.store.datastores.DatastoreBackend`.
+    Local files go through ``cache``; remote ones are hashed from their stream.
+    """
+    out: dict[str, str] = {}
+    if isinstance(root_or_backend, str | os.PathLike):
+        root = Path(root_or_backend)
+        for rel in rel_paths:
+            out[rel] = file_digest(root / rel, cache)
+        return out
+    backend = root_or_backend
+    for rel in rel_paths:
+        local = backend.local_path(rel)
+        if local is not None:
+            out[rel] = file_digest(local, cache)
+        else:
+            with backend.open(rel) as stream:
+                out[rel] = stream_digest(stream)
+    return out

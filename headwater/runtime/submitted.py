@@ -1,0 +1,135 @@
+"""``_SubmittedRun``: the run of a step process, writing its events to the step's events file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from headwater.errors import NotSupportedError
+from headwater.runtime.events import append_event
+from headwater.runtime.run import Run
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from headwater.runtime.context import InputDatasetRef, StepContext, WorkspaceRef
+
+__all__ = ["_SubmittedRun"]
+
+
+class _StepExperiment:
+    """``run.experiment`` in a step: its name and id, and the workspace, opened on first use."""
+
+    def __init__(self, name: str, experiment_id: str | None, workspace: WorkspaceRef) -> None:
+        self.name = name
+        self.id = experiment_id
+        self._ref = workspace
+        self._workspace: Any = None
+
+    @property
+    def workspace(self) -> Any:
+        """The step's Workspace (opened from the workspace folder in the context file)."""
+        if self._workspace is None:
+            from headwater.runtime._bridge import open_workspace
+
+            self._workspace = open_workspace(self._ref)
+        return self._workspace
+
+    def __repr__(self) -> str:
+        return f"Experiment(Name: {self.name}, Workspace: {self._ref.name})"
+
+
+class _InputDatasets(Mapping[str, object]):  # (subscripted at runtime: no typing.Any here)
+    """``run.input_datasets``: a path for download/mount inputs, a Dataset (built on access) for direct."""
+
+    def __init__(self, run: _SubmittedRun, refs: dict[str, InputDatasetRef]) -> None:
+        self._run = run
+        self._refs = refs
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        ref = self._refs.get(name)
+        if ref is None:
+            known = ", ".join(repr(n) for n in sorted(self._refs)) or "none"
+            raise KeyError(f"The step has no input dataset {name!r} (its inputs: {known}).")
+        if ref.mode == "direct":
+            from headwater.runtime._bridge import dataset_from_record
+
+            value = dataset_from_record(self._run.experiment.workspace, ref.dataset or {})
+        else:
+            value = ref.path
+        self._values[name] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+class _SubmittedRun(Run):
+    """The step run (or, as ``run.parent``, its pipeline run) seen from inside the step.
+
+    Events go to the step's events file (``"run": "self"`` or ``"parent"``); the orchestrator
+    ingests them into the metadata store. ``Run.get_context()`` keeps one per context file (that
+    is, per run id) per process.
+    """
+
+    def __init__(self, context: StepContext, *, experiment: Any = None, target: str = "self") -> None:
+        if experiment is None:
+            experiment = _StepExperiment(context.experiment_name, context.experiment_id, context.workspace)
+        run_id = context.run_id if target == "self" else context.parent_run_id
+        super().__init__(experiment, str(run_id))
+        self._context = context
+        self._target = target
+        self._events_file = context.events_file
+        self._parent: _SubmittedRun | None = None
+        self._inputs: _InputDatasets | None = None
+        if target == "self":
+            self._run_dir = context.run_dir
+            self._tags.update(context.tags)
+            self._properties.update(context.properties)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        append_event(self._events_file, event)
+
+    @property
+    def parent(self) -> Run | None:
+        """The pipeline run: ``run.parent.log(...)`` logs on it. None for a run without a parent."""
+        if self._target != "self" or not self._context.parent_run_id:
+            return None
+        if self._parent is None:
+            self._parent = _SubmittedRun(self._context, experiment=self._experiment, target="parent")
+        return self._parent
+
+    @property
+    def input_datasets(self) -> Mapping[str, Any]:
+        """Input datasets by name: the path for download/mount inputs, a Dataset for direct ones."""
+        if self._target != "self":
+            return {}
+        if self._inputs is None:
+            self._inputs = _InputDatasets(self, self._context.input_datasets)
+        return self._inputs
+
+    @property
+    def output_datasets(self) -> Mapping[str, str]:
+        """Output datasets by name: the folder to write each into (committed when the step succeeds)."""
+        return dict(self._context.output_datasets) if self._target == "self" else {}
+
+    def _put_artifact(self, artifact: str, source: Any) -> str:
+        if self._target != "self":
+            raise NotSupportedError(
+                f"A step cannot upload files to its pipeline run ({self._run_id}).",
+                hint="Upload them to the step run (run.upload_file); they show under the step.",
+            )
+        return super()._put_artifact(artifact, source)
+
+    def __repr__(self) -> str:
+        kind = "StepRun" if self._target == "self" else "PipelineRun"
+        return f"Run(Experiment: {self._experiment.name}, Id: {self._run_id}, Type: {kind}, Status: Running)"

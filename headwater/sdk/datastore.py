@@ -1,0 +1,477 @@
+"""``Datastore`` and its kinds (SDK v1: ``azureml.core.Datastore``, ``azureml.data.azure_storage_datastore``).
+
+A datastore is a named place for files, registered in the workspace's metadata store. Its files are
+reached through a :class:`~headwater.store.datastores.DatastoreBackend` (``datastore._backend``),
+which validates every path (nothing leaves the root) and writes every file atomically.
+
+``Datastore(ws, name)`` returns the concrete kind, as SDK v1 does:
+
+======================  ================  ==================  ==========================================
+class                   record kind       ``datastore_type``  here
+======================  ================  ==================  ==========================================
+AzureBlobDatastore      ``azure_blob``    ``AzureBlob``       ``workspaceblobstore`` (a local folder)
+AzureFileDatastore      ``azure_file``    ``AzureFile``       ``workspacefilestore`` (a local folder)
+LocalDatastore          ``local``         ``LocalFolder``     :meth:`Datastore.register_local_folder`
+======================  ================  ==================  ==========================================
+
+Paths on a datastore are relative, ``/``-separated; SDK v1's spellings of the root (``''``, ``'.'``,
+``'./'``, ``'/'``) are accepted. Any other absolute path, ``..`` climbing out, or a symlink leading
+out raises :class:`~headwater.errors.PathEscapeError`.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from headwater.config import validate_name
+from headwater.errors import AlreadyExistsError, ConfigurationError, DataAccessError, NotFoundError
+from headwater.sdk.data_reference import DataReference
+from headwater.sdk.workspace import _DEFAULT_DATASTORE_KEY, BUILTIN_DATASTORES, DEFAULT_DATASTORE
+from headwater.store.datastores import DatastoreBackend, backend_for, normalize_relative
+from headwater.store.records import DatastoreRecord
+
+if TYPE_CHECKING:
+    from headwater.sdk.workspace import Workspace
+
+__all__ = ["AzureBlobDatastore", "AzureFileDatastore", "Datastore", "LocalDatastore"]
+
+_ROOT_SPELLINGS = ("", ".", "./", "/")
+
+
+def _progress(show: bool) -> Callable[[str], None]:
+    """A one-line-per-call printer to stdout, or a no-op."""
+    if not show:
+        return lambda _message: None
+    return lambda message: print(message, file=sys.stdout, flush=True)
+
+
+def _join(base: str, rel: str) -> str:
+    return f"{base}/{rel}" if base else rel
+
+
+class Datastore:
+    """A registered datastore (SDK v1: ``azureml.core.Datastore``).
+
+    ``Datastore(workspace, name)`` looks ``name`` up (``None``: the workspace's default) and returns
+    the concrete class for its kind. Files go in and out with :meth:`upload`, :meth:`upload_files`
+    and :meth:`download`; :meth:`path` makes a :class:`DataReference` for a step.
+    """
+
+    #: SDK v1's type name (``AzureBlob``, ``AzureFile``, ``LocalFolder``).
+    datastore_type: ClassVar[str] = "Unknown"
+    _kind: ClassVar[str] = ""
+
+    _workspace: Workspace
+    _record: DatastoreRecord
+    _backend_cache: DatastoreBackend | None
+
+    def __new__(cls, workspace: Workspace, name: str | None = None) -> Self:
+        if name is None:
+            found = workspace.get_default_datastore()
+        else:
+            found = Datastore._from_record(workspace, Datastore._lookup(workspace, name))
+        if not isinstance(found, cls):
+            raise ConfigurationError(
+                f"Datastore {found.name!r} is a {type(found).__name__}, not a {cls.__name__}",
+                hint="Use Datastore(workspace, name) to get whichever kind it is.",
+            )
+        return found
+
+    def __init__(self, workspace: Workspace, name: str | None = None) -> None:
+        """Nothing to do: :meth:`__new__` returned a fully built datastore."""
+
+    # -- lookup and registration ---------------------------------------------------------------
+
+    @staticmethod
+    def _lookup(workspace: Workspace, name: str) -> DatastoreRecord:
+        record = workspace._metadata.get_datastore(name)
+        if record is None:
+            raise NotFoundError(
+                "Datastore",
+                name,
+                where=f"workspace {workspace.name!r}",
+                candidates=[r.name for r in workspace._metadata.list_datastores()],
+                hint="Register it first, e.g. Datastore.register_local_folder(ws, name, path).",
+            )
+        return record
+
+    @staticmethod
+    def _from_record(workspace: Workspace, record: DatastoreRecord) -> Datastore:
+        """The datastore object for a metadata record (unknown kinds get the plain base class)."""
+        cls = _KINDS.get(record.kind, Datastore)
+        obj = object.__new__(cls)
+        obj._workspace = workspace
+        obj._record = record
+        obj._backend_cache = None
+        return obj
+
+    @staticmethod
+    def get(workspace: Workspace, datastore_name: str) -> Datastore:
+        """The datastore named ``datastore_name``; an unknown name raises NotFoundError with close names."""
+        return Datastore._from_record(workspace, Datastore._lookup(workspace, datastore_name))
+
+    @staticmethod
+    def get_default(workspace: Workspace) -> Datastore:
+        """The workspace's default datastore (``workspaceblobstore`` unless changed)."""
+        return workspace.get_default_datastore()
+
+    @staticmethod
+    def register_local_folder(
+        workspace: Workspace, datastore_name: str, path: str | os.PathLike[str], overwrite: bool = False
+    ) -> LocalDatastore:
+        """Register a folder on this machine as a datastore (a Headwater addition).
+
+        ``path`` is made absolute (relative to the current folder) and created when missing.
+        Registering the same name for the same folder again returns it; another folder needs
+        ``overwrite=True``. The built-in datastores cannot be replaced.
+        """
+        validate_name("datastore", datastore_name)
+        if datastore_name in BUILTIN_DATASTORES:
+            raise ConfigurationError(
+                f"Datastore {datastore_name!r} is built into every workspace and cannot be re-registered",
+                hint="Choose another name.",
+            )
+        root = Path(path).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise ConfigurationError(
+                f"Cannot register datastore {datastore_name!r}: {root} is not a folder",
+                hint="Pass a folder (it is created when missing).",
+            )
+        record = DatastoreRecord(datastore_name, "local", {"root": root.as_posix()})
+        store = workspace._metadata
+        existing = store.get_datastore(datastore_name)
+        if existing is not None and not overwrite:
+            if existing.kind == record.kind and existing.config == record.config:
+                return LocalDatastore._checked(Datastore._from_record(workspace, existing))
+            raise AlreadyExistsError(
+                "Datastore", datastore_name, hint="Pass overwrite=True to point it at the new folder."
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        store.put_datastore(record, overwrite=overwrite)
+        return LocalDatastore._checked(Datastore._from_record(workspace, record))
+
+    def set_as_default(self) -> None:
+        """Make this datastore the workspace's default."""
+        self._workspace.set_default_datastore(self.name)
+
+    def unregister(self) -> None:
+        """Remove this datastore from the workspace; its files are left where they are (as in SDK v1).
+
+        The built-in datastores and the current default cannot be unregistered.
+        """
+        if self.name in BUILTIN_DATASTORES or self._record.config.get("builtin"):
+            raise ConfigurationError(
+                f"Datastore {self.name!r} is built into every workspace and cannot be unregistered"
+            )
+        store = self._workspace._metadata
+        if (store.get_meta(_DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE) == self.name:
+            raise ConfigurationError(
+                f"Datastore {self.name!r} is the workspace's default and cannot be unregistered",
+                hint="Make another datastore the default first (Datastore.get(ws, 'workspaceblobstore')"
+                ".set_as_default()).",
+            )
+        if not store.delete_datastore(self.name):
+            raise NotFoundError("Datastore", self.name, where=f"workspace {self._workspace.name!r}")
+
+    # -- attributes ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The datastore's name."""
+        return self._record.name
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace it is registered in."""
+        return self._workspace
+
+    @property
+    def _backend(self) -> DatastoreBackend:
+        """The backend holding the files (opened on first use, then cached)."""
+        if self._backend_cache is None:
+            self._backend_cache = backend_for(self._record, self._workspace.folder)
+        return self._backend_cache
+
+    def _relative(self, path: str | os.PathLike[str] | None) -> str:
+        """``path`` normalised ('' for the root); raises PathEscapeError if it leaves the root."""
+        if path is None:
+            return ""
+        text = os.fspath(path)
+        if text in _ROOT_SPELLINGS:
+            return ""
+        self._backend.full_path(text)  # '..', absolute, and symlinks leading out; names `text`
+        return normalize_relative(text, root=self._backend.root, datastore=self.name)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"name": self.name, "datastore_type": self.datastore_type}
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._describe().items())
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Datastore)
+            and other._workspace == self._workspace
+            and other._record.name == self._record.name
+            and other._record.kind == self._record.kind
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._workspace, self._record.name))
+
+    def __copy__(self) -> Self:
+        return self  # a handle on a registered datastore: copies would be equal anyway
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        return self
+
+    # -- data references -----------------------------------------------------------------------
+
+    def path(
+        self, path: str | os.PathLike[str] | None = None, data_reference_name: str | None = None
+    ) -> DataReference:
+        """A :class:`DataReference` to ``path`` on this datastore (the root when None)."""
+        return DataReference(self).path(path, data_reference_name)
+
+    def as_mount(self) -> DataReference:
+        """A reference to the whole datastore, mounted (SDK v1, deprecated there)."""
+        return DataReference(self).as_mount()
+
+    def as_download(self, path_on_compute: str | None = None) -> DataReference:
+        """A reference to the whole datastore, downloaded (SDK v1, deprecated there)."""
+        return DataReference(self).as_download(path_on_compute)
+
+    def as_upload(self, path_on_compute: str | None = None) -> DataReference:
+        """A reference to the whole datastore, uploaded (SDK v1, deprecated there)."""
+        return DataReference(self).as_upload(path_on_compute)
+
+    # -- moving files --------------------------------------------------------------------------
+
+    def upload(
+        self,
+        src_dir: str | os.PathLike[str],
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> DataReference:
+        """Upload every file under ``src_dir`` to ``target_path`` (the root when None).
+
+        Files that exist on the datastore are skipped unless ``overwrite``. Each file is written
+        atomically; every target path is checked before the first file is copied.
+        Returns a :class:`DataReference` to ``target_path``.
+        """
+        src = Path(src_dir)
+        if not src.is_dir():
+            raise DataAccessError(
+                f"Cannot upload {os.fspath(src_dir)!r}: it is not a folder.",
+                path=os.fspath(src_dir),
+                hint="Pass a folder to upload(); use upload_files() for single files.",
+            )
+        target = self._relative(target_path)
+        pairs: list[tuple[Path, str]] = []
+        for dirpath, dirnames, filenames in os.walk(src):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                file = Path(dirpath, filename)
+                pairs.append((file, _join(target, file.relative_to(src).as_posix())))
+        self._upload_pairs(pairs, overwrite=overwrite, show_progress=show_progress)
+        return DataReference(self, path_on_datastore=target or None)
+
+    def upload_files(
+        self,
+        files: Iterable[str | os.PathLike[str]],
+        relative_root: str | os.PathLike[str] | None = None,
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> DataReference:
+        """Upload ``files``, each to ``target_path`` plus its path relative to ``relative_root``.
+
+        ``relative_root`` defaults to the files' common folder (as in SDK v1); a file outside it
+        is an error. Existing files are skipped unless ``overwrite``. Returns a
+        :class:`DataReference` to ``target_path``.
+        """
+        if isinstance(files, str | os.PathLike):
+            files = [files]
+        paths = list(dict.fromkeys(Path(os.path.abspath(f)) for f in files))
+        for p in paths:
+            if not p.is_file():
+                raise DataAccessError(f"Cannot upload {p}: it is not a file.", path=str(p))
+        if relative_root is not None:
+            root = Path(os.path.abspath(relative_root))
+        elif paths:
+            root = Path(os.path.commonpath([p.parent for p in paths]))
+        else:
+            root = Path.cwd()
+        target = self._relative(target_path)
+        pairs: list[tuple[Path, str]] = []
+        for p in paths:
+            if root not in p.parents:
+                raise DataAccessError(
+                    f"Cannot upload {p}: it is not under relative_root {root}.",
+                    path=str(p),
+                    hint="Pass a relative_root that contains every file, or leave it out to use their "
+                    "common folder.",
+                )
+            pairs.append((p, _join(target, p.relative_to(root).as_posix())))
+        self._upload_pairs(pairs, overwrite=overwrite, show_progress=show_progress)
+        return DataReference(self, path_on_datastore=target or None)
+
+    def _upload_pairs(self, pairs: list[tuple[Path, str]], *, overwrite: bool, show_progress: bool) -> int:
+        backend = self._backend
+        for _src, dest in pairs:
+            backend.full_path(dest)  # refuse before anything is written
+        say = _progress(show_progress)
+        total = len(pairs)  # "estimated": files that exist are skipped
+        say(f"Uploading an estimated of {total} files")
+        count = 0
+        for src, dest in pairs:
+            try:
+                written = backend.put_file(src, dest, overwrite=overwrite)
+            except OSError as exc:
+                raise DataAccessError(
+                    f"Uploading {src} to {dest!r} on datastore {self.name!r} failed: {exc}", path=str(src)
+                ) from exc
+            if not written:
+                total -= 1
+                say(f"Target already exists. Skipping upload for {dest}")
+                continue
+            count += 1
+            say(f"Uploaded {src}, {count} files out of an estimated total of {total}")
+        say(f"Uploaded {count} files")
+        return count
+
+    def download(
+        self,
+        target_path: str | os.PathLike[str],
+        prefix: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> int:
+        """Download the files whose path starts with ``prefix`` (all when None) into ``target_path``.
+
+        As for Azure blobs, ``prefix`` is a string prefix: ``'data'`` matches ``data/x.csv`` and
+        ``data2.csv``; end it with ``/`` to mean a folder. Files keep their datastore path under
+        ``target_path``. Local files that exist are kept unless ``overwrite``. Each file is written
+        atomically. Returns the number of files written.
+        """
+        backend = self._backend
+        dest_root = Path(target_path)
+        plan: list[tuple[str, Path]] = []
+        for rel in self._files_with_prefix(prefix):
+            backend.full_path(rel)  # a symlink leading out of the datastore
+            local_rel = normalize_relative(rel, root=str(dest_root), datastore=None)
+            plan.append((rel, dest_root / local_rel))
+        dest_root.mkdir(parents=True, exist_ok=True)
+        say = _progress(show_progress)
+        total = len(plan)
+        count = 0
+        for rel, dest in plan:
+            try:
+                written = backend.get_file(rel, dest, overwrite=overwrite)
+            except OSError as exc:
+                raise DataAccessError(
+                    f"Downloading {rel!r} from datastore {self.name!r} to {dest} failed: {exc}", path=rel
+                ) from exc
+            if not written:
+                total -= 1
+                say(f"Path already exists. Skipping download for {dest}")
+                continue
+            count += 1
+            say(f"Downloaded {rel}, {count} files out of an estimated total of {total}")
+        say(f"Downloaded {count} files")
+        return count
+
+    def _files_with_prefix(self, prefix: str | os.PathLike[str] | None) -> list[str]:
+        backend = self._backend
+        text = None if prefix is None else os.fspath(prefix)
+        if text is None or text in _ROOT_SPELLINGS:
+            return backend.list_files()
+        rel = self._relative(text)
+        if text.endswith(("/", "\\")):
+            return backend.list_files(rel)
+        matches = {f for f in backend.list_files(posixpath.dirname(rel)) if f.startswith(rel)}
+        if backend.is_dir(rel):  # also a symlinked folder, which listing its parent does not follow
+            matches.update(backend.list_files(rel))
+        return sorted(matches)
+
+
+class _AzureStorageDatastore(Datastore):
+    """What SDK v1's Azure Blob and File datastores share (``AbstractAzureStorageDatastore``)."""
+
+    @property
+    def container_name(self) -> str | None:
+        """The container (blob) or share (file) name; None for a store kept in a local folder."""
+        value = self._record.config.get("container_name")
+        return None if value is None else str(value)
+
+    @property
+    def account_name(self) -> str | None:
+        """The storage account name; None for a store kept in a local folder."""
+        value = self._record.config.get("account_name")
+        return None if value is None else str(value)
+
+    @property
+    def protocol(self) -> str | None:
+        value = self._record.config.get("protocol")
+        return None if value is None else str(value)
+
+    @property
+    def endpoint(self) -> str | None:
+        value = self._record.config.get("endpoint")
+        return None if value is None else str(value)
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            **super()._describe(),
+            "container_name": self.container_name,
+            "account_name": self.account_name,
+        }
+
+
+class AzureBlobDatastore(_AzureStorageDatastore):
+    """An Azure Blob datastore; the built-in ``workspaceblobstore`` is one, kept in a local folder."""
+
+    datastore_type: ClassVar[str] = "AzureBlob"
+    _kind: ClassVar[str] = "azure_blob"
+
+
+class AzureFileDatastore(_AzureStorageDatastore):
+    """An Azure File datastore; the built-in ``workspacefilestore`` is one, kept in a local folder."""
+
+    datastore_type: ClassVar[str] = "AzureFile"
+    _kind: ClassVar[str] = "azure_file"
+
+
+class LocalDatastore(Datastore):
+    """A folder on this machine (a Headwater addition: :meth:`Datastore.register_local_folder`)."""
+
+    datastore_type: ClassVar[str] = "LocalFolder"
+    _kind: ClassVar[str] = "local"
+
+    @property
+    def folder(self) -> Path:
+        """The folder holding the files."""
+        root = self._backend.local_path(None)
+        assert root is not None  # a local backend always has one
+        return root
+
+    @staticmethod
+    def _checked(obj: Datastore) -> LocalDatastore:
+        if not isinstance(obj, LocalDatastore):  # pragma: no cover - register_local_folder writes 'local'
+            raise TypeError(f"expected a LocalDatastore, got {type(obj).__name__}")
+        return obj
+
+    def _describe(self) -> dict[str, Any]:
+        return {**super()._describe(), "folder": str(self.folder)}
+
+
+_KINDS: dict[str, type[Datastore]] = {
+    cls._kind: cls for cls in (AzureBlobDatastore, AzureFileDatastore, LocalDatastore)
+}

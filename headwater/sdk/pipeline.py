@@ -1,0 +1,139 @@
+"""``Pipeline`` (SDK v1: azureml.pipeline.core.Pipeline): steps, validation, submission."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from headwater.errors import NotSupportedError
+from headwater.graph.analysis import validate as validate_spec
+from headwater.graph.spec import PipelineSpec
+from headwater.sdk.parameters import parameter_value
+from headwater.sdk.pipeline_build import build_spec
+
+if TYPE_CHECKING:
+    from headwater.sdk.runs import PipelineRun
+    from headwater.sdk.workspace import Workspace
+
+__all__ = ["Pipeline"]
+
+_ACCEPTED_KWARGS = {"enable_email_notification"}
+
+
+class Pipeline:
+    """A collection of steps run as one workflow.
+
+    ``steps`` may be a list (steps run in parallel unless data or ``run_after`` orders them),
+    nested lists (the seed page passes ``[[prep, train, compare]]``) or a StepSequence. A step
+    without ``source_directory`` uses ``default_source_directory``, else the current directory
+    *at the time Pipeline() is called*.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        steps: Any,
+        description: str | None = None,
+        default_datastore: Any = None,
+        default_source_directory: str | os.PathLike[str] | None = None,
+        resolve_closure: bool = True,
+        _workflow_provider: Any = None,
+        _service_endpoint: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = set(kwargs) - _ACCEPTED_KWARGS
+        if unknown:
+            raise TypeError(f"Pipeline() got unexpected keyword arguments: {sorted(unknown)}")
+        self._workspace = workspace
+        self._steps = steps
+        self.description = description
+        self._default_datastore = None if default_datastore is None else getattr(default_datastore, "name", default_datastore)
+        self._default_source = None if default_source_directory is None else os.fspath(default_source_directory)
+        self._resolve_closure = resolve_closure
+        self._cwd = os.getcwd()
+
+    @property
+    def workspace(self) -> Workspace:
+        return self._workspace
+
+    def _spec(self) -> PipelineSpec:
+        return build_spec(
+            self._workspace,
+            self._steps,
+            default_datastore=self._default_datastore,
+            default_source_directory=self._default_source,
+            cwd=self._cwd,
+            description=self.description,
+            resolve_closure=self._resolve_closure,
+        ).spec
+
+    @property
+    def graph(self) -> PipelineSpec:
+        """The pipeline's graph (Headwater's :class:`~headwater.graph.PipelineSpec`)."""
+        return self._spec()
+
+    def validate(self) -> list[str]:
+        """Every problem that keeps the pipeline from running ([] when it can run)."""
+        return validate_spec(self._spec())
+
+    def submit(
+        self,
+        experiment_name: str,
+        pipeline_parameters: dict[str, Any] | None = None,
+        continue_on_step_failure: bool = False,
+        regenerate_outputs: bool = False,
+        parent_run_id: str | None = None,
+        credential_passthrough: Any = None,
+        **kwargs: Any,
+    ) -> PipelineRun:
+        """Submit to experiment ``experiment_name`` (created on first use); returns at once."""
+        from headwater.sdk.experiment import Experiment
+
+        return Experiment(self._workspace, experiment_name).submit(
+            self,
+            pipeline_parameters=pipeline_parameters,
+            continue_on_step_failure=continue_on_step_failure,
+            regenerate_outputs=regenerate_outputs,
+            **kwargs,
+        )
+
+    def _submit(
+        self,
+        experiment_name: str,
+        *,
+        pipeline_parameters: dict[str, Any] | None,
+        continue_on_step_failure: bool,
+        regenerate_outputs: bool,
+        tags: dict[str, str] | None,
+    ) -> PipelineRun:
+        from headwater.ops.submit import SubmitOptions, submit_pipeline
+        from headwater.sdk.runs import PipelineRun
+
+        spec = self._spec()
+        params = {
+            name: parameter_value(value, name=name) for name, value in (pipeline_parameters or {}).items()
+        }
+        ws = self._workspace
+        run_id = submit_pipeline(
+            ws._metadata,
+            ws._ref(),
+            spec,
+            SubmitOptions(
+                experiment_name=experiment_name,
+                pipeline_parameters=params,
+                regenerate_outputs=regenerate_outputs,
+                continue_on_step_failure=continue_on_step_failure,
+                tags=tags,
+                max_concurrency=int(os.environ.get("HEADWATER_MAX_CONCURRENCY", "0") or 0),
+                pipeline_source_directory=self._default_source or self._cwd,
+            ),
+        )
+        return PipelineRun._get(ws, run_id)
+
+    def publish(self, name: str | None = None, description: str | None = None, version: str | None = None,
+                continue_on_step_failure: bool | None = None) -> Any:
+        """SDK v1's publish: not in this version of Headwater."""
+        raise NotSupportedError(
+            "Publishing pipelines is not available in this version of Headwater.",
+            hint="Submit it with Experiment(ws, name).submit(pipeline).",
+        )

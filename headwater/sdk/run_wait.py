@@ -1,0 +1,104 @@
+"""``wait_for_completion``: poll the store, print SDK v1-style status lines, stream step logs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from headwater.sdk.runs import PipelineRun, StepRun
+
+__all__ = ["wait_for_pipeline", "wait_for_steps", "POLL_MIN_SECONDS", "POLL_MAX_SECONDS"]
+
+POLL_MIN_SECONDS = 0.01
+POLL_MAX_SECONDS = 0.5
+TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
+
+
+class _LogTail:
+    """Prints what was appended to a log file since the last call."""
+
+    def __init__(self, path: Path, out: TextIO) -> None:
+        self.path = path
+        self.offset = 0
+        self.out = out
+
+    def pump(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        if data:
+            self.offset += len(data)
+            self.out.write(data.decode("utf-8", errors="replace"))
+            self.out.flush()
+
+
+def _follow(run: Any, steps: list[StepRun], out: TextIO, show_output: bool, deadline: float) -> str:
+    seen: dict[str, str] = {}
+    tails: dict[str, _LogTail] = {}
+    delay = POLL_MIN_SECONDS
+    while True:
+        status = run.get_status()
+        changed = False
+        for step in steps:
+            record = step._refresh()
+            if show_output and seen.get(record.id) != record.status:
+                if record.id not in seen:
+                    out.write(f"StepRunId: {record.id}\n")
+                reused = f" (reused: {record.reason})" if record.reused_run_id else ""
+                out.write(f"StepRun({record.name}) Status: {record.status}{reused}\n")
+                changed = True
+            seen[record.id] = record.status
+            if show_output and record.status in ("Running", *TERMINAL) and not record.reused_run_id:
+                tail = tails.setdefault(record.id, _LogTail(step._log_path(), out))
+                before = tail.offset
+                tail.pump()
+                changed = changed or tail.offset != before
+        if status in TERMINAL:
+            return str(status)
+        if time.monotonic() >= deadline:
+            if show_output:
+                out.write("Timed out waiting for the run to finish.\n")
+            return str(status)
+        delay = POLL_MIN_SECONDS if changed else min(delay * 1.5, POLL_MAX_SECONDS)
+        time.sleep(delay)
+
+
+def wait_for_pipeline(run: PipelineRun, *, show_output: bool, timeout_seconds: float, raise_on_error: bool) -> str:
+    out = sys.stdout
+    deadline = time.monotonic() + min(timeout_seconds, 10**9)
+    if show_output:
+        out.write(f"PipelineRunId: {run.id}\n")
+        out.write(f"Link to Headwater run folder: {run._run_dir}\n")
+        out.write(f"PipelineRun Status: {run.get_status()}\n")
+    status = _follow(run, run._all_steps(), out, show_output, deadline)
+    if show_output:
+        details = run.get_details()
+        out.write("\nPipelineRun Execution Summary\n==============================\n")
+        out.write(f"PipelineRun Status: {status}\n")
+        out.write(f"{ {k: details.get(k) for k in ('runId', 'status', 'startTimeUtc', 'endTimeUtc', 'properties')} }\n\n")
+        out.flush()
+    if status == "Failed" and raise_on_error:
+        raise run._failure()
+    return status
+
+
+def wait_for_steps(run: StepRun, steps: list[StepRun], *, show_output: bool, timeout_seconds: float,
+                   raise_on_error: bool) -> str:
+    out = sys.stdout
+    deadline = time.monotonic() + min(timeout_seconds, 10**9)
+    status = _follow(run, steps, out, show_output, deadline)
+    if status == "Failed" and raise_on_error:
+        from headwater.errors import ActivityFailedException
+
+        record = run._refresh()
+        error = record.error or {}
+        raise ActivityFailedException(
+            f"StepRun {run.name!r} ({run.id}) failed: {error.get('message', '')}\n{error.get('log_tail', '')}".rstrip()
+        )
+    return status

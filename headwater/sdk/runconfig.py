@@ -1,0 +1,201 @@
+"""Run configuration files: what ``RunConfiguration.save`` writes and ``RunConfiguration.load`` reads.
+
+SDK v1's format: YAML at ``<project>/.azureml/<name>.runconfig`` with camelCase keys. Headwater
+writes the keys below and reads them back (unknown keys, e.g. SDK v1's ``spark`` or ``hdi``
+sections, are ignored)::
+
+    script: train.py
+    arguments: [--lr, '0.1']
+    target: local
+    framework: Python
+    communicator: None
+    nodeCount: 1
+    maxRunDurationSeconds: null
+    environmentVariables: {}
+    command: null
+    docker: {useDocker: false, sharedVolumes: true, arguments: [], shmSize: 2g}
+    environment:
+      name: train-env
+      version: null
+      environmentVariables: {}
+      python:
+        interpreterPath: python
+        userManagedDependencies: false
+        condaDependencies: {name: ..., dependencies: [..., {pip: [...]}], channels: [...]}
+      docker: {enabled: false, baseImage: ..., baseDockerfile: null, shmSize: null}
+      inferencingStackVersion: null
+
+With ``separate_environment_yaml=True`` the conda specification goes to
+``<name>_conda_dependencies.yml`` beside the file and ``python.condaDependenciesFile`` names it
+(relative paths are looked up beside the file, then in the project folder).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from headwater.errors import ConfigurationError, NotFoundError
+from headwater.sdk.conda_dependencies import CondaDependencies
+from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration
+
+__all__ = ["RUNCONFIG_SUFFIX", "load_run_configuration", "save_run_configuration"]
+
+RUNCONFIG_SUFFIX = ".runconfig"
+_FOLDERS = (".azureml", "aml_config", ".")
+
+
+def _plain(value: Any) -> Any:
+    """Arguments as YAML-safe values (pipeline objects become their text)."""
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def _target_file(rc: RunConfiguration, path: str | os.PathLike[str] | None, name: str | None) -> Path:
+    if path is not None and (str(path).endswith(RUNCONFIG_SUFFIX) or Path(path).is_file()):
+        return Path(path)
+    name = name or rc._name
+    if not name:
+        raise ConfigurationError(
+            "RunConfiguration.save() needs a name", hint="Pass name='train', or a path ending in '.runconfig'."
+        )
+    base = Path(path) if path is not None else Path(rc._path) if rc._path is not None else Path.cwd()
+    return base / ".azureml" / (name if name.endswith(RUNCONFIG_SUFFIX) else name + RUNCONFIG_SUFFIX)
+
+
+def save_run_configuration(
+    rc: RunConfiguration,
+    path: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    separate_environment_yaml: bool = False,
+) -> Path:
+    """Write ``rc`` as a ``.runconfig`` file; returns where."""
+    import yaml
+
+    target = _target_file(rc, path, name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    env = rc.environment
+    python: dict[str, Any] = {
+        "interpreterPath": env.python.interpreter_path,
+        "userManagedDependencies": bool(env.python.user_managed_dependencies),
+    }
+    cd = env.python.conda_dependencies
+    if cd is not None and separate_environment_yaml:
+        conda_file = target.with_name(target.name[: -len(RUNCONFIG_SUFFIX)] + "_conda_dependencies.yml")
+        cd.save(conda_file)
+        python["condaDependenciesFile"] = conda_file.name
+    else:
+        python["condaDependencies"] = cd._structure() if cd is not None else None
+    data = {
+        "script": rc.script,
+        "arguments": [_plain(a) for a in rc.arguments],
+        "target": rc.target,
+        "framework": rc.framework,
+        "communicator": rc.communicator,
+        "nodeCount": rc.node_count,
+        "maxRunDurationSeconds": rc.max_run_duration_seconds,
+        "environmentVariables": dict(rc.environment_variables),
+        "command": rc.command,
+        "docker": {
+            "useDocker": rc.docker.use_docker,
+            "sharedVolumes": rc.docker.shared_volumes,
+            "arguments": list(rc.docker.arguments),
+            "shmSize": rc.docker.shm_size,
+        },
+        "environment": {
+            "name": env.name,
+            "version": env.version,
+            "environmentVariables": dict(env.environment_variables),
+            "python": python,
+            "docker": {
+                "enabled": env.docker.enabled,
+                "baseImage": env.docker.base_image,
+                "baseDockerfile": env.docker.base_dockerfile,
+                "shmSize": env.docker.shm_size,
+            },
+            "inferencingStackVersion": env.inferencing_stack_version,
+        },
+    }
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def _find_file(path: str | os.PathLike[str], name: str | None) -> Path:
+    given = Path(path)
+    if given.is_file():
+        return given
+    if not name:
+        raise ConfigurationError(
+            f"RunConfiguration.load() needs a name to look in {given}",
+            hint="Pass name='train', or the path of a '.runconfig' file.",
+        )
+    for folder in _FOLDERS:
+        for candidate in (name, name + RUNCONFIG_SUFFIX):
+            file = given / folder / candidate
+            if file.is_file():
+                return file
+    known = sorted(p.name[: -len(RUNCONFIG_SUFFIX)] for f in _FOLDERS for p in (given / f).glob("*" + RUNCONFIG_SUFFIX))
+    raise NotFoundError("Run configuration", name, where=str(given), candidates=known)
+
+
+def load_run_configuration(path: str | os.PathLike[str], name: str | None = None) -> RunConfiguration:
+    """Read a ``.runconfig`` file (see the module docstring for where it is looked for)."""
+    import yaml
+
+    file = _find_file(path, name)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"Cannot read the run configuration: {exc}", path=str(file)) from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError("A run configuration must be a mapping", path=str(file))
+    rc = RunConfiguration(
+        script=data.get("script"),
+        arguments=list(data.get("arguments") or []),
+        framework=data.get("framework"),
+        communicator=data.get("communicator"),
+        command=data.get("command"),
+        _path=str(file.parent.parent) if file.parent.name in (".azureml", "aml_config") else str(file.parent),
+        _name=file.name[: -len(RUNCONFIG_SUFFIX)] if file.name.endswith(RUNCONFIG_SUFFIX) else file.name,
+    )
+    rc.target = data.get("target") or "local"
+    rc.node_count = int(data.get("nodeCount") or 1)
+    rc.max_run_duration_seconds = data.get("maxRunDurationSeconds")
+    rc.environment_variables = {str(k): str(v) for k, v in (data.get("environmentVariables") or {}).items()}
+    docker = data.get("docker") or {}
+    rc.docker = DockerConfiguration(
+        use_docker=bool(docker.get("useDocker", False)),
+        shared_volumes=bool(docker.get("sharedVolumes", True)),
+        arguments=list(docker.get("arguments") or []),
+        shm_size=docker.get("shmSize", "2g"),
+    )
+    rc.environment = _environment(data.get("environment") or {}, file)
+    return rc
+
+
+def _environment(data: dict[str, Any], file: Path) -> Environment:
+    env = Environment(data.get("name"))
+    version = data.get("version")
+    env.version = None if version is None else str(version)
+    env.environment_variables = {str(k): str(v) for k, v in (data.get("environmentVariables") or {}).items()}
+    env.inferencing_stack_version = data.get("inferencingStackVersion")
+    python = data.get("python") or {}
+    env.python.interpreter_path = str(python.get("interpreterPath") or "python")
+    env.python.user_managed_dependencies = bool(python.get("userManagedDependencies", False))
+    if python.get("condaDependenciesFile"):
+        rel = Path(str(python["condaDependenciesFile"]))
+        candidates = [rel] if rel.is_absolute() else [file.parent / rel, file.parent.parent / rel]
+        found = next((c for c in candidates if c.is_file()), candidates[0])
+        env.python.conda_dependencies = CondaDependencies(conda_dependencies_file_path=found)
+    elif isinstance(python.get("condaDependencies"), dict):
+        env.python.conda_dependencies = CondaDependencies(_underlying_structure=python["condaDependencies"])
+    elif "condaDependencies" in python:
+        env.python.conda_dependencies = None
+    docker = data.get("docker") or {}
+    env.docker.enabled = bool(docker.get("enabled", False))
+    env.docker.base_image = docker.get("baseImage", env.docker.base_image)
+    env.docker.base_dockerfile = docker.get("baseDockerfile")
+    env.docker.shm_size = docker.get("shmSize")
+    return env

@@ -1,0 +1,413 @@
+"""Client-side runs (SDK v1: PipelineRun, StepRun, PortDataReference) read from the metadata store.
+
+They subclass the script-side :class:`~headwater.runtime.run.Run`, so logging on them works the
+same way; their events go straight to the store through the ingest module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from headwater.engine.ingest import apply_event
+from headwater.errors import ActivityFailedException, DataAccessError, NotFoundError
+from headwater.runtime.run import Run
+from headwater.store.records import RunRecord, utcnow
+
+if TYPE_CHECKING:
+    from headwater.sdk.experiment import Experiment
+    from headwater.sdk.workspace import Workspace
+
+__all__ = ["PipelineRun", "StepRun", "PortDataReference", "run_from_record", "metrics_view", "ORCHESTRATOR_STALE_SECONDS"]
+
+TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
+ORCHESTRATOR_STALE_SECONDS = 30.0
+_LOG = ("user_logs", "std_log.txt")
+
+
+def _seconds_since(iso: str | None) -> float:
+    if not iso:
+        return float("inf")
+    return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
+
+
+def metrics_view(records: list[Any]) -> dict[str, Any]:
+    """SDK v1's ``get_metrics`` shape: a value logged once is a scalar, repeated a list; rows form a table."""
+    out: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    for m in records:
+        if m.kind == "row":
+            table = out.setdefault(m.name, {})
+            for col, value in m.value.items():
+                table.setdefault(col, []).append(value)
+            kinds[m.name] = "row"
+            continue
+        if m.name not in out:
+            out[m.name] = m.value
+            kinds[m.name] = "one"
+        elif kinds[m.name] == "one":
+            out[m.name] = [out[m.name], m.value]
+            kinds[m.name] = "many"
+        else:
+            out[m.name].append(m.value)
+    return out
+
+
+class _StoreRun(Run):
+    """A run read from the store; logging on it writes to the store."""
+
+    _type = "azureml.Run"
+
+    def __init__(self, workspace: Workspace, record: RunRecord, experiment: Experiment | None = None) -> None:
+        from headwater.sdk.experiment import Experiment
+
+        if experiment is None:
+            exp = next((e for e in workspace._metadata.list_experiments() if e.id == record.experiment_id), None)
+            experiment = Experiment(workspace, exp.name if exp else "unknown", _skip_name_validation=True)
+        super().__init__(experiment, record.id)
+        self._workspace = workspace
+        self._record = record
+        self._run_dir = str(workspace.folder / "runs" / record.id)
+
+    # -- store access --------------------------------------------------------------------------
+
+    @property
+    def _store(self) -> Any:
+        return self._workspace._metadata
+
+    def _refresh(self) -> RunRecord:
+        record = self._store.get_run(self.id)
+        if record is not None:
+            self._record = record
+        return self._record
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        apply_event(self._store, self.id, self._record.parent_id, event)
+
+    # -- what it is ----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str | None:
+        return self._record.name
+
+    @property
+    def type(self) -> str:
+        return self._type
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    def get_status(self) -> str:
+        """The current status string (SDK v1's vocabulary)."""
+        return self._refresh().status
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return self._store.get_properties(self.id)  # type: ignore[no-any-return]
+
+    def get_properties(self) -> dict[str, str]:
+        return self._store.get_properties(self.id)  # type: ignore[no-any-return]
+
+    def get_tags(self) -> dict[str, str | None]:
+        return self._store.get_tags(self.id)  # type: ignore[no-any-return]
+
+    def get_metrics(
+        self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
+    ) -> dict[str, Any]:
+        """Metrics by name; ``recursive=True`` gives ``{run_id: {name: value}}`` over this run and its children."""
+        if recursive:
+            out = {self.id: metrics_view(self._store.get_metrics(self.id, name))}
+            for child in self.get_children():
+                out.update(child.get_metrics(name=name, recursive=True))
+            return out
+        return metrics_view(self._store.get_metrics(self.id, name))
+
+    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
+                     type: str | None = None, status: str | None = None) -> Iterator[Any]:
+        for r in reversed(self._store.list_runs(parent_id=self.id)):
+            if status is not None and r.status != status:
+                continue
+            child = run_from_record(self._workspace, r, self._experiment)
+            yield child
+            if recursive:
+                yield from child.get_children(recursive=True)
+
+    def get_details(self) -> dict[str, Any]:
+        """SDK v1's run details: ids, status, times, properties, log files, error."""
+        r = self._refresh()
+        details: dict[str, Any] = {
+            "runId": r.id,
+            "target": r.compute_target or "local",
+            "status": r.status,
+            "startTimeUtc": r.started_at,
+            "endTimeUtc": r.ended_at,
+            "properties": self.get_properties(),
+            "tags": self.get_tags(),
+            "logFiles": {name: str(Path(self._run_dir) / name) for name in self._log_files()},
+        }
+        if r.reason:
+            details["reuseReason"] = r.reason
+        if r.error:
+            details["error"] = r.error
+        return details
+
+    def _log_files(self) -> list[str]:
+        root = Path(self._run_dir)
+        out = []
+        for sub in ("user_logs", "system_logs", "logs"):
+            folder = root / sub
+            if folder.is_dir():
+                out.extend(str(p.relative_to(root)) for p in sorted(folder.rglob("*")) if p.is_file())
+        return out
+
+    def get_file_names(self) -> list[str]:
+        """Files kept with the run: logs, ``outputs/`` and uploaded artifacts."""
+        root = Path(self._run_dir)
+        names = self._log_files()
+        for sub, prefix in (("wd/outputs", "outputs"), ("wd/logs", "logs"), ("artifacts", "")):
+            folder = root / sub
+            if folder.is_dir():
+                for p in sorted(folder.rglob("*")):
+                    if p.is_file():
+                        rel = p.relative_to(folder).as_posix()
+                        names.append(f"{prefix}/{rel}" if prefix else rel)
+        return sorted(dict.fromkeys(names))
+
+    def _file_path(self, name: str) -> Path:
+        root = Path(self._run_dir)
+        for candidate in (root / name, root / "wd" / name, root / "artifacts" / name):
+            if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
+                return candidate
+        raise NotFoundError("File", name, where=f"run {self.id}", candidates=self.get_file_names())
+
+    def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None,
+                      _validate_checksum: bool = False) -> None:
+        """Copy one of the run's files to ``output_file_path`` (default: its base name here)."""
+        src = self._file_path(name)
+        dest = Path(output_file_path) if output_file_path is not None else Path(Path(name).name)
+        if dest.is_dir():
+            dest = dest / Path(name).name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(Experiment: {self._experiment.name}, Id: {self.id}, Status: {self._record.status})"
+
+
+class StepRun(_StoreRun):
+    """A step of a pipeline run."""
+
+    _type = "azureml.StepRun"
+
+    @property
+    def pipeline_run_id(self) -> str | None:
+        return self._record.parent_id
+
+    @property
+    def parent(self) -> PipelineRun | None:
+        if self._record.parent_id is None:
+            return None
+        return PipelineRun._get(self._workspace, self._record.parent_id)
+
+    @property
+    def reused(self) -> bool:
+        return self._refresh().reused_run_id is not None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the step ran or was reused ("train.py changed", "reused run ...: unchanged")."""
+        return self._refresh().reason
+
+    def get_output_data(self, name: str) -> PortDataReference:
+        """Where output ``name`` was committed (SDK v1: a PortDataReference)."""
+        outputs = {o.name: o for o in self._store.get_run_outputs(self.id)}
+        if name not in outputs:
+            raise NotFoundError("Output", name, where=f"step run {self.id}", candidates=list(outputs))
+        o = outputs[name]
+        return PortDataReference(self._workspace, o.datastore, o.path, name)
+
+    def get_outputs(self) -> dict[str, PortDataReference]:
+        return {o.name: PortDataReference(self._workspace, o.datastore, o.path, o.name)
+                for o in self._store.get_run_outputs(self.id)}
+
+    def _log_path(self) -> Path:
+        return Path(self._run_dir).joinpath(*_LOG)
+
+    def get_stdout_log(self) -> str:
+        """The step's stdout and stderr (``user_logs/std_log.txt``)."""
+        try:
+            return self._log_path().read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    get_job_log = get_stdout_log
+
+    def get_stderr_log(self) -> str:
+        return self.get_stdout_log()
+
+    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize,
+                            raise_on_error: bool = True) -> str:
+        from headwater.sdk.run_wait import wait_for_steps
+
+        return wait_for_steps(self, [self], show_output=show_output, timeout_seconds=timeout_seconds,
+                              raise_on_error=raise_on_error)
+
+
+class PipelineRun(_StoreRun):
+    """A submitted pipeline run (SDK v1: ``azureml.pipeline.core.PipelineRun``)."""
+
+    _type = "azureml.PipelineRun"
+
+    def __init__(self, experiment: Experiment, run_id: str, _record: RunRecord | None = None) -> None:
+        ws = experiment.workspace
+        record = _record or ws._metadata.get_run(run_id)
+        if record is None:
+            raise NotFoundError("Run", run_id, where=f"workspace {ws.name!r}")
+        super().__init__(ws, record, experiment)
+
+    @staticmethod
+    def _get(workspace: Workspace, run_id: str) -> PipelineRun:
+        record = workspace._metadata.get_run(run_id)
+        if record is None:
+            raise NotFoundError("Run", run_id, where=f"workspace {workspace.name!r}")
+        run = run_from_record(workspace, record)
+        assert isinstance(run, PipelineRun)
+        return run
+
+    @staticmethod
+    def get(workspace: Workspace, run_id: str, _service_endpoint: Any = None) -> PipelineRun:
+        return PipelineRun._get(workspace, run_id)
+
+    def get_status(self) -> str:
+        """NotStarted, Running, Finished, Failed or Canceled; a dead orchestrator is detected here."""
+        record = self._refresh()
+        if record.status in ("NotStarted", "Running") and self._orchestrator_dead(record):
+            message = "The orchestrator of this run stopped (no heartbeat); the run cannot finish."
+            self._store.update_run(self.id, status="Failed", ended_at=utcnow(), error={"message": message})
+            for step in self._store.list_runs(parent_id=self.id):
+                if step.status not in TERMINAL:
+                    self._store.update_run(step.id, status="Canceled", ended_at=utcnow(),
+                                           error={"message": "the orchestrator stopped"})
+            record = self._refresh()
+        return record.status
+
+    def _orchestrator_dead(self, record: RunRecord) -> bool:
+        pid = record.definition.get("orchestrator_pid")
+        if pid is None:
+            return False
+        try:
+            os.kill(int(pid), 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            alive = True
+        if not alive:
+            return self._refresh().status in ("NotStarted", "Running")  # it may have just finished
+        beat = record.heartbeat_at or record.definition.get("orchestrator_started_at")
+        return _seconds_since(beat) > ORCHESTRATOR_STALE_SECONDS
+
+    def get_steps(self) -> Iterator[StepRun]:
+        """The step runs that started (or were reused), in the order they were created."""
+        for child in self.get_children():
+            if child.get_status() != "NotStarted":
+                yield child
+
+    def find_step_run(self, name: str) -> list[StepRun]:
+        """Step runs whose name is ``name`` (a list, as in SDK v1)."""
+        return [c for c in self.get_children() if c.name == name]
+
+    def _all_steps(self) -> list[StepRun]:
+        return list(self.get_children())
+
+    def cancel(self) -> None:
+        """Stop the run: running steps get SIGTERM, then SIGKILL; nothing new starts."""
+        record = self._refresh()
+        if record.status in TERMINAL:
+            return
+        run_dir = Path(self._run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "cancel.requested").write_text(utcnow(), encoding="utf-8")
+        pid = record.definition.get("orchestrator_pid")
+        if pid is not None:
+            try:
+                os.kill(int(pid), 15)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize,
+                            raise_on_error: bool = True) -> str:
+        """Wait for the run to end, streaming step status and logs; return the final status.
+
+        On failure (with ``raise_on_error``) raises ActivityFailedException naming the failing
+        step, its exit code and the tail of its log.
+        """
+        from headwater.sdk.run_wait import wait_for_pipeline
+
+        return wait_for_pipeline(self, show_output=show_output, timeout_seconds=timeout_seconds,
+                                 raise_on_error=raise_on_error)
+
+    def _failure(self) -> ActivityFailedException:
+        lines = []
+        for step in self._all_steps():
+            r = step._refresh()
+            if r.status == "Failed" and r.error:
+                lines.append(r.error.get("message", "failed"))
+                tail = r.error.get("log_tail")
+                if tail:
+                    lines.append("--- last lines of its log ---\n" + tail)
+        message = "\n".join(lines) or (self._record.error or {}).get("message", "The pipeline run failed.")
+        return ActivityFailedException(f"PipelineRun {self.id} failed: {message}")
+
+
+class PortDataReference:
+    """Where a step output lives on a datastore (SDK v1: ``PortDataReference``)."""
+
+    def __init__(self, workspace: Workspace, datastore_name: str, path_on_datastore: str, name: str) -> None:
+        self._workspace = workspace
+        self.datastore_name = datastore_name
+        self.path_on_datastore = path_on_datastore
+        self.name = name
+
+    @property
+    def datastore(self) -> Any:
+        from headwater.sdk.datastore import Datastore
+
+        return Datastore.get(self._workspace, self.datastore_name)
+
+    def download(self, local_path: str | os.PathLike[str], overwrite: bool | None = None,
+                 show_progress: bool | None = None) -> str:
+        """Download to ``local_path/<path_on_datastore>`` (as SDK v1 does); returns that folder."""
+        ds = self.datastore
+        count = ds.download(local_path, prefix=self.path_on_datastore + "/", overwrite=bool(overwrite),
+                            show_progress=bool(show_progress))
+        target = Path(local_path) / self.path_on_datastore
+        if count == 0 and not target.exists():
+            raise DataAccessError(f"Output {self.name!r} at {self.path_on_datastore!r} has no files.",
+                                  path=self.path_on_datastore)
+        return str(target)
+
+    def __repr__(self) -> str:
+        return (f"$AZUREML_DATAREFERENCE_{self.name} (datastore={self.datastore_name!r}, "
+                f"path_on_datastore={self.path_on_datastore!r})")
+
+
+def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experiment | None = None) -> Any:
+    """The client-side run object for a record (PipelineRun, StepRun, or a plain store run)."""
+    from headwater.sdk.experiment import Experiment
+
+    if experiment is None:
+        exp = next((e for e in workspace._metadata.list_experiments() if e.id == record.experiment_id), None)
+        experiment = Experiment(workspace, exp.name if exp else "unknown", _skip_name_validation=True)
+    if record.kind == "pipeline":
+        return PipelineRun(experiment, record.id, _record=record)
+    if record.kind == "step":
+        return StepRun(workspace, record, experiment)
+    return _StoreRun(workspace, record, experiment)
+

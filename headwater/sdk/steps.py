@@ -1,0 +1,207 @@
+"""Pipeline steps (SDK v1: azureml.pipeline.steps): ``PythonScriptStep``, ``CommandStep``,
+``StepSequence``. Steps are plain descriptions; :mod:`headwater.sdk.pipeline_build` turns them
+into the graph.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from headwater.sdk.pipeline_data import (
+    DataDefinitionError,
+    OutputDatasetConfig,
+    PipelineData,
+    PipelineDataInput,
+)
+
+__all__ = ["PipelineStep", "PythonScriptStep", "CommandStep", "StepSequence"]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+class PipelineStep(ABC):
+    """What every step has: a name, inputs, outputs, arguments, reuse settings, ordering."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        arguments: Sequence[Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        compute_target: Any = None,
+        runconfig: Any = None,
+        runconfig_pipeline_params: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        source_directory: str | os.PathLike[str] | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise DataDefinitionError(f"A step needs a name, got {name!r}.")
+        self.name = name
+        self.arguments = _as_list(arguments)
+        self.inputs = _as_list(inputs)
+        self.outputs = _as_list(outputs)
+        self.compute_target = compute_target
+        self.runconfig = runconfig
+        self.runconfig_pipeline_params = dict(runconfig_pipeline_params or {})
+        self.params = dict(params or {})
+        self.source_directory = None if source_directory is None else os.fspath(source_directory)
+        self.allow_reuse = bool(allow_reuse)
+        self.version = None if version is None else str(version)
+        self._run_after: list[PipelineStep] = []
+        self._check_legacy_data()
+        for out in self.outputs:
+            port = getattr(out, "_port", None)
+            if port is not None:
+                port.producers.append(self)
+        for arg in self.arguments:
+            if isinstance(arg, OutputDatasetConfig) and all(
+                getattr(o, "_port", None) is not arg._port for o in self.outputs
+            ):
+                arg._port.producers.append(self)
+
+    def _check_legacy_data(self) -> None:
+        """SDK v1: a PipelineData in arguments must also be listed in inputs or outputs."""
+        declared = set()
+        for item in self.inputs + self.outputs:
+            if isinstance(item, PipelineData):
+                declared.add(id(item._port))
+            elif isinstance(item, PipelineDataInput):
+                declared.add(id(item.data._port))
+        for arg in self.arguments:
+            data = arg.data if isinstance(arg, PipelineDataInput) else arg
+            if isinstance(data, PipelineData) and id(data._port) not in declared:
+                raise DataDefinitionError(
+                    f"Step {self.name!r}: PipelineData {data.name!r} is used in arguments but is not in "
+                    "the step's inputs or outputs.",
+                    hint="Add it to outputs=[...] in the step that writes it and to inputs=[...] in the steps that read it.",
+                )
+
+    def run_after(self, step: PipelineStep) -> None:
+        """Run this step only after ``step`` has finished (a control edge)."""
+        if not isinstance(step, PipelineStep):
+            raise DataDefinitionError(f"run_after expects a step, got {type(step).__name__}.")
+        self._run_after.append(step)
+
+    @abstractmethod
+    def _kind(self) -> str:
+        """'python' or 'command'."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class PythonScriptStep(PipelineStep):
+    """Run a Python script with the step's environment's interpreter.
+
+    The SDK v1 signature; ``hash_paths`` is accepted and ignored with a deprecation warning, as
+    in SDK v1 (the whole source directory, minus ignore-file patterns, is hashed).
+    """
+
+    def __init__(
+        self,
+        script_name: str,
+        name: str | None = None,
+        arguments: Sequence[Any] | None = None,
+        compute_target: Any = None,
+        runconfig: Any = None,
+        runconfig_pipeline_params: dict[str, Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        params: dict[str, Any] | None = None,
+        source_directory: str | os.PathLike[str] | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+        hash_paths: Iterable[str] | None = None,
+    ) -> None:
+        if not isinstance(script_name, str) or not script_name:
+            raise DataDefinitionError(f"PythonScriptStep needs a script_name, got {script_name!r}.")
+        if hash_paths is not None:
+            warnings.warn(
+                "hash_paths is deprecated and ignored: the whole source_directory is hashed, "
+                "minus the patterns in .amlignore (or .gitignore).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.script_name = script_name
+        super().__init__(
+            name or script_name,
+            arguments=arguments,
+            inputs=inputs,
+            outputs=outputs,
+            compute_target=compute_target,
+            runconfig=runconfig,
+            runconfig_pipeline_params=runconfig_pipeline_params,
+            params=params,
+            source_directory=source_directory,
+            allow_reuse=allow_reuse,
+            version=version,
+        )
+
+    def _kind(self) -> str:
+        return "python"
+
+
+class CommandStep(PipelineStep):
+    """Run any command line: a string (run by ``/bin/sh -c``) or a list of words mixing strings
+    with inputs, outputs and parameters. A leading ``python`` means the step environment's
+    interpreter. ``name`` defaults to the command's first word.
+    """
+
+    def __init__(
+        self,
+        command: str | Sequence[Any] | None = None,
+        name: str | None = None,
+        compute_target: Any = None,
+        runconfig: Any = None,
+        runconfig_pipeline_params: dict[str, Any] | None = None,
+        inputs: Sequence[Any] | None = None,
+        outputs: Sequence[Any] | None = None,
+        params: dict[str, Any] | None = None,
+        source_directory: str | os.PathLike[str] | None = None,
+        allow_reuse: bool = True,
+        version: str | None = None,
+    ) -> None:
+        if command is None and runconfig is not None:
+            command = getattr(runconfig, "command", None)
+        if not command:
+            raise DataDefinitionError("CommandStep needs a command.")
+        words = [command] if isinstance(command, str) else list(command)
+        first = str(words[0]).split()[0] if isinstance(words[0], str) and words[0].split() else "command"
+        self.command = words
+        super().__init__(
+            name or first,
+            arguments=words,
+            inputs=inputs,
+            outputs=outputs,
+            compute_target=compute_target,
+            runconfig=runconfig,
+            runconfig_pipeline_params=runconfig_pipeline_params,
+            params=params,
+            source_directory=source_directory,
+            allow_reuse=allow_reuse,
+            version=version,
+        )
+
+    def _kind(self) -> str:
+        return "command"
+
+
+class StepSequence:
+    """Steps that run in order; a nested list inside runs its members in parallel."""
+
+    def __init__(self, steps: Sequence[Any] | None = None) -> None:
+        self.steps = list(steps or [])
+

@@ -1,0 +1,158 @@
+"""The DB-API connection behind a :class:`~headwater.store.metadata.MetadataStore`.
+
+One small class per database, holding the few things that differ between SQLite (stdlib
+``sqlite3``, WAL mode) and PostgreSQL (``psycopg``, imported only when a store uses it): how a
+store URL connects, placeholders, how a write transaction starts, how a unique-key clash looks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from headwater.errors import MetadataStoreError
+
+__all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "connect", "redact_url", "sqlite_path"]
+
+_BUSY_TIMEOUT_MS = 30_000
+_SQLITE_PREFIX = "sqlite:///"
+_POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL, or None for another kind of URL."""
+    return Path(url[len(_SQLITE_PREFIX) :]) if url.startswith(_SQLITE_PREFIX) else None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class Backend(ABC):
+    """One DB-API connection (in autocommit mode; transactions are explicit)."""
+
+    is_postgres = False
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def sql(self, text: str) -> str:
+        """``text`` (written with ``?`` placeholders) in the driver's paramstyle."""
+        return text
+
+    @abstractmethod
+    def begin(self, *, write: bool) -> None: ...
+
+    @abstractmethod
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a clash on a primary or unique key (and not, say, a NOT NULL)."""
+
+    @abstractmethod
+    def table_exists(self, name: str) -> bool: ...
+
+
+class SQLiteBackend(Backend):
+    def __init__(self, path: Path, *, read_only: bool) -> None:
+        if read_only:
+            # A URI, so the path must be quoted: '?' or '#' in a folder name would end it.
+            conn = sqlite3.connect(
+                f"file:{quote(str(path))}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
+        else:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys=ON")
+            if not read_only:
+                conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        super().__init__(conn)
+
+    def begin(self, *, write: bool) -> None:
+        # IMMEDIATE takes the write lock up front, so read-then-write sequences cannot interleave.
+        self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and getattr(exc, "sqlite_errorname", "") in (
+            "SQLITE_CONSTRAINT_UNIQUE",
+            "SQLITE_CONSTRAINT_PRIMARYKEY",
+        )
+
+    def table_exists(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
+        ).fetchone()
+        return row is not None
+
+
+class PostgresBackend(Backend):
+    is_postgres = True
+
+    def __init__(self, url: str, *, read_only: bool) -> None:
+        import psycopg
+
+        try:
+            conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            lines = str(exc).strip().splitlines()
+            raise MetadataStoreError(
+                "Cannot connect to the PostgreSQL metadata store: "
+                + (lines[0] if lines else type(exc).__name__),
+                hint="Check that the server is running and that metadata_url is right.",
+            ) from exc
+        try:
+            if read_only:
+                # The server refuses writes too, not only this class.
+                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        except BaseException:
+            conn.close()
+            raise
+        self._unique_violation = psycopg.errors.UniqueViolation
+        self._cache: dict[str, str] = {}
+        super().__init__(conn)
+
+    def sql(self, text: str) -> str:
+        out = self._cache.get(text)
+        if out is None:
+            out = self._cache[text] = text.replace("%", "%%").replace("?", "%s")
+        return out
+
+    def begin(self, *, write: bool) -> None:
+        self.conn.execute("BEGIN")
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._unique_violation)
+
+    def table_exists(self, name: str) -> bool:
+        row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+        return row is not None and row[0] is not None
+
+
+def connect(url: str, *, read_only: bool) -> Backend:
+    """Connect to the store at ``url``; a SQLite file must exist already."""
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.is_file():
+            raise MetadataStoreError(
+                f"The metadata database {path} does not exist.",
+                hint="Create the workspace first (Workspace.create or `headwater workspace create`).",
+            )
+        return SQLiteBackend(path, read_only=read_only)
+    if url.startswith(_POSTGRES_PREFIXES):
+        return PostgresBackend(url, read_only=read_only)
+    raise MetadataStoreError(
+        f"Unsupported metadata store URL {redact_url(url)!r}.",
+        hint="Use sqlite:///<path> or postgresql://user@host:port/database.",
+    )

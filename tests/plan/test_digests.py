@@ -1,0 +1,219 @@
+"""File digests and their stat cache, tested by behaviour: which files get read, not how long it takes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import blake3
+import pytest
+
+from headwater.plan import digests
+from headwater.plan.digests import (
+    CACHE_SCHEMA_VERSION,
+    NULL_CACHE,
+    DigestCache,
+    NullDigestCache,
+    digest_files,
+    file_digest,
+    open_digest_cache,
+    stream_digest,
+    tree_digest,
+    workspace_cache_path,
+)
+from headwater.store.datastores import LocalBackend
+from tests.conftest import gen
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every file the digests module reads, in order (a spy on its one hashing function)."""
+    seen: list[str] = []
+    real = digests._hash_file
+
+    def spy(path: str, size: int) -> str:
+        seen.append(Path(path).name)
+        return real(path, size)
+
+    monkeypatch.setattr(digests, "_hash_file", spy)
+    return seen
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Iterator[DigestCache]:
+    with DigestCache(tmp_path / "cache" / "digests.db") as c:
+        yield c
+
+
+def _expected(data: bytes) -> str:
+    return blake3.blake3(data).hexdigest()
+
+
+def test_file_digest_is_blake3_of_the_bytes(tmp_path: Path) -> None:
+    gen(tmp_path, {"a.bin": b"hello", "empty": b""})
+    assert file_digest(tmp_path / "a.bin") == _expected(b"hello")
+    assert file_digest(tmp_path / "empty") == _expected(b"")
+
+
+def test_big_file_is_hashed_in_chunks_with_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Shrink the thresholds so a small file takes the multi-threaded, chunked path.
+    monkeypatch.setattr(digests, "_BIG_FILE", 10)
+    monkeypatch.setattr(digests, "_BIG_BUFFER_SIZE", 7)
+    data = bytes(range(256)) * 5
+    gen(tmp_path, {"big.bin": data})
+    assert file_digest(tmp_path / "big.bin") == _expected(data)
+
+
+def test_second_call_reads_nothing_when_the_file_is_unchanged(
+    tmp_path: Path, cache: DigestCache, reads: list[str]
+) -> None:
+    gen(tmp_path, {"big.bin": b"x" * 100_000})
+    first = file_digest(tmp_path / "big.bin", cache)
+    second = file_digest(tmp_path / "big.bin", cache)
+    assert first == second == _expected(b"x" * 100_000)
+    assert reads == ["big.bin"]  # hashed once; the second answer came from stat + cache
+
+
+def test_cache_hit_is_decided_by_stat_alone(tmp_path: Path, cache: DigestCache, reads: list[str]) -> None:
+    """Proof that a hit does not read: same size, mtime and inode with other bytes keeps the old digest."""
+    f = gen(tmp_path, {"a.bin": b"aaaa"}) / "a.bin"
+    old = file_digest(f, cache)
+    st = f.stat()
+    with open(f, "r+b") as handle:  # edit in place: same inode, same size
+        handle.write(b"bbbb")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert file_digest(f, cache) == old
+    assert reads == ["a.bin"]
+
+
+@pytest.mark.parametrize("change", ["size", "mtime", "inode"])
+def test_a_changed_file_is_hashed_again(tmp_path: Path, cache: DigestCache, reads: list[str], change: str) -> None:
+    f = gen(tmp_path, {"a.bin": b"aaaa"}) / "a.bin"
+    old = file_digest(f, cache)
+    st = f.stat()
+    if change == "size":
+        f.write_bytes(b"aaaaa")
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+        expected = _expected(b"aaaaa")
+    elif change == "mtime":
+        f.write_bytes(b"bbbb")
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+        expected = _expected(b"bbbb")
+    else:  # an atomic replace: a new inode with the same size and mtime
+        tmp = tmp_path / "a.tmp"
+        tmp.write_bytes(b"cccc")
+        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        keep = tmp_path / "keep"  # hold the old inode so the new file cannot reuse its number
+        os.link(f, keep)
+        os.replace(tmp, f)
+        assert f.stat().st_ino != st.st_ino
+        expected = _expected(b"cccc")
+    new = file_digest(f, cache)
+    assert new == expected != old
+    assert reads == ["a.bin", "a.bin"]
+
+
+def test_null_cache_hashes_every_time(tmp_path: Path, reads: list[str]) -> None:
+    f = gen(tmp_path, {"a.bin": b"a"}) / "a.bin"
+    null = NullDigestCache()
+    file_digest(f, null)
+    file_digest(f, null)
+    file_digest(f)  # the default is the shared null cache
+    assert reads == ["a.bin"] * 3
+    assert NULL_CACHE.get(str(f), f.stat()) is None
+
+
+def test_cache_persists_across_connections_and_processes_share_the_file(tmp_path: Path, reads: list[str]) -> None:
+    gen(tmp_path, {"a.bin": b"a"})
+    db = tmp_path / "c.db"
+    with DigestCache(db) as c1:
+        file_digest(tmp_path / "a.bin", c1)
+    with DigestCache(db) as c2:
+        file_digest(tmp_path / "a.bin", c2)
+        assert len(c2) == 1
+    assert reads == ["a.bin"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+            CACHE_SCHEMA_VERSION
+        )
+    conn.close()
+
+
+def test_cache_of_another_schema_version_is_dropped(tmp_path: Path, reads: list[str]) -> None:
+    gen(tmp_path, {"a.bin": b"a"})
+    db = tmp_path / "c.db"
+    with DigestCache(db) as c:
+        file_digest(tmp_path / "a.bin", c)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with DigestCache(db) as c:
+        assert len(c) == 0
+        file_digest(tmp_path / "a.bin", c)
+    assert reads == ["a.bin", "a.bin"]
+
+
+def test_open_digest_cache_falls_back_to_null_when_it_cannot_create_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    assert isinstance(open_digest_cache(blocker / "digests.db"), NullDigestCache)
+    real = open_digest_cache(tmp_path / "ok" / "digests.db")
+    assert isinstance(real, DigestCache)
+    real.close()
+
+
+def test_workspace_cache_path(tmp_path: Path) -> None:
+    assert workspace_cache_path(tmp_path) == tmp_path / "cache" / "digests.db"
+
+
+def test_tree_digest_is_deterministic_and_sensitive() -> None:
+    a = {"x/a.csv": "1", "b.csv": "2"}
+    assert tree_digest(a) == tree_digest(dict(reversed(list(a.items()))))
+    assert tree_digest(a) != tree_digest({"x/a.csv": "1", "b.csv": "3"})  # content
+    assert tree_digest(a) != tree_digest({"x/a.csv": "1", "c.csv": "2"})  # rename
+    assert tree_digest(a) != tree_digest({"x/a.csv": "1"})  # removal
+    assert len(tree_digest({})) == 64
+
+
+def test_digest_files_under_a_folder_and_a_backend(tmp_path: Path, cache: DigestCache, reads: list[str]) -> None:
+    root = gen(tmp_path / "store", {"a.csv": "1", "sub": {"b.csv": "22"}})
+    by_folder = digest_files(root, ["a.csv", "sub/b.csv"], cache)
+    backend = LocalBackend("store", root)
+    by_backend = digest_files(backend, ["a.csv", "sub/b.csv"], cache)
+    assert by_folder == by_backend == {"a.csv": _expected(b"1"), "sub/b.csv": _expected(b"22")}
+    assert reads == ["a.csv", "b.csv"]  # the backend call was served from the cache
+
+
+def test_digest_files_streams_remote_files_without_the_cache(tmp_path: Path, reads: list[str]) -> None:
+    root = gen(tmp_path / "remote", {"a.csv": "remote bytes"})
+
+    class RemoteBackend(LocalBackend):
+        def local_path(self, path):  # type: ignore[no-untyped-def, override]
+            return None
+
+        def full_path(self, path):  # type: ignore[no-untyped-def, override]
+            return LocalBackend.local_path(self, path).as_posix()
+
+    assert digest_files(RemoteBackend("r", root), ["a.csv"]) == {"a.csv": _expected(b"remote bytes")}
+    assert reads == []  # streamed, not read as a local file
+
+
+def test_stream_digest_matches_file_digest(tmp_path: Path) -> None:
+    f = gen(tmp_path, {"a.bin": b"z" * 3000}) / "a.bin"
+    with open(f, "rb") as s:
+        assert stream_digest(s, chunk_size=7) == file_digest(f)
+
+
+def test_importing_digests_is_cheap() -> None:
+    code = (
+        "import sys, headwater.plan.digests\n"
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'fsspec', 'sqlalchemy', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
