@@ -8,8 +8,19 @@ from pathlib import Path
 import pytest
 
 from headwater import Workspace
+from headwater.plan import digests
 
 pytest_plugins = ["tests.fixtures.postgres"]
+
+
+@pytest.fixture(autouse=True)
+def _settled_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests hash files they have just written: treat those as settled, not "racy".
+
+    (``digests.RACY_WINDOW_NS`` keeps a just-modified file out of the digest cache; its own test
+    sets the real window back.)
+    """
+    monkeypatch.setattr(digests, "RACY_WINDOW_NS", 0)
 
 
 @pytest.fixture(autouse=True)

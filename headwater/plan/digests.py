@@ -25,6 +25,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -240,6 +241,16 @@ def stream_digest(stream: IO[bytes], *, chunk_size: int = _BUFFER_SIZE) -> str:
     return hasher.hexdigest()
 
 
+#: A file modified this recently may still change without its (size, mtime_ns) changing: file
+#: times advance in clock ticks, not nanoseconds. Such a file is hashed but not cached (git calls
+#: this the "racy" case), so a same-size rewrite right after hashing is never missed.
+RACY_WINDOW_NS = 2_000_000_000
+
+
+def _racy(st: os.stat_result) -> bool:
+    return time.time_ns() - st.st_mtime_ns < RACY_WINDOW_NS
+
+
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_size, a.st_mtime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ino)
 
@@ -256,7 +267,7 @@ def file_digest(path: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACH
     if cached is not None:
         return cached
     digest = _hash_file(key, st.st_size)
-    if _same_file(st, os.stat(key)):
+    if _same_file(st, os.stat(key)) and not _racy(st):
         cache.put(key, st, digest)
     return digest
 

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -217,3 +218,20 @@ def test_importing_digests_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_file_modified_just_now_is_hashed_but_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A same-size rewrite within one timestamp tick keeps (size, mtime_ns); such files are never cached."""
+    monkeypatch.setattr(digests, "RACY_WINDOW_NS", 2_000_000_000)
+    f = tmp_path / "fresh.bin"
+    f.write_bytes(b"aaaa")
+    with DigestCache(tmp_path / "c.db") as cache:
+        first = file_digest(f, cache)
+        st = f.stat()
+        f.write_bytes(b"bbbb")
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime: invisible to stat
+        assert file_digest(f, cache) != first
+        old = time.time_ns() - 10_000_000_000
+        os.utime(f, ns=(old, old))
+        settled = file_digest(f, cache)
+        assert cache.get(str(f), f.stat()) == settled
