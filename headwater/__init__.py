@@ -91,7 +91,6 @@ if TYPE_CHECKING:
         StepFailedError,
     )
     from headwater.runtime.run import Run
-    from headwater.sdk.data_reference import DataPath, DataPathComputeBinding, DataReference
     from headwater.sdk.compute import AmlCompute, ComputeInstance, ComputeTarget
     from headwater.sdk.compute_config import (
         AmlComputeProvisioningConfiguration,
@@ -99,6 +98,7 @@ if TYPE_CHECKING:
     )
     from headwater.sdk.conda_dependencies import CondaDependencies
     from headwater.sdk.consumption import DatasetConsumptionConfig
+    from headwater.sdk.data_reference import DataPath, DataPathComputeBinding, DataReference
     from headwater.sdk.dataset import Dataset, DatasetDataChangedWarning, FileDataset, TabularDataset
     from headwater.sdk.datastore import AzureBlobDatastore, AzureFileDatastore, Datastore, LocalDatastore
     from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from headwater.data.definition import DatasetArgumentError, has_glob
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.plan.digests import (
     NULL_CACHE,
@@ -31,7 +32,6 @@ from headwater.plan.digests import (
     stream_digest,
     workspace_cache_path,
 )
-from headwater.data.definition import DatasetArgumentError, has_glob
 from headwater.store.datastores import DatastoreBackend, backend_for
 
 if TYPE_CHECKING:

@@ -60,7 +60,8 @@ SPEC_DEFAULTS: dict[str, Any] = {
     "docker": {"enabled": False, "base_image": None, "base_dockerfile": None, "shm_size": None},
     "inferencing_stack_version": None,
 }
-_IDENTITY_KEYS = ("name", "version")
+#: Keys that never enter the digest: identity, and settings recorded but not used (no containers yet).
+_NOT_DIGESTED = ("name", "version", "docker", "inferencing_stack_version")
 
 #: Conda package names whose pip distribution is called differently.
 _CONDA_TO_PIP = {
@@ -106,15 +107,18 @@ def normalize_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def environment_digest(spec: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the normalized spec, without its name and version.
+    """sha256 of the canonical JSON of the normalized spec: what decides how a step's Python is made.
 
     Pip and conda package lists are sorted first, so *reordering packages does not change the
     digest* (unlike SDK v1's image hash, which reordering invalidates); changing, adding or
-    removing a package does. Channel and pip option order is kept: it decides where packages come
-    from. Renaming or re-registering an environment keeps its digest.
+    removing a package does, and so do the Python version, channels, pip options (their order
+    is kept: it decides where packages come from), ``user_managed_dependencies``,
+    ``interpreter_path`` and the environment variables. The name and version do not enter it
+    (renaming or re-registering keeps the digest), nor do the docker settings, which are
+    recorded but not used until a container executor exists.
     """
     resolved = normalize_spec(spec)
-    for key in _IDENTITY_KEYS:
+    for key in _NOT_DIGESTED:
         resolved.pop(key, None)
     resolved["pip_packages"] = sorted(resolved["pip_packages"])
     resolved["conda_packages"] = sorted(resolved["conda_packages"])

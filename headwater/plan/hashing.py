@@ -72,7 +72,10 @@ def explain_difference(
         elif key == "environment":
             reasons.append("environment changed")
         else:
-            reasons.append(f"{key} {_short(a)} → {_short(b)}" if key in ("version", "name", "script") else f"{key} changed")
+            if key in ("version", "name", "script"):
+                reasons.append(f"{key} {_short(a)} → {_short(b)}")
+            else:
+                reasons.append(f"{key} changed")
     return reasons
 
 

@@ -3,14 +3,11 @@
 Nothing is provisioned: a compute target is a record in the workspace's metadata store, and
 every operation returns at once with SDK v1's "Succeeded". What a target means here:
 
-===================  ============  ====================================================================
-class                ``type``      runs steps as
-===================  ============  ====================================================================
-``AmlCompute``       AmlCompute    a local process pool whose concurrency is ``max_nodes``
-                                   (this machine's CPU count when ``max_nodes`` is None)
-``ComputeInstance``  ComputeInstance  a local process pool as wide as this machine's CPU count
-``LocalCompute``     Local         the built-in ``'local'`` target (always there, never stored or listed)
-===================  ============  ====================================================================
+- ``AmlCompute`` (``type`` ``'AmlCompute'``): a local process pool whose concurrency is
+  ``max_nodes`` (this machine's CPU count when ``max_nodes`` is None);
+- ``ComputeInstance`` (``'ComputeInstance'``): a local process pool as wide as the CPU count;
+- ``LocalCompute`` (``'Local'``): the built-in ``'local'`` target, always there, never stored
+  and not listed (as in SDK v1).
 
 ``vm_size``, ``vm_priority``, ``min_nodes`` and the Azure-only settings are recorded (shown by
 :meth:`ComputeTarget.serialize`); passwords and SSH keys are never stored.
@@ -256,9 +253,7 @@ class ComputeTarget:
 
     def detach(self) -> None:
         """SDK v1 detaches only attached targets; created ones are deleted (:meth:`delete`)."""
-        raise NotSupportedError(
-            f"Detach is not supported for {self.type} {self.name!r}.", hint="Use delete() instead."
-        )
+        raise NotSupportedError(f"Detach is not supported for {self.type} {self.name!r}.", hint="Use delete() instead.")
 
     def serialize(self) -> dict[str, Any]:
         """A JSON dict of the target (name, type, its recorded configuration)."""

@@ -8,6 +8,7 @@ SDK v1: ``AmlComputeProvisioningConfiguration``, ``ComputeInstanceProvisioningCo
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -81,7 +82,8 @@ class ProvisioningConfiguration:
     def _config(self) -> dict[str, Any]:
         """The settings as stored with the compute target (secrets left out)."""
         data = asdict(self)  # type: ignore[call-overload]  # every subclass is a dataclass
-        return {k: v for k, v in data.items() if k not in self._secret_fields}
+        kept = {k: v for k, v in data.items() if k not in self._secret_fields}
+        return dict(json.loads(json.dumps(kept)))  # as the store gives it back (tuples become lists)
 
 
 @dataclass

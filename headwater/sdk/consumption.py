@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from headwater.errors import NotSupportedError
 from headwater.data.definition import DatasetArgumentError
+from headwater.errors import NotSupportedError
 
 __all__ = ["MODES", "DatasetConsumptionConfig", "validate_input_name"]
 

@@ -27,9 +27,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from headwater.errors import DataAccessError, NotFoundError
-from headwater.plan.digests import tree_digest
-from headwater.sdk.consumption import DatasetConsumptionConfig
 from headwater.data.definition import (
     DatasetArgumentError,
     check_count,
@@ -38,8 +35,6 @@ from headwater.data.definition import (
     definition_id,
     partition_keys,
 )
-from headwater.sdk.dataset_expr import ColumnReference, Expression
-from headwater.sdk.dataset_factory import FileDatasetFactory, TabularDatasetFactory
 from headwater.data.files import (
     DataAccess,
     Resolution,
@@ -48,6 +43,11 @@ from headwater.data.files import (
     describe_source,
     resolve,
 )
+from headwater.errors import DataAccessError, NotFoundError
+from headwater.plan.digests import tree_digest
+from headwater.sdk.consumption import DatasetConsumptionConfig
+from headwater.sdk.dataset_expr import ColumnReference, Expression
+from headwater.sdk.dataset_factory import FileDatasetFactory, TabularDatasetFactory
 from headwater.sdk.dataset_mount import MountContext, download_files, report_missing
 from headwater.store.records import DatasetRecord
 

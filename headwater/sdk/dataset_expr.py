@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from headwater.errors import DataAccessError, did_you_mean
 from headwater.data.definition import DatasetArgumentError
+from headwater.errors import DataAccessError, did_you_mean
 
 __all__ = ["COMPARISONS", "ColumnReference", "Expression", "evaluate"]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headwater.errors import DataAccessError
 from headwater.data.definition import (
     DEFINITION_FORMAT,
     DatasetArgumentError,
@@ -19,6 +18,7 @@ from headwater.data.definition import (
     python_encoding,
 )
 from headwater.data.files import DataAccess, describe_source, resolve
+from headwater.errors import DataAccessError
 
 if TYPE_CHECKING:
     from headwater.sdk.dataset import FileDataset, TabularDataset

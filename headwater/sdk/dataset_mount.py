@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from headwater.errors import DataAccessError
 from headwater.data.files import DataAccess, DatasetFile, describe_source
+from headwater.errors import DataAccessError
 
 __all__ = ["MountContext", "download_files"]
 

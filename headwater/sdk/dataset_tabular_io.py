@@ -11,10 +11,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from headwater.errors import DataAccessError, did_you_mean
 from headwater.data.definition import DatasetArgumentError, partition_values, python_encoding
-from headwater.sdk.dataset_expr import evaluate
 from headwater.data.files import DataAccess, DatasetFile
+from headwater.errors import DataAccessError, did_you_mean
+from headwater.sdk.dataset_expr import evaluate
 
 if TYPE_CHECKING:
     import pandas as pd

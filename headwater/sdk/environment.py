@@ -67,7 +67,7 @@ class PythonSection:
 
 
 class DockerSection:
-    """``Environment.docker``: recorded and kept in the spec (and its digest); Headwater runs no containers."""
+    """``Environment.docker``: recorded in the spec, not used (Headwater runs no containers yet)."""
 
     def __init__(self, **kwargs: Any) -> None:
         self.enabled: bool = False

@@ -205,5 +205,5 @@ def test_write_config_records_a_custom_folder(tmp_path: Path) -> None:
 def test_corrupt_workspace_file_is_reported(headwater_home: Path) -> None:
     Workspace.create("proj").close()
     (headwater_home / "workspaces" / "proj" / "workspace.json").write_text("{oops")
-    with pytest.raises(ConfigurationError, match="workspace.json"):
+    with pytest.raises(ConfigurationError, match=r"workspace\.json"):
         Workspace.get("proj")
