@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,12 +25,34 @@ def _settled_files(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(digests, "RACY_WINDOW_NS", 0)
 
 
+def _processes_under(folder: Path) -> list[int]:
+    """Pids of processes whose command line or working directory is inside ``folder``."""
+    prefix = str(folder) + os.sep
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(os.path.join(entry.path, "cwd"))
+        except OSError:
+            continue
+        if prefix in cmdline or cwd.startswith(prefix):
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.fixture(autouse=True)
-def headwater_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh ``$HEADWATER_HOME`` for each test."""
+def headwater_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh ``$HEADWATER_HOME`` for each test; orchestrators and steps left running are stopped after it."""
     home = tmp_path / "hw-home"
     monkeypatch.setenv("HEADWATER_HOME", str(home))
-    return home
+    yield home
+    for pid in _processes_under(tmp_path):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @pytest.fixture

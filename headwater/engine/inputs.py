@@ -28,7 +28,24 @@ from headwater.plan.hashing import dict_hash
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 
-__all__ = ["InputResolver", "WorkspaceHandle", "dataset_digest"]
+__all__ = ["InputResolver", "WorkspaceHandle", "dataset_digest", "tabular_definition"]
+
+
+def tabular_definition(datastore: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The definition of a TabularDataset over a committed output folder (``read_delimited_files``).
+
+    ``options`` are the reader options, plus ``path_glob`` (files inside the folder) and
+    ``transformations`` (``keep_columns`` / ``drop_columns``).
+    """
+    reader = {k: v for k, v in options.items() if k not in ("path_glob", "transformations")}
+    glob = (options.get("path_glob") or "").strip("/")
+    return {
+        "format": DEFINITION_FORMAT,
+        "sources": [{"datastore": datastore, "path": f"{path}/{glob}" if glob else path}],
+        "reader": reader,
+        "partition_format": None,
+        "transformations": list(options.get("transformations") or []),
+    }
 
 
 class WorkspaceHandle:
@@ -101,26 +118,16 @@ class InputResolver:
         if record is None or record.digest is None:
             raise NotFoundError("Output", output, where=f"run {producer_run}")
         if i.tabular is not None:
-            definition = {
-                "format": DEFINITION_FORMAT,
-                "sources": [{"datastore": record.datastore, "path": record.path}],
-                "reader": dict(i.tabular),
-                "partition_format": None,
-                "transformations": list(i.tabular.get("transformations", [])),
-            }
-            definition["reader"].pop("transformations", None)
-            ds = {"id": definition_id("tabular", definition), "kind": "tabular", "definition": definition,
-                  "name": None, "version": None}
-            return ResolvedInput(i.name, "direct", ds["id"], record.digest, None, i.legacy, ds)
+            definition = tabular_definition(record.datastore, record.path, i.tabular)
+            ds_id = definition_id("tabular", definition)
+            ds = {"id": ds_id, "kind": "tabular", "definition": definition, "name": None, "version": None}
+            return ResolvedInput(i.name, "direct", ds_id, record.digest, None, i.legacy, ds)
         return self._path_input(i, record.datastore, record.path, record.digest, run_dir)
 
     def _path_input(self, i: InputSpec, datastore: str, path: str, digest: str, run_dir: Path) -> ResolvedInput:
         backend = self.backend(datastore)
         local = backend.local_path(path)
-        if i.mode == "mount" and local is not None:
-            value = str(local)
-        else:
-            value = self._download_path(run_dir, i)
+        value = str(local) if i.mode == "mount" and local is not None else self._download_path(run_dir, i)
         if i.path_on_compute and i.mode == "download":
             value = str(run_dir / "inputs" / i.path_on_compute.strip("/"))
         return ResolvedInput(i.name, "mount" if i.mode == "direct" else i.mode, value, digest, value, i.legacy)
@@ -206,13 +213,16 @@ class InputResolver:
         reg = o.register
         tabular = reg.get("tabular")
         kind = "tabular" if tabular else "file"
-        definition: dict[str, Any] = {
-            "format": DEFINITION_FORMAT,
-            "sources": [{"datastore": datastore, "path": path}],
-            "reader": dict(tabular) if tabular else None,
-            "partition_format": None,
-            "transformations": [],
-        }
+        if tabular:
+            definition = tabular_definition(datastore, path, tabular)
+        else:
+            definition = {
+                "format": DEFINITION_FORMAT,
+                "sources": [{"datastore": datastore, "path": path}],
+                "reader": None,
+                "partition_format": None,
+                "transformations": [],
+            }
         files = resolve(definition["sources"], self.access).files
         digests = self.access.digests(files)
         self.store.register_dataset_version(

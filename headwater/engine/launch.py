@@ -24,6 +24,8 @@ from headwater.graph.spec import StepSpec
 __all__ = ["ResolvedInput", "ResolvedOutput", "parameter_env_name", "format_value", "build_task"]
 
 _NON_WORD = re.compile(r"\W")
+_VARIABLE = r"((?:AZUREML_DATAREFERENCE|AML_PARAMETER)_\w+)"
+_PLACEHOLDER = re.compile(rf"\$\{{{_VARIABLE}\}}|\${_VARIABLE}")
 _PYTHON_WORDS = {"python", "python3", f"python3.{sys.version_info[1]}"}
 
 
@@ -74,6 +76,33 @@ def _token_value(
     return format_value(parameters.get(token["parameter"]))
 
 
+def _expand(
+    value: str,
+    token: dict[str, str],
+    env: dict[str, str],
+    inputs: dict[str, ResolvedInput],
+    outputs: dict[str, ResolvedOutput],
+) -> str:
+    """Resolve SDK v1's placeholders written as text in a literal argument, as its runtime does.
+
+    ``str(pipeline_data)`` is ``$AZUREML_DATAREFERENCE_<name>`` and ``str(parameter)`` is
+    ``$AML_PARAMETER_<name>``, so code like ``f"--out={data}"`` passes them as text; they expand
+    to the step's variable of that name (unknown names stay as written). A whole argument
+    ``DatasetConsumptionConfig:<name>`` / ``DatasetOutputConfig:<name>`` becomes that input's or
+    output's path.
+    """
+    if "literal" not in token:
+        return value
+    kind, _, name = value.partition(":")
+    if kind == "DatasetConsumptionConfig" and name in inputs:
+        return inputs[name].value
+    if kind == "DatasetOutputConfig" and name in outputs:
+        return str(outputs[name].staging)
+    if "$" not in value:
+        return value
+    return _PLACEHOLDER.sub(lambda m: env.get(m[1] or m[2], m[0]), value)
+
+
 def _command_argv(words: list[str], interpreter: str) -> tuple[str, ...]:
     """A CommandStep's command. A leading ``python`` means the step environment's interpreter."""
     if len(words) == 1:
@@ -101,13 +130,6 @@ def build_task(
     sp = plan.steps[step.node_id]
     by_in = {i.name: i for i in inputs}
     by_out = {o.name: o for o in outputs}
-    args = [_token_value(t, by_in, by_out, plan.parameters) for t in step.arguments]
-    if step.kind == "python":
-        assert step.script is not None
-        argv: tuple[str, ...] = (sp.interpreter, step.script, *args)
-    else:
-        argv = _command_argv(args, sp.interpreter)
-
     ws = plan.workspace
     env: dict[str, str] = {
         "AZUREML_RUN_ID": sp.run_id,
@@ -142,7 +164,15 @@ def build_task(
         env[parameter_env_name(key)] = _token_value(token, by_in, by_out, plan.parameters)
     for token in step.arguments:  # SDK v1 passes parameters in arguments as $AML_PARAMETER_<name>
         if "parameter" in token:
-            env.setdefault(parameter_env_name(token["parameter"]), format_value(plan.parameters.get(token["parameter"])))
+            name = token["parameter"]
+            env.setdefault(parameter_env_name(name), format_value(plan.parameters.get(name)))
+
+    args = [_expand(_token_value(t, by_in, by_out, plan.parameters), t, env, by_in, by_out) for t in step.arguments]
+    if step.kind == "python":
+        assert step.script is not None
+        argv: tuple[str, ...] = (sp.interpreter, step.script, *args)
+    else:
+        argv = _command_argv(args, sp.interpreter)
 
     context = {
         "run_id": sp.run_id,

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from headwater.engine.executors.base import Executor, TaskResult
-from headwater.engine.ingest import ingest_events
-from headwater.engine.plan_file import RunPlan
+from headwater.engine.plan_file import CANCEL_FILE, RunPlan
 from headwater.engine.step_runner import StepRunner
 from headwater.graph.analysis import dependencies, downstream, topological_order
 from headwater.store.metadata import MetadataStore
@@ -30,7 +29,6 @@ from headwater.store.records import utcnow
 __all__ = ["Orchestrator", "main", "HEARTBEAT_SECONDS", "CANCEL_FILE"]
 
 HEARTBEAT_SECONDS = 2.0
-CANCEL_FILE = "cancel.requested"
 
 
 class Orchestrator:
@@ -46,11 +44,16 @@ class Orchestrator:
         self.deps = dependencies(plan.spec)
         self.state: dict[str, str] = dict.fromkeys(self.order, "waiting")  # waiting|running|done|failed|canceled
         self.by_run_id = {plan.steps[n].run_id: n for n in self.order}
-        self.cancel_requested = threading.Event()
+        self.stopped = threading.Event()  # set when the loop is over: stops the heartbeat thread
+        self.cancel_asked = False  # set by request_cancel (a signal handler, the heartbeat thread)
         self.stop_launching = False
         self.run_dir = Path(plan.workspace.folder) / "runs" / plan.pipeline_run_id
         self._canceling = False
         self.max_concurrency = plan.max_concurrency or (os.cpu_count() or 1)
+        # Launched steps whose result is not handled yet. The executor forgets a process as soon
+        # as it exits; counting from here keeps limits and the recorded times consistent, and no
+        # result is left unread when the loop decides it is done.
+        self.active: set[str] = set()
 
     def _say(self, text: str) -> None:
         if self.log is not None:
@@ -70,18 +73,22 @@ class Orchestrator:
         except BaseException as exc:
             self._say("orchestrator crashed:\n" + traceback.format_exc())
             self.executor.close()
+            for n in self.order:
+                if self.state[n] == "running":  # stopped by close(); their results are not read
+                    self.state[n] = "canceled"
+                    self.runner.mark_canceled(n, f"the orchestrator failed: {exc}")
             self._cancel_remaining(f"the orchestrator failed: {exc}")
             self.store.update_run(
                 pid, status="Failed", ended_at=utcnow(), error={"message": f"orchestrator failed: {exc}"}
             )
             raise
         finally:
-            self.cancel_requested.set()  # stops the heartbeat thread
+            self.stopped.set()
             beat.join(timeout=HEARTBEAT_SECONDS * 2)
         return self._finish()
 
     def _heartbeat(self) -> None:
-        while not self.cancel_requested.wait(HEARTBEAT_SECONDS):
+        while not self.stopped.wait(HEARTBEAT_SECONDS):
             try:
                 self.store.update_run(self.plan.pipeline_run_id, heartbeat_at=utcnow())
             except Exception as exc:  # a missed beat is not fatal; the next one may succeed
@@ -90,28 +97,33 @@ class Orchestrator:
                 self.request_cancel()
 
     def request_cancel(self) -> None:
-        if not self.stop_launching:
-            self._say("cancel requested")
-        self.stop_launching = True
-        self._canceling = True
-        for run_id in self.executor.running():
-            self.executor.cancel(run_id)
+        """Ask the loop to cancel the run. Only sets a flag, so it is safe from a signal handler
+        and from another thread; the loop stops the running steps and everything launched later."""
+        self.cancel_asked = True
 
     def _loop(self) -> None:
         while True:
+            if not self.cancel_asked and (self.run_dir / CANCEL_FILE).exists():
+                self.request_cancel()  # also before anything was launched
+            if self.cancel_asked and not self._canceling:
+                self._say("cancel requested")
+                self._canceling = self.stop_launching = True
             if self._canceling:
+                for run_id in sorted(self.active):
+                    self.executor.cancel(run_id)  # SIGTERM, then SIGKILL; repeated calls do nothing
                 self._cancel_remaining("the pipeline run was canceled")
             if not self.stop_launching:
                 self._launch_ready()
-            if not self.executor.running():
+            if not self.active:
                 if self.stop_launching or not self._launch_possible():
                     self._cancel_remaining("it cannot start: an upstream step did not finish")
                     return
                 continue
-            for result in self.executor.wait(timeout=0.25):
+            results = self.executor.wait(timeout=0.25)
+            for result in results:
                 self._on_result(result)
-            if (self.run_dir / CANCEL_FILE).exists() and not self._canceling:
-                self.request_cancel()
+            if not results:
+                self._ingest_running()
 
     def _launch_possible(self) -> bool:
         return any(self.state[n] == "waiting" and self._ready(n) for n in self.order)
@@ -126,29 +138,57 @@ class Orchestrator:
             for node in self.order:
                 if self.state[node] != "waiting" or not self._ready(node):
                     continue
-                if len(self.executor.running()) >= self.max_concurrency:
+                running = self.active
+                if len(running) >= self.max_concurrency:
                     self.runner.mark_queued(node)
                     return
+                if not self._target_has_room(node, running):
+                    self.runner.mark_queued(node)
+                    continue
                 outcome = self.runner.start(node, self.executor)
                 self.state[node] = outcome
+                if outcome == "running":
+                    self.active.add(self.plan.steps[node].run_id)
                 if outcome == "failed":
                     self._after_failure(node)
                 progressed = True
 
+    def _target_has_room(self, node: str, running: set[str]) -> bool:
+        """Whether the step's compute target runs fewer steps than its ``max_nodes`` now."""
+        target = self.plan.spec.step(node).compute_target
+        limit = self.plan.target_concurrency.get(target or "")
+        if limit is None:
+            return True
+        busy = sum(1 for r in running if self.plan.spec.step(self.by_run_id[r]).compute_target == target)
+        return busy < limit
+
     def _on_result(self, result: TaskResult) -> None:
         node = self.by_run_id[result.run_id]
+        self.active.discard(result.run_id)
         outcome = self.runner.finish(node, result)
+        if outcome == "timeout":  # Canceled, and it counts as the pipeline's failure
+            self.state[node] = "failed"
+            self._after_failure(node, "exceeded its max_run_duration_seconds")
+            return
         self.state[node] = outcome
         if outcome == "failed":
             self._after_failure(node)
 
-    def _after_failure(self, node: str) -> None:
+    def _ingest_running(self) -> None:
+        """Metrics and tags of running steps reach the store while they run, not only at the end."""
+        for run_id in list(self.active):
+            try:
+                self.runner.ingest(self.by_run_id[run_id])
+            except Exception as exc:  # the final ingest, when the step ends, tries again
+                self._say(f"ingesting the events of {run_id} failed: {exc}")
+
+    def _after_failure(self, node: str, what: str = "failed") -> None:
         name = self.plan.spec.step(node).name
         blocked = downstream(self.plan.spec, node)
         for n in self.order:
             if n in blocked and self.state[n] == "waiting":
                 self.state[n] = "canceled"
-                self.runner.mark_canceled(n, f"not started: upstream step {name!r} failed")
+                self.runner.mark_canceled(n, f"not started: upstream step {name!r} {what}")
         if not self.plan.continue_on_step_failure:
             self.stop_launching = True
 
@@ -160,9 +200,11 @@ class Orchestrator:
 
     def _finish(self) -> str:
         states = set(self.state.values())
-        if "failed" in states:
+        if self._canceling:
+            status = "Canceled"  # what was asked for, even if a step had failed before
+        elif "failed" in states:
             status = "Failed"
-        elif self._canceling or "canceled" in states:
+        elif "canceled" in states:
             status = "Canceled"
         else:
             status = "Finished"
@@ -190,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with open(log_dir / "orchestrator.log", "a", encoding="utf-8") as log, MetadataStore.open(
         plan.workspace.metadata_url
-    ) as store, LocalExecutor() as executor:
+    ) as store, LocalExecutor(grace_seconds=plan.terminate_grace_seconds) as executor:
         orch = Orchestrator(plan, store, executor, log=log)
 
         def on_term(signum: int, frame: Any) -> None:

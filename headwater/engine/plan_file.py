@@ -15,9 +15,11 @@ from typing import Any
 
 from headwater.graph.spec import PipelineSpec
 
-__all__ = ["RunPlan", "WorkspaceRef", "StepPlan", "PLAN_FILE"]
+__all__ = ["RunPlan", "WorkspaceRef", "StepPlan", "PLAN_FILE", "CANCEL_FILE"]
 
 PLAN_FILE = "plan.json"
+#: A marker file in the pipeline run's folder: its presence asks the orchestrator to cancel.
+CANCEL_FILE = "cancel.requested"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class RunPlan:
     regenerate_outputs: bool = False
     continue_on_step_failure: bool = False
     max_concurrency: int = 0  # 0: as many as the machine has cores
+    target_concurrency: dict[str, int] = field(default_factory=dict)  # compute target -> steps at once
+    terminate_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL after this long (cancel, timeout)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,8 @@ class RunPlan:
             "regenerate_outputs": self.regenerate_outputs,
             "continue_on_step_failure": self.continue_on_step_failure,
             "max_concurrency": self.max_concurrency,
+            "target_concurrency": dict(self.target_concurrency),
+            "terminate_grace_seconds": self.terminate_grace_seconds,
         }
 
     @staticmethod
@@ -87,6 +93,8 @@ class RunPlan:
             regenerate_outputs=d.get("regenerate_outputs", False),
             continue_on_step_failure=d.get("continue_on_step_failure", False),
             max_concurrency=d.get("max_concurrency", 0),
+            target_concurrency=dict(d.get("target_concurrency", {})),
+            terminate_grace_seconds=float(d.get("terminate_grace_seconds", 10.0)),
         )
 
     def save(self, path: Path) -> None:

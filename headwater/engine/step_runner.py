@@ -17,10 +17,11 @@ from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedOutput, build_task
 from headwater.engine.outputs import commit_output, output_digest, resolve_output_path, staging_dir
 from headwater.engine.plan_file import RunPlan
+from headwater.engine.workdir import STD_LOG, check_snapshot, prepare_workdir
 from headwater.errors import HeadwaterError
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
-from headwater.plan.snapshots import checkout, load_manifest
+from headwater.plan.snapshots import load_manifest
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunOutputRecord, RunRecord, utcnow
 
@@ -53,6 +54,7 @@ class StepRunner:
         self.cache = open_digest_cache(workspace_cache_path(self.ws_folder))
         self.inputs = InputResolver(plan, store, self.ws_folder, self.cache)
         self.snapshots_root = self.ws_folder / "snapshots"
+        self.offsets: dict[str, int] = {}  # node -> bytes of its events file already ingested
 
     def close(self) -> None:
         self.inputs.close()
@@ -143,18 +145,18 @@ class StepRunner:
                     legacy=o.legacy,
                 )
             )
-        workdir = run_dir / "wd"
         try:
             self.inputs.materialize(resolved, run_dir)
-            checkout(self.snapshots_root / self.plan.steps[node].snapshot_id, workdir)
-            for sub in ("outputs", "logs"):
-                (workdir / sub).mkdir(exist_ok=True)
+            workdir = prepare_workdir(self.snapshots_root / self.plan.steps[node].snapshot_id, run_dir)
             task = build_task(self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs)
         except (HeadwaterError, OSError) as exc:
             return self._fail(node, f"Step {step.name!r} could not start: {exc}")
         definition = {
             "fingerprint_parts": decision.parts,
             "argv": list(task.argv),
+            "inputs": {
+                i.name: {"mode": i.mode, "path": i.path, "dataset_id": (i.dataset or {}).get("id")} for i in resolved
+            },
             "outputs": {o.name: {"datastore": o.datastore, "path": o.path} for o in outputs},
         }
         self.store.update_run(
@@ -167,6 +169,9 @@ class StepRunner:
         )
         self.store.add_properties(run_id, {"azureml.runsource": "azureml.StepRun"})
         executor.submit(task)
+        pid = executor.pid(run_id)
+        if pid is not None:  # lets a client stop the process if this orchestrator dies
+            self.store.update_run(run_id, definition={**definition, "pid": pid})
         return "running"
 
     def record_reused(self, node: str, decision: StepDecision) -> None:
@@ -191,7 +196,7 @@ class StepRunner:
             run_id,
             {
                 "azureml.reusedrunid": earlier.id,
-                "azureml.reusednodeid": earlier.name or "",
+                "azureml.reusednodeid": self.store.get_tags(earlier.id).get("azureml.nodeid") or earlier.name or "",
                 "azureml.reusedpipeline": earlier.parent_id or "",
                 "azureml.runsource": "azureml.ReusedStepRun",
             },
@@ -202,21 +207,60 @@ class StepRunner:
 
             self.store.add_metrics([replace(m, run_id=run_id) for m in metrics])
 
-    def finish(self, node: str, result: TaskResult) -> str:
-        """Ingest the step's events, then commit its outputs (success) or record why it ended."""
-        step = self.plan.spec.step(node)
+    def ingest(self, node: str, *, final: bool = False) -> None:
+        """Apply the step's new events (metrics, tags ...) to the store; problems go to system_logs."""
         run_id = self.plan.steps[node].run_id
         run_dir = self.run_dir(node)
         events = run_dir / "events.jsonl"
-        if events.exists():
-            ingest_events(self.store, run_id, self.plan.pipeline_run_id, events, 0)
+        offset = self.offsets.get(node, 0)
+        try:
+            if events.stat().st_size <= offset and not final:
+                return
+        except FileNotFoundError:
+            return
+        done = ingest_events(self.store, run_id, self.plan.pipeline_run_id, events, offset, final=final)
+        self.offsets[node] = done.offset
+        if done.problems:
+            self._system_log(node, "events.txt", done.problems)
+
+    def _system_log(self, node: str, name: str, lines: list[str]) -> None:
+        folder = self.run_dir(node) / "system_logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / name, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{utcnow()} {line}\n" for line in lines)
+        self._say(f"step {self.plan.spec.step(node).name!r}: " + "; ".join(lines))
+
+    def _say(self, text: str) -> None:
+        if self.log is not None:
+            self.log.write(f"{utcnow()} {text}\n")
+            self.log.flush()
+
+    def finish(self, node: str, result: TaskResult) -> str:
+        """Ingest the step's events, then commit its outputs (success) or record why it ended.
+
+        Returns 'done', 'failed', 'canceled' or 'timeout' (the step is Canceled: it exceeded its
+        max_run_duration_seconds, which stops its downstream steps as a failure does).
+        """
+        step = self.plan.spec.step(node)
+        run_id = self.plan.steps[node].run_id
+        run_dir = self.run_dir(node)
+        self.ingest(node, final=True)
+        changed = check_snapshot(self.snapshots_root, self.plan.steps[node].snapshot_id)
+        if changed:
+            self._system_log(node, "snapshot.txt", [
+                "the step wrote into its working copy's files, which changed the stored snapshot ("
+                + ", ".join(changed[:5]) + "); the snapshot was discarded and is stored again on the next submit"
+            ])
         if result.reason in ("timeout", "canceled"):
-            self.store.update_run(run_id, status="Canceled", ended_at=utcnow(), error={"message": result.message})
             shutil.rmtree(run_dir / "staging", ignore_errors=True)
-            return "canceled"
+            error: dict[str, Any] = {"message": result.message}
+            if result.reason == "timeout":
+                error["log_tail"] = log_tail(run_dir.joinpath(*STD_LOG))
+            self.store.update_run(run_id, status="Canceled", ended_at=utcnow(), error=error)
+            return "timeout" if result.reason == "timeout" else "canceled"
         if not result.succeeded:
             shutil.rmtree(run_dir / "staging", ignore_errors=True)
-            tail = log_tail(run_dir / "user_logs" / "std_log.txt")
+            tail = log_tail(run_dir.joinpath(*STD_LOG))
             if result.reason == "launch_failed":
                 message = f"Step {step.name!r} could not start: {result.message}"
             else:

@@ -46,6 +46,7 @@ class SubmitOptions:
     continue_on_step_failure: bool = False
     tags: dict[str, str] | None = None
     max_concurrency: int = 0
+    terminate_grace_seconds: float = 10.0
     pipeline_source_directory: str | None = None  # for the pipeline run's git properties
 
 
@@ -61,6 +62,24 @@ def _resolve_parameters(spec: PipelineSpec, given: dict[str, Any]) -> dict[str, 
     return values
 
 
+def _target_concurrency(spec: PipelineSpec, store: MetadataStore) -> dict[str, int]:
+    """How many steps may run at once on each compute target the pipeline names.
+
+    An AmlCompute with ``max_nodes=N`` runs at most N of the run's steps at once; ``'local'``, an
+    AmlCompute without ``max_nodes`` and other kinds are bounded only by the pipeline's limit.
+    """
+    limits: dict[str, int] = {}
+    for name in sorted({s.compute_target for s in spec.steps if s.compute_target not in (None, "local")}):
+        assert name is not None
+        record = store.get_compute_target(name)
+        if record is None or record.kind != "AmlCompute":
+            continue
+        max_nodes = record.config.get("max_nodes")
+        if isinstance(max_nodes, int) and max_nodes >= 1:
+            limits[name] = max_nodes
+    return limits
+
+
 def _snapshot_ids(spec: PipelineSpec, store: MetadataStore, ws_folder: Path) -> dict[str, str]:
     """Snapshot every distinct source directory once; node id -> snapshot id."""
     by_dir: dict[str, str] = {}
@@ -70,8 +89,9 @@ def _snapshot_ids(spec: PipelineSpec, store: MetadataStore, ws_folder: Path) -> 
             if step.source_directory in by_dir:
                 continue
             manifest = scan(step.source_directory, cache)
+            # Stored unless its folder is there (a snapshot a step corrupted was discarded).
+            store_snapshot(manifest, step.source_directory, ws_folder / "snapshots")
             if not store.has_snapshot(manifest.digest):
-                store_snapshot(manifest, step.source_directory, ws_folder / "snapshots")
                 store.put_snapshot(manifest.digest, file_count=len(manifest.files), size=manifest.total_size)
             by_dir[step.source_directory] = manifest.digest
     finally:
@@ -110,11 +130,11 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
         raise GraphValidationError(problems)
     parameters = _resolve_parameters(spec, options.pipeline_parameters)
     ws_folder = Path(workspace.folder)
-    experiment = store.get_or_create_experiment(options.experiment_name)
     snapshots = _snapshot_ids(spec, store, ws_folder)
     handle = WorkspaceHandle(store, ws_folder, workspace.name)
     with DataAccess(handle) as access:
         input_digests, input_records = _dataset_inputs(spec, parameters, access)
+    experiment = store.get_or_create_experiment(options.experiment_name)  # nothing is recorded before
 
     pipeline_run_id = str(uuid.uuid4())
     steps: dict[str, StepPlan] = {}
@@ -148,6 +168,8 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
         regenerate_outputs=options.regenerate_outputs,
         continue_on_step_failure=options.continue_on_step_failure,
         max_concurrency=options.max_concurrency,
+        target_concurrency=_target_concurrency(spec, store),
+        terminate_grace_seconds=options.terminate_grace_seconds,
     )
 
     run_dir = ws_folder / "runs" / pipeline_run_id
@@ -171,7 +193,8 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
             git_cache[folder] = git_properties(folder)
         return git_cache[folder]
 
-    pipeline_props = {"azureml.runsource": "azureml.PipelineRun", **git_for(options.pipeline_source_directory or os.getcwd())}
+    pipeline_git = git_for(options.pipeline_source_directory or os.getcwd())
+    pipeline_props = {"azureml.runsource": "azureml.PipelineRun", **pipeline_git}
     store.add_properties(pipeline_run_id, pipeline_props)
     if options.tags:
         store.set_tags(pipeline_run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})

@@ -26,7 +26,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -40,6 +40,7 @@ __all__ = [
     "NullDigestCache",
     "digest_files",
     "file_digest",
+    "file_digests",
     "open_digest_cache",
     "stream_digest",
     "tree_digest",
@@ -53,6 +54,7 @@ _BUFFER_SIZE = 1 << 20  # 1 MiB reads for ordinary files
 _BIG_BUFFER_SIZE = 8 << 20  # 8 MiB reads, hashed with several threads, for big files
 _BIG_FILE = 64 << 20  # from this size on, BLAKE3 may use every core
 _BUSY_TIMEOUT_S = 30.0
+_LOOKUP_CHUNK = 500  # paths per look-up query (SQLite allows at least 999 parameters)
 
 
 def workspace_cache_path(workspace_folder: str | os.PathLike[str]) -> Path:
@@ -61,11 +63,15 @@ def workspace_cache_path(workspace_folder: str | os.PathLike[str]) -> Path:
 
 
 class DigestCacheLike(Protocol):
-    """What :func:`file_digest` needs from a cache: look up, store, close."""
+    """What :func:`file_digest` needs from a cache: look up, store (one or many), close."""
 
     def get(self, path: str, st: os.stat_result) -> str | None: ...
 
+    def get_many(self, entries: Sequence[tuple[str, os.stat_result]]) -> list[str | None]: ...
+
     def put(self, path: str, st: os.stat_result, digest: str) -> None: ...
+
+    def put_many(self, entries: Iterable[tuple[str, os.stat_result, str]]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -77,8 +83,15 @@ class NullDigestCache:
         """Always a miss."""
         return None
 
+    def get_many(self, entries: Sequence[tuple[str, os.stat_result]]) -> list[str | None]:
+        """Always misses."""
+        return [None] * len(entries)
+
     def put(self, path: str, st: os.stat_result, digest: str) -> None:
         """Forget the digest."""
+
+    def put_many(self, entries: Iterable[tuple[str, os.stat_result, str]]) -> None:
+        """Forget the digests."""
 
     def close(self) -> None:
         """Nothing to close."""
@@ -94,8 +107,8 @@ class DigestCache:
     """Digests of local files keyed by absolute path and validated by ``(size, mtime_ns, inode)``.
 
     The SQLite file is opened on first use and closed by :meth:`close` (or leaving a ``with``
-    block). Several processes may share one cache file: writes are single upserts in autocommit
-    mode under WAL, and a stale or missing entry only costs a re-hash.
+    block). Several processes may share one cache file: writes are upserts under WAL (one
+    transaction per :meth:`put_many`), and a stale or missing entry only costs a re-hash.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -179,13 +192,45 @@ class DigestCache:
             return None
         return str(row[3])
 
+    def get_many(self, entries: Sequence[tuple[str, os.stat_result]]) -> list[str | None]:
+        """:meth:`get` for many ``(path, stat)`` entries, with a few queries instead of one each."""
+        rows: dict[str, tuple[int, int, int, str]] = {}
+        paths = list(dict.fromkeys(path for path, _ in entries))
+        with self._lock:
+            conn = self._connect()
+            for i in range(0, len(paths), _LOOKUP_CHUNK):
+                chunk = paths[i : i + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT path, size, mtime_ns, inode, digest FROM digests WHERE path IN ({marks})"
+                rows.update((r[0], (r[1], r[2], r[3], r[4])) for r in conn.execute(sql, chunk))
+        out: list[str | None] = []
+        for path, st in entries:
+            row = rows.get(path)
+            ok = row is not None and (row[0], row[1], row[2]) == (st.st_size, st.st_mtime_ns, st.st_ino)
+            out.append(str(row[3]) if ok and row is not None else None)
+        return out
+
     def put(self, path: str, st: os.stat_result, digest: str) -> None:
         """Remember ``digest`` for ``path`` as it was when ``st`` was taken."""
+        self.put_many([(path, st, digest)])
+
+    def put_many(self, entries: Iterable[tuple[str, os.stat_result, str]]) -> None:
+        """Remember many ``(path, stat, digest)`` entries in one transaction (one commit, not one each)."""
+        rows = [(path, st.st_size, st.st_mtime_ns, st.st_ino, digest) for path, st, digest in entries]
+        if not rows:
+            return
         with self._lock:
-            self._connect().execute(
-                "INSERT OR REPLACE INTO digests (path, size, mtime_ns, inode, digest) VALUES (?, ?, ?, ?, ?)",
-                (path, st.st_size, st.st_mtime_ns, st.st_ino, digest),
-            )
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO digests (path, size, mtime_ns, inode, digest) VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     def __len__(self) -> int:
         with self._lock:
@@ -272,6 +317,70 @@ def file_digest(path: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACH
     return digest
 
 
+#: Below this many bytes to hash, a batch is hashed in this thread (no pool, same order of reads).
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+def _hash_checked(key: str, st: os.stat_result) -> tuple[str, bool]:
+    """The digest of ``key`` and whether it may be cached (unchanged while read, not racy)."""
+    digest = _hash_file(key, st.st_size)
+    return digest, _same_file(st, os.stat(key)) and not _racy(st)
+
+
+def file_digests(
+    paths: Iterable[str | os.PathLike[str]], cache: DigestCacheLike = NULL_CACHE
+) -> list[str | OSError]:
+    """Digests of many local files, as :func:`file_digest` gives them, in order; an ``OSError`` in
+    place of a file that could not be read.
+
+    One ``stat`` and one cache look-up per file; the files the cache does not know are hashed on
+    a few threads (BLAKE3 and reads release the GIL) when there is enough to hash, and their
+    digests are stored in one transaction.
+    """
+    out: list[str | OSError] = []
+    stats: list[tuple[int, str, os.stat_result]] = []
+    for path in paths:
+        key = os.path.abspath(path)
+        try:
+            stats.append((len(out), key, os.stat(key)))
+            out.append("")
+        except OSError as exc:
+            out.append(exc)
+    misses: list[tuple[int, str, os.stat_result]] = []
+    for entry, cached in zip(stats, cache.get_many([(key, st) for _, key, st in stats]), strict=True):
+        if cached is None:
+            misses.append(entry)
+        else:
+            out[entry[0]] = cached
+    if not misses:
+        return out
+
+    def one(miss: tuple[int, str, os.stat_result]) -> tuple[str, bool] | OSError:
+        try:
+            return _hash_checked(miss[1], miss[2])
+        except OSError as exc:
+            return exc
+
+    if len(misses) > 1 and sum(st.st_size for _, _, st in misses) >= PARALLEL_MIN_BYTES:
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = min(8, 2 * len(os.sched_getaffinity(0)), len(misses))
+        with ThreadPoolExecutor(workers, thread_name_prefix="digest") as pool:
+            results = list(pool.map(one, misses))
+    else:
+        results = [one(m) for m in misses]
+    store = []
+    for (index, key, st), result in zip(misses, results, strict=True):
+        if isinstance(result, OSError):
+            out[index] = result
+            continue
+        out[index] = result[0]
+        if result[1]:
+            store.append((key, st, result[0]))
+    cache.put_many(store)
+    return out
+
+
 def tree_digest(files: Mapping[str, str]) -> str:
     """sha256 hex of the canonical JSON of ``{relative path: digest}`` (order-independent)."""
     text = json.dumps(dict(files), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -289,18 +398,28 @@ def digest_files(
     the file is not local) and ``open(rel)`` - a :class:`~headwater.store.datastores.DatastoreBackend`.
     Local files go through ``cache``; remote ones are hashed from their stream.
     """
-    out: dict[str, str] = {}
+    rels = list(rel_paths)
     if isinstance(root_or_backend, str | os.PathLike):
         root = Path(root_or_backend)
-        for rel in rel_paths:
-            out[rel] = file_digest(root / rel, cache)
-        return out
-    backend = root_or_backend
-    for rel in rel_paths:
-        local = backend.local_path(rel)
-        if local is not None:
-            out[rel] = file_digest(local, cache)
+        local: dict[str, Path] = {rel: root / rel for rel in rels}
+        backend = None
+    else:
+        backend = root_or_backend
+        local = {}
+        for rel in rels:
+            found = backend.local_path(rel)
+            if found is not None:
+                local[rel] = found
+    digests = dict(zip(local, file_digests(local.values(), cache), strict=True))
+    out: dict[str, str] = {}
+    for rel in rels:
+        if rel in digests:
+            digest = digests[rel]
+            if isinstance(digest, OSError):
+                raise digest
+            out[rel] = digest
         else:
+            assert backend is not None
             with backend.open(rel) as stream:
                 out[rel] = stream_digest(stream)
     return out

@@ -22,7 +22,6 @@ installed nor required; each one adds a notice.
 from __future__ import annotations
 
 import copy
-import importlib.metadata as metadata
 import os
 import re
 import shutil
@@ -260,6 +259,8 @@ def _check_pip(line: str, missing: list[str], notices: list[str]) -> None:
 
 def _extra_requirements(name: str, extra: str) -> list[str]:
     """The requirements a distribution adds for ``extra`` (without the marker)."""
+    import importlib.metadata as metadata
+
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -303,6 +304,8 @@ def _check_conda(package: str, missing: list[str], notices: list[str]) -> None:
 
 
 def _installed_version(name: str) -> str | None:
+    import importlib.metadata as metadata  # ~10 ms: only when a requirement must be checked
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -24,7 +24,7 @@ Differences from SDK v1, on purpose: git runs in the source directory (SDK v1 us
 current directory for pipeline runs); credentials are removed from the repository URL
 (``https://user:token@host/x.git`` becomes ``https://host/x.git``, for an override too); branch,
 commit and dirtiness come from one ``git status --porcelain=v2 --branch .`` (same answers, one
-process instead of three), so at most two git processes run.
+process instead of three), so at most two git processes run, and they run at the same time.
 """
 
 from __future__ import annotations
@@ -84,27 +84,40 @@ def strip_credentials(url: str) -> str:
     return f"{scheme}://{user + '@' if user else ''}{host}{slash}{path}"
 
 
-def _run_git(git: str, args: list[str], cwd: str, env: Mapping[str, str]) -> str | None:
-    """stdout of ``git args`` run in ``cwd``, or None when it fails or times out."""
+def _start_git(git: str, args: list[str], cwd: str, env: Mapping[str, str]) -> subprocess.Popen[bytes] | None:
+    """Start ``git args`` in ``cwd`` (stdout captured); None when it cannot start."""
     try:
-        done = subprocess.run(
-            [git, *args],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=GIT_TIMEOUT_S,
-            check=False,
+        return subprocess.Popen(
+            [git, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-    except subprocess.TimeoutExpired:
-        log.warning("git %s in %s took longer than %.0f s; left out", " ".join(args), cwd, GIT_TIMEOUT_S)
-        return None
     except OSError as exc:  # cwd missing, git not executable
         log.debug("git %s in %s could not run: %s", " ".join(args), cwd, exc)
         return None
-    if done.returncode != 0:
+
+
+def _finish_git(proc: subprocess.Popen[bytes] | None, cwd: str, *, kill: bool = False) -> str | None:
+    """stdout of a started git command, or None when it failed, timed out or ``kill`` (not wanted)."""
+    if proc is None:
         return None
-    return done.stdout.decode("utf-8", errors="replace")
+    if kill:
+        proc.kill()
+    try:
+        out, _ = proc.communicate(timeout=GIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        args = " ".join(map(str, proc.args[1:]))  # type: ignore[index]
+        log.warning("git %s in %s took longer than %.0f s; left out", args, cwd, GIT_TIMEOUT_S)
+        return None
+    if kill or proc.returncode != 0:
+        return None
+    return out.decode("utf-8", errors="replace")
+
+
+def _run_git(git: str, args: list[str], cwd: str, env: Mapping[str, str]) -> str | None:
+    """stdout of ``git args`` run in ``cwd``, or None when it fails or times out."""
+    return _finish_git(_start_git(git, args, cwd, env), cwd)
 
 
 def _clean(value: str | None) -> str | None:
@@ -120,10 +133,13 @@ def _from_git(source_dir: str, wanted_uri: bool) -> dict[str, str | None] | None
         return None
     env = {k: v for k, v in os.environ.items() if k not in _REPO_ENV}
     env["GIT_TERMINAL_PROMPT"] = "0"
+    # Both commands run at once: each costs a process start, which is most of their time.
+    uri = _start_git(git, ["ls-remote", "--get-url"], source_dir, env) if wanted_uri else None
     status = _run_git(
         git, ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "."], source_dir, env
     )
     if status is None:  # not a work tree (or inside .git, or git refused the repository)
+        _finish_git(uri, source_dir, kill=True)
         return None
     found: dict[str, str | None] = {"branch": None, "commit": None, "dirty": "False"}
     for line in status.splitlines():
@@ -136,7 +152,7 @@ def _from_git(source_dir: str, wanted_uri: bool) -> dict[str, str | None] | None
         elif line and not line.startswith("#"):
             found["dirty"] = "True"
     if wanted_uri:
-        found["repository_uri"] = _run_git(git, ["ls-remote", "--get-url"], source_dir, env)
+        found["repository_uri"] = _finish_git(uri, source_dir)
     return found
 
 

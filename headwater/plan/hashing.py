@@ -25,6 +25,8 @@ def dict_hash(value: Any) -> str:
 
 
 def _short(value: Any, limit: int = 40) -> str:
+    if value is None:
+        return "unset"
     text = value if isinstance(value, str) else canonical_json(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

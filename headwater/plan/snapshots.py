@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.errors import ConfigurationError, DataAccessError
-from headwater.plan.digests import NULL_CACHE, DigestCacheLike, file_digest, tree_digest
+from headwater.plan.digests import NULL_CACHE, DigestCacheLike, file_digests, tree_digest
 
 __all__ = [
     "SNAPSHOT_MAX_FILES", "SNAPSHOT_MAX_SIZE_BYTES", "SNAPSHOT_MTIME_NS", "Manifest", "SnapshotSizeWarning",
@@ -220,7 +220,8 @@ def _warn_if_large(root: str, manifest: Manifest) -> None:
 def scan(source_dir: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACHE) -> Manifest:
     """The :class:`Manifest` of ``source_dir`` after its ignore rules (see the module docstring).
 
-    Each file costs a stat and a ``cache`` look-up; only new or changed files are read. Skipped
+    Each file costs a stat and a ``cache`` look-up; only new or changed files are read (see
+    :func:`~headwater.plan.digests.file_digests`). Skipped
     items are reported as :class:`SnapshotWarning`; a snapshot beyond SDK v1's limits as
     :class:`SnapshotSizeWarning`. A missing source directory raises :class:`ConfigurationError`.
     """
@@ -234,7 +235,7 @@ def scan(source_dir: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACHE
         )
     spec, prune = _load_spec(root)
     problems: list[str] = []
-    found: list[tuple[str, str, int, int]] = []
+    walked: list[tuple[str, str, os.stat_result]] = []
     for rel, path, st in _walk(root, spec, prune, problems):
         if not rel.isascii():
             try:
@@ -242,10 +243,11 @@ def scan(source_dir: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACHE
             except UnicodeEncodeError:
                 problems.append(f"{rel!r} has a name that is not valid UTF-8")
                 continue
-        try:
-            digest = file_digest(path, cache)
-        except OSError as exc:
-            problems.append(f"{rel!r} could not be read ({exc.strerror})")
+        walked.append((rel, path, st))
+    found: list[tuple[str, str, int, int]] = []
+    for (rel, _, st), digest in zip(walked, file_digests([path for _, path, _ in walked], cache), strict=True):
+        if isinstance(digest, OSError):
+            problems.append(f"{rel!r} could not be read ({digest.strerror})")
             continue
         found.append((rel, digest, st.st_size, st.st_mtime_ns))
     found.sort()

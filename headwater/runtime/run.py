@@ -24,6 +24,7 @@ from headwater.errors import (
     ConfigurationError,
     DataAccessError,
     HeadwaterError,
+    NotFoundError,
     NotSupportedError,
 )
 from headwater.runtime.context import CONTEXT_ENV, load_context
@@ -91,6 +92,21 @@ class Run:
         from headwater.runtime.offline import _OfflineRun
 
         return _OfflineRun._shared()
+
+    @staticmethod
+    def get(workspace: Any, run_id: str) -> Run:
+        """The run ``run_id`` of ``workspace`` (a PipelineRun, a StepRun ...), read from its store.
+
+        A client-side call (SDK v1: ``Run.get(workspace, run_id)``); the SDK is loaded only here.
+        Raises :class:`~headwater.errors.NotFoundError` for an unknown id.
+        """
+        from headwater.sdk.runs import run_from_record
+
+        record = workspace._metadata.get_run(run_id)
+        if record is None:
+            raise NotFoundError("Run", run_id, where=f"workspace {workspace.name!r}")
+        run: Run = run_from_record(workspace, record)
+        return run
 
     # -- what the run is -----------------------------------------------------------------------
 

@@ -47,7 +47,9 @@ class Pipeline:
         self._workspace = workspace
         self._steps = steps
         self.description = description
-        self._default_datastore = None if default_datastore is None else getattr(default_datastore, "name", default_datastore)
+        self._default_datastore = (
+            None if default_datastore is None else getattr(default_datastore, "name", default_datastore)
+        )
         self._default_source = None if default_source_directory is None else os.fspath(default_source_directory)
         self._resolve_closure = resolve_closure
         self._cwd = os.getcwd()
@@ -125,6 +127,7 @@ class Pipeline:
                 continue_on_step_failure=continue_on_step_failure,
                 tags=tags,
                 max_concurrency=int(os.environ.get("HEADWATER_MAX_CONCURRENCY", "0") or 0),
+                terminate_grace_seconds=float(os.environ.get("HEADWATER_TERMINATE_GRACE_SECONDS", "10") or 10),
                 pipeline_source_directory=self._default_source or self._cwd,
             ),
         )

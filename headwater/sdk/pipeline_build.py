@@ -105,7 +105,9 @@ def _sanitize(name: str) -> str:
 
 
 class _Builder:
-    def __init__(self, workspace: Any, default_datastore: str | None, default_source_directory: str | None, cwd: str) -> None:
+    def __init__(
+        self, workspace: Any, default_datastore: str | None, default_source_directory: str | None, cwd: str
+    ) -> None:
         self.workspace = workspace
         self.default_datastore = default_datastore
         self.default_source = default_source_directory
@@ -170,7 +172,8 @@ class _Builder:
             tabular = None
             if isinstance(item.output, OutputTabularDatasetConfig):
                 tabular = {**item.output._reader, "transformations": list(item.output._transformations)}
-            return InputSpec(item.name or "", {"output": item.output.name}, item.mode, item.path_on_compute, False, tabular)
+            source = {"output": item.output.name}
+            return InputSpec(item.name or "", source, item.mode, item.path_on_compute, False, tabular)
         if isinstance(item, OutputDatasetConfig):
             return self.input_spec(item.as_input(), step)
         if isinstance(item, PipelineData):
@@ -190,7 +193,8 @@ class _Builder:
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], DataPathComputeBinding):
             target, binding = item
             if isinstance(target, PipelineParameter):
-                return InputSpec(target.name, {"parameter": self.param(target, where)}, binding.mode, binding.path_on_compute)
+                source = {"parameter": self.param(target, where)}
+                return InputSpec(target.name, source, binding.mode, binding.path_on_compute)
             if isinstance(target, DataPath):
                 src = {"datastore": target.datastore_name, "path": target.path_on_datastore or ""}
                 return InputSpec(target.name, {"datapath": src}, binding.mode, binding.path_on_compute)
@@ -211,7 +215,9 @@ class _Builder:
 
     # -- arguments -----------------------------------------------------------------------------
 
-    def token(self, arg: Any, step: PipelineStep, in_names: dict[int, str], out_names: dict[int, str]) -> ArgToken | None:
+    def token(
+        self, arg: Any, step: PipelineStep, in_names: dict[int, str], out_names: dict[int, str]
+    ) -> ArgToken | None:
         if isinstance(arg, bool | int | float | str):
             return {"literal": str(arg)}
         if isinstance(arg, PipelineParameter):
@@ -226,6 +232,8 @@ class _Builder:
             return {"input": arg.name or ""}
         if isinstance(arg, DataReference):
             return {"input": arg.data_reference_name}
+        if _is_datapath_binding(arg):
+            return {"input": arg[0].name}
         if hasattr(arg, "as_named_input") and hasattr(arg, "_to_spec"):
             self.problems.append(
                 f"Step {step.name!r}: Datasets cannot be used directly as arguments. "
@@ -236,48 +244,73 @@ class _Builder:
 
     # -- the step ------------------------------------------------------------------------------
 
-    def step_spec(self, step: PipelineStep, node_id: str) -> StepSpec:
-        where = f"Step {step.name!r}"
+    def _outputs(self, step: PipelineStep) -> tuple[list[OutputSpec], dict[int, str]]:
+        """The step's outputs, and port id -> output name (an output it also reads is an input)."""
         outputs: list[OutputSpec] = []
-        out_names: dict[int, str] = {}
+        names: dict[int, str] = {}
         for item in [*step.outputs, *[a for a in step.arguments if isinstance(a, OutputDatasetConfig)]]:
             port = item._port
-            if id(port) in out_names or self._is_input_of(step, port):
+            if id(port) in names or self._is_input_of(step, port):
                 continue
             spec = self.output_spec(item, step)
             if spec is not None:
                 outputs.append(spec)
-                out_names[id(port)] = spec.name
-        inputs: list[InputSpec] = []
-        in_names: dict[int, str] = {}
+                names[id(port)] = spec.name
+        return outputs, names
+
+    def _inputs(self, step: PipelineStep) -> tuple[list[InputSpec], dict[int, str]]:
+        """The step's inputs (declared, and those only passed in arguments), and port id -> input name."""
         consumable = (OutputInput, PipelineDataInput, DatasetConsumptionConfig, DataReference)
-        auto = [a for a in step.arguments if isinstance(a, consumable)]
-        auto += [a for a in step.arguments if isinstance(a, OutputDatasetConfig | PipelineData) and self._is_input_of(step, a._port) and a not in step.inputs]
+        auto = [a for a in step.arguments if isinstance(a, consumable) or _is_datapath_binding(a)]
+        auto += [
+            a
+            for a in step.arguments
+            if isinstance(a, OutputDatasetConfig | PipelineData)
+            and self._is_input_of(step, a._port)
+            and a not in step.inputs
+        ]
+        inputs: list[InputSpec] = []
+        names: dict[int, str] = {}
         for item in [*step.inputs, *auto]:
             spec = self.input_spec(item, step)
             if spec is None or any(i.name == spec.name for i in inputs):
                 continue
             inputs.append(spec)
-            port = _port_of_input(item) or (item._port if isinstance(item, OutputDatasetConfig | PipelineData) else None)
+            port = _port_of_input(item)
+            if port is None and isinstance(item, OutputDatasetConfig | PipelineData):
+                port = item._port
             if port is not None:
-                in_names[id(port)] = spec.name
-        arguments = [t for t in (self.token(a, step, in_names, out_names) for a in step.arguments) if t is not None]
-        params: dict[str, ArgToken] = {}
-        for key, value in step.params.items():
-            params[key] = {"parameter": self.param(value, where)} if isinstance(value, PipelineParameter) else {"literal": str(value)}
+                names[id(port)] = spec.name
+        return inputs, names
 
+    def _source(self, step: PipelineStep, script: str | None) -> Path:
+        """The step's source directory (absolute), checking it and its script."""
+        where = f"Step {step.name!r}"
         source = step.source_directory or self.default_source or self.cwd
-        source_path = Path(source) if os.path.isabs(source) else Path(self.cwd) / source
-        source_path = source_path.resolve()
-        script = getattr(step, "script_name", None)
-        if not source_path.is_dir():
-            self.problems.append(f"{where}: source_directory {str(source_path)!r} does not exist.")
+        path = (Path(source) if os.path.isabs(source) else Path(self.cwd) / source).resolve()
+        if not path.is_dir():
+            self.problems.append(f"{where}: source_directory {str(path)!r} does not exist.")
         elif script is not None:
-            script_path = (source_path / script).resolve()
-            if not script_path.is_relative_to(source_path):
-                self.problems.append(f"{where}: script {script!r} is outside its source_directory {str(source_path)!r}.")
+            script_path = (path / script).resolve()
+            if not script_path.is_relative_to(path):
+                self.problems.append(f"{where}: script {script!r} is outside its source_directory {str(path)!r}.")
             elif not script_path.is_file():
                 self.problems.append(f"Step [{step.name}]: script not found at {str(script_path)!r}.")
+        return path
+
+    def step_spec(self, step: PipelineStep, node_id: str) -> StepSpec:
+        where = f"Step {step.name!r}"
+        outputs, out_names = self._outputs(step)
+        inputs, in_names = self._inputs(step)
+        arguments = [t for t in (self.token(a, step, in_names, out_names) for a in step.arguments) if t is not None]
+        params: dict[str, ArgToken] = {
+            key: {"parameter": self.param(value, where)}
+            if isinstance(value, PipelineParameter)
+            else {"literal": str(value)}
+            for key, value in step.params.items()
+        }
+        script = getattr(step, "script_name", None)
+        source_path = self._source(step, script)
 
         runconfig = step.runconfig
         if runconfig is None or not hasattr(runconfig, "environment"):
@@ -285,7 +318,11 @@ class _Builder:
 
             runconfig = RunConfiguration()
         environment = runconfig.environment
-        env_vars = {**(getattr(environment, "environment_variables", None) or {}), **(getattr(runconfig, "environment_variables", None) or {})}
+        env_vars = {
+            **(getattr(environment, "environment_variables", None) or {}),
+            **(getattr(runconfig, "environment_variables", None) or {}),
+        }
+        target = step.compute_target if step.compute_target is not None else getattr(runconfig, "target", None)
         return StepSpec(
             node_id=node_id,
             name=step.name,
@@ -298,12 +335,22 @@ class _Builder:
             params=params,
             allow_reuse=step.allow_reuse,
             version=step.version,
-            compute_target=_compute_name(step.compute_target if step.compute_target is not None else getattr(runconfig, "target", None)),
+            compute_target=_compute_name(target),
             environment=environment.to_spec(),
             environment_variables={str(k): str(v) for k, v in env_vars.items()},
             max_run_duration_seconds=getattr(runconfig, "max_run_duration_seconds", None),
             run_after=(),
         )
+
+
+def _is_datapath_binding(item: Any) -> bool:
+    """``(DataPath or its PipelineParameter, DataPathComputeBinding)``: SDK v1's DataPath input."""
+    return (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[1], DataPathComputeBinding)
+        and isinstance(item[0], DataPath | PipelineParameter)
+    )
 
 
 def _compute_name(target: Any) -> str | None:

@@ -13,6 +13,7 @@ import copy
 import re
 from typing import Any
 
+from headwater.data.definition import header_mode, normalize_column_types
 from headwater.errors import HeadwaterError
 
 __all__ = [
@@ -150,11 +151,11 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
 
     def as_mount(self, disable_metadata_cache: bool = False) -> OutputFileDatasetConfig:
         """Write through a mounted folder (locally: a staging folder committed on success)."""
-        return self._copy(_mode="mount")  # type: ignore[no-any-return]
+        return self._copy(_mode="mount")
 
     def as_upload(self, overwrite: bool = False, source_globs: list[str] | None = None) -> OutputFileDatasetConfig:
         """Upload the folder when the step succeeds; nothing is uploaded when it fails."""
-        return self._copy(_mode="upload")  # type: ignore[no-any-return]
+        return self._copy(_mode="upload")
 
     def read_delimited_files(
         self,
@@ -165,15 +166,24 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
         path_glob: str | None = None,
         set_column_types: dict[str, Any] | None = None,
     ) -> OutputTabularDatasetConfig:
-        """Hand the next step this output as a TabularDataset read from delimited files."""
+        """Hand the next step this output as a TabularDataset read from delimited files.
+
+        The reader options are those of ``Dataset.Tabular.from_delimited_files``; ``path_glob``
+        selects files inside the output folder (``'*.csv'``).
+        """
+        if not isinstance(separator, str) or not separator:
+            raise DataDefinitionError(f"separator must be a non-empty string, got {separator!r}.")
         reader = {
             "type": "delimited",
             "separator": separator,
-            "header": bool(header) if isinstance(header, bool) else True,
-            "include_path": include_path,
-            "path_glob": path_glob,
-            "set_column_types": _types(set_column_types),
+            "header": header_mode(header),
             "infer_column_types": True,
+            "set_column_types": normalize_column_types(set_column_types),
+            "include_path": bool(include_path),
+            "support_multi_line": False,
+            "empty_as_string": False,
+            "encoding": "utf8",
+            "path_glob": path_glob,
         }
         return OutputTabularDatasetConfig(self, reader)
 
@@ -187,17 +197,11 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
         """Hand the next step this output as a TabularDataset read from parquet files."""
         reader = {
             "type": "parquet",
-            "include_path": include_path,
+            "include_path": bool(include_path),
+            "set_column_types": normalize_column_types(set_column_types),
             "path_glob": path_glob,
-            "set_column_types": _types(set_column_types),
         }
         return OutputTabularDatasetConfig(self, reader)
-
-
-def _types(types: dict[str, Any] | None) -> dict[str, str] | None:
-    if not types:
-        return None
-    return {k: v if isinstance(v, str) else getattr(v, "name", str(v)) for k, v in types.items()}
 
 
 class OutputTabularDatasetConfig(OutputDatasetConfig):
@@ -217,11 +221,11 @@ class OutputTabularDatasetConfig(OutputDatasetConfig):
 
     def keep_columns(self, columns: list[str] | str) -> OutputTabularDatasetConfig:
         cols = [columns] if isinstance(columns, str) else list(columns)
-        return self._copy(_transformations=[*self._transformations, {"op": "keep_columns", "columns": cols}])  # type: ignore[no-any-return]
+        return self._copy(_transformations=[*self._transformations, {"op": "keep_columns", "columns": cols}])
 
     def drop_columns(self, columns: list[str] | str) -> OutputTabularDatasetConfig:
         cols = [columns] if isinstance(columns, str) else list(columns)
-        return self._copy(_transformations=[*self._transformations, {"op": "drop_columns", "columns": cols}])  # type: ignore[no-any-return]
+        return self._copy(_transformations=[*self._transformations, {"op": "drop_columns", "columns": cols}])
 
     def random_split(self, percentage: float, seed: int | None = None) -> tuple[Any, Any]:
         raise DataDefinitionError(
@@ -232,8 +236,9 @@ class OutputTabularDatasetConfig(OutputDatasetConfig):
     def register_on_complete(
         self, name: str, description: str | None = None, tags: dict[str, str] | None = None
     ) -> OutputTabularDatasetConfig:
-        reg = {"name": name, "description": description, "tags": dict(tags or {}), "tabular": self._reader}
-        return self._copy(_registration=reg)  # type: ignore[no-any-return]
+        tabular = {**self._reader, "transformations": list(self._transformations)}
+        reg = {"name": name, "description": description, "tags": dict(tags or {}), "tabular": tabular}
+        return self._copy(_registration=reg)
 
     def as_input(self, name: str | None = None) -> OutputInput:
         if name is not None:
@@ -244,7 +249,9 @@ class OutputTabularDatasetConfig(OutputDatasetConfig):
 class OutputInput:
     """An output bound as an input of a consuming step (SDK v1: a DatasetConsumptionConfig)."""
 
-    def __init__(self, output: OutputDatasetConfig, name: str | None, mode: str, path_on_compute: str | None = None) -> None:
+    def __init__(
+        self, output: OutputDatasetConfig, name: str | None, mode: str, path_on_compute: str | None = None
+    ) -> None:
         self.output = output
         self._name = name
         self.mode = mode

@@ -38,27 +38,51 @@ class _LogTail:
             self.out.flush()
 
 
-def _follow(run: Any, steps: list[StepRun], out: TextIO, show_output: bool, deadline: float) -> str:
+def _statuses(previous: str | None, current: str, started: bool) -> list[str]:
+    """The status lines to print for a change from ``previous`` to ``current``.
+
+    A run that started and ended between two polls still shows that it was Running, so the
+    output does not depend on how fast the steps are.
+    """
+    if previous == current:
+        return []
+    shown = []
+    if current in TERMINAL and started and previous in (None, "NotStarted", "Queued"):
+        shown.append("Running")
+    return [*shown, current]
+
+
+def _follow(run: Any, steps: list[StepRun], out: TextIO, show_output: bool, deadline: float,
+            pipeline_status: str | None = None) -> str:
     seen: dict[str, str] = {}
     tails: dict[str, _LogTail] = {}
     delay = POLL_MIN_SECONDS
     while True:
         status = run.get_status()
         changed = False
+        if show_output and pipeline_status is not None and status != pipeline_status:
+            for shown in _statuses(pipeline_status, status, run._record.started_at is not None):
+                if shown not in TERMINAL:  # the final status is printed with the summary
+                    out.write(f"PipelineRun Status: {shown}\n")
+            pipeline_status = status
         for step in steps:
             record = step._refresh()
+            ran = record.started_at is not None and not record.reused_run_id
+            tail = tails.setdefault(record.id, _LogTail(step._log_path(), out))
+            before = tail.offset
             if show_output and seen.get(record.id) != record.status:
                 if record.id not in seen:
                     out.write(f"StepRunId: {record.id}\n")
                 reused = f" (reused: {record.reason})" if record.reused_run_id else ""
-                out.write(f"StepRun({record.name}) Status: {record.status}{reused}\n")
+                for shown in _statuses(seen.get(record.id), record.status, ran):
+                    if shown in TERMINAL and ran:
+                        tail.pump()  # the step's last lines come before its final status
+                    out.write(f"StepRun({record.name}) Status: {shown}{reused if shown == record.status else ''}\n")
                 changed = True
             seen[record.id] = record.status
-            if show_output and record.status in ("Running", *TERMINAL) and not record.reused_run_id:
-                tail = tails.setdefault(record.id, _LogTail(step._log_path(), out))
-                before = tail.offset
+            if show_output and record.status == "Running":
                 tail.pump()
-                changed = changed or tail.offset != before
+            changed = changed or tail.offset != before
         if status in TERMINAL:
             return str(status)
         if time.monotonic() >= deadline:
@@ -75,13 +99,17 @@ def wait_for_pipeline(run: PipelineRun, *, show_output: bool, timeout_seconds: f
     if show_output:
         out.write(f"PipelineRunId: {run.id}\n")
         out.write(f"Link to Headwater run folder: {run._run_dir}\n")
-        out.write(f"PipelineRun Status: {run.get_status()}\n")
-    status = _follow(run, run._all_steps(), out, show_output, deadline)
+        first = run.get_status()
+        out.write(f"PipelineRun Status: {first}\n")
+    else:
+        first = None
+    status = _follow(run, run._all_steps(), out, show_output, deadline, pipeline_status=first)
     if show_output:
         details = run.get_details()
         out.write("\nPipelineRun Execution Summary\n==============================\n")
         out.write(f"PipelineRun Status: {status}\n")
-        out.write(f"{ {k: details.get(k) for k in ('runId', 'status', 'startTimeUtc', 'endTimeUtc', 'properties')} }\n\n")
+        summary = {k: details.get(k) for k in ("runId", "status", "startTimeUtc", "endTimeUtc", "properties")}
+        out.write(f"{summary}\n\n")
         out.flush()
     if status == "Failed" and raise_on_error:
         raise run._failure()

@@ -10,30 +10,30 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.engine.ingest import apply_event
 from headwater.errors import ActivityFailedException, DataAccessError, NotFoundError
+from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
-from headwater.store.records import RunRecord, utcnow
+from headwater.store.records import RunRecord
 
 if TYPE_CHECKING:
     from headwater.sdk.experiment import Experiment
     from headwater.sdk.workspace import Workspace
+    from headwater.store.metadata import MetadataStore
 
-__all__ = ["PipelineRun", "StepRun", "PortDataReference", "run_from_record", "metrics_view", "ORCHESTRATOR_STALE_SECONDS"]
+__all__ = [
+    "ORCHESTRATOR_STALE_SECONDS",
+    "PipelineRun",
+    "PortDataReference",
+    "StepRun",
+    "metrics_view",
+    "run_from_record",
+]
 
-TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
-ORCHESTRATOR_STALE_SECONDS = 30.0
 _LOG = ("user_logs", "std_log.txt")
-
-
-def _seconds_since(iso: str | None) -> float:
-    if not iso:
-        return float("inf")
-    return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
 
 
 def metrics_view(records: list[Any]) -> dict[str, Any]:
@@ -58,6 +58,23 @@ def metrics_view(records: list[Any]) -> dict[str, Any]:
     return out
 
 
+def _input_datasets(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """SDK v1's ``inputDatasets`` detail: the dataset inputs of a step and how they arrived."""
+    return [
+        {
+            "dataset": {"id": i["dataset_id"]},
+            "consumptionDetails": {
+                "type": "RunInput",
+                "inputName": name,
+                "mechanism": str(i.get("mode", "")).capitalize(),
+                "pathOnCompute": i.get("path"),
+            },
+        }
+        for name, i in inputs.items()
+        if i.get("dataset_id")
+    ]
+
+
 class _StoreRun(Run):
     """A run read from the store; logging on it writes to the store."""
 
@@ -72,12 +89,13 @@ class _StoreRun(Run):
         super().__init__(experiment, record.id)
         self._workspace = workspace
         self._record = record
-        self._run_dir = str(workspace.folder / "runs" / record.id)
+        self._folder = Path(workspace.folder) / "runs" / record.id
+        self._run_dir = str(self._folder)
 
     # -- store access --------------------------------------------------------------------------
 
     @property
-    def _store(self) -> Any:
+    def _store(self) -> MetadataStore:
         return self._workspace._metadata
 
     def _refresh(self) -> RunRecord:
@@ -109,13 +127,13 @@ class _StoreRun(Run):
 
     @property
     def properties(self) -> dict[str, str]:
-        return self._store.get_properties(self.id)  # type: ignore[no-any-return]
+        return self._store.get_properties(self.id)
 
     def get_properties(self) -> dict[str, str]:
-        return self._store.get_properties(self.id)  # type: ignore[no-any-return]
+        return self._store.get_properties(self.id)
 
     def get_tags(self) -> dict[str, str | None]:
-        return self._store.get_tags(self.id)  # type: ignore[no-any-return]
+        return self._store.get_tags(self.id)
 
     def get_metrics(
         self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
@@ -149,7 +167,13 @@ class _StoreRun(Run):
             "endTimeUtc": r.ended_at,
             "properties": self.get_properties(),
             "tags": self.get_tags(),
-            "logFiles": {name: str(Path(self._run_dir) / name) for name in self._log_files()},
+            "logFiles": {name: str(self._folder / name) for name in self._log_files()},
+            "inputDatasets": _input_datasets(r.definition.get("inputs") or {}),
+            "outputDatasets": [
+                {"name": o.name, "datastore": o.datastore, "path": o.path} for o in self._store.get_run_outputs(r.id)
+            ],
+            "runDefinition": {k: r.definition[k] for k in ("argv", "inputs", "outputs") if k in r.definition},
+            "warnings": [],
         }
         if r.reason:
             details["reuseReason"] = r.reason
@@ -158,9 +182,9 @@ class _StoreRun(Run):
         return details
 
     def _log_files(self) -> list[str]:
-        root = Path(self._run_dir)
-        out = []
-        for sub in ("user_logs", "system_logs", "logs"):
+        root = self._folder
+        out: list[str] = []
+        for sub in ("user_logs", "azureml-logs", "system_logs", "logs"):
             folder = root / sub
             if folder.is_dir():
                 out.extend(str(p.relative_to(root)) for p in sorted(folder.rglob("*")) if p.is_file())
@@ -168,7 +192,7 @@ class _StoreRun(Run):
 
     def get_file_names(self) -> list[str]:
         """Files kept with the run: logs, ``outputs/`` and uploaded artifacts."""
-        root = Path(self._run_dir)
+        root = self._folder
         names = self._log_files()
         for sub, prefix in (("wd/outputs", "outputs"), ("wd/logs", "logs"), ("artifacts", "")):
             folder = root / sub
@@ -180,7 +204,7 @@ class _StoreRun(Run):
         return sorted(dict.fromkeys(names))
 
     def _file_path(self, name: str) -> Path:
-        root = Path(self._run_dir)
+        root = self._folder
         for candidate in (root / name, root / "wd" / name, root / "artifacts" / name):
             if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
                 return candidate
@@ -197,7 +221,8 @@ class _StoreRun(Run):
         shutil.copyfile(src, dest)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(Experiment: {self._experiment.name}, Id: {self.id}, Status: {self._record.status})"
+        kind = type(self).__name__
+        return f"{kind}(Experiment: {self._experiment.name}, Id: {self.id}, Status: {self._record.status})"
 
 
 class StepRun(_StoreRun):
@@ -237,7 +262,7 @@ class StepRun(_StoreRun):
                 for o in self._store.get_run_outputs(self.id)}
 
     def _log_path(self) -> Path:
-        return Path(self._run_dir).joinpath(*_LOG)
+        return self._folder.joinpath(*_LOG)
 
     def get_stdout_log(self) -> str:
         """The step's stdout and stderr (``user_logs/std_log.txt``)."""
@@ -285,33 +310,12 @@ class PipelineRun(_StoreRun):
         return PipelineRun._get(workspace, run_id)
 
     def get_status(self) -> str:
-        """NotStarted, Running, Finished, Failed or Canceled; a dead orchestrator is detected here."""
-        record = self._refresh()
-        if record.status in ("NotStarted", "Running") and self._orchestrator_dead(record):
-            message = "The orchestrator of this run stopped (no heartbeat); the run cannot finish."
-            self._store.update_run(self.id, status="Failed", ended_at=utcnow(), error={"message": message})
-            for step in self._store.list_runs(parent_id=self.id):
-                if step.status not in TERMINAL:
-                    self._store.update_run(step.id, status="Canceled", ended_at=utcnow(),
-                                           error={"message": "the orchestrator stopped"})
-            record = self._refresh()
-        return record.status
-
-    def _orchestrator_dead(self, record: RunRecord) -> bool:
-        pid = record.definition.get("orchestrator_pid")
-        if pid is None:
-            return False
-        try:
-            os.kill(int(pid), 0)
-            alive = True
-        except ProcessLookupError:
-            alive = False
-        except PermissionError:
-            alive = True
-        if not alive:
-            return self._refresh().status in ("NotStarted", "Running")  # it may have just finished
-        beat = record.heartbeat_at or record.definition.get("orchestrator_started_at")
-        return _seconds_since(beat) > ORCHESTRATOR_STALE_SECONDS
+        """NotStarted, Running, Finished, Failed or Canceled; a dead orchestrator is detected here
+        (the run becomes Failed, its unfinished steps Canceled)."""
+        record = refresh_status(self._store, self.id)
+        if record is not None:
+            self._record = record
+        return self._record.status
 
     def get_steps(self) -> Iterator[StepRun]:
         """The step runs that started (or were reused), in the order they were created."""
@@ -328,18 +332,7 @@ class PipelineRun(_StoreRun):
 
     def cancel(self) -> None:
         """Stop the run: running steps get SIGTERM, then SIGKILL; nothing new starts."""
-        record = self._refresh()
-        if record.status in TERMINAL:
-            return
-        run_dir = Path(self._run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "cancel.requested").write_text(utcnow(), encoding="utf-8")
-        pid = record.definition.get("orchestrator_pid")
-        if pid is not None:
-            try:
-                os.kill(int(pid), 15)
-            except (ProcessLookupError, PermissionError):
-                pass
+        cancel_run(self._store, self._workspace.folder, self.id)
 
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize,
                             raise_on_error: bool = True) -> str:
@@ -357,8 +350,11 @@ class PipelineRun(_StoreRun):
         lines = []
         for step in self._all_steps():
             r = step._refresh()
-            if r.status == "Failed" and r.error:
-                lines.append(r.error.get("message", "failed"))
+            if r.error and (r.status == "Failed" or (r.status == "Canceled" and "log_tail" in r.error)):
+                message = r.error.get("message", "failed")
+                if r.status == "Canceled":  # stopped by its max_run_duration_seconds
+                    message = f"Step {r.name!r} was canceled: {message}"
+                lines.append(message)
                 tail = r.error.get("log_tail")
                 if tail:
                     lines.append("--- last lines of its log ---\n" + tail)
@@ -389,8 +385,10 @@ class PortDataReference:
                             show_progress=bool(show_progress))
         target = Path(local_path) / self.path_on_datastore
         if count == 0 and not target.exists():
-            raise DataAccessError(f"Output {self.name!r} at {self.path_on_datastore!r} has no files.",
-                                  path=self.path_on_datastore)
+            if not ds._backend.exists(self.path_on_datastore):
+                raise DataAccessError(f"Output {self.name!r} is no longer at {self.path_on_datastore!r} on "
+                                      f"datastore {self.datastore_name!r}.", path=self.path_on_datastore)
+            target.mkdir(parents=True)  # the step wrote nothing: an empty folder, as on the datastore
         return str(target)
 
     def __repr__(self) -> str:

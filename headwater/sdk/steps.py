@@ -86,7 +86,8 @@ class PipelineStep(ABC):
                 raise DataDefinitionError(
                     f"Step {self.name!r}: PipelineData {data.name!r} is used in arguments but is not in "
                     "the step's inputs or outputs.",
-                    hint="Add it to outputs=[...] in the step that writes it and to inputs=[...] in the steps that read it.",
+                    hint="Add it to outputs=[...] in the step that writes it and to inputs=[...] in the steps "
+                    "that read it.",
                 )
 
     def run_after(self, step: PipelineStep) -> None:

@@ -11,6 +11,7 @@ import builtins
 import json
 import os
 import sys
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -283,6 +284,8 @@ class Workspace:
         if self._store is None:
             url = self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db")
             self._store = MetadataStore.open(url)
+            # SDK v1 code never closes a Workspace: close the connection when the object goes away.
+            self._finalizer = weakref.finalize(self, self._store.close)
         return self._store
 
     def _ref(self) -> WorkspaceRef:
@@ -300,7 +303,7 @@ class Workspace:
     def close(self) -> None:
         """Close the metadata connection (reopened on next use)."""
         if self._store is not None:
-            self._store.close()
+            self._finalizer()
             self._store = None
 
     def __enter__(self) -> Workspace:

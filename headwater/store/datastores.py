@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -222,12 +223,70 @@ class LocalBackend(DatastoreBackend):
 
     def local_path(self, path: str | os.PathLike[str] | None) -> Path:
         rel = normalize_relative(path, root=self.root, datastore=self.name)
-        candidate = self._root_path / rel if rel else self._root_path
-        # resolve() follows symlinks on the parts that exist: a link that leads out is caught here.
-        resolved = candidate.resolve()
-        if resolved != self._root_path and not resolved.is_relative_to(self._root_path):
-            raise PathEscapeError(os.fspath(path or ""), self.root, datastore=self.name)
+        if not rel:
+            return self._root_path
+        candidate = self._root_path / rel
+        # Only a symlink below the (resolved) root can lead out; resolve() — which follows links
+        # on the parts that exist — is needed only when there is one (a few lstat calls instead
+        # of a realpath walk from "/" for every file).
+        if self._link_below_root(rel):
+            resolved = candidate.resolve()
+            if resolved != self._root_path and not resolved.is_relative_to(self._root_path):
+                raise PathEscapeError(os.fspath(path or ""), self.root, datastore=self.name)
         return candidate
+
+    def _link_below_root(self, rel: str) -> bool:
+        """Whether a part of ``root/rel`` below the root is a symlink (True when it cannot tell)."""
+        current = self.root
+        for part in rel.split("/"):
+            current = f"{current}/{part}"
+            try:
+                if stat.S_ISLNK(os.lstat(current).st_mode):
+                    return True
+            except FileNotFoundError:
+                return False  # nothing exists below a missing part, so no link either
+            except OSError:
+                return True  # let resolve() decide, as it always did
+        return False
+
+    # Local fast paths: the same answers as fsspec's LocalFileSystem, without importing fsspec
+    # (~25 ms) or building an info dict per file.
+
+    def exists(self, path: str | os.PathLike[str] | None) -> bool:
+        return self.local_path(path).exists()
+
+    def is_dir(self, path: str | os.PathLike[str] | None) -> bool:
+        return self.local_path(path).is_dir()
+
+    def list_files(self, prefix: str | os.PathLike[str] | None = None) -> list[str]:
+        rel = normalize_relative(prefix, root=self.root, datastore=self.name)
+        full = self.full_path(rel)
+        if os.path.isfile(full):
+            return [rel]
+        if not os.path.isdir(full):
+            return []
+        out = []
+        folders = [full]
+        while folders:
+            try:
+                with os.scandir(folders.pop()) as it:
+                    entries = list(it)
+            except OSError:
+                continue  # unreadable or vanished: left out, as fsspec's walk does
+            for entry in entries:
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    folders.append(entry.path)
+                elif entry.is_symlink() and os.path.isdir(entry.path):
+                    continue  # a symlinked folder is not a file; not followed
+                else:
+                    rel_found = self._relative(entry.path)
+                    if not _is_tmp(rel_found):
+                        out.append(rel_found)
+        return sorted(out)
 
 
 def backend_for(record: DatastoreRecord, workspace_folder: Path) -> DatastoreBackend:

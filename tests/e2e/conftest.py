@@ -1,13 +1,19 @@
-"""A small prep -> train -> compare project, like the seed page's, for end-to-end tests.
+"""End-to-end fixtures: a small prep -> train -> compare project like the seed page's (``project``),
+an empty project (``proj``), and helpers that read behaviour from records, never from wall time.
 
-Every script appends one line to ``$HW_TEST_LEDGER`` when it starts, so a test can tell which step
-processes really ran (a reused step's process never starts).
+Every script appends one line to ``$HW_TEST_LEDGER`` when it starts (``script(tag, body)`` writes
+such a script), so ``ran()`` tells which step processes really ran: a reused step's process never
+starts. ``times()`` reads the start/end times the step runs recorded; ``overlapped()`` and
+``serial()`` compare them.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +99,18 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.fixture
+def proj(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder (the current directory) and the ledger; fill it with ``gen``."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    ledger = tmp_path / "ledger.txt"
+    ledger.write_text("")
+    monkeypatch.setenv("HW_TEST_LEDGER", str(ledger))
+    monkeypatch.chdir(root)
+    return root
+
+
 def ran(project: Path) -> list[str]:
     """The steps whose processes started since the last call (and reset the ledger)."""
     ledger = project.parent / "ledger.txt"
@@ -106,3 +124,39 @@ def pws(headwater_home: Path) -> Iterator[Workspace]:
     ws = Workspace.create("pipelines")
     yield ws
     ws.close()
+
+
+LEDGER_LINE = """import os as _os
+with open(_os.environ["HW_TEST_LEDGER"], "a") as _f:
+    _f.write({tag!r} + "\\n")
+"""
+
+
+def script(tag: str, body: str = "") -> str:
+    """A step script that first appends ``tag`` to the ledger (its process started), then runs ``body``."""
+    return LEDGER_LINE.format(tag=tag) + body
+
+
+def times(run: Any) -> dict[str, tuple[datetime, datetime]]:
+    """Each step run's recorded (started_at, ended_at), by step name (steps that never ran are left out)."""
+    out = {}
+    for step in run.get_children():
+        details = step.get_details()
+        if not details["startTimeUtc"] or not details["endTimeUtc"]:
+            continue
+        out[step.name] = (
+            datetime.fromisoformat(details["startTimeUtc"]),
+            datetime.fromisoformat(details["endTimeUtc"]),
+        )
+    return out
+
+
+def overlapped(spans: list[tuple[datetime, datetime]]) -> bool:
+    """True when every span started before every other one ended (they all ran at once)."""
+    return max(s for s, _ in spans) < min(e for _, e in spans)
+
+
+def serial(spans: list[tuple[datetime, datetime]]) -> bool:
+    """True when no two spans overlap."""
+    ordered = sorted(spans)
+    return all(a[1] <= b[0] for a, b in itertools.pairwise(ordered))

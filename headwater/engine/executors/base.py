@@ -60,6 +60,10 @@ class Executor(ABC):
     def running(self) -> set[str]:
         """Run ids of the tasks started and not yet reported."""
 
+    def pid(self, run_id: str) -> int | None:
+        """The process id of a running task on this machine (its process group's), or None."""
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Stop everything still running and release resources."""

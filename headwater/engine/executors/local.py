@@ -124,6 +124,11 @@ class LocalExecutor(Executor):
             except queue.Empty:
                 return results
 
+    def pid(self, run_id: str) -> int | None:
+        with self._lock:
+            entry = self._running.get(run_id)
+        return None if entry is None else entry.proc.pid
+
     def running(self) -> set[str]:
         with self._lock:
             return set(self._running)
