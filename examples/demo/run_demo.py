@@ -96,12 +96,17 @@ def main() -> int:
     second.wait_for_completion(show_output=False)
     show(second)
 
+    hw = Path(sys.executable).with_name("headwater")
+    try:
+        cmd = str(hw.relative_to(Path.cwd()))
+    except ValueError:
+        cmd = str(hw) if hw.exists() else "headwater"
     print("\nWhere to look:")
     print(f"  workspace folder   {ws.folder}")
     print(f"  run folders        {ws.folder / 'runs'}/<run id>/ (user_logs/std_log.txt, outputs/)")
-    print(f"  step table         headwater run show {second.id} -w {ws.name}")
-    print(f"  all runs           headwater run list -w {ws.name}")
-    print(f"  registered model   headwater dataset versions demo-best-model -w {ws.name}")
+    print(f"  step table         {cmd} run show {second.id} -w {ws.name}")
+    print(f"  all runs           {cmd} run list -w {ws.name}")
+    print(f"  registered model   {cmd} dataset versions demo-best-model -w {ws.name}")
     ws.close()
     return 0
 

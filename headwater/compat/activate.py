@@ -58,7 +58,9 @@ LINK_DIR_NAME = "headwater-azureml-compat"
 
 def shim_path() -> Path:
     """The folder to put on ``sys.path`` / ``PYTHONPATH``: it holds the ``azureml`` package."""
-    return Path(__file__).resolve().parent / "shim"
+    from headwater._paths import COMPAT_SHIM_DIR
+
+    return COMPAT_SHIM_DIR
 
 
 def _headwater_package() -> Path:

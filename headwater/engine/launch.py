@@ -10,6 +10,7 @@ context file that :mod:`headwater.runtime` reads.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import sys
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from headwater._paths import COMPAT_SHIM_DIR
 from headwater.engine.executors.base import TaskSpec
 from headwater.engine.plan_file import RunPlan
 from headwater.graph.spec import StepSpec
@@ -144,6 +146,9 @@ def build_task(
         "PYTHONUNBUFFERED": "1",
     }
     env.update(step.environment_variables)
+    # Step scripts written for SDK v1 import azureml.*: the compatibility layer is always active in steps.
+    user_path = env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(COMPAT_SHIM_DIR), user_path) if p)
     dataset_vars = []
     for i in inputs:
         env[i.name] = i.value

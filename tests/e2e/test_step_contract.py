@@ -270,3 +270,15 @@ def test_a_step_that_writes_through_its_working_copy_does_not_poison_the_snapsho
     assert second.find_step_run("w.py")[0].get_properties()["ContentSnapshotId"] == snapshot
     wd = Path(second.find_step_run("w.py")[0]._run_dir) / "wd"
     assert (wd / "data.txt").read_text() == "clean\npoison"  # the step saw the clean file again
+
+
+def test_step_scripts_import_azureml_names_unchanged(tmp_path: Path, pws: Workspace) -> None:
+    """Step processes always have the azureml compatibility layer (issue 4): v1 imports work in steps."""
+    from headwater import Experiment, Pipeline, PythonScriptStep
+
+    src = gen(tmp_path / "v1src", {"v1.py": "from azureml.core import Run\nRun.get_context().log('v1', 1)\n"})
+    step = PythonScriptStep(script_name="v1.py", source_directory=str(src))
+    run = Experiment(pws, "compat").submit(Pipeline(pws, steps=[step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    (only,) = run.get_steps()
+    assert only.get_metrics() == {"v1": 1}
