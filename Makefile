@@ -12,6 +12,7 @@ help:
 	@echo "make test       install test dependencies and services, lint, run the whole suite"
 	@echo "make test-fast  the suite without the slow integration tests"
 	@echo "make lint       ruff, mypy, import-linter"
+	@echo "make bench      the benchmarks (ratios against floors measured in the same run)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,9 @@ test: $(DEV_INSTALLED) services lint
 
 test-fast: $(DEV_INSTALLED)
 	$(PY) -m pytest -m "not slow"
+
+bench: $(DEV_INSTALLED)
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

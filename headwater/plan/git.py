@@ -29,15 +29,23 @@ process instead of three), so at most two git processes run, and they run at the
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import subprocess
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["GIT_TIMEOUT_S", "git_properties", "strip_credentials"]
 
-log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    """This module's logger; ``logging`` is imported only when there is something to say (submit is hot)."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 #: How long one git command may take before it is killed and its answer treated as unknown.
 GIT_TIMEOUT_S = 10.0
@@ -92,7 +100,7 @@ def _start_git(git: str, args: list[str], cwd: str, env: Mapping[str, str]) -> s
             stderr=subprocess.DEVNULL,
         )
     except OSError as exc:  # cwd missing, git not executable
-        log.debug("git %s in %s could not run: %s", " ".join(args), cwd, exc)
+        _log().debug("git %s in %s could not run: %s", " ".join(args), cwd, exc)
         return None
 
 
@@ -108,7 +116,7 @@ def _finish_git(proc: subprocess.Popen[bytes] | None, cwd: str, *, kill: bool = 
         proc.kill()
         proc.communicate()
         args = " ".join(map(str, proc.args[1:]))  # type: ignore[index]
-        log.warning("git %s in %s took longer than %.0f s; left out", args, cwd, GIT_TIMEOUT_S)
+        _log().warning("git %s in %s took longer than %.0f s; left out", args, cwd, GIT_TIMEOUT_S)
         return None
     if kill or proc.returncode != 0:
         return None
