@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -91,6 +90,8 @@ def check_fraction(value: object, what: str, *, open_interval: bool) -> float:
 def check_seed(seed: object) -> int:
     """``seed``, or a random one for None: drawn once and recorded, so every read sees the same sample."""
     if seed is None:
+        import secrets  # ~10 ms to import: only when a sample needs a fresh seed
+
         return secrets.randbelow(2**32)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise DatasetArgumentError(f"seed must be a non-negative integer or None, got {seed!r}.")

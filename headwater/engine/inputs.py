@@ -147,8 +147,24 @@ class InputResolver:
         digest = self.plan.steps[node].input_digests.get(i.name) or dataset_digest(record, self.access)
         if i.mode == "direct" or record.get("kind") == "tabular":
             return ResolvedInput(i.name, "direct", record["id"], digest, None, i.legacy, record)
+        if i.mode == "mount":
+            folder = self._whole_local_folder(record)
+            if folder is not None:  # the dataset is one folder as it is: mount it in place, no link farm
+                return ResolvedInput(i.name, "mount", str(folder), digest, str(folder), i.legacy, record)
         value = self._download_path(run_dir, i)
         return ResolvedInput(i.name, i.mode, value, digest, value, i.legacy, record)
+
+    def _whole_local_folder(self, record: dict[str, Any]) -> Path | None:
+        """The local folder a FileDataset is exactly (one folder source, no glob, no transformation)."""
+        definition = record["definition"]
+        sources = definition.get("sources", [])
+        if len(sources) != 1 or "datastore" not in sources[0] or definition.get("transformations"):
+            return None
+        path = sources[0]["path"]
+        if any(c in path for c in "*?["):
+            return None
+        local = self.backend(sources[0]["datastore"]).local_path(path)
+        return local if local is not None and local.is_dir() else None
 
     # -- materialize ---------------------------------------------------------------------------
 
