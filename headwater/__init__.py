@@ -67,6 +67,8 @@ _EXPORTS: dict[str, str] = {
     "PipelineRun": "headwater.sdk.runs",
     "StepRun": "headwater.sdk.runs",
     "PortDataReference": "headwater.sdk.runs",
+    "ScriptRunConfig": "headwater.sdk.script_run_config",
+    "ScriptRun": "headwater.sdk.script_run",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -112,6 +114,8 @@ if TYPE_CHECKING:
         PipelineData,
     )
     from headwater.sdk.runs import PipelineRun, PortDataReference, StepRun
+    from headwater.sdk.script_run import ScriptRun
+    from headwater.sdk.script_run_config import ScriptRunConfig
     from headwater.sdk.steps import CommandStep, PipelineStep, PythonScriptStep, StepSequence
     from headwater.sdk.workspace import Workspace
 

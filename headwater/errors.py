@@ -154,10 +154,10 @@ class MetadataStoreError(HeadwaterError):
 class GraphValidationError(HeadwaterError):
     """A pipeline that cannot run; ``problems`` lists every problem found, not just the first."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, what: str = "pipeline") -> None:
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"The pipeline is not valid ({len(self.problems)} problem(s)):\n{lines}")
+        super().__init__(f"The {what} is not valid ({len(self.problems)} problem(s)):\n{lines}")
 
 
 class EnvironmentBuildError(HeadwaterError):

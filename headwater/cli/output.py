@@ -45,6 +45,7 @@ STATUS_STYLES = {
     "Running": "yellow",
     "Queued": "cyan",
     "Preparing": "cyan",
+    "Finalizing": "yellow",
     "NotStarted": "dim",
 }
 

@@ -17,6 +17,7 @@ from headwater.cli.workspace import json_option, open_workspace, workspace_optio
 
 if TYPE_CHECKING:
     from headwater.sdk.runs import StepRun
+    from headwater.sdk.script_run import ScriptRun
     from headwater.sdk.workspace import Workspace
     from headwater.store.records import RunRecord
 
@@ -250,7 +251,7 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
             output.echo(f"See a step's log: headwater run logs {data['id'][:8]} --step NAME")
 
 
-def _log_of(ws: Workspace, step: StepRun) -> tuple[str, str | None]:
+def _log_of(ws: Workspace, step: StepRun | ScriptRun) -> tuple[str, str | None]:
     """A step's log, and for a reused step the id of the run whose log it is."""
     from headwater.sdk.runs import StepRun, run_from_record
 
@@ -272,7 +273,7 @@ class _LogPrinter:
     printed; once it ended, the rest.
     """
 
-    def __init__(self, ws: Workspace, steps: list[StepRun], *, headers: bool) -> None:
+    def __init__(self, ws: Workspace, steps: list[StepRun | ScriptRun], *, headers: bool) -> None:
         self.ws = ws
         self.steps = steps
         self.headers = headers
@@ -295,7 +296,7 @@ class _LogPrinter:
                 self.current = step.id
             self.offsets[step.id] = (offset or 0) + len(new)
 
-    def _header(self, step: StepRun, reused_from: str | None) -> None:
+    def _header(self, step: StepRun | ScriptRun, reused_from: str | None) -> None:
         if self.current is not None:
             self._write("" if self.at_line_start else "\n")
             self._write("\n")
@@ -315,14 +316,21 @@ class _LogPrinter:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new output until the run ends.")
 @workspace_options
 def logs_cmd(run_id: str, step_name: str | None, follow: bool, workspace_name: str | None, folder: str | None) -> None:
-    """Print a step's log (user_logs/std_log.txt), or every step's log of a pipeline run."""
+    """Print a step's or script run's log (user_logs/std_log.txt), or every step's log of a pipeline run."""
     from headwater.errors import HeadwaterError, NotFoundError
     from headwater.sdk.runs import PipelineRun, StepRun, run_from_record
+    from headwater.sdk.script_run import ScriptRun
 
     with open_workspace(workspace_name, folder) as ws:
         record = resolve_run(ws, run_id)
         run_obj = run_from_record(ws, record)
-        if isinstance(run_obj, StepRun):
+        pipeline: PipelineRun | ScriptRun | None
+        steps: list[StepRun | ScriptRun]
+        if isinstance(run_obj, ScriptRun):
+            if step_name is not None:
+                raise click.UsageError(f"{record.id} is a script run; --step is for a pipeline run.")
+            pipeline, steps, headers = run_obj, [run_obj], False
+        elif isinstance(run_obj, StepRun):
             if step_name is not None:
                 raise click.UsageError(f"{record.id} is a step run; --step is for a pipeline run.")
             pipeline = run_obj.parent
@@ -337,7 +345,9 @@ def logs_cmd(run_id: str, step_name: str | None, follow: bool, workspace_name: s
                     raise NotFoundError("Step", step_name, where=f"run {record.id}", candidates=[str(n) for n in names])
             headers = step_name is None
         else:
-            raise HeadwaterError(f"Run {record.id} is a {record.kind} run; logs are kept for pipeline and step runs.")
+            raise HeadwaterError(
+                f"Run {record.id} is a {record.kind} run; logs are kept for pipeline, step and script runs."
+            )
         printer = _LogPrinter(ws, steps, headers=headers)
         while True:
             ended = not follow or pipeline is None or pipeline.get_status() in ENDED
@@ -351,19 +361,19 @@ def logs_cmd(run_id: str, step_name: str | None, follow: bool, workspace_name: s
 @click.argument("run_id")
 @workspace_options
 def cancel_cmd(run_id: str, workspace_name: str | None, folder: str | None) -> None:
-    """Cancel a pipeline run: running steps are stopped and nothing new starts."""
+    """Cancel a pipeline run (running steps are stopped and nothing new starts) or a script run."""
     from headwater.errors import HeadwaterError
-    from headwater.sdk.runs import PipelineRun
+    from headwater.sdk.runs import run_from_record
 
     with open_workspace(workspace_name, folder) as ws:
         record = resolve_run(ws, run_id)
-        if record.kind != "pipeline":
+        if record.kind not in ("pipeline", "script"):
             raise HeadwaterError(
-                f"Run {record.id} is a {record.kind} run, not a pipeline run.",
+                f"Run {record.id} is a {record.kind} run, not a pipeline or script run.",
                 hint=f"Cancel its pipeline run: headwater run cancel {record.parent_id}"
                 if record.parent_id else None,
             )
-        pipeline = PipelineRun.get(ws, record.id)
+        pipeline = run_from_record(ws, record)
         status = pipeline.get_status()
         if status in ENDED:
             output.echo(f"Run {record.id} has already ended ({status}); nothing to cancel.")

@@ -67,11 +67,29 @@ def _headwater_package() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def site_packages_dir() -> Path:
-    """This environment's site-packages (``sysconfig``'s ``purelib``): where :func:`install` writes."""
+def site_packages_dir(python: str | os.PathLike[str] | None = None) -> Path:
+    """An environment's site-packages (``sysconfig``'s ``purelib``): where :func:`install` writes.
+
+    This environment's by default; with ``python``, the environment of that interpreter (asked by
+    running it), e.g. a Jupyter kernel's or another virtual environment's.
+    """
     import sysconfig
 
-    return Path(sysconfig.get_paths()["purelib"])
+    if python is None:
+        return Path(sysconfig.get_paths()["purelib"])
+    import subprocess
+
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    try:
+        done = subprocess.run([os.fspath(python), "-c", code], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        raise NotFoundError("Python interpreter", os.fspath(python), hint=f"It cannot be run: {exc}.") from exc
+    if done.returncode != 0 or not done.stdout.strip():
+        raise ConfigurationError(
+            f"Cannot find the site-packages folder of {os.fspath(python)}: {done.stderr.strip() or 'no output'}",
+            hint="Give the path of a working Python interpreter (e.g. .venv/bin/python).",
+        )
+    return Path(done.stdout.strip())
 
 
 def _find_conflict(path: list[str] | None) -> tuple[str, str] | None:

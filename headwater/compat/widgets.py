@@ -39,6 +39,8 @@ def _why(details: dict[str, Any]) -> str:
     properties = details.get("properties") or {}
     reason = details.get("reuseReason") or ""
     if properties.get("azureml.reusedrunid"):
+        if reason.startswith("reused run"):  # "reused run <id>: unchanged" already names the run
+            return reason
         return f"reused {properties['azureml.reusedrunid']}" + (f": {reason}" if reason else "")
     error = details.get("error") or {}
     if error.get("message"):

@@ -142,9 +142,10 @@ def build_task(
         "AZUREML_EXPERIMENT_ID": plan.experiment_id,
         "AZUREML_WORKSPACE_ID": ws.folder,
         "HEADWATER_CONTEXT": str(run_dir / "context.json"),
-        "HEADWATER_PARENT_RUN_ID": plan.pipeline_run_id,
         "PYTHONUNBUFFERED": "1",
     }
+    if plan.parent_run_id is not None:  # a script run has no parent
+        env["HEADWATER_PARENT_RUN_ID"] = plan.parent_run_id
     env.update(step.environment_variables)
     # Step scripts written for SDK v1 import azureml.*: the compatibility layer is always active in steps.
     user_path = env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
@@ -181,7 +182,7 @@ def build_task(
 
     context = {
         "run_id": sp.run_id,
-        "parent_run_id": plan.pipeline_run_id,
+        "parent_run_id": plan.parent_run_id,
         "step_name": step.name,
         "experiment_name": plan.experiment_name,
         "experiment_id": plan.experiment_id,

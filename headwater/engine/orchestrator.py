@@ -1,4 +1,4 @@
-"""The orchestrator: one per pipeline run, a loop over the ready set.
+"""The orchestrator: one per pipeline run (or script run: a one-step plan), a loop over the ready set.
 
 For each step whose dependencies are done it asks the planner for a decision (reuse or run);
 reused steps finish at once with the earlier run's outputs, others are launched through the
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from headwater.engine.executors.base import Executor, TaskResult
-from headwater.engine.plan_file import CANCEL_FILE, RunPlan
+from headwater.engine.plan_file import CANCEL_FILE, SCRIPT_RUN, RunPlan
 from headwater.engine.step_runner import StepRunner
 from headwater.graph.analysis import dependencies, downstream, topological_order
 from headwater.store.metadata import MetadataStore
@@ -65,7 +65,10 @@ class Orchestrator:
     def run(self) -> str:
         """Run every step; return the pipeline's final status."""
         pid = self.plan.pipeline_run_id
-        self.store.update_run(pid, status="Running", started_at=utcnow(), heartbeat_at=utcnow())
+        if self.plan.kind == SCRIPT_RUN:  # the run is its one step: the step runner moves it on from here
+            self.store.update_run(pid, status="Queued", heartbeat_at=utcnow())
+        else:
+            self.store.update_run(pid, status="Running", started_at=utcnow(), heartbeat_at=utcnow())
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()
         try:
@@ -199,6 +202,8 @@ class Orchestrator:
                 self.runner.mark_canceled(n, reason)
 
     def _finish(self) -> str:
+        if self.plan.kind == SCRIPT_RUN:
+            return self._finish_script()
         states = set(self.state.values())
         if self._canceling:
             status = "Canceled"  # what was asked for, even if a step had failed before
@@ -214,6 +219,13 @@ class Orchestrator:
             error = {"message": "step(s) failed: " + ", ".join(repr(f) for f in failed), "steps": failed}
         self.store.update_run(self.plan.pipeline_run_id, status=status, ended_at=utcnow(), error=error)
         self._say(f"pipeline run {status}")
+        return status
+
+    def _finish_script(self) -> str:
+        """A script run's record is its step's: the step runner already wrote how it ended."""
+        record = self.store.get_run(self.plan.pipeline_run_id)
+        status = record.status if record is not None else "Failed"
+        self._say(f"script run {status}")
         return status
 
 
@@ -243,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             status = orch.run()
         finally:
             orch.runner.close()
-    return 0 if status == "Finished" else 1
+    return 0 if status in ("Finished", "Completed") else 1
 
 
 

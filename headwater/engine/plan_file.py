@@ -15,11 +15,51 @@ from typing import Any
 
 from headwater.graph.spec import PipelineSpec
 
-__all__ = ["RunPlan", "WorkspaceRef", "StepPlan", "PLAN_FILE", "CANCEL_FILE"]
+__all__ = [
+    "CANCEL_FILE",
+    "PIPELINE_RUN",
+    "PLAN_FILE",
+    "SCRIPT_RUN",
+    "SCRIPT_STATUSES",
+    "STEP_STATUSES",
+    "RunPlan",
+    "StepPlan",
+    "StepStatuses",
+    "WorkspaceRef",
+]
 
 PLAN_FILE = "plan.json"
 #: A marker file in the pipeline run's folder: its presence asks the orchestrator to cancel.
 CANCEL_FILE = "cancel.requested"
+
+#: A plan's kinds. A pipeline run has one step run per step; a script run (SDK v1's
+#: ScriptRunConfig submitted by Experiment.submit) is a one-step plan whose step run *is* the
+#: top-level run: the same record, id and folder.
+PIPELINE_RUN = "pipeline"
+SCRIPT_RUN = "script"
+
+
+@dataclass(frozen=True)
+class StepStatuses:
+    """The status words a step's transitions write: SDK v1's vocabulary for that kind of run.
+
+    ``preparing``/``finalizing`` are None where the vocabulary has no such state (a step run
+    stays Queued while its inputs are made ready, and is Running until its outputs are saved).
+    ``runsource`` is the ``azureml.runsource`` property set when the step starts (None: it was
+    set at submit).
+    """
+
+    preparing: str | None
+    running: str
+    finalizing: str | None
+    finished: str
+    runsource: str | None
+
+
+#: A pipeline's step run: NotStarted, Queued, Running, Finished, Failed, Canceled.
+STEP_STATUSES = StepStatuses(None, "Running", None, "Finished", "azureml.StepRun")
+#: A script run: NotStarted, Queued, Preparing, Running, Finalizing, Completed, Failed, Canceled.
+SCRIPT_STATUSES = StepStatuses("Preparing", "Running", "Finalizing", "Completed", None)
 
 
 @dataclass(frozen=True)
@@ -61,6 +101,17 @@ class RunPlan:
     max_concurrency: int = 0  # 0: as many as the machine has cores
     target_concurrency: dict[str, int] = field(default_factory=dict)  # compute target -> steps at once
     terminate_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL after this long (cancel, timeout)
+    kind: str = PIPELINE_RUN  # SCRIPT_RUN: one step, whose run id is pipeline_run_id
+
+    @property
+    def parent_run_id(self) -> str | None:
+        """The parent of the plan's step runs: the pipeline run (None for a script run, which has none)."""
+        return None if self.kind == SCRIPT_RUN else self.pipeline_run_id
+
+    @property
+    def step_statuses(self) -> StepStatuses:
+        """The status words the plan's step runs take."""
+        return SCRIPT_STATUSES if self.kind == SCRIPT_RUN else STEP_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +128,7 @@ class RunPlan:
             "max_concurrency": self.max_concurrency,
             "target_concurrency": dict(self.target_concurrency),
             "terminate_grace_seconds": self.terminate_grace_seconds,
+            "kind": self.kind,
         }
 
     @staticmethod
@@ -95,6 +147,7 @@ class RunPlan:
             max_concurrency=d.get("max_concurrency", 0),
             target_concurrency=dict(d.get("target_concurrency", {})),
             terminate_grace_seconds=float(d.get("terminate_grace_seconds", 10.0)),
+            kind=d.get("kind", PIPELINE_RUN),
         )
 
     def save(self, path: Path) -> None:

@@ -3,6 +3,9 @@
 :class:`StepRunner` owns every status write for step runs, so the transitions live in one place:
 NotStarted → Queued → Running → Finished | Failed | Canceled, or NotStarted → Finished for a
 reused step (with SDK v1's ``azureml.reusedrunid`` properties and the earlier run's outputs).
+The step of a script run (``plan.kind == SCRIPT_RUN``) takes SDK v1's script-run words instead
+(:data:`~headwater.engine.plan_file.SCRIPT_STATUSES`): Queued → Preparing (inputs, working
+copy) → Running → Finalizing (outputs being saved) → Completed | Failed | Canceled.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from headwater.engine.ingest import ingest_events
 from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedOutput, build_task
 from headwater.engine.outputs import commit_output, output_digest, resolve_output_path, staging_dir
-from headwater.engine.plan_file import RunPlan
+from headwater.engine.plan_file import SCRIPT_RUN, RunPlan
 from headwater.engine.workdir import STD_LOG, check_snapshot, prepare_workdir
 from headwater.errors import HeadwaterError
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
@@ -55,6 +58,8 @@ class StepRunner:
         self.inputs = InputResolver(plan, store, self.ws_folder, self.cache)
         self.snapshots_root = self.ws_folder / "snapshots"
         self.offsets: dict[str, int] = {}  # node -> bytes of its events file already ingested
+        self.statuses = plan.step_statuses
+        self.noun = "Script" if plan.kind == SCRIPT_RUN else "Step"  # how messages name what failed
 
     def close(self) -> None:
         self.inputs.close()
@@ -124,11 +129,13 @@ class StepRunner:
         env_error = self.plan.steps[node].environment_error
         if env_error:
             return self._fail(node, env_error)
+        if self.statuses.preparing is not None:
+            self.store.update_run(run_id, status=self.statuses.preparing)
         try:
             resolved = self.inputs.resolve(node, run_dir)
             decision = self.decide(node, {i.name: i.digest for i in resolved})
         except HeadwaterError as exc:
-            return self._fail(node, f"Step {step.name!r} could not start: {exc}")
+            return self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
         if decision.reused:
             self.record_reused(node, decision)
             return "done"
@@ -150,7 +157,7 @@ class StepRunner:
             workdir = prepare_workdir(self.snapshots_root / self.plan.steps[node].snapshot_id, run_dir)
             task = build_task(self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs)
         except (HeadwaterError, OSError) as exc:
-            return self._fail(node, f"Step {step.name!r} could not start: {exc}")
+            return self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
         definition = {
             "fingerprint_parts": decision.parts,
             "argv": list(task.argv),
@@ -161,17 +168,19 @@ class StepRunner:
         }
         self.store.update_run(
             run_id,
-            status="Running",
+            status=self.statuses.running,
             started_at=utcnow(),
             fingerprint=decision.fingerprint,
             reason=decision.reason,
-            definition=definition,
         )
-        self.store.add_properties(run_id, {"azureml.runsource": "azureml.StepRun"})
+        # Merged, not replaced: a script run's record also holds its plan and its orchestrator.
+        self.store.merge_run_definition(run_id, definition)
+        if self.statuses.runsource is not None:
+            self.store.add_properties(run_id, {"azureml.runsource": self.statuses.runsource})
         executor.submit(task)
         pid = executor.pid(run_id)
         if pid is not None:  # lets a client stop the process if this orchestrator dies
-            self.store.update_run(run_id, definition={**definition, "pid": pid})
+            self.store.merge_run_definition(run_id, {"pid": pid})
         return "running"
 
     def record_reused(self, node: str, decision: StepDecision) -> None:
@@ -218,7 +227,7 @@ class StepRunner:
                 return
         except FileNotFoundError:
             return
-        done = ingest_events(self.store, run_id, self.plan.pipeline_run_id, events, offset, final=final)
+        done = ingest_events(self.store, run_id, self.plan.parent_run_id, events, offset, final=final)
         self.offsets[node] = done.offset
         if done.problems:
             self._system_log(node, "events.txt", done.problems)
@@ -262,15 +271,17 @@ class StepRunner:
             shutil.rmtree(run_dir / "staging", ignore_errors=True)
             tail = log_tail(run_dir.joinpath(*STD_LOG))
             if result.reason == "launch_failed":
-                message = f"Step {step.name!r} could not start: {result.message}"
+                message = f"{self.noun} {step.name!r} could not start: {result.message}"
             else:
-                message = f"Step {step.name!r} failed with exit code {result.returncode}"
+                message = f"{self.noun} {step.name!r} failed with exit code {result.returncode}"
             return self._fail(node, message, exit_code=result.returncode, log_tail=tail)
+        if self.statuses.finalizing is not None:
+            self.store.update_run(run_id, status=self.statuses.finalizing)
         try:
             self._commit_outputs(node, run_dir)
         except (HeadwaterError, OSError) as exc:
-            return self._fail(node, f"Step {step.name!r} succeeded but its outputs could not be saved: {exc}")
-        self.store.update_run(run_id, status="Finished", ended_at=utcnow())
+            return self._fail(node, f"{self.noun} {step.name!r} succeeded but its outputs could not be saved: {exc}")
+        self.store.update_run(run_id, status=self.statuses.finished, ended_at=utcnow())
         return "done"
 
     def _commit_outputs(self, node: str, run_dir: Path) -> None:

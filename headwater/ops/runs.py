@@ -1,4 +1,4 @@
-"""Verbs on a submitted pipeline run, shared by the SDK, the CLI and the server.
+"""Verbs on a submitted pipeline run (or script run), shared by the SDK, the CLI and the server.
 
 :func:`refresh_status` reads a run and detects a dead orchestrator: its process is gone (or a
 zombie), or its heartbeat is stale. Such a run is marked Failed, its unfinished steps Canceled,
@@ -34,7 +34,7 @@ __all__ = [
 
 #: A heartbeat older than this means the orchestrator is gone even if its pid is taken again.
 ORCHESTRATOR_STALE_SECONDS = 30.0
-ACTIVE = frozenset({"NotStarted", "Queued", "Running"})
+ACTIVE = frozenset({"NotStarted", "Queued", "Preparing", "Running", "Finalizing"})
 TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
 DEAD_MESSAGE = "The orchestrator of this run stopped (no heartbeat); the run cannot finish."
 
@@ -96,7 +96,7 @@ def _stop_orphan(step: RunRecord) -> None:
 def refresh_status(store: MetadataStore, run_id: str) -> RunRecord | None:
     """The run's record, after marking it Failed if its orchestrator died (see the module doc)."""
     record = store.get_run(run_id)
-    if record is None or record.kind != "pipeline" or not orchestrator_dead(record):
+    if record is None or record.kind not in ("pipeline", "script") or not orchestrator_dead(record):
         return record
     current = store.get_run(run_id)  # it may have finished while we looked
     if current is None or current.status not in ACTIVE:
@@ -104,6 +104,8 @@ def refresh_status(store: MetadataStore, run_id: str) -> RunRecord | None:
     plan = current.definition.get("plan")
     canceled = plan is not None and (Path(plan).parent / CANCEL_FILE).exists()
     status = "Canceled" if canceled else "Failed"  # a cancel was asked for: that is what it is
+    if current.kind == "script":
+        _stop_orphan(current)  # a script run is its own step: its process is in its record
     store.update_run(run_id, status=status, ended_at=utcnow(), error={"message": DEAD_MESSAGE})
     for step in store.list_runs(parent_id=run_id):
         if step.status in TERMINAL:

@@ -1,4 +1,5 @@
-"""``submit``: record a pipeline run and start it — the verb the SDK, CLI and server share.
+"""``submit``: record a pipeline run (or a single script run) and start it — the verb the SDK, CLI
+and server share.
 
 Validates the graph, resolves parameters, snapshots each source directory (once per content
 digest), checks each step's environment, pre-computes dataset input digests, records the
@@ -19,7 +20,7 @@ from typing import Any
 
 from headwater.data.files import DataAccess
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
-from headwater.engine.plan_file import PLAN_FILE, RunPlan, StepPlan, WorkspaceRef
+from headwater.engine.plan_file import PIPELINE_RUN, PLAN_FILE, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import finish_if_all_reused
 from headwater.errors import GraphValidationError, HeadwaterError, did_you_mean
 from headwater.graph.analysis import validate
@@ -31,7 +32,7 @@ from headwater.plan.snapshots import scan, store_snapshot
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 
-__all__ = ["SubmitOptions", "submit_pipeline", "start_orchestrator"]
+__all__ = ["SubmitOptions", "submit_pipeline", "submit_script", "start_orchestrator"]
 
 
 class UnknownParameterError(HeadwaterError, ValueError):
@@ -125,6 +126,25 @@ def _dataset_inputs(
 def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: PipelineSpec, options: SubmitOptions) -> str:
     """Record and start a pipeline run; returns its id. Raises before recording anything when the
     pipeline is invalid or a parameter is unknown."""
+    return _submit(store, workspace, spec, options, PIPELINE_RUN)
+
+
+def submit_script(store: MetadataStore, workspace: WorkspaceRef, spec: PipelineSpec, options: SubmitOptions) -> str:
+    """Record and start a single script run (SDK v1: a ScriptRunConfig given to Experiment.submit).
+
+    ``spec`` has exactly one step. The run is one record of kind ``script`` whose id is also its
+    step's run id: the orchestrator runs the step as it runs any step, and the step runner writes
+    SDK v1's script-run statuses (Queued, Preparing, Running, Finalizing, Completed ...) on it.
+    Script runs are never reused, and never reused from (their status is not ``Finished``).
+    """
+    if len(spec.steps) != 1:
+        raise ValueError(f"A script run has exactly one step, not {len(spec.steps)}")
+    return _submit(store, workspace, spec, options, SCRIPT_RUN)
+
+
+def _submit(
+    store: MetadataStore, workspace: WorkspaceRef, spec: PipelineSpec, options: SubmitOptions, kind: str
+) -> str:
     problems = validate(spec)
     if problems:
         raise GraphValidationError(problems)
@@ -136,7 +156,7 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
         input_digests, input_records = _dataset_inputs(spec, parameters, access)
     experiment = store.get_or_create_experiment(options.experiment_name)  # nothing is recorded before
 
-    pipeline_run_id = str(uuid.uuid4())
+    run_id = str(uuid.uuid4())
     steps: dict[str, StepPlan] = {}
     for step in spec.steps:
         env = check_current_interpreter(step.environment)
@@ -147,7 +167,7 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
                 + ", ".join(env.missing)
             )
         steps[step.node_id] = StepPlan(
-            run_id=str(uuid.uuid4()),
+            run_id=run_id if kind == SCRIPT_RUN else str(uuid.uuid4()),
             snapshot_id=snapshots[step.node_id],
             interpreter=env.interpreter or sys.executable,
             environment_digest=environment_digest(step.environment),
@@ -157,7 +177,7 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
         )
     default_datastore = spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
     plan = RunPlan(
-        pipeline_run_id=pipeline_run_id,
+        pipeline_run_id=run_id,
         experiment_id=experiment.id,
         experiment_name=experiment.name,
         workspace=workspace,
@@ -170,40 +190,61 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
         max_concurrency=options.max_concurrency,
         target_concurrency=_target_concurrency(spec, store),
         terminate_grace_seconds=options.terminate_grace_seconds,
+        kind=kind,
     )
 
-    run_dir = ws_folder / "runs" / pipeline_run_id
+    run_dir = ws_folder / "runs" / run_id
     (run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
     plan_path = run_dir / PLAN_FILE
     plan.save(plan_path)
+    git = _GitProperties()
+    if kind == SCRIPT_RUN:
+        _record_script_run(store, plan, plan_path, git)
+    else:
+        _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
+    if options.tags:
+        store.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
+
+    if kind == PIPELINE_RUN and finish_if_all_reused(plan, store):
+        return run_id
+    start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log", store, run_id)
+    return run_id
+
+
+class _GitProperties:
+    """SDK v1's ``azureml.git.*`` properties of a folder, looked up once per folder."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, str]] = {}
+
+    def __call__(self, folder: str) -> dict[str, str]:
+        if folder not in self._cache:
+            self._cache[folder] = git_properties(folder)
+        return self._cache[folder]
+
+
+def _record_pipeline_run(
+    store: MetadataStore, plan: RunPlan, plan_path: Path, git: _GitProperties, source_directory: str
+) -> None:
+    """The pipeline run's record and one NotStarted record per step."""
+    pipeline_run_id = plan.pipeline_run_id
     store.create_run(
         RunRecord(
             id=pipeline_run_id,
-            experiment_id=experiment.id,
-            kind="pipeline",
+            experiment_id=plan.experiment_id,
+            kind=PIPELINE_RUN,
             status="NotStarted",
-            name=spec.description,
-            definition={"parameters": parameters, "plan": str(plan_path)},
+            name=plan.spec.description,
+            definition={"parameters": plan.parameters, "plan": str(plan_path)},
         )
     )
-    git_cache: dict[str, dict[str, str]] = {}
-
-    def git_for(folder: str) -> dict[str, str]:
-        if folder not in git_cache:
-            git_cache[folder] = git_properties(folder)
-        return git_cache[folder]
-
-    pipeline_git = git_for(options.pipeline_source_directory or os.getcwd())
-    pipeline_props = {"azureml.runsource": "azureml.PipelineRun", **pipeline_git}
-    store.add_properties(pipeline_run_id, pipeline_props)
-    if options.tags:
-        store.set_tags(pipeline_run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
-    for step in spec.steps:
-        sp = steps[step.node_id]
+    store.add_properties(pipeline_run_id, {"azureml.runsource": "azureml.PipelineRun", **git(source_directory)})
+    for step in plan.spec.steps:
+        sp = plan.steps[step.node_id]
         store.create_run(
             RunRecord(
                 id=sp.run_id,
-                experiment_id=experiment.id,
+                experiment_id=plan.experiment_id,
                 kind="step",
                 status="NotStarted",
                 name=step.name,
@@ -212,16 +253,30 @@ def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: Pipelin
                 compute_target=step.compute_target,
             )
         )
-        store.add_properties(
-            sp.run_id,
-            {"ContentSnapshotId": sp.snapshot_id, **git_for(step.source_directory)},
-        )
+        store.add_properties(sp.run_id, {"ContentSnapshotId": sp.snapshot_id, **git(step.source_directory)})
         store.set_tags(sp.run_id, {"azureml.nodeid": step.node_id, "azureml.pipeline": pipeline_run_id})
 
-    if finish_if_all_reused(plan, store):
-        return pipeline_run_id
-    start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log", store, pipeline_run_id)
-    return pipeline_run_id
+
+def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git: _GitProperties) -> None:
+    """The script run's one record (kind ``script``, NotStarted), with SDK v1's properties."""
+    (step,) = plan.spec.steps
+    sp = plan.steps[step.node_id]
+    store.create_run(
+        RunRecord(
+            id=plan.pipeline_run_id,
+            experiment_id=plan.experiment_id,
+            kind=SCRIPT_RUN,
+            status="NotStarted",
+            name=step.name,
+            snapshot_id=sp.snapshot_id,
+            compute_target=step.compute_target,
+            definition={"plan": str(plan_path)},
+        )
+    )
+    store.add_properties(
+        plan.pipeline_run_id,
+        {"azureml.runsource": "experiment", "ContentSnapshotId": sp.snapshot_id, **git(step.source_directory)},
+    )
 
 
 def start_orchestrator(plan_path: Path, log_path: Path, store: MetadataStore, run_id: str) -> int:
@@ -235,9 +290,6 @@ def start_orchestrator(plan_path: Path, log_path: Path, store: MetadataStore, ru
         close_fds=True,
     )
     pid = int(out.stdout.strip())
-    run = store.get_run(run_id)
-    definition = dict(run.definition) if run is not None else {}
-    definition["orchestrator_pid"] = pid
-    definition["orchestrator_started_at"] = utcnow()
-    store.update_run(run_id, definition=definition)
+    # A merge: a script run's orchestrator may already be writing the same record's definition.
+    store.merge_run_definition(run_id, {"orchestrator_pid": pid, "orchestrator_started_at": utcnow()})
     return pid

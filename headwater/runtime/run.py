@@ -346,6 +346,15 @@ class Run:
             ) from exc
         return f"{ARTIFACTS_DIR}/{artifact}"
 
+    def register_model(self, model_name: str, model_path: str | None = None, **kwargs: Any) -> Any:
+        """SDK v1 registers the model in the workspace's model registry, which Headwater does not have."""
+        raise NotSupportedError(
+            f"Run.register_model({model_name!r}): Headwater has no model registry.",
+            hint="Keep the model as a file of the run (its ./outputs folder; read it back with "
+            "run.download_file('outputs/...')) or as a step output registered with "
+            "OutputFileDatasetConfig(...).register_on_complete(name).",
+        )
+
     # -- lifecycle (the orchestrator owns a step run's status) ---------------------------------
 
     def complete(self, _set_status: bool = True) -> None:

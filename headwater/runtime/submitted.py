@@ -131,5 +131,7 @@ class _SubmittedRun(Run):
         return super()._put_artifact(artifact, source)
 
     def __repr__(self) -> str:
-        kind = "StepRun" if self._target == "self" else "PipelineRun"
+        kind = "StepRun" if self._context.parent_run_id else "ScriptRun"  # a script run has no parent
+        if self._target != "self":
+            kind = "PipelineRun"
         return f"Run(Experiment: {self._experiment.name}, Id: {self._run_id}, Type: {kind}, Status: Running)"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from headwater.config import validate_name
 from headwater.errors import NotSupportedError
 
 if TYPE_CHECKING:
+    from headwater.sdk.pipeline import Pipeline
     from headwater.sdk.runs import PipelineRun
+    from headwater.sdk.script_run import ScriptRun
+    from headwater.sdk.script_run_config import ScriptRunConfig
     from headwater.sdk.workspace import Workspace
 
 __all__ = ["Experiment"]
@@ -19,7 +22,8 @@ class Experiment:
     """An experiment; created in the workspace on first use.
 
     ``Experiment(ws, 'name').submit(pipeline)`` records and starts a pipeline run and returns a
-    :class:`~headwater.sdk.runs.PipelineRun` at once.
+    :class:`~headwater.sdk.runs.PipelineRun` at once; ``submit(ScriptRunConfig(...))`` starts a
+    single script run and returns a :class:`~headwater.sdk.script_run.ScriptRun`.
     """
 
     def __init__(self, workspace: Workspace, name: str, _skip_name_validation: bool = False, **kwargs: Any) -> None:
@@ -43,13 +47,28 @@ class Experiment:
             self._id = self._workspace._metadata.get_or_create_experiment(self._name).id
         return self._id
 
-    def submit(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> PipelineRun:
-        """Submit a Pipeline (``pipeline_parameters``, ``regenerate_outputs``, ``continue_on_step_failure``).
+    @overload
+    def submit(self, config: Pipeline, tags: dict[str, str] | None = None, **kwargs: Any) -> PipelineRun: ...
 
-        ``pipeline_params`` is accepted as SDK v1's deprecated alias of ``pipeline_parameters``.
+    @overload
+    def submit(self, config: ScriptRunConfig, tags: dict[str, str] | None = None, **kwargs: Any) -> ScriptRun: ...
+
+    def submit(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        """Submit a Pipeline or a ScriptRunConfig; returns its run (PipelineRun, ScriptRun) at once.
+
+        A Pipeline takes ``pipeline_parameters`` (``pipeline_params``, SDK v1's deprecated alias),
+        ``regenerate_outputs`` and ``continue_on_step_failure``. A ScriptRunConfig runs its script
+        once, as a single script run (never reused).
         """
         from headwater.sdk.pipeline import Pipeline
+        from headwater.sdk.script_run_config import ScriptRunConfig
 
+        if isinstance(config, ScriptRunConfig):
+            if kwargs:
+                raise TypeError(
+                    f"Experiment.submit() of a ScriptRunConfig got unexpected keyword arguments: {sorted(kwargs)}"
+                )
+            return config._submit(self._workspace, self._name, tags=tags)
         if isinstance(config, Pipeline):
             params = kwargs.pop("pipeline_parameters", None)
             if params is None:
@@ -69,7 +88,15 @@ class Experiment:
             return run
         raise NotSupportedError(
             f"Experiment.submit() of a {type(config).__name__} is not supported in this version of Headwater.",
-            hint="Submit a Pipeline of PythonScriptSteps.",
+            hint="Submit a Pipeline of steps, or a ScriptRunConfig.",
+        )
+
+    def start_logging(self, *args: Any, **kwargs: Any) -> Any:
+        """SDK v1's interactive run (logging from a notebook): not available in this version of Headwater."""
+        raise NotSupportedError(
+            "Experiment.start_logging() (an interactive run) is not available in this version of Headwater.",
+            hint="Put the code in a script and submit it with ScriptRunConfig; or log from a script with "
+            "Run.get_context(), which prints what it logs when the script runs on its own.",
         )
 
     def get_runs(
@@ -83,7 +110,7 @@ class Experiment:
         if record is None:
             return
         for r in store.list_runs(experiment_id=record.id, top_level=not include_children):
-            if type is not None and type not in (r.kind, f"azureml.{r.kind.capitalize()}Run"):
+            if type is not None and type.lower() not in (r.kind, f"azureml.{r.kind}run"):  # azureml.scriptrun
                 continue
             run = run_from_record(self._workspace, r)
             if tags is not None and not _matches(run.get_tags(), tags):

@@ -73,20 +73,48 @@ def flatten_steps(steps: Any) -> tuple[list[PipelineStep], list[tuple[PipelineSt
     return ordered, edges
 
 
+def _needs(step: PipelineStep) -> list[PipelineStep]:
+    """The steps ``step`` depends on: those that write what it reads (through its inputs or
+    arguments), and those it runs after."""
+    found: list[PipelineStep] = []
+    for item in [*step.inputs, *step.arguments]:
+        port = _port_of_input(item)
+        if port is None and isinstance(item, OutputDatasetConfig | PipelineData):
+            port = item._port  # SDK v1 samples list the PipelineData itself in the consumer's inputs
+        if port is not None:
+            found.extend(p for p in port.producers if p is not step and all(f is not p for f in found))
+    found.extend(p for p in step._run_after if all(f is not p for f in found))
+    return found
+
+
 def _closure(steps: list[PipelineStep]) -> list[PipelineStep]:
-    """Add the producers of consumed outputs that were not listed (SDK v1's resolve_closure)."""
+    """Add the steps the listed ones depend on but that were not listed (SDK v1's resolve_closure):
+    the producers of what they read and the steps they run after, transitively.
+
+    The listed steps keep their order; each added step comes just before the first step that
+    needs it, so a pipeline built from its last step lists its steps in dependency order.
+    """
     listed = list(steps)
     i = 0
     while i < len(listed):
-        for item in [*listed[i].inputs, *listed[i].arguments]:
-            port = _port_of_input(item)
-            if port is None:
-                continue
-            for producer in port.producers:
-                if all(s is not producer for s in listed):
-                    listed.append(producer)
+        listed.extend(p for p in _needs(listed[i]) if all(s is not p for s in listed))
         i += 1
-    return listed
+    added = listed[len(steps):]
+    if not added:
+        return listed
+    ordered: list[PipelineStep] = []
+
+    def place(step: PipelineStep, path: set[int]) -> None:
+        if any(s is step for s in ordered) or id(step) in path:  # placed, or a cycle (validation reports it)
+            return
+        for needed in _needs(step):
+            if any(a is needed for a in added):
+                place(needed, path | {id(step)})
+        ordered.append(step)
+
+    for step in listed:
+        place(step, set())
+    return ordered
 
 
 def _port_of_input(item: Any) -> _Port | None:
@@ -312,7 +340,7 @@ class _Builder:
         script = getattr(step, "script_name", None)
         source_path = self._source(step, script)
 
-        runconfig = step.runconfig
+        runconfig = getattr(step.runconfig, "run_config", step.runconfig)  # a ScriptRunConfig's (CommandStep)
         if runconfig is None or not hasattr(runconfig, "environment"):
             from headwater.sdk.environment import RunConfiguration
 

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from headwater.sdk.runs import PipelineRun, StepRun
+    from headwater.sdk.script_run import ScriptRun
 
-__all__ = ["wait_for_pipeline", "wait_for_steps", "POLL_MIN_SECONDS", "POLL_MAX_SECONDS"]
+__all__ = ["wait_for_pipeline", "wait_for_script", "wait_for_steps", "POLL_MIN_SECONDS", "POLL_MAX_SECONDS"]
 
 POLL_MIN_SECONDS = 0.01
 POLL_MAX_SECONDS = 0.5
@@ -65,8 +66,11 @@ def _follow(run: Any, steps: list[StepRun], out: TextIO, show_output: bool, dead
                 if shown not in TERMINAL:  # the final status is printed with the summary
                     out.write(f"PipelineRun Status: {shown}\n")
             pipeline_status = status
-        for step in steps:
-            record = step._refresh()
+        records = [(step, step._refresh()) for step in steps]
+        # Steps that ended since the last poll are reported first, so a step's end is never shown
+        # after the start of the step it unblocked (which may come earlier in the list).
+        records.sort(key=lambda sr: not (sr[1].status in TERMINAL and seen.get(sr[1].id) not in (None, sr[1].status)))
+        for step, record in records:
             ran = record.started_at is not None and not record.reused_run_id
             tail = tails.setdefault(record.id, _LogTail(step._log_path(), out))
             before = tail.offset
@@ -130,3 +134,32 @@ def wait_for_steps(run: StepRun, steps: list[StepRun], *, show_output: bool, tim
             f"StepRun {run.name!r} ({run.id}) failed: {error.get('message', '')}\n{error.get('log_tail', '')}".rstrip()
         )
     return status
+
+
+def wait_for_script(run: ScriptRun, *, show_output: bool) -> str:
+    """Wait for a script run to end; with ``show_output`` print as SDK v1's ``Run.wait_for_completion`` does.
+
+    That is ``RunId:`` and ``Web View:`` (here the run folder), ``Streaming <log>`` with the
+    script's output as it is written, then ``Execution Summary`` repeating both.
+    """
+    out = sys.stdout
+    header = f"RunId: {run.id}\nWeb View: {run._run_dir}\n"
+    tail = _LogTail(run._log_path(), out)
+    if show_output:
+        log_name = "/".join(run._log_path().relative_to(run._folder).parts)
+        out.write(f"{header}\nStreaming {log_name}\n{'=' * (len(log_name) + 10)}\n\n")
+        out.flush()
+    delay = POLL_MIN_SECONDS
+    while True:
+        status = run.get_status()
+        before = tail.offset
+        if show_output:
+            tail.pump()
+        if status in TERMINAL:
+            break
+        delay = POLL_MIN_SECONDS if tail.offset != before else min(delay * 1.5, POLL_MAX_SECONDS)
+        time.sleep(delay)
+    if show_output:
+        out.write(f"\nExecution Summary\n=================\n{header}\n")
+        out.flush()
+    return str(status)

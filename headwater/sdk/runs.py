@@ -220,6 +220,22 @@ class _StoreRun(Run):
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
 
+    def download_files(self, prefix: str | None = None, output_directory: str | os.PathLike[str] | None = None,
+                       output_paths: list[str] | None = None, batch_size: int = 100, append_prefix: bool = True,
+                       timeout_seconds: float | None = None) -> None:
+        """Copy the run's files whose names start with ``prefix`` into ``output_directory`` (default: here),
+        keeping their relative paths (without ``prefix`` when ``append_prefix`` is False)."""
+        target = Path(output_directory) if output_directory is not None else Path.cwd()
+        names = [n for n in self.get_file_names() if prefix is None or n.startswith(prefix)]
+        for i, name in enumerate(names):
+            rel = name if append_prefix or not prefix else name[len(prefix):].lstrip("/")
+            dest = Path(output_paths[i]) if output_paths is not None and i < len(output_paths) else target / rel
+            self.download_file(name, dest)
+
+    def get_portal_url(self) -> str:
+        """Where to look at the run: its folder in the workspace (SDK v1: a studio URL)."""
+        return str(self._folder)
+
     def __repr__(self) -> str:
         kind = type(self).__name__
         return f"{kind}(Experiment: {self._experiment.name}, Id: {self.id}, Status: {self._record.status})"
@@ -301,6 +317,9 @@ class PipelineRun(_StoreRun):
         record = workspace._metadata.get_run(run_id)
         if record is None:
             raise NotFoundError("Run", run_id, where=f"workspace {workspace.name!r}")
+        if record.kind != "pipeline":
+            raise NotFoundError("Pipeline run", run_id, where=f"workspace {workspace.name!r}",
+                                hint=f"It is a {record.kind} run: get it with Run.get(ws, {run_id!r}).")
         run = run_from_record(workspace, record)
         assert isinstance(run, PipelineRun)
         return run
@@ -397,7 +416,7 @@ class PortDataReference:
 
 
 def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experiment | None = None) -> Any:
-    """The client-side run object for a record (PipelineRun, StepRun, or a plain store run)."""
+    """The client-side run object for a record (PipelineRun, StepRun, ScriptRun, or a plain store run)."""
     from headwater.sdk.experiment import Experiment
 
     if experiment is None:
@@ -407,5 +426,9 @@ def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experim
         return PipelineRun(experiment, record.id, _record=record)
     if record.kind == "step":
         return StepRun(workspace, record, experiment)
+    if record.kind == "script":
+        from headwater.sdk.script_run import ScriptRun
+
+        return ScriptRun(experiment, record.id, _record=record)
     return _StoreRun(workspace, record, experiment)
 

@@ -158,7 +158,8 @@ class PythonScriptStep(PipelineStep):
 class CommandStep(PipelineStep):
     """Run any command line: a string (run by ``/bin/sh -c``) or a list of words mixing strings
     with inputs, outputs and parameters. A leading ``python`` means the step environment's
-    interpreter. ``name`` defaults to the command's first word.
+    interpreter. ``name`` defaults to the command's first word. ``runconfig`` may be a
+    ScriptRunConfig, as in SDK v1: its command, source directory and run configuration are used.
     """
 
     def __init__(
@@ -177,6 +178,8 @@ class CommandStep(PipelineStep):
     ) -> None:
         if command is None and runconfig is not None:
             command = getattr(runconfig, "command", None)
+        if source_directory is None and runconfig is not None:  # a ScriptRunConfig names its folder
+            source_directory = getattr(runconfig, "source_directory", None)
         if not command:
             raise DataDefinitionError("CommandStep needs a command.")
         words = [command] if isinstance(command, str) else list(command)

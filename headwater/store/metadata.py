@@ -611,6 +611,22 @@ class MetadataStore:
         assignments = ", ".join(f"{k} = ?" for k in fields)
         self._exec(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
 
+    def merge_run_definition(self, run_id: str, changes: dict[str, Any]) -> None:
+        """Add ``changes`` to a run's JSON ``definition`` (the keys it names are replaced), atomically.
+
+        More than one process writes the definition of some runs (a script run's submitter records
+        its orchestrator there while that orchestrator records the step): the read and the write
+        happen in one write transaction with the row locked, so neither loses the other's keys.
+        A run that does not exist is left alone.
+        """
+        lock = " FOR UPDATE" if self._db.is_postgres else ""  # SQLite's BEGIN IMMEDIATE already serializes
+        with self._transaction(write=True):
+            row = self._one(f"SELECT definition FROM runs WHERE id = ?{lock}", (run_id,))
+            if row is None:
+                return
+            merged = {**(_loads(row[0]) or {}), **changes}
+            self._exec("UPDATE runs SET definition = ? WHERE id = ?", (_dumps(merged), run_id))
+
     def get_run(self, run_id: str) -> RunRecord | None:
         row = self._one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
         return None if row is None else self._run(row)

@@ -191,7 +191,7 @@ def test_cancel_a_running_run(hw: Cli, project: Project, tmp_path: Path, monkeyp
     assert fields(out)["status"] == "Canceled"
     assert steps_of(out)["train.py"]["status"] == "Canceled"
     line = one_error_line(hw("run", "cancel", run.find_step_run("train.py")[0].id, "-w", "test-ws", code=1))
-    assert "is a step run, not a pipeline run" in line and f"headwater run cancel {run.id}" in line
+    assert "is a step run, not a pipeline or script run" in line and f"headwater run cancel {run.id}" in line
 
 
 @pytest.mark.slow
@@ -217,6 +217,31 @@ def test_logs_follow_until_the_run_ends(
     assert polls and polls[0] is False  # it was following a live run
     assert out == "==> prep.py <==\nprepared 3 values\n\n==> train.py <==\nwaiting\ndone\n"
     assert run.get_status() == "Finished"
+
+
+@pytest.mark.slow
+def test_script_runs_are_listed_shown_logged_and_canceled(
+    hw: Cli, project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater import ScriptRunConfig
+
+    monkeypatch.setenv("HW_TEST_STARTED", str(tmp_path / "started"))
+    monkeypatch.setenv("HW_TEST_SIGNAL", str(tmp_path / "never"))
+    src = str(project.root / "prep_src")
+    done = Experiment(project.ws, "cli").submit(ScriptRunConfig(src, "prep.py", arguments=[str(tmp_path / "o")]))
+    assert done.wait_for_completion()["status"] == "Completed"
+    listed = json.loads(hw("run", "list", "-w", "test-ws", "--json").stdout)
+    assert [(r["id"], r["kind"], r["status"]) for r in listed] == [(done.id, "script", "Completed")]
+    shown = fields(hw("run", "show", done.id, "-w", "test-ws").stdout)
+    assert (shown["kind"], shown["status"]) == ("script", "Completed")
+    assert hw("run", "logs", done.id, "-w", "test-ws").stdout == "prepared 3 values\n"
+
+    project.set_train(WAIT_FOR_SIGNAL)
+    waiting = Experiment(project.ws, "cli").submit(ScriptRunConfig(str(project.root / "train_src"), "train.py"))
+    wait_for_file(tmp_path / "started")
+    out = hw("run", "cancel", waiting.id[:8], "-w", "test-ws").stdout
+    assert out.strip() == f"Cancel requested for run {waiting.id} (it was Running)."
+    assert waiting.wait_for_completion()["status"] == "Canceled"
 
 
 def test_run_id_prefixes(hw: Cli, cli_ws: Workspace) -> None:

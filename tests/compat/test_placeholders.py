@@ -37,8 +37,8 @@ def test_static_methods_and_attributes_fail_naming_them() -> None:
         PublishedPipeline.get(None, id="x")
     with pytest.raises(NotSupportedError, match=r"Schedule\.create"):
         Schedule.create  # noqa: B018
-    with pytest.raises(NotSupportedError, match="ScriptRunConfig"):
-        importlib.import_module("azureml.core").ScriptRunConfig(source_directory=".", script="train.py")
+    with pytest.raises(NotSupportedError, match=r"Keyvault"):
+        importlib.import_module("azureml.core").Keyvault(workspace=None, name="kv")
 
 
 def test_stand_ins_are_classes_that_code_can_mention() -> None:

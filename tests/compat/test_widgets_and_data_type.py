@@ -64,6 +64,16 @@ def test_run_details_prints_the_step_table(capsys: pytest.CaptureFixture[str]) -
     assert lines[7].split() == ["publish.py", "NotStarted"]
 
 
+def test_a_reused_steps_reason_names_the_earlier_run_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from azureml.widgets import RunDetails
+
+    step = FakeRun("s1", "Finished", name="train.py", details={
+        "reuseReason": "reused run old-run: unchanged", "properties": {"azureml.reusedrunid": "old-run"}})
+    RunDetails(FakeRun("p1", "Finished", children=[step])).show()
+    row = capsys.readouterr().out.splitlines()[3]
+    assert row.endswith("reused run old-run: unchanged") and row.count("old-run") == 1
+
+
 def test_run_details_of_a_run_without_steps_and_of_an_offline_run(capsys: pytest.CaptureFixture[str]) -> None:
     from azureml.core import Run
     from azureml.widgets import RunDetails

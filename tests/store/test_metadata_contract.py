@@ -328,6 +328,17 @@ def test_update_run_sets_columns_and_encodes_json(store: MetadataStore, exp_id: 
     assert after.status == "Failed"
 
 
+def test_merge_run_definition_keeps_the_keys_it_does_not_name(store: MetadataStore, exp_id: str) -> None:
+    run = new_run(store, exp_id, kind="script", definition={"plan": "/p/plan.json", "pid": 1})
+    store.merge_run_definition(run.id, {"orchestrator_pid": 42})
+    store.merge_run_definition(run.id, {"pid": 7, "argv": ["python", "train.py"]})
+    got = store.get_run(run.id)
+    assert got is not None
+    assert got.definition == {"plan": "/p/plan.json", "pid": 7, "orchestrator_pid": 42, "argv": ["python", "train.py"]}
+    store.merge_run_definition("no-such-run", {"x": 1})  # nothing to merge into: nothing happens
+    assert store.get_run("no-such-run") is None
+
+
 def test_update_run_refuses_columns_that_are_not_updatable(store: MetadataStore, exp_id: str) -> None:
     run = new_run(store, exp_id)
     with pytest.raises(ValueError, match="experiment_id"):

@@ -1,0 +1,266 @@
+"""The SDK v1 examples in ``examples/azureml_v1/`` run unchanged (issue 4).
+
+Each example is copied to a temporary folder and run there as a user runs it — ``headwater run
+SCRIPT`` from the example's folder, with ``HEADWATER_HOME`` pointing at this test's folder — and
+its printed output and the workspace's records are checked. The seed example also runs under
+plain ``python`` of another virtual environment after ``headwater compat install --python``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from headwater import Dataset, Experiment, PipelineRun, ScriptRun, StepRun, Workspace
+from headwater.engine.plan_file import PLAN_FILE, RunPlan
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "azureml_v1"
+HEADWATER = Path(sys.executable).with_name("headwater")
+#: Every example folder and the script that runs it.
+SCRIPTS = {
+    "seed_pipeline": "pipeline.py",
+    "pipelinedata_two_step": "pipeline.py",
+    "pipeline_parameters": "pipeline.py",
+    "script_run_config": "train_local.py",
+    "step_sequence": "pipeline.py",
+    "datapath_parameter": "pipeline.py",
+    "tabular_dataset": "pipeline.py",
+}
+
+
+def test_every_example_folder_is_run_here_and_is_pure_sdk_v1_code() -> None:
+    folders = {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
+    assert folders == set(SCRIPTS)
+    for folder in folders:
+        assert (EXAMPLES / folder / ".azureml" / "config.json").is_file(), folder
+        for script in (EXAMPLES / folder).rglob("*.py"):
+            text = script.read_text(encoding="utf-8")
+            assert "headwater" not in text.replace("headwater run", ""), script  # only azureml.* imports
+
+
+def copy_example(name: str, tmp_path: Path) -> Path:
+    """The example's folder, copied as shipped (without what an earlier run wrote into it)."""
+    folder = tmp_path / name
+    shutil.copytree(EXAMPLES / name, folder, ignore=shutil.ignore_patterns(
+        "data", "downloaded", "model.json", "__pycache__"))
+    return folder
+
+
+def run_example(name: str, tmp_path: Path, headwater_home: Path, *, python: Path | None = None) -> str:
+    """Run the example in a copy of its folder; its stdout (the run must succeed)."""
+    folder = copy_example(name, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HEADWATER_WORKSPACE")}
+    env["HEADWATER_HOME"] = str(headwater_home)
+    argv = [str(python), SCRIPTS[name]] if python else [str(HEADWATER), "run", SCRIPTS[name]]
+    done = subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done.stdout
+
+
+OpenWorkspace = Callable[[str], Workspace]
+
+
+@pytest.fixture
+def workspace_of(headwater_home: Path) -> Iterator[OpenWorkspace]:
+    """Opens the workspace an example created (closed after the test)."""
+    opened: list[Workspace] = []
+
+    def open_workspace(name: str) -> Workspace:
+        ws = Workspace.get(name)
+        opened.append(ws)
+        return ws
+
+    yield open_workspace
+    for ws in opened:
+        ws.close()
+
+
+def pipeline_runs(ws: Workspace, experiment: str) -> list[PipelineRun]:
+    """The experiment's runs, oldest first."""
+    return list(reversed(list(Experiment(ws, experiment).get_runs())))
+
+
+def steps_by_name(run: PipelineRun) -> dict[str, StepRun]:
+    return {step.name: step for step in run.get_steps()}
+
+
+def check_seed_example(out: str, ws: Workspace) -> None:
+    assert "Creating a new compute target..." in out
+    assert "Best model: nearest_centroid (accuracy 1.000)" in out
+    assert "iris: 150 rows from workspace compare-models-ws" in out
+    assert "registered dataset: prepared_output_data version 1 files 1" in out
+    assert out.count("second run: ") == 5 and out.count(" Finished reused") == 4
+
+    first, second = pipeline_runs(ws, "Compare_Models_Exp")
+    assert first.get_status() == second.get_status() == "Finished"
+    ran, reused = steps_by_name(first), steps_by_name(second)
+    assert set(ran) == {"prepare.py", "train.py", "compare.py", "iris_train.py"}
+    assert all(s.get_status() == "Finished" and s.reason == "never ran before" for s in ran.values())
+    for name, step in reused.items():  # the second submit reused every step of the first
+        assert step.get_status() == "Finished"
+        assert step.get_properties()["azureml.reusedrunid"] == ran[name].id
+    assert ran["train.py"].get_metrics() == {"accuracy": 1.0, "baseline_accuracy": 0.5}
+    assert ran["iris_train.py"].get_metrics()["rows"] == 150
+    assert first.get_tags()["best_model"] == "nearest_centroid"
+    compute = ws.compute_targets["aml-compute"]
+    assert (compute.vm_size, compute.max_nodes) == ("STANDARD_NC6", 4)
+
+    registered = Dataset.get_by_name(ws, "prepared_output_data")
+    assert registered.version == 1  # registered once, by the run that wrote it; not by the reuse
+    output = ran["prepare.py"].get_output_data(next(iter(ran["prepare.py"].get_outputs())))
+    assert output.path_on_datastore == f"outputdataset/{ran['prepare.py'].id}"
+
+
+def test_the_seed_example_runs_under_headwater_run(
+    tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace
+) -> None:
+    out = run_example("seed_pipeline", tmp_path, headwater_home)
+    check_seed_example(out, workspace_of("compare-models-ws"))
+
+
+def test_the_pipelinedata_two_step_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("pipelinedata_two_step", tmp_path, headwater_home)
+    assert "Pipeline validation complete" in out and "creating new compute target" in out
+    assert "trend: temperature = " in out
+    ws = workspace_of("pipelinedata-two-step-ws")
+    (run,) = pipeline_runs(ws, "Data_dependency")
+    steps = steps_by_name(run)
+    assert set(steps) == {"process.py", "train.py"}  # process.py pulled in by the data it produces
+    process = steps["process.py"]
+    assert process.get_metrics() == {"rows_kept": 56}
+    assert process.get_output_data("processed_data").path_on_datastore == f"azureml/{process.id}/processed_data"
+    assert f"downloaded downloaded/azureml/{process.id}/processed_data/clean.csv with 56 rows" in out
+    assert set(steps["train.py"].get_metrics()) == {"slope", "intercept"}
+
+
+def test_the_pipeline_parameters_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("pipeline_parameters", tmp_path, headwater_home)
+    assert "defaults: Finished, train ran" in out
+    assert "learning_rate=0.015: Finished, train ran" in out
+    assert "same values again: Finished, train reused" in out
+    ws = workspace_of("pipeline-parameters-ws")
+    defaults, faster, again = (steps_by_name(r)["train"] for r in pipeline_runs(ws, "pipeline-parameters"))
+    assert defaults.get_metrics()["learning_rate"] == 0.005 and defaults.get_tags()["model_name"] == "linear"
+    assert "parameter learning_rate 0.005 → 0.015" in (faster.reason or "")
+    assert faster.get_tags()["model_name"] == "linear-fast"
+    assert again.get_properties()["azureml.reusedrunid"] == faster.id
+
+
+def test_the_script_run_config_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("script_run_config", tmp_path, headwater_home)
+    assert "Streaming user_logs/std_log.txt" in out and "Execution Summary" in out
+    assert "Status: Completed" in out and "Second run: Completed" in out
+    assert "When alpha is 0.00, we have min MSE" in out
+    assert "Files: ['outputs/ridge_0.00.json', 'outputs/ridge_0.20.json'," in out
+    assert "Downloaded model: {'weights': [" in out
+    assert (tmp_path / "script_run_config" / "model.json").is_file()
+    ws = workspace_of("script-run-config-ws")
+    first, second = reversed(list(Experiment(ws, "train-on-local").get_runs()))
+    for run in (first, second):
+        assert isinstance(run, ScriptRun) and run.get_status() == "Completed"
+        metrics = run.get_metrics()
+        assert metrics["rows"] == 200 and len(metrics["alpha"]) == len(metrics["mse"]) == 5
+    mechanisms = [[d["consumptionDetails"]["mechanism"] for d in r.get_details()["inputDatasets"]]
+                  for r in (first, second)]
+    assert mechanisms == [["Mount"], ["Download"]]
+
+
+def test_the_step_sequence_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("step_sequence", tmp_path, headwater_home)
+    assert "StepSequence run: Finished" in out and "run_after run: Finished" in out
+    ws = workspace_of("step-sequence-ws")
+    for run in pipeline_runs(ws, "step-order"):
+        order = run.get_metrics()["stage"]  # logged on the pipeline run by each step as it ran
+        assert order[0] == "prepare" and set(order[1:3]) == {"train_a", "train_b"}
+        assert order[3:] == ["evaluate", "report"]
+        assert {s.get_status() for s in run.get_steps()} == {"Finished"}
+        # the run_after pipeline was built from its last step: the chain was pulled in
+        assert {s.name for s in run.get_steps()} == {"prepare", "train_a", "train_b", "evaluate", "report"}
+
+
+def test_the_datapath_parameter_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("datapath_parameter", tmp_path, headwater_home)
+    assert "default DataPath: Finished, metrics {'files': 2, 'words': 11}" in out
+    assert "sample_datapath2: Finished, metrics {'files': 1, 'words': 7}" in out
+    ws = workspace_of("datapath-parameter-ws")
+    first, second = (steps_by_name(r)["train_step"] for r in pipeline_runs(ws, "train_with_datapath_input"))
+    assert first.get_tags()["input_string"] == "sample_string1"
+    assert second.get_tags()["input_string"] == "sample_string2"
+
+
+def test_the_tabular_dataset_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("tabular_dataset", tmp_path, headwater_home)
+    assert "registered titanic_ds version 1" in out
+    assert "survival_rates  Finished" in out  # RunDetails(run).show()
+    assert "latest version 2 rows 400 | version 1 rows 300" in out
+    ws = workspace_of("tabular-dataset-ws")
+    (run,) = pipeline_runs(ws, "titanic-survival")
+    step = steps_by_name(run)["survival_rates"]
+    assert step.get_metrics()["passengers"] == 300
+    (consumed,) = step.get_details()["inputDatasets"]
+    assert consumed["dataset"]["id"] == Dataset.get_by_name(ws, "titanic_ds", version=1).id
+
+
+# -- the seed example under plain `python` of another environment -------------------------------
+
+
+def _environment_without_headwater(tmp_path: Path) -> Path:
+    """A new virtual environment that has Headwater's dependencies but not Headwater; its python.
+
+    Like a project's or a Jupyter kernel's environment with pandas & co. installed. The
+    dependencies are this environment's installed distributions (linked into a folder that a
+    ``.pth`` file names), leaving out Headwater itself, so that nothing is downloaded.
+    """
+    venv = tmp_path / "other-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    deps = tmp_path / "dependencies"
+    deps.mkdir()
+    ours = Path(sysconfig.get_paths()["purelib"])
+    for entry in ours.iterdir():
+        name = entry.name.lower()
+        if "headwater" in name or name.endswith(".pth") or name.startswith("__editable__"):
+            continue
+        (deps / entry.name).symlink_to(entry)
+    (site / "dependencies.pth").write_text(f"{deps}\n", encoding="utf-8")
+    return python
+
+
+def test_the_seed_example_runs_under_plain_python_after_compat_install(
+    tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace
+) -> None:
+    python = _environment_without_headwater(tmp_path)
+    probe = "import pandas, importlib.util as u; print(*(u.find_spec(m) is None for m in ('headwater', 'azureml')))"
+    found = subprocess.run([str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert found.stdout.split() == ["True", "True"], found.stderr  # pandas is there, Headwater is not
+
+    installed = subprocess.run([str(HEADWATER), "compat", "install", "--python", str(python)],
+                               capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr
+    status = subprocess.run([str(HEADWATER), "compat", "status", "--python", str(python)],
+                            capture_output=True, text=True).stdout
+    assert status.startswith("installed: yes")
+
+    out = run_example("seed_pipeline", tmp_path, headwater_home, python=python)
+    ws = workspace_of("compare-models-ws")
+    check_seed_example(out, ws)
+    first = pipeline_runs(ws, "Compare_Models_Exp")[0]
+    plan = RunPlan.load(Path(ws.folder) / "runs" / first.id / PLAN_FILE)
+    assert {s.interpreter for s in plan.steps.values()} == {str(python)}  # steps ran on that environment
+
+    removed = subprocess.run([str(HEADWATER), "compat", "uninstall", "--python", str(python)],
+                             capture_output=True, text=True)
+    assert removed.returncode == 0 and "no longer installed" in removed.stdout
+    after = subprocess.run([str(python), "-c", "import azureml.core"], cwd=tmp_path, capture_output=True, text=True)
+    assert after.returncode != 0 and "No module named 'azureml'" in after.stderr
