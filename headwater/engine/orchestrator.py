@@ -142,7 +142,7 @@ class Orchestrator:
                 if self.state[node] != "waiting" or not self._ready(node):
                     continue
                 running = self.active
-                if len(running) >= self.max_concurrency:
+                if self.plan.max_concurrency and len(running) >= self.plan.max_concurrency:
                     self.runner.mark_queued(node)
                     return
                 if not self._target_has_room(node, running):
@@ -157,12 +157,16 @@ class Orchestrator:
                 progressed = True
 
     def _target_has_room(self, node: str, running: set[str]) -> bool:
-        """Whether the step's compute target runs fewer steps than its ``max_nodes`` now."""
-        target = self.plan.spec.step(node).compute_target
-        limit = self.plan.target_concurrency.get(target or "")
+        """Whether the step's pool has a free slot: an AmlCompute runs up to its ``max_nodes`` steps;
+        every other step shares the local pool (``max_concurrency``, default: the machine's cores).
+        An explicit ``max_concurrency`` also caps the whole run (checked by the caller)."""
+        limits = self.plan.target_concurrency
+        target = self.plan.spec.step(node).compute_target or ""
+        limit = limits.get(target)
         if limit is None:
-            return True
-        busy = sum(1 for r in running if self.plan.spec.step(self.by_run_id[r]).compute_target == target)
+            busy = sum(1 for r in running if (self.plan.spec.step(self.by_run_id[r]).compute_target or "") not in limits)
+            return busy < self.max_concurrency
+        busy = sum(1 for r in running if (self.plan.spec.step(self.by_run_id[r]).compute_target or "") == target)
         return busy < limit
 
     def _on_result(self, result: TaskResult) -> None:

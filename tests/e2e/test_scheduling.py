@@ -126,6 +126,20 @@ def test_an_aml_compute_runs_at_most_max_nodes_steps_at_once(
     assert {s.name: s.get_details()["target"] for s in run.get_steps()}["c0"] == "two-nodes"
 
 
+def test_an_aml_compute_pool_is_its_max_nodes_not_the_machines_cores(
+    src: Path, pws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no HEADWATER_MAX_CONCURRENCY, an AmlCompute with max_nodes=4 runs 4 steps at once even on a
+    machine with fewer cores (this one has 2); steps on 'local' stay bounded by the local pool."""
+    monkeypatch.delenv("HEADWATER_MAX_CONCURRENCY", raising=False)
+    cluster = ComputeTarget.create(pws, "four-nodes", AmlCompute.provisioning_configuration(max_nodes=4))
+    on_cluster = [step(f"c{i}", 1.0, compute_target=cluster) for i in range(4)]
+    run, status = finish(pws, Pipeline(pws, steps=on_cluster))
+    assert status == "Finished"
+    t = times(run)
+    assert _max_overlap([t[f"c{i}"] for i in range(4)]) == 4
+
+
 def test_run_after_and_step_sequence_order_steps(src: Path, pws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADWATER_MAX_CONCURRENCY", "8")
     first, second, third = step("first", 0.2), step("second", 0.2), step("third")
