@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,9 +27,11 @@ from headwater.graph.analysis import dependencies, downstream, topological_order
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import utcnow
 
-__all__ = ["Orchestrator", "main", "HEARTBEAT_SECONDS", "CANCEL_FILE"]
+__all__ = ["Orchestrator", "main", "HEARTBEAT_SECONDS", "CANCEL_FILE", "PLAN_WAIT_SECONDS"]
 
 HEARTBEAT_SECONDS = 2.0
+#: How long a freshly started orchestrator waits for submit to write the run plan.
+PLAN_WAIT_SECONDS = 120.0
 
 
 class Orchestrator:
@@ -163,10 +166,10 @@ class Orchestrator:
         limits = self.plan.target_concurrency
         target = self.plan.spec.step(node).compute_target or ""
         limit = limits.get(target)
+        targets = [self.plan.spec.step(self.by_run_id[r]).compute_target or "" for r in running]
         if limit is None:
-            busy = sum(1 for r in running if (self.plan.spec.step(self.by_run_id[r]).compute_target or "") not in limits)
-            return busy < self.max_concurrency
-        busy = sum(1 for r in running if (self.plan.spec.step(self.by_run_id[r]).compute_target or "") == target)
+            return sum(1 for t in targets if t not in limits) < self.max_concurrency
+        busy = sum(1 for t in targets if t == target)
         return busy < limit
 
     def _on_result(self, result: TaskResult) -> None:
@@ -241,10 +244,20 @@ def main(argv: list[str] | None = None) -> int:
     except OSError:
         pass  # already a session leader
     plan_path = Path(args[0])
+    from headwater.engine.executors.local import LocalExecutor
+
+    # submit starts this process while it is still recording the run (so the two overlap) and
+    # writes the plan last: wait for it. A submit that fails on the way removes nothing, so give up
+    # after a while.
+    deadline = time.monotonic() + PLAN_WAIT_SECONDS
+    while not plan_path.exists():
+        if time.monotonic() > deadline:
+            print(f"no plan appeared at {plan_path} within {PLAN_WAIT_SECONDS:g} s; nothing to run", file=sys.stderr)
+            return 2
+        time.sleep(0.002)
     plan = RunPlan.load(plan_path)
     log_dir = plan_path.parent / "system_logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    from headwater.engine.executors.local import LocalExecutor
 
     with open(log_dir / "orchestrator.log", "a", encoding="utf-8") as log, MetadataStore.open(
         plan.workspace.metadata_url

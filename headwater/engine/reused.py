@@ -17,7 +17,7 @@ from headwater.plan.reuse import StepDecision
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import utcnow
 
-__all__ = ["finish_if_all_reused", "all_reused_decisions"]
+__all__ = ["all_reused_decisions", "plan_all_reused", "record_all_reused"]
 
 
 def all_reused_decisions(plan: RunPlan, runner: StepRunner) -> dict[str, StepDecision] | None:
@@ -52,17 +52,22 @@ def all_reused_decisions(plan: RunPlan, runner: StepRunner) -> dict[str, StepDec
     return decisions
 
 
-def finish_if_all_reused(plan: RunPlan, store: MetadataStore) -> bool:
-    """Finish the pipeline run in this process when every step is reused; True if it did."""
+def plan_all_reused(plan: RunPlan, store: MetadataStore) -> dict[str, StepDecision] | None:
+    """:func:`all_reused_decisions` with a runner of its own (nothing is written)."""
     runner = StepRunner(plan, store)
     try:
-        decisions = all_reused_decisions(plan, runner)
-        if decisions is None:
-            return False
+        return all_reused_decisions(plan, runner)
+    finally:
+        runner.close()
+
+
+def record_all_reused(plan: RunPlan, store: MetadataStore, decisions: dict[str, StepDecision]) -> None:
+    """Write a run whose every step is reused, as the orchestrator would (the run records exist)."""
+    runner = StepRunner(plan, store)
+    try:
         store.update_run(plan.pipeline_run_id, status="Running", started_at=utcnow())
         for node in topological_order(plan.spec):
             runner.record_reused(node, decisions[node])
         store.update_run(plan.pipeline_run_id, status="Finished", ended_at=utcnow())
-        return True
     finally:
         runner.close()

@@ -11,6 +11,7 @@ orchestrator and returns at once.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -21,13 +22,13 @@ from typing import Any
 from headwater.data.files import DataAccess
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
 from headwater.engine.plan_file import PIPELINE_RUN, PLAN_FILE, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
-from headwater.engine.reused import finish_if_all_reused
+from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import GraphValidationError, HeadwaterError, did_you_mean
 from headwater.graph.analysis import validate
 from headwater.graph.spec import PipelineSpec
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.environments import check_current_interpreter, environment_digest
-from headwater.plan.git import git_properties
+from headwater.plan.git import git_properties_many
 from headwater.plan.snapshots import scan, store_snapshot
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
@@ -196,35 +197,47 @@ def _submit(
     run_dir = ws_folder / "runs" / run_id
     (run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
     plan_path = run_dir / PLAN_FILE
-    plan.save(plan_path)
-    git = _GitProperties()
-    if kind == SCRIPT_RUN:
-        _record_script_run(store, plan, plan_path, git)
-    else:
-        _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
-    if options.tags:
-        store.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
-
-    if kind == PIPELINE_RUN and finish_if_all_reused(plan, store):
-        return run_id
-    start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log", store, run_id)
+    # Decide first whether anything must run: if so, start the orchestrator now, so its start-up
+    # (a fresh interpreter) overlaps the recording below; it waits for the plan file, written last.
+    reused = plan_all_reused(plan, store) if kind == PIPELINE_RUN else None
+    pid = None
+    if reused is None:
+        pid = start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log")
+    try:
+        folders = [s.source_directory for s in spec.steps]
+        if kind == PIPELINE_RUN:
+            folders.append(options.pipeline_source_directory or os.getcwd())
+        git = git_properties_many(folders)
+        if kind == SCRIPT_RUN:
+            _record_script_run(store, plan, plan_path, git)
+        else:
+            _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
+        if options.tags:
+            store.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
+        if pid is not None:
+            # A merge: a script run's orchestrator may already be writing the same record's definition.
+            store.merge_run_definition(run_id, {"orchestrator_pid": pid, "orchestrator_started_at": utcnow()})
+        plan.save(plan_path)  # the orchestrator starts running steps once this file exists
+    except BaseException:
+        if pid is not None:
+            _stop(pid)
+        raise
+    if reused is not None:
+        record_all_reused(plan, store, reused)
     return run_id
 
 
-class _GitProperties:
-    """SDK v1's ``azureml.git.*`` properties of a folder, looked up once per folder."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, dict[str, str]] = {}
-
-    def __call__(self, folder: str) -> dict[str, str]:
-        if folder not in self._cache:
-            self._cache[folder] = git_properties(folder)
-        return self._cache[folder]
+def _stop(pid: int) -> None:
+    if pid <= 0:  # never a process group
+        return
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _record_pipeline_run(
-    store: MetadataStore, plan: RunPlan, plan_path: Path, git: _GitProperties, source_directory: str
+    store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]], source_directory: str
 ) -> None:
     """The pipeline run's record and one NotStarted record per step."""
     pipeline_run_id = plan.pipeline_run_id
@@ -238,7 +251,7 @@ def _record_pipeline_run(
             definition={"parameters": plan.parameters, "plan": str(plan_path)},
         )
     )
-    store.add_properties(pipeline_run_id, {"azureml.runsource": "azureml.PipelineRun", **git(source_directory)})
+    store.add_properties(pipeline_run_id, {"azureml.runsource": "azureml.PipelineRun", **git[source_directory]})
     for step in plan.spec.steps:
         sp = plan.steps[step.node_id]
         store.create_run(
@@ -253,11 +266,11 @@ def _record_pipeline_run(
                 compute_target=step.compute_target,
             )
         )
-        store.add_properties(sp.run_id, {"ContentSnapshotId": sp.snapshot_id, **git(step.source_directory)})
+        store.add_properties(sp.run_id, {"ContentSnapshotId": sp.snapshot_id, **git[step.source_directory]})
         store.set_tags(sp.run_id, {"azureml.nodeid": step.node_id, "azureml.pipeline": pipeline_run_id})
 
 
-def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git: _GitProperties) -> None:
+def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]]) -> None:
     """The script run's one record (kind ``script``, NotStarted), with SDK v1's properties."""
     (step,) = plan.spec.steps
     sp = plan.steps[step.node_id]
@@ -275,12 +288,13 @@ def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git
     )
     store.add_properties(
         plan.pipeline_run_id,
-        {"azureml.runsource": "experiment", "ContentSnapshotId": sp.snapshot_id, **git(step.source_directory)},
+        {"azureml.runsource": "experiment", "ContentSnapshotId": sp.snapshot_id, **git[step.source_directory]},
     )
 
 
-def start_orchestrator(plan_path: Path, log_path: Path, store: MetadataStore, run_id: str) -> int:
-    """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie)."""
+def start_orchestrator(plan_path: Path, log_path: Path) -> int:
+    """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie); it
+    runs the plan at ``plan_path`` once that file exists. Returns its pid."""
     line = '"$0" -m headwater.engine.orchestrator "$1" </dev/null >>"$2" 2>&1 & echo $!'
     out = subprocess.run(
         ["/bin/sh", "-c", line, sys.executable, str(plan_path), str(log_path)],
@@ -289,7 +303,4 @@ def start_orchestrator(plan_path: Path, log_path: Path, store: MetadataStore, ru
         text=True,
         close_fds=True,
     )
-    pid = int(out.stdout.strip())
-    # A merge: a script run's orchestrator may already be writing the same record's definition.
-    store.merge_run_definition(run_id, {"orchestrator_pid": pid, "orchestrator_started_at": utcnow()})
-    return pid
+    return int(out.stdout.strip())

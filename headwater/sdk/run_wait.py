@@ -13,8 +13,10 @@ if TYPE_CHECKING:
 
 __all__ = ["wait_for_pipeline", "wait_for_script", "wait_for_steps", "POLL_MIN_SECONDS", "POLL_MAX_SECONDS"]
 
-POLL_MIN_SECONDS = 0.01
-POLL_MAX_SECONDS = 0.5
+#: The wait polls the store (one cheap indexed read per run): fast after a change, backing off to
+#: POLL_MAX_SECONDS, which bounds how late the waiting script learns that the run ended.
+POLL_MIN_SECONDS = 0.005
+POLL_MAX_SECONDS = 0.05
 TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
 
 

@@ -29,7 +29,7 @@ def planned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     gen(proj, {"src": {"ok.py": "print('ok')\n", "bad.py": "import sys\nsys.exit(2)\n"}})
     plans: list[Path] = []
 
-    def no_orchestrator(plan_path: Path, log_path: Path, store: Any, run_id: str) -> int:
+    def no_orchestrator(plan_path: Path, log_path: Path) -> int:
         plans.append(plan_path)
         return 0
 

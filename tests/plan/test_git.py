@@ -189,3 +189,32 @@ def test_git_dir_in_the_environment_does_not_redirect_git(
     git(other, "init", "-q", "-b", "elsewhere")
     monkeypatch.setenv("GIT_DIR", str(other / ".git"))
     assert git_properties(repo)["azureml.git.branch"] == "main"
+
+
+def test_many_folders_match_one_by_one(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """git_properties_many (one git status per repository) answers as git_properties does per folder."""
+    from headwater.plan.git import git_properties_many
+
+    for sub in ("a", "b", "c/deep", "d"):
+        (repo / sub).mkdir(parents=True, exist_ok=True)
+        (repo / sub / "x.py").write_text("print(1)\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "folders")
+    (repo / "a" / "x.py").write_text("changed\n")  # modified
+    (repo / "c" / "deep" / "new.txt").write_text("new\n")  # untracked, nested
+    (repo / "d" / "fresh").mkdir()
+    (repo / "d" / "fresh" / "f.txt").write_text("untracked folder\n")
+    outside = tmp_path / "not-a-repo"
+    outside.mkdir()
+    folders = [str(repo), str(repo / "a"), str(repo / "b"), str(repo / "c"), str(repo / "c" / "deep"),
+               str(repo / "d"), str(outside)]
+    expected = {f: git_properties(f) for f in folders}
+    assert git_properties_many(folders) == expected
+    assert expected[str(repo / "a")]["azureml.git.dirty"] == "True"
+    assert expected[str(repo / "b")]["azureml.git.dirty"] == "False"
+    assert expected[str(repo / "c")]["azureml.git.dirty"] == "True"
+    assert expected[str(repo / "d")]["azureml.git.dirty"] == "True"
+    assert expected[str(outside)] == {}
+    git(repo, "checkout", "-q", "--detach")
+    monkeypatch.setenv("AZUREML_GIT_COMMIT", "abc")
+    assert git_properties_many(folders) == {f: git_properties(f) for f in folders}
