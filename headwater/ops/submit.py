@@ -11,8 +11,6 @@ orchestrator and returns at once.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
@@ -21,11 +19,12 @@ from typing import Any
 
 from headwater.data.files import DataAccess
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
-from headwater.engine.plan_file import PIPELINE_RUN, PLAN_FILE, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
+from headwater.engine.plan_file import PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import GraphValidationError, HeadwaterError, did_you_mean
 from headwater.graph.analysis import validate
 from headwater.graph.spec import PipelineSpec
+from headwater.ops.spawn import PendingRun, start_pending_run
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.environments import check_current_interpreter, environment_digest
 from headwater.plan.git import git_properties_many
@@ -33,7 +32,7 @@ from headwater.plan.snapshots import scan, store_snapshot
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 
-__all__ = ["SubmitOptions", "submit_pipeline", "submit_script", "start_orchestrator"]
+__all__ = ["SubmitOptions", "submit_pipeline", "submit_script"]
 
 
 class UnknownParameterError(HeadwaterError, ValueError):
@@ -124,13 +123,26 @@ def _dataset_inputs(
     return digests, records
 
 
-def submit_pipeline(store: MetadataStore, workspace: WorkspaceRef, spec: PipelineSpec, options: SubmitOptions) -> str:
+def submit_pipeline(
+    store: MetadataStore,
+    workspace: WorkspaceRef,
+    spec: PipelineSpec,
+    options: SubmitOptions,
+    pending: PendingRun | None = None,
+) -> str:
     """Record and start a pipeline run; returns its id. Raises before recording anything when the
-    pipeline is invalid or a parameter is unknown."""
-    return _submit(store, workspace, spec, options, PIPELINE_RUN)
+    pipeline is invalid or a parameter is unknown. ``pending``: an orchestrator already started
+    for this run (:func:`headwater.ops.spawn.start_pending_run`); it is consumed either way."""
+    return _submit(store, workspace, spec, options, PIPELINE_RUN, pending)
 
 
-def submit_script(store: MetadataStore, workspace: WorkspaceRef, spec: PipelineSpec, options: SubmitOptions) -> str:
+def submit_script(
+    store: MetadataStore,
+    workspace: WorkspaceRef,
+    spec: PipelineSpec,
+    options: SubmitOptions,
+    pending: PendingRun | None = None,
+) -> str:
     """Record and start a single script run (SDK v1: a ScriptRunConfig given to Experiment.submit).
 
     ``spec`` has exactly one step. The run is one record of kind ``script`` whose id is also its
@@ -140,24 +152,48 @@ def submit_script(store: MetadataStore, workspace: WorkspaceRef, spec: PipelineS
     """
     if len(spec.steps) != 1:
         raise ValueError(f"A script run has exactly one step, not {len(spec.steps)}")
-    return _submit(store, workspace, spec, options, SCRIPT_RUN)
+    return _submit(store, workspace, spec, options, SCRIPT_RUN, pending)
 
 
 def _submit(
-    store: MetadataStore, workspace: WorkspaceRef, spec: PipelineSpec, options: SubmitOptions, kind: str
+    store: MetadataStore,
+    workspace: WorkspaceRef,
+    spec: PipelineSpec,
+    options: SubmitOptions,
+    kind: str,
+    pending: PendingRun | None,
 ) -> str:
-    problems = validate(spec)
-    if problems:
-        raise GraphValidationError(problems)
-    parameters = _resolve_parameters(spec, options.pipeline_parameters)
+    try:
+        problems = validate(spec)
+        if problems:
+            raise GraphValidationError(problems)
+        parameters = _resolve_parameters(spec, options.pipeline_parameters)
+        # The orchestrator starts first (see headwater.ops.spawn); the SDK may have started it already.
+        pending = pending or start_pending_run(workspace.folder)
+        return _plan_and_record(store, workspace, spec, options, kind, parameters, pending)
+    except BaseException:
+        if pending is not None:
+            pending.discard()
+        raise
+
+
+def _plan_and_record(
+    store: MetadataStore,
+    workspace: WorkspaceRef,
+    spec: PipelineSpec,
+    options: SubmitOptions,
+    kind: str,
+    parameters: dict[str, Any],
+    pending: PendingRun,
+) -> str:
     ws_folder = Path(workspace.folder)
+    run_id, plan_path = pending.run_id, pending.plan_path
     snapshots = _snapshot_ids(spec, store, ws_folder)
     handle = WorkspaceHandle(store, ws_folder, workspace.name)
     with DataAccess(handle) as access:
         input_digests, input_records = _dataset_inputs(spec, parameters, access)
     experiment = store.get_or_create_experiment(options.experiment_name)  # nothing is recorded before
 
-    run_id = str(uuid.uuid4())
     steps: dict[str, StepPlan] = {}
     for step in spec.steps:
         env = check_current_interpreter(step.environment)
@@ -194,46 +230,27 @@ def _submit(
         kind=kind,
     )
 
-    run_dir = ws_folder / "runs" / run_id
-    (run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
-    plan_path = run_dir / PLAN_FILE
-    # Decide first whether anything must run: if so, start the orchestrator now, so its start-up
-    # (a fresh interpreter) overlaps the recording below; it waits for the plan file, written last.
     reused = plan_all_reused(plan, store) if kind == PIPELINE_RUN else None
-    pid = None
-    if reused is None:
-        pid = start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log")
-    try:
-        folders = [s.source_directory for s in spec.steps]
-        if kind == PIPELINE_RUN:
-            folders.append(options.pipeline_source_directory or os.getcwd())
-        git = git_properties_many(folders)
-        if kind == SCRIPT_RUN:
-            _record_script_run(store, plan, plan_path, git)
-        else:
-            _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
-        if options.tags:
-            store.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
-        if pid is not None:
-            # A merge: a script run's orchestrator may already be writing the same record's definition.
-            store.merge_run_definition(run_id, {"orchestrator_pid": pid, "orchestrator_started_at": utcnow()})
-        plan.save(plan_path)  # the orchestrator starts running steps once this file exists
-    except BaseException:
-        if pid is not None:
-            _stop(pid)
-        raise
     if reused is not None:
+        pending.stop()  # nothing to run: the waiting orchestrator is not needed
+    folders = [s.source_directory for s in spec.steps]
+    if kind == PIPELINE_RUN:
+        folders.append(options.pipeline_source_directory or os.getcwd())
+    git = git_properties_many(folders)
+    if kind == SCRIPT_RUN:
+        _record_script_run(store, plan, plan_path, git)
+    else:
+        _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
+    if options.tags:
+        store.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
+    if reused is not None:
+        plan.save(plan_path)
         record_all_reused(plan, store, reused)
+        return run_id
+    # A merge: a script run's orchestrator may already be writing the same record's definition.
+    store.merge_run_definition(run_id, {"orchestrator_pid": pending.pid, "orchestrator_started_at": utcnow()})
+    plan.save(plan_path)  # the orchestrator starts running steps once this file exists
     return run_id
-
-
-def _stop(pid: int) -> None:
-    if pid <= 0:  # never a process group
-        return
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _record_pipeline_run(
@@ -291,16 +308,3 @@ def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git
         {"azureml.runsource": "experiment", "ContentSnapshotId": sp.snapshot_id, **git[step.source_directory]},
     )
 
-
-def start_orchestrator(plan_path: Path, log_path: Path) -> int:
-    """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie); it
-    runs the plan at ``plan_path`` once that file exists. Returns its pid."""
-    line = '"$0" -m headwater.engine.orchestrator "$1" </dev/null >>"$2" 2>&1 & echo $!'
-    out = subprocess.run(
-        ["/bin/sh", "-c", line, sys.executable, str(plan_path), str(log_path)],
-        check=True,
-        capture_output=True,
-        text=True,
-        close_fds=True,
-    )
-    return int(out.stdout.strip())

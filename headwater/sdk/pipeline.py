@@ -108,14 +108,23 @@ class Pipeline:
         regenerate_outputs: bool,
         tags: dict[str, str] | None,
     ) -> PipelineRun:
-        from headwater.ops.submit import SubmitOptions, submit_pipeline
+        from headwater.ops.spawn import start_pending_run
+
+        ws = self._workspace
+        # First thing: the orchestrator's start-up then overlaps building and recording the run.
+        pending = start_pending_run(ws.folder)
+        try:
+            from headwater.ops.submit import SubmitOptions, submit_pipeline
+
+            spec = self._spec()
+            params = {
+                name: parameter_value(value, name=name) for name, value in (pipeline_parameters or {}).items()
+            }
+        except BaseException:
+            pending.discard()
+            raise
         from headwater.sdk.runs import PipelineRun
 
-        spec = self._spec()
-        params = {
-            name: parameter_value(value, name=name) for name, value in (pipeline_parameters or {}).items()
-        }
-        ws = self._workspace
         run_id = submit_pipeline(
             ws._metadata,
             ws._ref(),
@@ -130,6 +139,7 @@ class Pipeline:
                 terminate_grace_seconds=float(os.environ.get("HEADWATER_TERMINATE_GRACE_SECONDS", "10") or 10),
                 pipeline_source_directory=self._default_source or self._cwd,
             ),
+            pending,
         )
         return PipelineRun._get(ws, run_id)
 

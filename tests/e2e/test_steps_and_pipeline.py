@@ -21,7 +21,7 @@ from headwater import (
     PythonScriptStep,
     Workspace,
 )
-from tests.conftest import gen
+from tests.conftest import _processes_under, gen
 from tests.e2e.conftest import ran, script
 
 pytestmark = pytest.mark.slow
@@ -155,6 +155,8 @@ def test_submitting_an_invalid_pipeline_raises_and_records_nothing(src: Path, pw
     assert pws._metadata.list_runs() == []
     assert pws._metadata.get_experiment("invalid") is None
     assert not (Path(pws.folder) / "runs").exists() or list((Path(pws.folder) / "runs").iterdir()) == []
+    # the orchestrator started early for the run was stopped: nothing of it is left running
+    assert [p for p in _processes_under(Path(pws.folder)) if _alive(p)] == []
 
 
 def test_an_unknown_parameter_at_submit_names_it_and_suggests_one(src: Path, pws: Workspace) -> None:
@@ -166,3 +168,12 @@ def test_an_unknown_parameter_at_submit_names_it_and_suggests_one(src: Path, pws
     with pytest.raises(ValueError, match="'nope' does not exist"):
         pipeline.submit("params", pipeline_parameters={"nope": 1})
     assert pws._metadata.list_runs() == []
+
+
+def _alive(pid: int) -> bool:
+    """True for a running process (a zombie waiting to be reaped is not running)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import headwater.ops.submit as submit_module
+import headwater.ops.spawn as spawn_module
 from headwater import Experiment, Pipeline, PythonScriptStep, ScriptRunConfig, Workspace
 from headwater.engine.executors.local import LocalExecutor
 from headwater.engine.orchestrator import Orchestrator
@@ -33,7 +33,7 @@ def planned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         plans.append(plan_path)
         return 0
 
-    monkeypatch.setattr(submit_module, "start_orchestrator", no_orchestrator)
+    monkeypatch.setattr(spawn_module, "start_orchestrator", no_orchestrator)
     return plans
 
 

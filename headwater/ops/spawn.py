@@ -1,0 +1,72 @@
+"""Starting a run's orchestrator early: a detached process that waits for its run plan.
+
+``submit`` starts the orchestrator before it snapshots, digests and records anything, so the
+orchestrator's own start-up (a fresh interpreter importing the engine) overlaps that work; the
+orchestrator waits until the plan file appears. When nothing needs to run (every step reused) or
+submit fails, the waiting process is stopped before it has touched anything. Stdlib only, so the
+SDK can call it before importing the rest of submit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["PendingRun", "start_pending_run", "start_orchestrator", "PLAN_FILE"]
+
+PLAN_FILE = "plan.json"
+
+
+def start_orchestrator(plan_path: Path, log_path: Path) -> int:
+    """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie); it
+    runs the plan at ``plan_path`` once that file exists. Returns its pid."""
+    line = '"$0" -m headwater.engine.orchestrator "$1" </dev/null >>"$2" 2>&1 & echo $!'
+    out = subprocess.run(
+        ["/bin/sh", "-c", line, sys.executable, str(plan_path), str(log_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        close_fds=True,
+    )
+    return int(out.stdout.strip())
+
+
+@dataclass
+class PendingRun:
+    """A run id, its folder, and the orchestrator waiting for its plan."""
+
+    run_id: str
+    run_dir: Path
+    plan_path: Path
+    pid: int
+
+    def stop(self) -> None:
+        """Stop the waiting orchestrator (it has not touched anything yet)."""
+        if self.pid <= 0:  # never signal a process group
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.pid = 0
+
+    def discard(self) -> None:
+        """Stop the orchestrator and remove the run folder: submit failed, nothing was run."""
+        self.stop()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def start_pending_run(workspace_folder: str | os.PathLike[str]) -> PendingRun:
+    """A new run id and folder in the workspace, with its orchestrator started and waiting."""
+    run_id = str(uuid.uuid4())
+    run_dir = Path(workspace_folder) / "runs" / run_id
+    (run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
+    plan_path = run_dir / PLAN_FILE
+    pid = start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log")
+    return PendingRun(run_id, run_dir, plan_path, pid)
