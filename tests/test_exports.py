@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import headwater
 
 HEAVY = ("pandas", "pyarrow", "sqlalchemy", "alembic", "fsspec", "psycopg", "rich", "click", "numpy")
@@ -24,12 +26,8 @@ def test_exported_objects_live_in_their_declared_modules() -> None:
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="NoSuchThing"):
         headwater.NoSuchThing  # noqa: B018
-    except AttributeError as exc:
-        assert "NoSuchThing" in str(exc)
-    else:  # pragma: no cover - the assertion is the point
-        raise AssertionError("expected AttributeError")
 
 
 def test_import_headwater_does_not_load_heavy_libraries() -> None:

@@ -378,8 +378,12 @@ class Run:
     # -- the one place events leave ------------------------------------------------------------
 
     def _emit(self, event: dict[str, Any]) -> None:
-        """Deliver one event (shapes in :mod:`headwater.runtime.context`); subclasses implement it."""
-        raise NotImplementedError(f"{type(self).__name__} cannot record events")
+        """Deliver one event (shapes in :mod:`headwater.runtime.context`); each kind of run does this
+        its own way. A bare ``Run(experiment, run_id)`` is not attached to anything."""
+        raise NotSupportedError(
+            f"This {type(self).__name__} is not attached to a run that can record {event.get('type', 'events')}.",
+            hint="Use Run.get_context() inside a script, or Run.get(workspace, run_id) for an existing run.",
+        )
 
 
 def __getattr__(name: str) -> Any:

@@ -464,8 +464,7 @@ class LocalDatastore(Datastore):
 
     @staticmethod
     def _checked(obj: Datastore) -> LocalDatastore:
-        if not isinstance(obj, LocalDatastore):  # pragma: no cover - register_local_folder writes 'local'
-            raise TypeError(f"expected a LocalDatastore, got {type(obj).__name__}")
+        assert isinstance(obj, LocalDatastore), f"register_local_folder made a {type(obj).__name__}"
         return obj
 
     def _describe(self) -> dict[str, Any]:

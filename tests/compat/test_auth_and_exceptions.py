@@ -104,9 +104,5 @@ def test_the_workspace_and_dataset_idioms_of_sdk_v1(ws: Workspace) -> None:
 
     with pytest.raises(WorkspaceException):
         Workspace.get("no-such-workspace")
-    try:
+    with pytest.raises(UserErrorException, match="no-such-dataset"):
         Dataset.get_by_name(ws, "no-such-dataset")
-    except UserErrorException as exc:
-        assert "no-such-dataset" in str(exc)
-    else:  # pragma: no cover - the assertion is the point
-        raise AssertionError("expected the missing dataset to raise")

@@ -40,8 +40,6 @@ def test_seed_environment_block_runs_as_written(ws: Workspace) -> None:
     if USE_CURATED_ENV:
         curated_environment = Environment.get(workspace=ws, name="AzureML-Tutorial")
         aml_run_config.environment = curated_environment
-    else:  # pragma: no cover - the seed's other branch, below
-        pass
     aml_run_config.environment.python.user_managed_dependencies = False
     # Add some packages relied on by data prep step
     aml_run_config.environment.python.conda_dependencies = CondaDependencies.create(
