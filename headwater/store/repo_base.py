@@ -1,0 +1,84 @@
+"""What the query groups of :class:`~headwater.store.metadata.MetadataStore` stand on.
+
+:class:`RepoBase` holds the connection state (set by ``MetadataStore.__init__``) and the few
+private helpers every query goes through: ``_one``, ``_all``, ``_exec`` and ``_transaction``.
+The query groups (:mod:`headwater.store.repo_datasets`, :mod:`headwater.store.repo_runs`) derive
+from it and use nothing else of the store, so mypy checks them on their own. Also here: the JSON
+encoding of JSON columns, shared by every group.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from headwater.errors import MetadataStoreError
+from headwater.store.backends import Backend, redact_url
+
+__all__ = ["RETRIES", "RepoBase", "as_stored", "dumps", "loads"]
+
+RETRIES = 100
+"""How often a write that lost a race on a unique key (a version number ...) is tried again."""
+
+
+def dumps(value: Any) -> str:
+    """``value`` as the text of a JSON column (canonical: sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def loads(text: str | None) -> Any:
+    """A JSON column's text decoded (``None`` stays ``None``)."""
+    return None if text is None else json.loads(text)
+
+
+def as_stored(value: Any) -> Any:
+    """``value`` as it reads back from a JSON column (tuples become lists, paths strings ...)."""
+    return loads(dumps(value))
+
+
+class RepoBase:
+    """The connection and the query helpers; :class:`MetadataStore` sets the attributes."""
+
+    url: str
+    _db: Backend
+    _read_only: bool
+    _lock: threading.RLock
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise MetadataStoreError(
+                f"The metadata store at {redact_url(self.url)} is open read-only; this call writes to it.",
+                hint="Open it without read_only=True to change it.",
+            )
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return [tuple(r) for r in self._db.conn.execute(self._db.sql(sql), tuple(params)).fetchall()]
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            row = self._db.conn.execute(self._db.sql(sql), tuple(params)).fetchone()
+            return None if row is None else tuple(row)
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a write statement; returns the number of rows it changed."""
+        self._check_writable()
+        with self._lock:
+            cur = self._db.conn.execute(self._db.sql(sql), tuple(params))
+            return int(cur.rowcount or 0)
+
+    @contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[None]:
+        if write:
+            self._check_writable()
+        with self._lock:
+            self._db.begin(write=write)
+            try:
+                yield
+            except BaseException:
+                self._db.conn.execute("ROLLBACK")
+                raise
+            self._db.conn.execute("COMMIT")
