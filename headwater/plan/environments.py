@@ -36,11 +36,14 @@ from headwater.plan.hashing import dict_hash
 __all__ = [
     "SPEC_DEFAULTS",
     "Resolution",
+    "CONDA_TO_PIP",
     "check_current_interpreter",
     "clear_cache",
+    "conda_to_pep440",
     "environment_digest",
     "is_provided",
     "normalize_spec",
+    "split_conda",
 ]
 
 #: Every key of an environment spec and its default.
@@ -366,3 +369,10 @@ def _conda_to_pep440(version: str) -> str:
         else:
             clauses.append(f"{op}{value}")
     return ",".join(clauses)
+
+
+# Public names for the environment builder (headwater.engine.environments), which installs what
+# this module checks: the same conda → pip names and version translation on both sides.
+CONDA_TO_PIP = _CONDA_TO_PIP
+split_conda = _split_conda
+conda_to_pep440 = _conda_to_pep440
