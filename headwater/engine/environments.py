@@ -46,7 +46,15 @@ from headwater.engine.interpreters import Interpreter, choose_interpreter
 from headwater.errors import EnvironmentBuildError
 from headwater.plan.environments import check_current_interpreter, normalize_spec
 
-__all__ = ["MARKER", "BuiltEnvironment", "ensure_environment", "list_environments", "prune", "uv_binary"]
+__all__ = [
+    "MARKER",
+    "BuiltEnvironment",
+    "ensure_environment",
+    "find_built",
+    "list_environments",
+    "prune",
+    "uv_binary",
+]
 
 #: The file that marks a complete environment folder.
 MARKER = "headwater-env.json"
@@ -88,6 +96,15 @@ def uv_binary() -> str:
             "uv, which builds step environments, is not installed beside Headwater.",
             hint=f"Install it into Headwater's environment: {sys.executable} -m pip install 'uv>=0.4'",
         ) from err
+
+
+def find_built(
+    spec: dict[str, Any], environments_root: Path, *, strict_python: bool = False
+) -> BuiltEnvironment | None:
+    """The complete environment already built for ``spec``, or None (nothing is built or locked)."""
+    digest = check_current_interpreter(normalize_spec(spec)).digest
+    existing = _load(Path(environments_root).absolute() / digest)
+    return existing if existing is not None and _acceptable(existing, strict_python) else None
 
 
 def ensure_environment(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headwater._paths import COMPAT_SHIM_DIR
+from headwater._paths import COMPAT_SHIM_DIR, PACKAGE_DIR
 from headwater.engine.executors.base import TaskSpec
 from headwater.engine.plan_file import RunPlan
 from headwater.graph.spec import StepSpec
@@ -119,6 +119,20 @@ def _command_argv(words: list[str], interpreter: str) -> tuple[str, ...]:
     return tuple(words)
 
 
+def runtime_link_dir(workspace_folder: Path) -> Path:
+    """``<workspace>/environments/.headwater-runtime``: a folder whose only entry links to the
+    installed ``headwater`` package, for steps that run in a built environment."""
+    folder = workspace_folder / "environments" / ".headwater-runtime"
+    link = folder / "headwater"
+    if not link.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".headwater.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(PACKAGE_DIR, target_is_directory=True)
+        os.replace(tmp, link)
+    return folder
+
+
 def build_task(
     plan: RunPlan,
     step: StepSpec,
@@ -127,8 +141,10 @@ def build_task(
     workdir: Path,
     inputs: list[ResolvedInput],
     outputs: list[ResolvedOutput],
+    interpreter: str | None = None,
 ) -> TaskSpec:
-    """Write the step's context file and return its task."""
+    """Write the step's context file and return its task. ``interpreter`` (a built environment's
+    Python) overrides the plan's."""
     sp = plan.steps[step.node_id]
     by_in = {i.name: i for i in inputs}
     by_out = {o.name: o for o in outputs}
@@ -148,8 +164,12 @@ def build_task(
         env["HEADWATER_PARENT_RUN_ID"] = plan.parent_run_id
     env.update(step.environment_variables)
     # Step scripts written for SDK v1 import azureml.*: the compatibility layer is always active in steps.
+    # An interpreter other than Headwater's own (a built environment) gets Headwater's package
+    # through a folder holding only a link to it: the stdlib-only runtime and the azureml names.
+    python = interpreter or sp.interpreter
+    runtime = None if python == sys.executable else str(runtime_link_dir(Path(plan.workspace.folder)))
     user_path = env.get("PYTHONPATH", os.environ.get("PYTHONPATH"))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(COMPAT_SHIM_DIR), user_path) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(COMPAT_SHIM_DIR), runtime, user_path) if p)
     dataset_vars = []
     for i in inputs:
         env[i.name] = i.value
@@ -176,9 +196,9 @@ def build_task(
     args = [_expand(_token_value(t, by_in, by_out, plan.parameters), t, env, by_in, by_out) for t in step.arguments]
     if step.kind == "python":
         assert step.script is not None
-        argv: tuple[str, ...] = (sp.interpreter, step.script, *args)
+        argv: tuple[str, ...] = (python, step.script, *args)
     else:
-        argv = _command_argv(args, sp.interpreter)
+        argv = _command_argv(args, python)
 
     context = {
         "run_id": sp.run_id,

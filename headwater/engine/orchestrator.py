@@ -20,9 +20,12 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from headwater.engine.env_builds import EnvironmentBuilds
+from headwater.engine.environments import BuiltEnvironment
 from headwater.engine.executors.base import Executor, TaskResult
-from headwater.engine.plan_file import CANCEL_FILE, SCRIPT_RUN, RunPlan
+from headwater.engine.plan_file import CANCEL_FILE, ENVIRONMENTS_DIR, SCRIPT_RUN, RunPlan
 from headwater.engine.step_runner import StepRunner
+from headwater.errors import EnvironmentBuildError
 from headwater.graph.analysis import dependencies, downstream, topological_order
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import utcnow
@@ -57,6 +60,10 @@ class Orchestrator:
         # as it exits; counting from here keeps limits and the recorded times consistent, and no
         # result is left unread when the loop decides it is done.
         self.active: set[str] = set()
+        self.builds = EnvironmentBuilds(
+            Path(plan.workspace.folder) / ENVIRONMENTS_DIR,
+            lambda node: Path(plan.workspace.folder) / "runs" / plan.steps[node].run_id / "system_logs",
+        )
 
     def _say(self, text: str) -> None:
         if self.log is not None:
@@ -120,16 +127,32 @@ class Orchestrator:
                 self._cancel_remaining("the pipeline run was canceled")
             if not self.stop_launching:
                 self._launch_ready()
-            if not self.active:
+            building = "building" in self.state.values()
+            if not self.active and not building:
                 if self.stop_launching or not self._launch_possible():
                     self._cancel_remaining("it cannot start: an upstream step did not finish")
                     return
                 continue
-            results = self.executor.wait(timeout=0.25)
+            results = self.executor.wait(timeout=0.05 if building else 0.25) if self.active else []
             for result in results:
                 self._on_result(result)
+            if building:
+                for nodes, outcome in self.builds.collect(timeout=0 if self.active else 0.25):
+                    self._on_build(nodes, outcome)
             if not results:
                 self._ingest_running()
+
+    def _on_build(self, nodes: list[str], outcome: BuiltEnvironment | EnvironmentBuildError) -> None:
+        """An environment build ended: its steps can start, or they fail with the build's message."""
+        for node in nodes:
+            if self.state[node] != "building":
+                continue  # canceled meanwhile
+            if isinstance(outcome, EnvironmentBuildError):
+                self.state[node] = self.runner.fail_build(node, outcome)
+                self._after_failure(node)
+            else:
+                self.runner.interpreters[node] = outcome.interpreter
+                self.state[node] = "waiting"
 
     def _launch_possible(self) -> bool:
         return any(self.state[n] == "waiting" and self._ready(n) for n in self.order)
@@ -143,6 +166,20 @@ class Orchestrator:
             progressed = False
             for node in self.order:
                 if self.state[node] != "waiting" or not self._ready(node):
+                    continue
+                sp = self.plan.steps[node]
+                if sp.needs_build and node not in self.runner.interpreters:
+                    # Reused steps need no environment: decide first, build only for a step that runs.
+                    outcome = self.runner.start(node, None)
+                    if outcome != "must-run":
+                        self.state[node] = outcome
+                        if outcome == "failed":
+                            self._after_failure(node)
+                        progressed = True
+                        continue
+                    self.runner.mark_queued(node)  # Queued while its environment is built
+                    self.state[node] = "building"
+                    self.builds.request(node, sp.environment_digest, self.plan.spec.step(node).environment)
                     continue
                 running = self.active
                 if self.plan.max_concurrency and len(running) >= self.plan.max_concurrency:
@@ -204,7 +241,7 @@ class Orchestrator:
 
     def _cancel_remaining(self, reason: str) -> None:
         for n in self.order:
-            if self.state[n] == "waiting":
+            if self.state[n] in ("waiting", "building"):
                 self.state[n] = "canceled"
                 self.runner.mark_canceled(n, reason)
 

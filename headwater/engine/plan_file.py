@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 PLAN_FILE = "plan.json"
+#: Built environments live in ``<workspace>/environments/<digest>/``.
+ENVIRONMENTS_DIR = "environments"
 #: A marker file in the pipeline run's folder: its presence asks the orchestrator to cancel.
 CANCEL_FILE = "cancel.requested"
 
@@ -84,6 +86,7 @@ class StepPlan:
     input_digests: dict[str, str] = field(default_factory=dict)  # pre-computed (datasets, datapaths)
     input_records: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset records by input
     environment_error: str | None = None  # the environment cannot be used: the step fails with this
+    needs_build: bool = False  # its environment must be built (engine.environments) before it runs
 
 
 @dataclass(frozen=True)

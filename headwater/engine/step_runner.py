@@ -60,6 +60,7 @@ class StepRunner:
         self.offsets: dict[str, int] = {}  # node -> bytes of its events file already ingested
         self.statuses = plan.step_statuses
         self.noun = "Script" if plan.kind == SCRIPT_RUN else "Step"  # how messages name what failed
+        self.interpreters: dict[str, str] = {}  # node -> the Python of its built environment
 
     def close(self) -> None:
         self.inputs.close()
@@ -115,21 +116,30 @@ class StepRunner:
             self.plan.steps[node].run_id, status="Canceled", ended_at=utcnow(), error={"message": reason}
         )
 
+    def fail_build(self, node: str, error: Exception) -> str:
+        """The step's environment could not be built: it fails with the resolver's message."""
+        step = self.plan.spec.step(node)
+        message = f"{self.noun} {step.name!r} could not start: its environment could not be built. {error}"
+        return self._fail(node, message)
+
     def _fail(self, node: str, message: str, **extra: Any) -> str:
         self.store.update_run(
             self.plan.steps[node].run_id, status="Failed", ended_at=utcnow(), error={"message": message, **extra}
         )
         return "failed"
 
-    def start(self, node: str, executor: Executor) -> str:
-        """Decide and either finish the step as reused ('done') or launch it ('running')."""
+    def start(self, node: str, executor: Executor | None) -> str:
+        """Decide and either finish the step as reused ('done') or launch it ('running').
+
+        Without an ``executor`` only the reuse decision is made: 'done' when reused, else
+        'must-run' with nothing written (the orchestrator builds the environment first)."""
         step = self.plan.spec.step(node)
         run_id = self.plan.steps[node].run_id
         run_dir = self.run_dir(node)
         env_error = self.plan.steps[node].environment_error
         if env_error:
             return self._fail(node, env_error)
-        if self.statuses.preparing is not None:
+        if self.statuses.preparing is not None and executor is not None:
             self.store.update_run(run_id, status=self.statuses.preparing)
         try:
             resolved = self.inputs.resolve(node, run_dir)
@@ -139,6 +149,8 @@ class StepRunner:
         if decision.reused:
             self.record_reused(node, decision)
             return "done"
+        if executor is None:
+            return "must-run"
         outputs = []
         for o in step.outputs:
             staged = staging_dir(run_dir, o.name)
@@ -155,7 +167,10 @@ class StepRunner:
         try:
             self.inputs.materialize(resolved, run_dir)
             workdir = prepare_workdir(self.snapshots_root / self.plan.steps[node].snapshot_id, run_dir)
-            task = build_task(self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs)
+            task = build_task(
+                self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs,
+                interpreter=self.interpreters.get(node),
+            )
         except (HeadwaterError, OSError) as exc:
             return self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
         definition = {

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from headwater.data.files import DataAccess
+from headwater.engine.environments import find_built
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
-from headwater.engine.plan_file import PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
+from headwater.engine.plan_file import ENVIRONMENTS_DIR, PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import GraphValidationError, HeadwaterError, did_you_mean
 from headwater.graph.analysis import validate
@@ -197,20 +198,18 @@ def _plan_and_record(
     steps: dict[str, StepPlan] = {}
     for step in spec.steps:
         env = check_current_interpreter(step.environment)
-        error = None
-        if not env.satisfied:
-            error = (
-                f"The environment of step {step.name!r} needs packages this Python does not have: "
-                + ", ".join(env.missing)
-            )
+        interpreter, needs_build = env.interpreter, False
+        if not env.satisfied:  # built before (a lookup, no build), else built by the orchestrator
+            built = find_built(step.environment, ws_folder / ENVIRONMENTS_DIR)
+            interpreter, needs_build = (built.interpreter, False) if built is not None else ("", True)
         steps[step.node_id] = StepPlan(
             run_id=run_id if kind == SCRIPT_RUN else str(uuid.uuid4()),
             snapshot_id=snapshots[step.node_id],
-            interpreter=env.interpreter or sys.executable,
+            interpreter=interpreter or sys.executable,
+            needs_build=needs_build,
             environment_digest=environment_digest(step.environment),
             input_digests=input_digests.get(step.node_id, {}),
             input_records=input_records.get(step.node_id, {}),
-            environment_error=error,
         )
     default_datastore = spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
     plan = RunPlan(
