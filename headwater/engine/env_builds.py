@@ -26,8 +26,11 @@ BUILD_LOG = "environment_build.log"
 class EnvironmentBuilds:
     """The environment builds of one pipeline run."""
 
-    def __init__(self, environments_root: Path, log_folder: Callable[[str], Path]) -> None:
+    def __init__(
+        self, environments_root: Path, log_folder: Callable[[str], Path], *, strict_python: bool = False
+    ) -> None:
         self._root = environments_root
+        self._strict = strict_python
         self._log_folder = log_folder  # node id -> its step run's system_logs folder
         self._waiting: dict[str, list[str]] = {}  # digest -> nodes
         self._done: queue.Queue[tuple[str, BuiltEnvironment | EnvironmentBuildError]] = queue.Queue()
@@ -55,7 +58,9 @@ class EnvironmentBuilds:
     def _build(self, digest: str, spec: dict[str, Any], log_path: Path) -> None:
         try:
             with open(log_path, "a", encoding="utf-8", buffering=1) as log:
-                outcome: BuiltEnvironment | EnvironmentBuildError = ensure_environment(spec, self._root, log=log)
+                outcome: BuiltEnvironment | EnvironmentBuildError = ensure_environment(
+                    spec, self._root, log=log, strict_python=self._strict
+                )
         except EnvironmentBuildError as exc:
             outcome = exc
         except Exception as exc:  # anything else still ends the wait, as a failed build

@@ -63,6 +63,7 @@ class Orchestrator:
         self.builds = EnvironmentBuilds(
             Path(plan.workspace.folder) / ENVIRONMENTS_DIR,
             lambda node: Path(plan.workspace.folder) / "runs" / plan.steps[node].run_id / "system_logs",
+            strict_python=plan.workspace.strict_python,
         )
 
     def _say(self, text: str) -> None:

@@ -73,6 +73,7 @@ class WorkspaceRef:
     metadata_url: str
     subscription_id: str = ""
     resource_group: str = ""
+    strict_python: bool = False  # an unavailable Python version is an error, not the closest one
 
 
 @dataclass(frozen=True)

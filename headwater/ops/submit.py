@@ -200,7 +200,7 @@ def _plan_and_record(
         env = check_current_interpreter(step.environment)
         interpreter, needs_build = env.interpreter, False
         if not env.satisfied:  # built before (a lookup, no build), else built by the orchestrator
-            built = find_built(step.environment, ws_folder / ENVIRONMENTS_DIR)
+            built = find_built(step.environment, ws_folder / ENVIRONMENTS_DIR, strict_python=workspace.strict_python)
             interpreter, needs_build = (built.interpreter, False) if built is not None else ("", True)
         steps[step.node_id] = StepPlan(
             run_id=run_id if kind == SCRIPT_RUN else str(uuid.uuid4()),

@@ -86,6 +86,11 @@ def _follow(run: Any, steps: list[StepRun], out: TextIO, show_output: bool, dead
                     out.write(f"StepRun({record.name}) Status: {shown}{reused if shown == record.status else ''}\n")
                 changed = True
             seen[record.id] = record.status
+            if show_output and record.status == "Queued":  # its environment may be being built
+                build = tails.setdefault(record.id + ":build", _LogTail(step._build_log_path(), out))
+                before_build = build.offset
+                build.pump()
+                changed = changed or build.offset != before_build
             if show_output and record.status == "Running":
                 tail.pump()
             changed = changed or tail.offset != before

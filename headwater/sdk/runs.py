@@ -277,6 +277,10 @@ class StepRun(_StoreRun):
         return {o.name: PortDataReference(self._workspace, o.datastore, o.path, o.name)
                 for o in self._store.get_run_outputs(self.id)}
 
+    def _build_log_path(self) -> Path:
+        """The environment-build log (``system_logs/environment_build.log``), when one was built."""
+        return Path(str(self._run_dir)) / "system_logs" / "environment_build.log"
+
     def _log_path(self) -> Path:
         return self._folder.joinpath(*_LOG)
 

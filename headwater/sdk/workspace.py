@@ -132,6 +132,7 @@ class Workspace:
         *,
         folder: str | os.PathLike[str] | None = None,
         metadata_url: str | None = None,
+        strict_python: bool = False,
     ) -> Workspace:
         """Create a workspace (SDK v1 signature; Azure-only arguments are ignored).
 
@@ -179,6 +180,8 @@ class Workspace:
             info["resource_group"] = resource_group
         if metadata_url:
             info["metadata_url"] = metadata_url
+        if strict_python:
+            info["strict_python"] = True
         _write_json_atomic(info_file, info)  # written last: a half-created workspace is never "found"
         return Workspace(subscription_id, resource_group, name, folder=root)
 
@@ -298,6 +301,7 @@ class Workspace:
             metadata_url=self._metadata.url,
             subscription_id=self._subscription_id or "",
             resource_group=self._resource_group or "",
+            strict_python=self.strict_python,
         )
 
     def close(self) -> None:
@@ -327,6 +331,12 @@ class Workspace:
     def metadata_url(self) -> str:
         """The metadata store's URL, password redacted (a Headwater addition)."""
         return self._metadata.redacted_url
+
+    @property
+    def strict_python(self) -> bool:
+        """Whether an environment asking for a Python version this machine lacks is an error
+        (``Workspace.create(..., strict_python=True)``), instead of a build with the closest one."""
+        return bool(self._info.get("strict_python", False))
 
     @property
     def subscription_id(self) -> str | None:

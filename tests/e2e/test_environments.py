@@ -69,12 +69,16 @@ def test_a_step_needing_a_missing_package_runs_in_a_built_environment_then_reuse
     assert build_log(second) == ""  # no build, not even a wait
 
 
-def test_two_steps_needing_one_new_environment_build_it_once(src: Path, pws: Workspace) -> None:
+def test_two_steps_needing_one_new_environment_build_it_once(
+    src: Path, pws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = PythonScriptStep("uses_six.py", name="a", source_directory=str(src), runconfig=runconfig("six==1.16.0"))
     b = PythonScriptStep("also_six.py", name="b", source_directory=str(src), runconfig=runconfig("six==1.16.0"))
     run = Experiment(pws, "envs").submit(Pipeline(pws, steps=[a, b]))
-    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert run.wait_for_completion(show_output=True) == "Finished"
     logs = [build_log(s) for s in run.get_steps()]
+    built_here = next(log for log in logs if "Waiting for environment" not in log)
+    assert built_here.splitlines()[0] in capsys.readouterr().out  # the build log is streamed while Queued
     assert sum("Waiting for environment" in log for log in logs) == 1
     built = [p for p in (pws.folder / "environments").iterdir() if len(p.name) == 64 and p.is_dir()]
     assert len(built) == 1
@@ -89,3 +93,31 @@ def test_a_bad_requirement_fails_the_step_with_the_resolvers_message(src: Path, 
     assert "could not be built" in str(err.value) and "no-such-package-xyz-123" in str(err.value)
     root = pws.folder / "environments"
     assert not any(len(p.name) == 64 and p.is_dir() for p in root.iterdir())  # nothing half-built to reuse
+
+
+def python31() -> RunConfiguration:
+    env = Environment("old-python")
+    env.python.conda_dependencies = CondaDependencies.create(python_version="3.1")  # no machine has it
+    rc = RunConfiguration()
+    rc.environment = env
+    return rc
+
+
+def test_an_unavailable_python_builds_with_the_closest_one_and_says_so(src: Path, pws: Workspace) -> None:
+    (src / "plain.py").write_text("import sys\nprint(sys.version_info[:2])\n")
+    run = Experiment(pws, "envs").submit(Pipeline(pws, steps=[PythonScriptStep("plain.py", source_directory=str(src),
+                                                                            runconfig=python31())]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    (step,) = run.get_steps()
+    assert "3.1" in build_log(step) and "closest" in build_log(step).lower()
+
+
+def test_a_strict_workspace_refuses_an_unavailable_python(src: Path, headwater_home: Path) -> None:
+    (src / "plain.py").write_text("print('never')\n")
+    with Workspace.create("strict", strict_python=True) as ws:
+        assert ws.strict_python
+        step = PythonScriptStep("plain.py", source_directory=str(src), runconfig=python31())
+        run = Experiment(ws, "envs").submit(Pipeline(ws, steps=[step]))
+        with pytest.raises(ActivityFailedException) as err:
+            run.wait_for_completion(show_output=False)
+        assert "3.1" in str(err.value) and "could not be built" in str(err.value)
