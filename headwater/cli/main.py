@@ -1,8 +1,8 @@
 """``headwater``: the command-line entry point (the ``headwater`` console script, ``python -m headwater``).
 
 Command groups live one per module (:mod:`.workspace`, :mod:`.datastore`, :mod:`.dataset`,
-:mod:`.run`); each command imports the SDK and rich inside its function, so ``headwater --help``
-loads only click. Every invocation, from the console script or from click's test runner, goes
+:mod:`.run`, :mod:`.env`); each command imports the SDK and rich inside its function, so
+``headwater --help`` loads only click. Every invocation, from the console script or from click's test runner, goes
 through :meth:`HeadwaterGroup.main`, which hands any exception to
 :func:`headwater.cli.errors.exit_code_for`: the one place that decides exit codes and error output.
 """
@@ -20,6 +20,7 @@ from headwater._version import __version__
 from headwater.cli.compat import compat
 from headwater.cli.dataset import dataset
 from headwater.cli.datastore import datastore
+from headwater.cli.env import env
 from headwater.cli.run import run
 from headwater.cli.workspace import workspace
 
@@ -89,6 +90,7 @@ cli.add_command(workspace)
 cli.add_command(datastore)
 cli.add_command(dataset)
 cli.add_command(run)
+cli.add_command(env)
 cli.add_command(compat)
 
 

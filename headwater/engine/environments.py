@@ -39,12 +39,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from filelock import FileLock, Timeout
-
 from headwater.engine.env_requirements import install_plan
 from headwater.engine.interpreters import Interpreter, choose_interpreter
 from headwater.errors import EnvironmentBuildError
-from headwater.plan.environments import check_current_interpreter, normalize_spec
+from headwater.plan.environments import check_current_interpreter, environment_digest, normalize_spec
 
 __all__ = [
     "MARKER",
@@ -102,7 +100,7 @@ def find_built(
     spec: dict[str, Any], environments_root: Path, *, strict_python: bool = False
 ) -> BuiltEnvironment | None:
     """The complete environment already built for ``spec``, or None (nothing is built or locked)."""
-    digest = check_current_interpreter(normalize_spec(spec)).digest
+    digest = environment_digest(normalize_spec(spec))
     existing = _load(Path(environments_root).absolute() / digest)
     return existing if existing is not None and _acceptable(existing, strict_python) else None
 
@@ -116,19 +114,22 @@ def ensure_environment(
     error listing the interpreters found, instead of a build with the closest one.
     """
     resolved = normalize_spec(spec)
+    digest = environment_digest(resolved)
+    root = Path(environments_root).absolute()
+    # An environment built before is found by its marker alone: no requirement checks, no lock.
+    existing = _load(root / digest)
+    if existing is not None and _acceptable(existing, strict_python):
+        _say(log, f"Using environment {digest[:12]} at {existing.path}")
+        return existing
     resolution = check_current_interpreter(resolved)
-    digest = resolution.digest
     if resolution.satisfied and resolution.interpreter is not None:
         for notice in resolution.notices:
             _say(log, f"notice: {notice}")
         return BuiltEnvironment(digest, resolution.interpreter, None, {}, True, list(resolution.notices))
 
-    root = Path(environments_root).absolute()
-    existing = _load(root / digest)
-    if existing is not None and _acceptable(existing, strict_python):
-        _say(log, f"Using environment {digest[:12]} at {existing.path}")
-        return existing
     root.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock, Timeout  # ~14 ms to import: only when a build may be needed
+
     lock = FileLock(str(root / f"{digest}.lock"))
     try:
         lock.acquire(timeout=0)
@@ -161,6 +162,8 @@ def prune(environments_root: Path, keep: set[str]) -> list[str]:
     Incomplete folders (a build that was killed) go too. A folder whose lock another process
     holds — it is being built — is left alone.
     """
+    from filelock import FileLock, Timeout
+
     root = Path(environments_root)
     if not root.is_dir():
         return []

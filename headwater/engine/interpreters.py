@@ -49,6 +49,8 @@ def find_interpreters() -> list[Interpreter]:
     seen = {os.path.realpath(sys.executable)}
 
     def add(version: str, path: Path) -> None:
+        if not version.startswith("3."):
+            return  # uv builds Python 3 environments only (a 2.7 would fail in uv, not fall back)
         real = os.path.realpath(path)
         if real not in seen and os.access(path, os.X_OK) and Path(path).is_file():
             seen.add(real)

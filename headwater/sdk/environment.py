@@ -247,6 +247,26 @@ class Environment:
         record = workspace._metadata.register_environment(self.name, definition, environment_digest(spec))
         return Environment._from_record(record)
 
+    # -- folders (SDK v1: azureml_environment.json + conda_dependencies.yml) ----------------------
+
+    def save_to_directory(self, path: str | os.PathLike[str], overwrite: bool = False) -> None:
+        """Write this definition into the folder ``path`` as SDK v1 does.
+
+        ``azureml_environment.json`` holds the definition, ``conda_dependencies.yml`` the packages
+        (and ``BaseDockerfile`` a docker file, when set). An existing folder raises
+        AlreadyExistsError unless ``overwrite``. :meth:`load_from_directory` reads it back.
+        """
+        from headwater.sdk.environment_files import save_environment
+
+        save_environment(self, Path(path), overwrite=overwrite)
+
+    @staticmethod
+    def load_from_directory(path: str | os.PathLike[str]) -> Environment:
+        """The Environment :meth:`save_to_directory` (Headwater's or SDK v1's) wrote into ``path``."""
+        from headwater.sdk.environment_files import load_environment
+
+        return load_environment(Path(path))
+
     def clone(self, new_name: str) -> Environment:
         """A deep copy under ``new_name``, not registered (version ``None``)."""
         twin = copy.deepcopy(self)

@@ -39,6 +39,7 @@ from typing import Any
 from headwater.errors import ConfigurationError, NotFoundError
 from headwater.sdk.conda_dependencies import CondaDependencies
 from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration
+from headwater.sdk.environment_files import environment_from_dict, environment_to_dict
 
 __all__ = ["RUNCONFIG_SUFFIX", "load_run_configuration", "save_run_configuration"]
 
@@ -75,17 +76,13 @@ def save_run_configuration(
     target = _target_file(rc, path, name)
     target.parent.mkdir(parents=True, exist_ok=True)
     env = rc.environment
-    python: dict[str, Any] = {
-        "interpreterPath": env.python.interpreter_path,
-        "userManagedDependencies": bool(env.python.user_managed_dependencies),
-    }
     cd = env.python.conda_dependencies
-    if cd is not None and separate_environment_yaml:
+    separate = cd is not None and separate_environment_yaml
+    environment = environment_to_dict(env, conda=not separate)
+    if cd is not None and separate:
         conda_file = target.with_name(target.name[: -len(RUNCONFIG_SUFFIX)] + "_conda_dependencies.yml")
         cd.save(conda_file)
-        python["condaDependenciesFile"] = conda_file.name
-    else:
-        python["condaDependencies"] = cd._structure() if cd is not None else None
+        environment["python"]["condaDependenciesFile"] = conda_file.name
     data = {
         "script": rc.script,
         "arguments": [_plain(a) for a in rc.arguments],
@@ -102,19 +99,7 @@ def save_run_configuration(
             "arguments": list(rc.docker.arguments),
             "shmSize": rc.docker.shm_size,
         },
-        "environment": {
-            "name": env.name,
-            "version": env.version,
-            "environmentVariables": dict(env.environment_variables),
-            "python": python,
-            "docker": {
-                "enabled": env.docker.enabled,
-                "baseImage": env.docker.base_image,
-                "baseDockerfile": env.docker.base_dockerfile,
-                "shmSize": env.docker.shm_size,
-            },
-            "inferencingStackVersion": env.inferencing_stack_version,
-        },
+        "environment": environment,
     }
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), encoding="utf-8")
@@ -176,26 +161,11 @@ def load_run_configuration(path: str | os.PathLike[str], name: str | None = None
 
 
 def _environment(data: dict[str, Any], file: Path) -> Environment:
-    env = Environment(data.get("name"))
-    version = data.get("version")
-    env.version = None if version is None else str(version)
-    env.environment_variables = {str(k): str(v) for k, v in (data.get("environmentVariables") or {}).items()}
-    env.inferencing_stack_version = data.get("inferencingStackVersion")
+    env = environment_from_dict(data, where=str(file))
     python = data.get("python") or {}
-    env.python.interpreter_path = str(python.get("interpreterPath") or "python")
-    env.python.user_managed_dependencies = bool(python.get("userManagedDependencies", False))
     if python.get("condaDependenciesFile"):
         rel = Path(str(python["condaDependenciesFile"]))
         candidates = [rel] if rel.is_absolute() else [file.parent / rel, file.parent.parent / rel]
         found = next((c for c in candidates if c.is_file()), candidates[0])
         env.python.conda_dependencies = CondaDependencies(conda_dependencies_file_path=found)
-    elif isinstance(python.get("condaDependencies"), dict):
-        env.python.conda_dependencies = CondaDependencies(_underlying_structure=python["condaDependencies"])
-    elif "condaDependencies" in python:
-        env.python.conda_dependencies = None
-    docker = data.get("docker") or {}
-    env.docker.enabled = bool(docker.get("enabled", False))
-    env.docker.base_image = docker.get("baseImage", env.docker.base_image)
-    env.docker.base_dockerfile = docker.get("baseDockerfile")
-    env.docker.shm_size = docker.get("shmSize")
     return env

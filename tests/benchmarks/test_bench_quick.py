@@ -35,6 +35,8 @@ EXPECTED = {
     "startup.step": None,
     "submit.cold": ["first"],
     "submit.cached": ["first"],
+    "env.resolve_built": None,
+    "env.first_build": None,
 }
 
 

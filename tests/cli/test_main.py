@@ -16,7 +16,7 @@ from tests.cli.conftest import Cli, one_error_line
 
 def test_help_lists_the_command_groups(hw: Cli) -> None:
     out = hw("--help").stdout
-    for group in ("workspace", "datastore", "dataset", "run"):
+    for group in ("workspace", "datastore", "dataset", "run", "env"):
         assert group in out
     assert "--verbose" in out and "--version" in out
 
