@@ -48,6 +48,7 @@ _EXPORTS: dict[str, str] = {
     "ComputeTarget": "headwater.sdk.compute",
     "AmlCompute": "headwater.sdk.compute",
     "ComputeInstance": "headwater.sdk.compute",
+    "RayCompute": "headwater.sdk.compute",
     "AmlComputeProvisioningConfiguration": "headwater.sdk.compute_config",
     "ComputeInstanceProvisioningConfiguration": "headwater.sdk.compute_config",
     # inside a step
@@ -93,7 +94,7 @@ if TYPE_CHECKING:
         StepFailedError,
     )
     from headwater.runtime.run import Run
-    from headwater.sdk.compute import AmlCompute, ComputeInstance, ComputeTarget
+    from headwater.sdk.compute import AmlCompute, ComputeInstance, ComputeTarget, RayCompute
     from headwater.sdk.compute_config import (
         AmlComputeProvisioningConfiguration,
         ComputeInstanceProvisioningConfiguration,

@@ -18,6 +18,7 @@ import click
 
 from headwater._version import __version__
 from headwater.cli.compat import compat
+from headwater.cli.compute import compute
 from headwater.cli.dataset import dataset
 from headwater.cli.datastore import datastore
 from headwater.cli.env import env
@@ -92,6 +93,7 @@ cli.add_command(dataset)
 cli.add_command(run)
 cli.add_command(env)
 cli.add_command(compat)
+cli.add_command(compute)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

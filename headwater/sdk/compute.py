@@ -7,7 +7,13 @@ every operation returns at once with SDK v1's "Succeeded". What a target means h
   ``max_nodes`` (this machine's CPU count when ``max_nodes`` is None);
 - ``ComputeInstance`` (``'ComputeInstance'``): a local process pool as wide as the CPU count;
 - ``LocalCompute`` (``'Local'``): the built-in ``'local'`` target, always there, never stored
-  and not listed (as in SDK v1).
+  and not listed (as in SDK v1);
+- ``RayCompute`` (``'Ray'``, record kind ``'ray'``; Headwater addition): a Ray cluster, see
+  :meth:`ComputeTarget.attach`.
+
+``vm_size`` becomes a request (:mod:`headwater.sdk.vm_sizes`, :attr:`ComputeTarget.resources`),
+stored as ``config["resources"]``: lowered to fit this machine on a local pool; the full size on
+Ray, where the executor lowers it to the cluster's biggest node when it submits.
 
 ``vm_size``, ``vm_priority``, ``min_nodes`` and the Azure-only settings are recorded (shown by
 :meth:`ComputeTarget.serialize`); passwords and SSH keys are never stored.
@@ -18,16 +24,26 @@ from __future__ import annotations
 import builtins
 import os
 import sys
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from headwater.config import validate_name
 from headwater.errors import AlreadyExistsError, ComputeTargetException, ConfigurationError, NotSupportedError
+from headwater.sdk import vm_sizes
 from headwater.sdk.compute_config import (
+    ADDRESS,
+    ATTACHED_OVER,
+    RAY_KIND,
+    RESOURCES,
     AmlComputeProvisioningConfiguration,
     ComputeInstanceProvisioningConfiguration,
     ComputeStatus,
     ProvisioningConfiguration,
+    RayAttachConfiguration,
     ScaleSettings,
+    as_created,
+    difference,
+    ray_config,
 )
 from headwater.store.records import ComputeTargetRecord
 
@@ -43,12 +59,22 @@ __all__ = [
     "ComputeStatus",
     "ComputeTarget",
     "LocalCompute",
+    "RayAttachConfiguration",
+    "RayCompute",
     "ScaleSettings",
 ]
 
 #: The built-in target every workspace has.
 LOCAL = "local"
 _SUCCEEDED = "Succeeded"
+
+
+def _local_resources(config: dict[str, Any]) -> dict[str, Any]:
+    """The request of ``config``'s vm_size on this machine; what was lowered is warned about at the caller's caller."""
+    request = vm_sizes.local_request(str(config.get("vm_size") or ""))
+    for text in request.warnings:
+        warnings.warn(vm_sizes.ResourceRequestWarning(text), stacklevel=3)
+    return request.to_config()
 
 
 def _cpu_count() -> int:
@@ -71,14 +97,15 @@ class ComputeTarget:
 
     def __new__(cls, workspace: Workspace, name: str) -> Self:
         found = ComputeTarget._lookup(workspace, name)
-        if not isinstance(found, cls):
+        # A name rebound to Ray stands in for its former kind: AmlCompute(ws, "aml-compute") still works.
+        if not isinstance(found, cls) and not (isinstance(found, RayCompute) and found.attached_over == cls._type):
             raise ComputeTargetException(
                 cls.__name__,
                 name,
                 where=f"workspace {workspace.name!r}",
                 hint=f"{name!r} is a {found.type}; use ComputeTarget(ws, {name!r}) to get it as it is.",
             )
-        return found
+        return found  # type: ignore[return-value]  # or a RayCompute standing in for cls
 
     def __init__(self, workspace: Workspace, name: str) -> None:
         """Nothing to do: :meth:`__new__` returned a fully built target."""
@@ -114,38 +141,74 @@ class ComputeTarget:
     def create(workspace: Workspace, name: str, provisioning_configuration: ProvisioningConfiguration) -> ComputeTarget:
         """Record a compute target; returns it at once (``wait_for_completion`` has nothing to wait for).
 
-        Creating again with an identical configuration returns the existing target; a different
-        configuration under an existing name raises AlreadyExistsError naming what differs.
+        Creating again with an identical configuration returns the existing target (a Ray
+        cluster if the name was rebound to one); a different configuration under an existing name
+        raises AlreadyExistsError naming what differs. A new target's ``vm_size`` becomes
+        ``config["resources"]``, lowered to fit this machine with a ResourceRequestWarning (an
+        error when ``HEADWATER_STRICT_RESOURCES=1``); an unknown ``vm_size`` raises ConfigurationError.
         """
         if not isinstance(provisioning_configuration, ProvisioningConfiguration):
+            attach = isinstance(provisioning_configuration, RayAttachConfiguration)
             raise ConfigurationError(
                 f"ComputeTarget.create needs a provisioning configuration, not {provisioning_configuration!r}",
-                hint="Use AmlCompute.provisioning_configuration(vm_size=..., max_nodes=...).",
+                hint="Attach a Ray cluster with ComputeTarget.attach(ws, name, config)."
+                if attach
+                else "Use AmlCompute.provisioning_configuration(vm_size=..., max_nodes=...).",
             )
         validate_name("compute target", name)
         if name == LOCAL:
             raise ConfigurationError(f"{LOCAL!r} is the built-in compute target", hint="Choose another name.")
         provisioning_configuration.validate_configuration()
-        record = ComputeTargetRecord(name, provisioning_configuration.type, provisioning_configuration._config())
+        config = provisioning_configuration._config()
+        if config.get("vm_size"):
+            vm_sizes.lookup(str(config["vm_size"]))  # an unknown size is refused even when the name exists
         store = workspace._metadata
         existing = store.get_compute_target(name)
-        if existing is None:
+        record = ComputeTargetRecord(name, provisioning_configuration.type, config)
+        if existing is None:  # the request is computed for a new target only: it warns or, strict, raises
+            record = ComputeTargetRecord(name, record.kind, {**config, RESOURCES: _local_resources(config)})
             try:
                 store.put_compute_target(record)
             except AlreadyExistsError:  # created concurrently: compare with that one
                 existing = store.get_compute_target(name)
         if existing is not None:
-            if (existing.kind, existing.config) != (record.kind, record.config):
+            if as_created(existing) != as_created(record):
                 raise AlreadyExistsError(
                     "Compute target",
                     name,
-                    hint=f"It exists with a different configuration ({_difference(existing, record)}). "
+                    hint=f"It exists with a different configuration ({difference(existing, record)}). "
                     f"Use ComputeTarget(ws, {name!r}) as it is, delete it first, or choose another name.",
                 )
             return ComputeTarget._from_record(workspace, existing)
         created = ComputeTarget._from_record(workspace, record)
         created._operation_pending = True
         return created
+
+    @staticmethod
+    def attach(workspace: Workspace, name: str, attach_configuration: RayAttachConfiguration) -> ComputeTarget:
+        """Bind ``name`` to a Ray cluster (``RayCompute.attach_configuration(address=...)``); returns a RayCompute.
+
+        A new name becomes a Ray target; an existing one (say an AmlCompute) is rebound to Ray
+        and keeps its settings (``max_nodes``, ``vm_size`` ...), so code that names it now runs on
+        Ray; attaching again changes the address. Only the address's syntax is checked: the
+        cluster is contacted when a run is submitted.
+        """
+        if not isinstance(attach_configuration, RayAttachConfiguration):
+            raise ConfigurationError(
+                f"ComputeTarget.attach needs an attach configuration, not {attach_configuration!r}",
+                hint="Use RayCompute.attach_configuration(address='auto'|'host:port'|'ray://host:port').",
+            )
+        validate_name("compute target", name)
+        if name == LOCAL:
+            raise ConfigurationError(f"{LOCAL!r} is the built-in compute target", hint="Choose another name.")
+        attach_configuration.validate_configuration()
+        store = workspace._metadata
+        config = ray_config(store.get_compute_target(name), attach_configuration.address)
+        config[RESOURCES] = vm_sizes.requested(str(config.get("vm_size") or "")).to_config()
+        store.put_compute_target(ComputeTargetRecord(name, RAY_KIND, config), overwrite=True)
+        record = store.get_compute_target(name)
+        assert record is not None  # just written
+        return ComputeTarget._from_record(workspace, record)
 
     @staticmethod
     def list(workspace: Workspace) -> builtins.list[ComputeTarget]:
@@ -166,6 +229,18 @@ class ComputeTarget:
     @property
     def workspace(self) -> Workspace:
         return self._workspace
+
+    @property
+    def resources(self) -> vm_sizes.ResourceRequest:
+        """What a step on this target asks for: CPUs, GPUs, memory in GiB (a Headwater addition).
+
+        Computed from ``vm_size`` when the target was created (see :mod:`headwater.sdk.vm_sizes`);
+        without a ``vm_size``, one CPU.
+        """
+        stored = self._record.config.get(RESOURCES)
+        if isinstance(stored, dict):
+            return vm_sizes.ResourceRequest.from_config(stored)
+        return vm_sizes.DEFAULT_REQUEST  # 'local', or a record written before requests were stored
 
     @property
     def location(self) -> str:
@@ -287,14 +362,6 @@ class ComputeTarget:
         return hash((self._workspace, self._record.name))
 
 
-def _difference(old: ComputeTargetRecord, new: ComputeTargetRecord) -> str:
-    if old.kind != new.kind:
-        return f"type {old.kind} → {new.kind}"
-    keys = sorted(set(old.config) | set(new.config))
-    changed = [k for k in keys if old.config.get(k) != new.config.get(k)]
-    return ", ".join(f"{k} {old.config.get(k)!r} → {new.config.get(k)!r}" for k in changed)
-
-
 class AmlCompute(ComputeTarget):
     """A cluster (SDK v1: ``AmlCompute``): here a local process pool of ``max_nodes`` workers."""
 
@@ -380,6 +447,53 @@ class LocalCompute(ComputeTarget):
         raise NotSupportedError(f"{LOCAL!r} is built in and cannot be deleted.")
 
 
+class RayCompute(ComputeTarget):
+    """A Ray cluster (Headwater addition): ``type`` ``'Ray'``, attached with :meth:`ComputeTarget.attach`.
+
+    Steps on it run as Ray tasks on the cluster at :attr:`address`. A name rebound to Ray keeps
+    its former settings (:attr:`attached_over` says which kind it was) and :meth:`detach` gives
+    them back.
+    """
+
+    _type: ClassVar[str] = "Ray"
+
+    @staticmethod
+    def attach_configuration(address: str = "auto") -> RayAttachConfiguration:
+        """The configuration for :meth:`ComputeTarget.attach`: ``auto``, ``host:port`` or ``ray://host:port``."""
+        return RayAttachConfiguration(address=address)
+
+    @property
+    def type(self) -> str:
+        """``'Ray'``."""
+        return self._type
+
+    @property
+    def address(self) -> str:
+        """The cluster's address as attached."""
+        return str(self._record.config.get(ADDRESS) or "auto")
+
+    @property
+    def attached_over(self) -> str | None:
+        """The kind the name had before it was rebound to Ray (``'AmlCompute'``), or None."""
+        kind = self._record.config.get(ATTACHED_OVER)
+        return None if kind is None else str(kind)
+
+    def detach(self) -> None:
+        """Remove the Ray attachment: a rebound name gets its former kind and settings back, a
+        name that was only ever Ray is removed. Get the target again with ``ComputeTarget(ws, name)``."""
+        store = self._workspace._metadata
+        record = store.get_compute_target(self.name)
+        if record is None or record.kind != RAY_KIND:
+            raise ComputeTargetException("Ray compute target", self.name, where=f"workspace {self._workspace.name!r}")
+        if record.config.get(ATTACHED_OVER) is None:
+            store.delete_compute_target(self.name)
+            return
+        kind, config = as_created(record)
+        config[RESOURCES] = _local_resources(config)
+        store.put_compute_target(ComputeTargetRecord(self.name, kind, config), overwrite=True)
+
+
 _KINDS: dict[str, builtins.type[ComputeTarget]] = {
-    cls._type: cls for cls in (AmlCompute, ComputeInstance, LocalCompute)
+    **{cls._type: cls for cls in (AmlCompute, ComputeInstance, LocalCompute)},
+    RAY_KIND: RayCompute,
 }

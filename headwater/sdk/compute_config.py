@@ -1,26 +1,47 @@
-"""The plain records of :mod:`headwater.sdk.compute`: provisioning configurations and statuses.
+"""The plain records of :mod:`headwater.sdk.compute`: configurations, statuses, stored settings.
 
 SDK v1: ``AmlComputeProvisioningConfiguration``, ``ComputeInstanceProvisioningConfiguration``
 (what ``provisioning_configuration(...)`` returns), ``ScaleSettings`` and ``AmlComputeStatus``
 (here :class:`ComputeStatus`). What is stored with a compute target
 (:meth:`ProvisioningConfiguration._config`) leaves out passwords and private keys.
+
+:class:`RayAttachConfiguration` (a Headwater addition) is what ``RayCompute.attach_configuration``
+returns for ``ComputeTarget.attach``: the address of a Ray cluster, checked for syntax only.
+:func:`ray_config` builds the settings of a Ray record (keeping those of a name it rebinds) and
+:func:`as_created` reads a record back as ``create`` compares it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from headwater.errors import ConfigurationError
+from headwater.store.records import ComputeTargetRecord
 
 __all__ = [
+    "ADDRESS",
+    "ATTACHED_OVER",
+    "RAY_KIND",
+    "RESOURCES",
     "AmlComputeProvisioningConfiguration",
     "ComputeInstanceProvisioningConfiguration",
     "ComputeStatus",
     "ProvisioningConfiguration",
+    "RayAttachConfiguration",
     "ScaleSettings",
+    "as_created",
+    "difference",
+    "ray_config",
 ]
+
+#: The record kind of an attached Ray cluster (its ``type`` is ``'Ray'``).
+RAY_KIND = "ray"
+#: Config keys Headwater adds to a record: the step's request (``vm_sizes.ResourceRequest.to_config``),
+#: and on a Ray record the cluster's address and the kind the name had before it was rebound to Ray.
+RESOURCES, ADDRESS, ATTACHED_OVER = "resources", "address", "attached_over"
 
 _VM_PRIORITIES = ("dedicated", "lowpriority")
 _PORT_ACCESS = ("Enabled", "Disabled", "NotSpecified")
@@ -147,3 +168,72 @@ class ComputeInstanceProvisioningConfiguration(ProvisioningConfiguration):
     description: str | None = None
     assigned_user_object_id: str | None = None
     assigned_user_tenant_id: str | None = None
+
+
+# host: a DNS name, an IPv4 address or a bracketed IPv6 address; then :port.
+_RAY_ADDRESS = re.compile(
+    r"^(?P<scheme>ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?):(?P<port>[0-9]{1,5})$"
+)
+
+
+@dataclass(frozen=True)
+class RayAttachConfiguration:
+    """A Ray cluster to attach (Headwater addition): ``auto``, ``host:port`` or ``ray://host:port``.
+
+    ``auto`` is the cluster ``ray start --head`` started on this machine; ``host:port`` is the
+    address that command prints (a driver joins the cluster); ``ray://host:port`` is a Ray client
+    address (port 10001 by default). Nothing is contacted when attaching.
+    """
+
+    address: str = "auto"
+
+    def validate_configuration(self) -> None:
+        """Check the address's syntax (no network access)."""
+        address = self.address
+        match = _RAY_ADDRESS.match(address) if isinstance(address, str) else None
+        if address == "auto" or (match is not None and 1 <= int(match["port"]) <= 65535):
+            return
+        raise ConfigurationError(
+            f"Invalid Ray address {address!r}",
+            key="address",
+            hint="Use 'auto' (the cluster started on this machine), the host:port that `ray start --head` "
+            "prints (e.g. 192.168.1.5:6379) or a Ray client address ray://host:10001.",
+        )
+
+
+def ray_config(existing: ComputeTargetRecord | None, address: str) -> dict[str, Any]:
+    """The settings of a Ray record at ``address`` (its ``resources`` added by the caller).
+
+    Attaching over another kind keeps that record's settings and notes its kind; attaching over
+    a Ray record keeps everything but the address.
+    """
+    if existing is None:
+        config: dict[str, Any] = {}
+    elif existing.kind == RAY_KIND:
+        config = dict(existing.config)
+    else:
+        config = {**existing.config, ATTACHED_OVER: existing.kind}
+    config[ADDRESS] = address
+    return config
+
+
+def as_created(record: ComputeTargetRecord) -> tuple[str, dict[str, Any]]:
+    """The kind and settings ``create`` compares (and ``detach`` restores).
+
+    A Ray record reads as the kind it was rebound from (``'Ray'`` if none); what Headwater adds
+    is left out (the request follows the machine it was computed on).
+    """
+    kind = record.kind
+    if kind == RAY_KIND:
+        kind = str(record.config.get(ATTACHED_OVER) or "Ray")
+    return kind, {k: v for k, v in record.config.items() if k not in (RESOURCES, ADDRESS, ATTACHED_OVER)}
+
+
+def difference(old: ComputeTargetRecord, new: ComputeTargetRecord) -> str:
+    """What differs between two records as ``create`` compares them (``max_nodes 4 → 8``)."""
+    (old_kind, old_config), (new_kind, new_config) = as_created(old), as_created(new)
+    if old_kind != new_kind:
+        return f"type {old_kind} → {new_kind}"
+    keys = sorted(set(old_config) | set(new_config))
+    changed = [k for k in keys if old_config.get(k) != new_config.get(k)]
+    return ", ".join(f"{k} {old_config.get(k)!r} → {new_config.get(k)!r}" for k in changed)

@@ -23,6 +23,10 @@ from headwater import (
 )
 from headwater.sdk.compute import LocalCompute
 
+# vm_sizes larger than the machine running the tests are lowered with a warning; that behaviour is
+# tested in test_vm_sizes.py and test_ray_compute.py, against a pinned machine.
+pytestmark = pytest.mark.filterwarnings("ignore::headwater.sdk.vm_sizes.ResourceRequestWarning")
+
 SEED_OUTPUT = (
     "Creating a new compute target...\n"
     'Provisioning operation finished, operation "Succeeded"\n'
