@@ -12,7 +12,7 @@ import pytest
 from headwater import Workspace
 from headwater.plan import digests
 
-pytest_plugins = ["tests.fixtures.postgres"]
+pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.ray_cluster"]
 
 
 @pytest.fixture(autouse=True)

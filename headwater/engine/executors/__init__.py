@@ -1,1 +1,1 @@
-"""Executors: how a task becomes a running process (local processes; Ray comes later)."""
+"""Executors: how a task becomes a running process — local subprocesses, or subprocesses inside Ray tasks."""

@@ -28,13 +28,21 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """How a task ended. ``reason`` is 'exited', 'timeout', 'canceled' or 'launch_failed'."""
+    """How a task ended.
+
+    ``reason`` is 'exited', 'timeout', 'canceled', 'launch_failed' or (Ray) 'worker_died' — the
+    worker process running the task died, so the step's own exit code is unknown. ``pid`` is the
+    step process's id on the machine that ran it; ``node`` and ``task_id`` name the Ray node and
+    Ray task (None for local processes).
+    """
 
     run_id: str
     returncode: int | None
     reason: str
     message: str = ""
     pid: int | None = None
+    node: str | None = None
+    task_id: str | None = None
 
     @property
     def succeeded(self) -> bool:
