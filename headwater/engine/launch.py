@@ -228,4 +228,5 @@ def build_task(
         env=env,
         log_path=str(run_dir / "user_logs" / "std_log.txt"),
         timeout_seconds=step.max_run_duration_seconds,
+        target=step.compute_target,
     )

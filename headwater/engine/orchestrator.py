@@ -283,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         pass  # already a session leader
     plan_path = Path(args[0])
     from headwater.engine.executors.local import LocalExecutor
+    from headwater.engine.executors.routing import RoutingExecutor
 
     # submit starts this process while it is still recording the run (so the two overlap) and
     # writes the plan last: wait for it. A submit that fails on the way removes nothing, so give up
@@ -299,7 +300,11 @@ def main(argv: list[str] | None = None) -> int:
 
     with open(log_dir / "orchestrator.log", "a", encoding="utf-8") as log, MetadataStore.open(
         plan.workspace.metadata_url
-    ) as store, LocalExecutor(grace_seconds=plan.terminate_grace_seconds) as executor:
+    ) as store, RoutingExecutor(
+        LocalExecutor(grace_seconds=plan.terminate_grace_seconds),
+        plan.ray_targets,
+        grace_seconds=plan.terminate_grace_seconds,
+    ) as executor:
         orch = Orchestrator(plan, store, executor, log=log)
 
         def on_term(signum: int, frame: Any) -> None:

@@ -104,6 +104,7 @@ class RunPlan:
     continue_on_step_failure: bool = False
     max_concurrency: int = 0  # 0: as many as the machine has cores
     target_concurrency: dict[str, int] = field(default_factory=dict)  # compute target -> steps at once
+    ray_targets: dict[str, str] = field(default_factory=dict)  # compute target -> Ray cluster address
     terminate_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL after this long (cancel, timeout)
     kind: str = PIPELINE_RUN  # SCRIPT_RUN: one step, whose run id is pipeline_run_id
 
@@ -131,6 +132,7 @@ class RunPlan:
             "continue_on_step_failure": self.continue_on_step_failure,
             "max_concurrency": self.max_concurrency,
             "target_concurrency": dict(self.target_concurrency),
+            "ray_targets": dict(self.ray_targets),
             "terminate_grace_seconds": self.terminate_grace_seconds,
             "kind": self.kind,
         }
@@ -150,6 +152,7 @@ class RunPlan:
             continue_on_step_failure=d.get("continue_on_step_failure", False),
             max_concurrency=d.get("max_concurrency", 0),
             target_concurrency=dict(d.get("target_concurrency", {})),
+            ray_targets=dict(d.get("ray_targets", {})),
             terminate_grace_seconds=float(d.get("terminate_grace_seconds", 10.0)),
             kind=d.get("kind", PIPELINE_RUN),
         )

@@ -269,6 +269,11 @@ class StepRunner:
         run_id = self.plan.steps[node].run_id
         run_dir = self.run_dir(node)
         self.ingest(node, final=True)
+        if result.node is not None:  # where it ran (a Ray node and task)
+            ran_on = {"headwater.ray.node": result.node}
+            if result.task_id is not None:
+                ran_on["headwater.ray.task_id"] = result.task_id
+            self.store.add_properties(run_id, ran_on)
         changed = check_snapshot(self.snapshots_root, self.plan.steps[node].snapshot_id)
         if changed:
             self._system_log(node, "snapshot.txt", [

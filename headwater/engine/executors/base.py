@@ -24,6 +24,7 @@ class TaskSpec:
     log_path: str  # stdout and stderr go here, as they happen
     timeout_seconds: float | None = None
     resources: dict[str, float] = field(default_factory=dict)  # e.g. {"cpu": 1, "gpu": 0}
+    target: str | None = None  # the compute target's name: which executor runs it (None: local)
 
 
 @dataclass(frozen=True)
