@@ -197,7 +197,7 @@ class RayAttachConfiguration:
             f"Invalid Ray address {address!r}",
             key="address",
             hint="Use 'auto' (the cluster started on this machine), the host:port that `ray start --head` "
-            "prints (e.g. 192.168.1.5:6379) or a Ray client address ray://host:10001.",
+            "prints (e.g. 127.0.0.1:6379) or a Ray client address ray://host:10001.",
         )
 
 

@@ -40,12 +40,12 @@ def test_list(hw: Cli, cli_ws: Workspace) -> None:
         },
     ]
     _seed_cluster(cli_ws)
-    ComputeTarget.attach(cli_ws, "ray", RayCompute.attach_configuration("ray://10.0.0.5:10001"))
+    ComputeTarget.attach(cli_ws, "ray", RayCompute.attach_configuration("ray://127.0.0.2:10001"))
     rows = table(hw("compute", "list", "-w", "test-ws").stdout)
     assert [(r["name"], r["type"], r["resources"], r["address"]) for r in rows] == [
         ("local", "Local", "1 CPU, 0 GPU, -", "-"),
         ("aml-compute", "AmlCompute", "2 CPU, 0 GPU, 8 GiB", "-"),
-        ("ray", "Ray", "1 CPU, 0 GPU, -", "ray://10.0.0.5:10001"),
+        ("ray", "Ray", "1 CPU, 0 GPU, -", "ray://127.0.0.2:10001"),
     ]
     data = json.loads(hw("compute", "list", "-w", "test-ws", "--json").stdout)
     assert [d["name"] for d in data] == ["local", "aml-compute", "ray"]

@@ -78,7 +78,7 @@ def test_attach_a_new_name(ws: Workspace, no_network: None) -> None:
         "127.0.0.1:6379",
         "head-node:6379",
         "head.svc.cluster.local:10001",
-        "ray://10.0.0.5:10001",
+        "ray://127.0.0.2:10001",
         "ray://[::1]:10001",
         "[fe80::1]:6379",
     ],
@@ -130,8 +130,8 @@ def test_attaching_over_the_seed_cluster_rebinds_it_to_ray(ws: Workspace, capsys
             ws, "aml-compute", AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=8)
         )
 
-    moved = ComputeTarget.attach(ws, "aml-compute", RayCompute.attach_configuration("ray://10.0.0.5:10001"))
-    assert (moved.address, moved.attached_over, moved.max_nodes) == ("ray://10.0.0.5:10001", "AmlCompute", 4)  # type: ignore[attr-defined]
+    moved = ComputeTarget.attach(ws, "aml-compute", RayCompute.attach_configuration("ray://127.0.0.2:10001"))
+    assert (moved.address, moved.attached_over, moved.max_nodes) == ("ray://127.0.0.2:10001", "AmlCompute", 4)  # type: ignore[attr-defined]
 
 
 def test_a_pure_ray_target_is_not_an_aml_compute(ws: Workspace) -> None:
