@@ -91,7 +91,7 @@ def test_show_by_name_version_and_digest(hw: Cli, cli_ws: Workspace) -> None:
     shown = fields(hw("env", "show", "needs-six:1", "-w", "test-ws").stdout)
     assert (shown["name"], shown["version"], shown["digest"]) == ("needs-six", "1", digest)
     assert shown["pip packages"] == f"azureml-defaults, {SIX}"
-    assert shown["running python"] == f"lacks {SIX} (not installed)"
+    assert shown["running python"].startswith(f"lacks {SIX} (")  # not installed, or another version
     assert shown["built"] == "no"
     assert fields(hw("env", "show", "needs-six", "-w", "test-ws").stdout)["version"] == "2"
 

@@ -50,12 +50,13 @@ def _run(python: str, code: str) -> str:
     return subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_six_and_tomli_w_are_absent_from_headwaters_environment() -> None:
-    """The slow tests rely on this: otherwise the running Python would satisfy their specs."""
-    import importlib.util
+def test_the_running_python_does_not_satisfy_the_specs_these_tests_build() -> None:
+    """The slow tests rely on this: otherwise the running Python would satisfy their specs.
+    (``six`` may be installed as a dependency of another package, but not at 1.16.0.)"""
+    from headwater.plan.environments import check_current_interpreter
 
-    assert importlib.util.find_spec("six") is None
-    assert importlib.util.find_spec("tomli_w") is None
+    assert not check_current_interpreter(SIX).satisfied
+    assert not check_current_interpreter({"pip_packages": ["tomli-w==1.0.0"]}).satisfied
 
 
 def test_a_satisfied_spec_uses_the_running_interpreter_without_building(root: Path, uv_calls: list[list[str]]) -> None:
