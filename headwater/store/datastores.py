@@ -16,7 +16,6 @@ import posixpath
 import stat
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -185,9 +184,6 @@ class DatastoreBackend(ABC):
         if not full.startswith(root + "/"):
             raise PathEscapeError(full, root, datastore=self.name)
         return full[len(root) + 1 :]
-
-    def walk_files(self, prefix: str | os.PathLike[str] | None = None) -> Iterator[str]:
-        yield from self.list_files(prefix)
 
 
 def _is_tmp(rel: str) -> bool:
