@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -314,10 +315,21 @@ def build_cmd(
 @env.command("prune")
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
 @click.option("--keep", "keep_digests", multiple=True, metavar="DIGEST", help="Also keep this one (repeatable).")
+@click.option(
+    "--include-recent",
+    is_flag=True,
+    help="Also remove environments a step started with in the last 6 hours (one may still be running).",
+)
 @workspace_options
-def prune_cmd(dry_run: bool, keep_digests: tuple[str, ...], workspace_name: str | None, folder: str | None) -> None:
-    """Remove built environments that no registered (latest) or curated environment needs."""
-    from headwater.engine.environments import prune
+def prune_cmd(
+    dry_run: bool, keep_digests: tuple[str, ...], include_recent: bool, workspace_name: str | None, folder: str | None
+) -> None:
+    """Remove built environments that no registered (latest) or curated environment needs.
+
+    An environment a step started with in the last 6 hours is kept (the step may still be
+    running) unless --include-recent.
+    """
+    from headwater.engine.environments import RECENT_USE_SECONDS, last_used, prune
     from headwater.sdk.curated_environments import CURATED_ENVIRONMENTS
     from headwater.sdk.environment import Environment
 
@@ -328,14 +340,18 @@ def prune_cmd(dry_run: bool, keep_digests: tuple[str, ...], workspace_name: str 
     built = _built(root)
     for given in keep_digests:
         keep.add(given if len(given) == 64 else _by_prefix(given, list(built), "Built environment with digest"))
-    doomed = [b for d, b in built.items() if d not in keep]
+    unused_for = 0.0 if include_recent else float(RECENT_USE_SECONDS)
+    recent = {d for d in built if time.time() - last_used(root / d) < unused_for}
+    doomed = [b for d, b in built.items() if d not in keep and d not in recent]
+    for d in sorted(recent - keep):
+        output.echo(f"Keeping {d[:_SHORT]}: a step started with it in the last {RECENT_USE_SECONDS // 3600} hours")
     if dry_run:
         for b in doomed:
             output.echo(f"Would remove {b['digest'][:_SHORT]} ({b['packages']} packages, {_human(b['size_bytes'])})")
         freed = sum(b["size_bytes"] for b in doomed)
         output.echo(f"Would remove {len(doomed)} environment(s), {_human(freed)}; keeping {len(built) - len(doomed)}.")
         return
-    removed = prune(root, keep)
+    removed = prune(root, keep, unused_for=unused_for)
     for digest in removed:
         size = _human(built[digest]["size_bytes"]) if digest in built else "-"
         output.echo(f"Removed {digest[:_SHORT]} ({size})")

@@ -27,6 +27,7 @@ in place: removing a lock file another process may have open would break the loc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -119,6 +121,7 @@ def ensure_environment(
     # An environment built before is found by its marker alone: no requirement checks, no lock.
     existing = _load(root / digest)
     if existing is not None and _acceptable(existing, strict_python):
+        _mark_used(existing)
         _say(log, f"Using environment {digest[:12]} at {existing.path}")
         return existing
     resolution = check_current_interpreter(resolved)
@@ -156,11 +159,32 @@ def list_environments(environments_root: Path) -> list[BuiltEnvironment]:
     return [env for env in found if env is not None]
 
 
-def prune(environments_root: Path, keep: set[str]) -> list[str]:
+#: ``prune`` leaves an environment alone when a step started with it this recently (seconds): the
+#: step may still be running, and nothing else tells that a folder is in use.
+RECENT_USE_SECONDS = 6 * 3600
+
+
+def last_used(env_folder: Path) -> float:
+    """When a step last started with the environment at ``env_folder`` (its marker's mtime)."""
+    try:
+        return (env_folder / MARKER).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _mark_used(env: BuiltEnvironment) -> None:
+    """Record that ``env`` is being used now (one ``utime``), so ``prune`` spares it."""
+    if env.path is not None:
+        with contextlib.suppress(OSError):
+            os.utime(env.path / MARKER)
+
+
+def prune(environments_root: Path, keep: set[str], *, unused_for: float = RECENT_USE_SECONDS) -> list[str]:
     """Remove the environments whose digest is not in ``keep``; returns the digests removed.
 
     Incomplete folders (a build that was killed) go too. A folder whose lock another process
-    holds — it is being built — is left alone.
+    holds — it is being built — is left alone, and so is one a step started with in the last
+    ``unused_for`` seconds (it may still be running; 0 removes those as well).
     """
     from filelock import FileLock, Timeout
 
@@ -179,6 +203,8 @@ def prune(environments_root: Path, keep: set[str]) -> list[str]:
         else:
             continue
         if digest in keep and not entry.name.startswith(_BUILD_PREFIX):
+            continue
+        if not entry.name.startswith(_BUILD_PREFIX) and time.time() - last_used(entry) < unused_for:
             continue
         lock = FileLock(str(root / f"{digest}.lock"))
         try:

@@ -8,7 +8,9 @@ installing ``six==1.16.0``, which Headwater's own environment does not have.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ def _register(ws: Workspace, name: str, *pip: str) -> Environment:
     return env.register(ws)
 
 
-def _fake_built(ws: Workspace, spec: dict[str, Any], *, digest: str | None = None) -> str:
+def _fake_built(ws: Workspace, spec: dict[str, Any], *, digest: str | None = None, recent: bool = False) -> str:
     """A complete environment folder as the builder leaves it (no real venv inside)."""
     digest = digest or environment_digest(spec)
     folder = ws.folder / "environments" / digest
@@ -42,6 +44,9 @@ def _fake_built(ws: Workspace, spec: dict[str, Any], *, digest: str | None = Non
         "notices": [],
     }
     (folder / MARKER).write_text(json.dumps(record))
+    if not recent:  # last used by a step a day ago
+        day_ago = time.time() - 86400
+        os.utime(folder / MARKER, (day_ago, day_ago))
     return digest
 
 
@@ -160,6 +165,23 @@ def test_prune_keeps_registered_curated_and_kept_digests(hw: Cli, cli_ws: Worksp
     hw("env", "prune", "-w", "test-ws")
     assert not (root / kept).exists() and (root / registered).is_dir() and (root / curated).is_dir()
     assert "does not exist" in one_error_line(hw("env", "prune", "--keep", "ffff", "-w", "test-ws", code=1))
+
+
+def test_prune_keeps_an_environment_a_step_started_with_recently(hw: Cli, cli_ws: Workspace) -> None:
+    """A step may still be running in it: only --include-recent removes it."""
+    from headwater.engine.environments import ensure_environment
+
+    root = cli_ws.folder / "environments"
+    stale = _fake_built(cli_ws, {"pip_packages": ["stale==1"]})
+    in_use = _fake_built(cli_ws, {"pip_packages": ["in-use==1"]})
+    ensure_environment({"pip_packages": ["in-use==1"]}, root)  # what a step's launcher calls: marks it used
+
+    out = hw("env", "prune", "-w", "test-ws").stdout
+    assert f"Keeping {in_use[:12]}: a step started with it in the last 6 hours" in out
+    assert f"Removed {stale[:12]} (" in out
+    assert (root / in_use).is_dir() and not (root / stale).exists()
+    hw("env", "prune", "--include-recent", "-w", "test-ws")
+    assert not (root / in_use).exists()
 
 
 @pytest.mark.slow

@@ -216,9 +216,12 @@ def test_prune_removes_unkept_environments_but_not_one_being_built(root: Path) -
     busy_digest = "f" * 64
     (root / busy_digest).mkdir()  # an incomplete folder whose lock is held: being built
     with FileLock(str(root / f"{busy_digest}.lock")):
-        removed = prune(root, keep={kept.digest})
+        assert prune(root, keep={kept.digest}) == []  # both just built (used): spared by default
+        removed = prune(root, keep={kept.digest}, unused_for=0)
     assert removed == [dropped.digest]
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([kept.digest, busy_digest])
     assert [e.digest for e in list_environments(root)] == [kept.digest]
-    assert prune(root, keep=set()) == [kept.digest, busy_digest]
+    ensure_environment(SIX, root)  # used again: its marker says so
+    assert prune(root, keep=set(), unused_for=3600) == [busy_digest]
+    assert prune(root, keep=set(), unused_for=0) == [kept.digest]
     assert list_environments(root) == []
