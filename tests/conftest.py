@@ -12,7 +12,12 @@ import pytest
 from headwater import Workspace
 from headwater.plan import digests
 
-pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.ray_cluster"]
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.ray_cluster",
+    "tests.fixtures.azurite",
+    "tests.fixtures.s3_server",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ root and validated first, so nothing escapes it (``..``, absolute paths, symlink
 Writes are atomic per file: data goes to a hidden temporary name beside the target and is renamed
 into place, so no half-written file is ever visible.
 
-Local folders are the only kind in this module today; remote kinds (Azure Blob, S3) plug in as
-further subclasses of :class:`DatastoreBackend`.
+Local folders live in this module; the remote kinds (Azure Blob, S3) are in
+:mod:`headwater.store.remote_backends`, imported only when such a datastore is opened.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import posixpath
 import stat
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -25,9 +27,12 @@ from headwater.store.records import DatastoreRecord
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["DatastoreBackend", "LocalBackend", "backend_for", "normalize_relative"]
+__all__ = ["DatastoreBackend", "LocalBackend", "Progress", "backend_for", "normalize_relative"]
 
 _TMP_PREFIX = ".hw-tmp-"
+
+#: ``progress(path, nbytes)``: called once per finished file of a batch transfer (0 bytes when skipped).
+Progress = Callable[[str, int], None]
 
 
 def normalize_relative(path: str | os.PathLike[str] | None, *, root: str, datastore: str | None) -> str:
@@ -58,6 +63,96 @@ class DatastoreBackend(ABC):
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the files are on this host's disk (readable in place through :meth:`local_path`)."""
+        return False
+
+    @property
+    def location(self) -> str:
+        """Where the files are, for messages (never contains a secret)."""
+        return f"{self.root}"
+
+    def ensure_root(self, create: bool) -> None:
+        """Check that the root exists and can be used; create it when ``create``."""
+        root = self.fs._strip_protocol(self.root)
+        if self.fs.isdir(root):
+            return
+        if not create:
+            raise ConfigurationError(
+                f"The root of datastore {self.name!r} does not exist: {self.location}",
+                hint="Create it, or register the datastore with create_if_not_exists=True.",
+            )
+        self.fs.makedirs(root, exist_ok=True)
+
+    def close(self) -> None:  # noqa: B027 - an optional hook: nothing to release by default
+        """Release connections and sessions (nothing to release for a local folder)."""
+
+    def content_digests(self, paths: Sequence[str]) -> dict[str, str]:
+        """One content fingerprint per file: here the BLAKE3 hex digest of its bytes.
+
+        Remote backends answer from object metadata without downloading (see
+        :mod:`headwater.store.remote_backends`). A missing file raises FileNotFoundError.
+        """
+        import blake3
+
+        def digest(rel: str) -> str:
+            hasher = blake3.blake3()
+            with self.open(rel, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    hasher.update(chunk)
+            return str(hasher.hexdigest())
+
+        rels = [normalize_relative(p, root=self.root, datastore=self.name) for p in paths]
+        with ThreadPoolExecutor(max_workers=min(8, max(1, len(rels)))) as pool:
+            return dict(zip(paths, pool.map(digest, rels), strict=True))
+
+    def put_files(
+        self,
+        pairs: Sequence[tuple[Path, str]],
+        *,
+        overwrite: bool = True,
+        max_workers: int = 8,
+        progress: Progress | None = None,
+    ) -> list[bool]:
+        """Copy local files to datastore paths in parallel; per pair, whether it was written.
+
+        Every path is validated before anything is copied. ``progress(path, nbytes)`` is called
+        once per finished pair (``nbytes`` 0 when it existed and not ``overwrite``).
+        """
+        for _, rel in pairs:
+            self.full_path(rel)
+
+        def one(pair: tuple[Path, str]) -> bool:
+            local, rel = pair
+            written = self.put_file(local, rel, overwrite=overwrite)
+            if progress is not None:
+                progress(rel, os.path.getsize(local) if written else 0)
+            return written
+
+        return _run_all(one, pairs, max_workers)
+
+    def get_files(
+        self,
+        pairs: Sequence[tuple[str, Path]],
+        *,
+        overwrite: bool = True,
+        max_workers: int = 8,
+        progress: Progress | None = None,
+    ) -> list[bool]:
+        """Copy datastore paths to local files in parallel; per pair, whether it was written."""
+        for rel, _ in pairs:
+            self.full_path(rel)
+
+        def one(pair: tuple[str, Path]) -> bool:
+            rel, local = pair
+            written = self.get_file(rel, local, overwrite=overwrite)
+            if progress is not None:
+                progress(rel, os.path.getsize(local) if written else 0)
+            return written
+
+        return _run_all(one, pairs, max_workers)
 
     @property
     @abstractmethod
@@ -186,6 +281,13 @@ class DatastoreBackend(ABC):
         return full[len(root) + 1 :]
 
 
+def _run_all(fn: Callable[[Any], bool], items: Sequence[Any], max_workers: int) -> list[bool]:
+    if len(items) <= 1 or max_workers <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(max_workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
 def _is_tmp(rel: str) -> bool:
     return posixpath.basename(rel).startswith(_TMP_PREFIX)
 
@@ -209,6 +311,24 @@ class LocalBackend(DatastoreBackend):
     @property
     def root(self) -> str:
         return self._root_path.as_posix()
+
+    @property
+    def is_local(self) -> bool:
+        return True
+
+    @property
+    def location(self) -> str:
+        return f"local folder {self.root}"
+
+    def ensure_root(self, create: bool) -> None:
+        if self._root_path.is_dir():
+            return
+        if not create:
+            raise ConfigurationError(
+                f"The folder of datastore {self.name!r} does not exist: {self.root}",
+                hint="Create it, or register the datastore with create_if_not_exists=True.",
+            )
+        self._root_path.mkdir(parents=True, exist_ok=True)
 
     @property
     def root_path(self) -> Path:
@@ -286,12 +406,24 @@ class LocalBackend(DatastoreBackend):
 
 
 def backend_for(record: DatastoreRecord, workspace_folder: Path) -> DatastoreBackend:
-    """The backend for a datastore record; a relative local root is relative to the workspace."""
+    """The backend for a datastore record; a relative local root is relative to the workspace.
+
+    Remote records (``azure_blob`` with a ``container_name``, ``s3``) get their credentials
+    resolved from the references in the record (workspace secrets file or environment).
+    """
     if record.kind in ("local", "azure_blob", "azure_file") and "root" in record.config:
         root = Path(record.config["root"])
         if not root.is_absolute():
             root = workspace_folder / root
         return LocalBackend(record.name, root)
+    if record.kind == "azure_blob" and "container_name" in record.config:
+        from headwater.store.remote_backends import AzureBlobBackend
+
+        return AzureBlobBackend.from_record(record, workspace_folder)
+    if record.kind == "s3":
+        from headwater.store.remote_backends import S3Backend
+
+        return S3Backend.from_record(record, workspace_folder)
     raise ConfigurationError(
         f"Datastore {record.name!r} has kind {record.kind!r}, which this Headwater cannot open",
         hint="Upgrade Headwater or install the extra that provides it (headwater[azure], headwater[s3]).",
