@@ -32,6 +32,8 @@ _EXPORTS: dict[str, str] = {
     "AzureBlobDatastore": "headwater.sdk.datastore",
     "AzureFileDatastore": "headwater.sdk.datastore",
     "LocalDatastore": "headwater.sdk.datastore",
+    "S3Datastore": "headwater.sdk.datastore",
+    "secret_from_env": "headwater.sdk.credentials",
     "DataReference": "headwater.sdk.data_reference",
     "DataPath": "headwater.sdk.data_reference",
     "DataPathComputeBinding": "headwater.sdk.data_reference",
@@ -49,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "AmlCompute": "headwater.sdk.compute",
     "ComputeInstance": "headwater.sdk.compute",
     "RayCompute": "headwater.sdk.compute",
+    "DataFactoryCompute": "headwater.sdk.compute_datafactory",
     "AmlComputeProvisioningConfiguration": "headwater.sdk.compute_config",
     "ComputeInstanceProvisioningConfiguration": "headwater.sdk.compute_config",
     # inside a step
@@ -63,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "CommandStep": "headwater.sdk.steps",
     "StepSequence": "headwater.sdk.steps",
     "PipelineStep": "headwater.sdk.steps",
+    "DataTransferStep": "headwater.sdk.data_transfer_step",
     "Pipeline": "headwater.sdk.pipeline",
     "Experiment": "headwater.sdk.experiment",
     "PipelineRun": "headwater.sdk.runs",
@@ -99,11 +103,20 @@ if TYPE_CHECKING:
         AmlComputeProvisioningConfiguration,
         ComputeInstanceProvisioningConfiguration,
     )
+    from headwater.sdk.compute_datafactory import DataFactoryCompute
     from headwater.sdk.conda_dependencies import CondaDependencies
     from headwater.sdk.consumption import DatasetConsumptionConfig
+    from headwater.sdk.credentials import secret_from_env
     from headwater.sdk.data_reference import DataPath, DataPathComputeBinding, DataReference
+    from headwater.sdk.data_transfer_step import DataTransferStep
     from headwater.sdk.dataset import Dataset, DatasetDataChangedWarning, FileDataset, TabularDataset
-    from headwater.sdk.datastore import AzureBlobDatastore, AzureFileDatastore, Datastore, LocalDatastore
+    from headwater.sdk.datastore import (
+        AzureBlobDatastore,
+        AzureFileDatastore,
+        Datastore,
+        LocalDatastore,
+        S3Datastore,
+    )
     from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration
     from headwater.sdk.experiment import Experiment
     from headwater.sdk.parameters import PipelineParameter

@@ -9,10 +9,15 @@ which validates every path (nothing leaves the root) and writes every file atomi
 ======================  ================  ==================  ==========================================
 class                   record kind       ``datastore_type``  here
 ======================  ================  ==================  ==========================================
-AzureBlobDatastore      ``azure_blob``    ``AzureBlob``       ``workspaceblobstore`` (a local folder)
+AzureBlobDatastore      ``azure_blob``    ``AzureBlob``       ``workspaceblobstore`` (a local folder);
+                                                              :meth:`Datastore.register_azure_blob_container`
 AzureFileDatastore      ``azure_file``    ``AzureFile``       ``workspacefilestore`` (a local folder)
 LocalDatastore          ``local``         ``LocalFolder``     :meth:`Datastore.register_local_folder`
+S3Datastore             ``s3``            ``S3``              :meth:`Datastore.register_s3`
 ======================  ================  ==================  ==========================================
+
+Credentials of remote datastores are kept apart from the metadata (:mod:`headwater.sdk.credentials`,
+:mod:`headwater.store.secrets`): no attribute, ``repr`` or error shows them.
 
 Paths on a datastore are relative, ``/``-separated; SDK v1's spellings of the root (``''``, ``'.'``,
 ``'./'``, ``'/'``) are accepted. Any other absolute path, ``..`` climbing out, or a symlink leading
@@ -23,38 +28,32 @@ from __future__ import annotations
 
 import os
 import posixpath
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from headwater.config import validate_name
 from headwater.errors import AlreadyExistsError, ConfigurationError, DataAccessError, NotFoundError
 from headwater.sdk.data_reference import DataReference
+from headwater.sdk.datastore_registration import RemoteRegistration
 from headwater.sdk.workspace import _DEFAULT_DATASTORE_KEY, BUILTIN_DATASTORES, DEFAULT_DATASTORE
 from headwater.store.datastores import DatastoreBackend, backend_for, normalize_relative
 from headwater.store.records import DatastoreRecord
+from headwater.store.secrets import SecretStore, datastore_prefix
 
 if TYPE_CHECKING:
     from headwater.sdk.workspace import Workspace
 
-__all__ = ["AzureBlobDatastore", "AzureFileDatastore", "Datastore", "LocalDatastore"]
+__all__ = ["AzureBlobDatastore", "AzureFileDatastore", "Datastore", "LocalDatastore", "S3Datastore"]
 
 _ROOT_SPELLINGS = ("", ".", "./", "/")
-
-
-def _progress(show: bool) -> Callable[[str], None]:
-    """A one-line-per-call printer to stdout, or a no-op."""
-    if not show:
-        return lambda _message: None
-    return lambda message: print(message, file=sys.stdout, flush=True)
 
 
 def _join(base: str, rel: str) -> str:
     return f"{base}/{rel}" if base else rel
 
 
-class Datastore:
+class Datastore(RemoteRegistration):
     """A registered datastore (SDK v1: ``azureml.core.Datastore``).
 
     ``Datastore(workspace, name)`` looks ``name`` up (``None``: the workspace's default) and returns
@@ -162,7 +161,8 @@ class Datastore:
     def unregister(self) -> None:
         """Remove this datastore from the workspace; its files are left where they are (as in SDK v1).
 
-        The built-in datastores and the current default cannot be unregistered.
+        Credentials it kept in the workspace secrets file are deleted with it (environment
+        variables are yours). The built-in datastores and the current default cannot be unregistered.
         """
         if self.name in BUILTIN_DATASTORES or self._record.config.get("builtin"):
             raise ConfigurationError(
@@ -175,8 +175,12 @@ class Datastore:
                 hint="Make another datastore the default first (Datastore.get(ws, 'workspaceblobstore')"
                 ".set_as_default()).",
             )
+        if self._backend_cache is not None:
+            self._backend_cache.close()
+            self._backend_cache = None
         if not store.delete_datastore(self.name):
             raise NotFoundError("Datastore", self.name, where=f"workspace {self._workspace.name!r}")
+        SecretStore(self._workspace.folder).delete_prefix(datastore_prefix(self.name))
 
     # -- attributes ----------------------------------------------------------------------------
 
@@ -209,6 +213,12 @@ class Datastore:
 
     def _describe(self) -> dict[str, Any]:
         return {"name": self.name, "datastore_type": self.datastore_type}
+
+    def _location(self) -> str:
+        """Where the files are, for people: a folder, or a container/bucket and its server (no secrets)."""
+        if "root" in self._record.config:
+            return self._backend.root  # a local folder: no credentials involved
+        return "-"
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._describe().items())
@@ -263,7 +273,8 @@ class Datastore:
         """Upload every file under ``src_dir`` to ``target_path`` (the root when None).
 
         Files that exist on the datastore are skipped unless ``overwrite``. Each file is written
-        atomically; every target path is checked before the first file is copied.
+        atomically; every target path is checked before the first file is copied. Files move in
+        parallel; ``show_progress`` prints SDK v1's lines, or a progress bar on a terminal.
         Returns a :class:`DataReference` to ``target_path``.
         """
         src = Path(src_dir)
@@ -324,28 +335,9 @@ class Datastore:
         return DataReference(self, path_on_datastore=target or None)
 
     def _upload_pairs(self, pairs: list[tuple[Path, str]], *, overwrite: bool, show_progress: bool) -> int:
-        backend = self._backend
-        for _src, dest in pairs:
-            backend.full_path(dest)  # refuse before anything is written
-        say = _progress(show_progress)
-        total = len(pairs)  # "estimated": files that exist are skipped
-        say(f"Uploading an estimated of {total} files")
-        count = 0
-        for src, dest in pairs:
-            try:
-                written = backend.put_file(src, dest, overwrite=overwrite)
-            except OSError as exc:
-                raise DataAccessError(
-                    f"Uploading {src} to {dest!r} on datastore {self.name!r} failed: {exc}", path=str(src)
-                ) from exc
-            if not written:
-                total -= 1
-                say(f"Target already exists. Skipping upload for {dest}")
-                continue
-            count += 1
-            say(f"Uploaded {src}, {count} files out of an estimated total of {total}")
-        say(f"Uploaded {count} files")
-        return count
+        from headwater.sdk.datastore_transfer import upload_files
+
+        return upload_files(self.name, self._backend, pairs, overwrite=overwrite, show=show_progress)
 
     def download(
         self,
@@ -359,7 +351,8 @@ class Datastore:
         As for Azure blobs, ``prefix`` is a string prefix: ``'data'`` matches ``data/x.csv`` and
         ``data2.csv``; end it with ``/`` to mean a folder. Files keep their datastore path under
         ``target_path``. Local files that exist are kept unless ``overwrite``. Each file is written
-        atomically. Returns the number of files written.
+        atomically; files move in parallel; ``show_progress`` prints SDK v1's lines, or a progress
+        bar on a terminal. Returns the number of files written.
         """
         backend = self._backend
         dest_root = Path(target_path)
@@ -369,24 +362,9 @@ class Datastore:
             local_rel = normalize_relative(rel, root=str(dest_root), datastore=None)
             plan.append((rel, dest_root / local_rel))
         dest_root.mkdir(parents=True, exist_ok=True)
-        say = _progress(show_progress)
-        total = len(plan)
-        count = 0
-        for rel, dest in plan:
-            try:
-                written = backend.get_file(rel, dest, overwrite=overwrite)
-            except OSError as exc:
-                raise DataAccessError(
-                    f"Downloading {rel!r} from datastore {self.name!r} to {dest} failed: {exc}", path=rel
-                ) from exc
-            if not written:
-                total -= 1
-                say(f"Path already exists. Skipping download for {dest}")
-                continue
-            count += 1
-            say(f"Downloaded {rel}, {count} files out of an estimated total of {total}")
-        say(f"Downloaded {count} files")
-        return count
+        from headwater.sdk.datastore_transfer import download_files
+
+        return download_files(self.name, backend, plan, overwrite=overwrite, show=show_progress)
 
     def _files_with_prefix(self, prefix: str | os.PathLike[str] | None) -> list[str]:
         backend = self._backend
@@ -402,8 +380,23 @@ class Datastore:
         return sorted(matches)
 
 
-class _AzureStorageDatastore(Datastore):
-    """What SDK v1's Azure Blob and File datastores share (``AbstractAzureStorageDatastore``)."""
+class _RemoteCredentials:
+    """Which credentials a remote datastore's record names (their references, never their values)."""
+
+    _record: DatastoreRecord
+
+    def _credential_refs(self) -> dict[str, str]:
+        creds = self._record.config.get("credentials") or {}
+        return {str(k): str(v) for k, v in creds.items()}
+
+
+class _AzureStorageDatastore(_RemoteCredentials, Datastore):
+    """What SDK v1's Azure Blob and File datastores share (``AbstractAzureStorageDatastore``).
+
+    ``account_key`` and ``sas_token`` are always None here: SDK v1 hands the secret back, Headwater
+    never does (it stays in the workspace secrets file or the environment variable);
+    ``credential_type`` says which kind is registered.
+    """
 
     @property
     def container_name(self) -> str | None:
@@ -419,13 +412,33 @@ class _AzureStorageDatastore(Datastore):
 
     @property
     def protocol(self) -> str | None:
+        """``https`` or ``http`` as registered (None: the default, https)."""
         value = self._record.config.get("protocol")
         return None if value is None else str(value)
 
     @property
     def endpoint(self) -> str | None:
+        """The endpoint suffix as registered (None: the default, ``core.windows.net``)."""
         value = self._record.config.get("endpoint")
         return None if value is None else str(value)
+
+    @property
+    def credential_type(self) -> str | None:
+        """``'AccountKey'``, ``'Sas'`` or ``'None'`` (SDK v1's values); None for a store kept in a local folder."""
+        if "root" in self._record.config:
+            return None
+        refs = self._credential_refs()
+        return "AccountKey" if "account_key" in refs else "Sas" if "sas_token" in refs else "None"
+
+    @property
+    def account_key(self) -> None:
+        """Always None: Headwater never hands a stored key back (SDK v1 did). See :attr:`credential_type`."""
+        return None
+
+    @property
+    def sas_token(self) -> None:
+        """Always None: Headwater never hands a stored token back (SDK v1 did). See :attr:`credential_type`."""
+        return None
 
     def _describe(self) -> dict[str, Any]:
         return {
@@ -436,10 +449,36 @@ class _AzureStorageDatastore(Datastore):
 
 
 class AzureBlobDatastore(_AzureStorageDatastore):
-    """An Azure Blob datastore; the built-in ``workspaceblobstore`` is one, kept in a local folder."""
+    """An Azure Blob container; the built-in ``workspaceblobstore`` is one kept in a local folder."""
 
     datastore_type: ClassVar[str] = "AzureBlob"
     _kind: ClassVar[str] = "azure_blob"
+
+    @property
+    def account_url(self) -> str | None:
+        """The blob service URL (``account_url`` as registered, else built from account, protocol and
+        endpoint as SDK v1 does); None for a store kept in a local folder. A Headwater addition."""
+        if "root" in self._record.config:
+            return None
+        from headwater.sdk.datastore_registration import blob_service_url
+
+        return blob_service_url(self._record.config)
+
+    def _location(self) -> str:
+        if "root" in self._record.config:
+            return super()._location()
+        return f"azure blob container {self.container_name!r} at {self.account_url}"
+
+    @staticmethod
+    def _checked(obj: Datastore) -> AzureBlobDatastore:
+        assert isinstance(obj, AzureBlobDatastore), f"registration made a {type(obj).__name__}"
+        return obj
+
+    def _describe(self) -> dict[str, Any]:
+        out = super()._describe()
+        if "root" not in self._record.config:
+            out.update(account_url=self.account_url, credential_type=self.credential_type)
+        return out
 
 
 class AzureFileDatastore(_AzureStorageDatastore):
@@ -447,6 +486,52 @@ class AzureFileDatastore(_AzureStorageDatastore):
 
     datastore_type: ClassVar[str] = "AzureFile"
     _kind: ClassVar[str] = "azure_file"
+
+
+class S3Datastore(_RemoteCredentials, Datastore):
+    """An S3 bucket, on AWS or an S3-compatible server (a Headwater addition: :meth:`Datastore.register_s3`)."""
+
+    datastore_type: ClassVar[str] = "S3"
+    _kind: ClassVar[str] = "s3"
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket."""
+        return str(self._record.config["bucket_name"])
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The S3-compatible server's URL; None for AWS."""
+        value = self._record.config.get("endpoint_url")
+        return None if value is None else str(value)
+
+    @property
+    def region(self) -> str | None:
+        """The region as registered (None: the client's default)."""
+        value = self._record.config.get("region")
+        return None if value is None else str(value)
+
+    @property
+    def credential_type(self) -> str:
+        """``'AccessKey'`` when keys are registered, else ``'None'`` (the AWS credential chain is used)."""
+        return "AccessKey" if self._credential_refs() else "None"
+
+    def _location(self) -> str:
+        return f"s3 bucket {self.bucket_name!r} at {self.endpoint_url or 'AWS'}"
+
+    @staticmethod
+    def _checked(obj: Datastore) -> S3Datastore:
+        assert isinstance(obj, S3Datastore), f"register_s3 made a {type(obj).__name__}"
+        return obj
+
+    def _describe(self) -> dict[str, Any]:
+        return {
+            **super()._describe(),
+            "bucket_name": self.bucket_name,
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "credential_type": self.credential_type,
+        }
 
 
 class LocalDatastore(Datastore):
@@ -472,5 +557,5 @@ class LocalDatastore(Datastore):
 
 
 _KINDS: dict[str, type[Datastore]] = {
-    cls._kind: cls for cls in (AzureBlobDatastore, AzureFileDatastore, LocalDatastore)
+    cls._kind: cls for cls in (AzureBlobDatastore, AzureFileDatastore, LocalDatastore, S3Datastore)
 }

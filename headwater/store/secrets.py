@@ -3,12 +3,15 @@
 A datastore record never holds a key or token, only a *reference* to one:
 
 * ``workspace:<key>`` — the value is in the workspace's secrets file, ``<workspace>/secrets.json``,
-  created owner-only (mode 0600, in a folder nobody else can list into) and replaced atomically;
+  written owner-only (mode 0600: every write makes a new 0600 file and renames it into place, so
+  the mode never depends on the umask or on an earlier file) and replaced atomically, under a lock;
 * ``env:<NAME>`` — the value is read from the environment variable ``NAME`` each time it is
   needed, so it is never written anywhere by Headwater.
 
-:func:`redact` removes known secret values (and SAS signatures) from any text before it is shown,
-logged or recorded.
+:func:`redact` removes known secret values (also URL-encoded) and SAS/pre-signed signatures from any
+text before it is shown, logged or recorded.
+
+Keys in the file are ``datastore/<datastore name>/<credential name>`` (:func:`datastore_key`).
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from headwater.errors import ConfigurationError
 
@@ -28,6 +32,8 @@ __all__ = [
     "REDACTED",
     "WORKSPACE_PREFIX",
     "SecretStore",
+    "datastore_key",
+    "datastore_prefix",
     "env_ref",
     "is_ref",
     "redact",
@@ -48,6 +54,16 @@ def env_ref(variable: str) -> str:
     if not variable or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
         raise ConfigurationError(f"{variable!r} is not an environment variable name")
     return f"{ENV_PREFIX}{variable}"
+
+
+def datastore_prefix(datastore: str) -> str:
+    """The prefix of every key that holds one of ``datastore``'s credentials."""
+    return f"datastore/{datastore}/"
+
+
+def datastore_key(datastore: str, credential: str) -> str:
+    """The secrets-file key of ``datastore``'s credential ``credential`` (e.g. ``account_key``)."""
+    return f"{datastore_prefix(datastore)}{credential}"
 
 
 def is_ref(value: object) -> bool:
@@ -117,7 +133,36 @@ class SecretStore:
                 self._write(data)
 
     def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or None."""
         return self._read().get(key)
+
+    def with_prefix(self, prefix: str) -> dict[str, str]:
+        """Every entry whose key starts with ``prefix``."""
+        return {k: v for k, v in self._read().items() if k.startswith(prefix)}
+
+    def replace_prefix(self, prefix: str, values: Mapping[str, str]) -> dict[str, str]:
+        """Drop every key under ``prefix`` and store ``values`` (keys under ``prefix``), in one write.
+
+        Returns the entries that were under ``prefix`` before, so a caller can put them back
+        (``replace_prefix(prefix, previous)``) when what it stored them for fails.
+        """
+        stray = [k for k in values if not k.startswith(prefix)]
+        if stray:
+            raise ValueError(f"keys {stray} are not under {prefix!r}")
+        if not values and not self.path.exists():
+            return {}
+        with self._locked():
+            data = self._read()
+            previous = {k: v for k, v in data.items() if k.startswith(prefix)}
+            if previous == dict(values):
+                return previous
+            kept = {k: v for k, v in data.items() if not k.startswith(prefix)}
+            self._write({**kept, **values})
+        return previous
+
+    def delete_prefix(self, prefix: str) -> None:
+        """Forget every key under ``prefix``."""
+        self.replace_prefix(prefix, {})
 
 
 def resolve_secret(ref: str, workspace_folder: str | os.PathLike[str], *, what: str) -> str:
@@ -145,7 +190,19 @@ def resolve_secret(ref: str, workspace_folder: str | os.PathLike[str], *, what: 
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """``text`` with each of ``secrets`` and any SAS/pre-signed URL signature replaced by ``***``."""
-    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
+    """``text`` with each of ``secrets`` and any SAS/pre-signed URL signature replaced by ``***``.
+
+    A secret is also found URL-encoded (an account key's ``+/=`` in a query string), and a SAS
+    token with or without its leading ``?``. Values shorter than 4 characters are left alone (they
+    would match everywhere, and are no secret worth the name).
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        for form in (secret, secret.lstrip("?"), quote(secret, safe=""), quote(secret.lstrip("?"), safe="=&")):
+            if len(form) >= 4:
+                forms.add(form)
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
     return _SAS_SIG.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
