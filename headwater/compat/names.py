@@ -47,6 +47,7 @@ _RUN = "headwater.runtime.run"
 _ENV = "headwater.sdk.environment"
 _AUTH = "headwater.compat.auth"
 _EXC = "headwater.compat.exceptions"
+_ADF = "headwater.sdk.compute_datafactory"
 _VERSION = "headwater.compat.names:SDK_VERSION"
 
 
@@ -109,13 +110,19 @@ MODULES: dict[str, dict[str, str]] = {
         "AmlCompute": _H,
         "ComputeInstance": _H,
         "ComputeTarget": _H,
+        "DataFactoryCompute": _H,
         **_unsupported(
-            "AdlaCompute", "AksCompute", "BatchCompute", "DataFactoryCompute", "DatabricksCompute", "DsvmCompute",
+            "AdlaCompute", "AksCompute", "BatchCompute", "DatabricksCompute", "DsvmCompute",
             "HDInsightCompute", "KubernetesCompute", "KustoCompute", "RemoteCompute", "SynapseCompute",
         ),
     },
     "azureml.core.compute.amlcompute": {"AmlCompute": _H, "AmlComputeProvisioningConfiguration": _H},
     "azureml.core.compute.computeinstance": {"ComputeInstance": _H, "ComputeInstanceProvisioningConfiguration": _H},
+    "azureml.core.compute.datafactory": {
+        "DataFactoryCompute": _H,
+        "DataFactoryAttachConfiguration": f"{_ADF}:DataFactoryAttachConfiguration",
+        "DataFactoryProvisioningConfiguration": f"{_ADF}:DataFactoryProvisioningConfiguration",
+    },
     "azureml.core.compute_target": {
         "AbstractComputeTarget": _N,
         "ComputeTargetException": _H,
@@ -243,8 +250,9 @@ MODULES: dict[str, dict[str, str]] = {
     "azureml.pipeline.steps": {
         "CommandStep": _H,
         "PythonScriptStep": _H,
+        "DataTransferStep": _H,
         **_unsupported(
-            "AdlaStep", "AutoMLStep", "AutoMLStepRun", "AzureBatchStep", "DataTransferStep", "DatabricksStep",
+            "AdlaStep", "AutoMLStep", "AutoMLStepRun", "AzureBatchStep", "DatabricksStep",
             "EstimatorStep", "HyperDriveStep", "HyperDriveStepRun", "KustoStep", "ModuleStep", "MpiStep",
             "ParallelRunConfig", "ParallelRunStep", "RScriptStep", "SynapseSparkStep",
         ),
@@ -293,7 +301,6 @@ INSTEAD: dict[str, str] = {
     "AdlaCompute": _OTHER_COMPUTE,
     "AksCompute": _OTHER_COMPUTE,
     "BatchCompute": _OTHER_COMPUTE,
-    "DataFactoryCompute": _OTHER_COMPUTE,
     "DatabricksCompute": _OTHER_COMPUTE,
     "DsvmCompute": _OTHER_COMPUTE,
     "HDInsightCompute": _OTHER_COMPUTE,
@@ -359,8 +366,6 @@ INSTEAD: dict[str, str] = {
     "AutoMLStep": _AUTOML,
     "AutoMLStepRun": _AUTOML,
     "AzureBatchStep": "Run the command with a CommandStep.",
-    "DataTransferStep": "Copy the data in a PythonScriptStep or CommandStep, or register the source as a datastore "
-    "and read it directly.",
     "DatabricksStep": "Run the notebook's code as a PythonScriptStep, or keep the Databricks job outside the pipeline.",
     "EstimatorStep": "Deprecated in SDK v1: use a PythonScriptStep or CommandStep.",
     "HyperDriveStep": "Run the sweep as PythonScriptSteps with different arguments, or use a tuning library "

@@ -194,9 +194,14 @@ def build_task(
             env.setdefault(parameter_env_name(name), format_value(plan.parameters.get(name)))
 
     args = [_expand(_token_value(t, by_in, by_out, plan.parameters), t, env, by_in, by_out) for t in step.arguments]
+    target = step.compute_target
     if step.kind == "python":
         assert step.script is not None
         argv: tuple[str, ...] = (python, step.script, *args)
+    elif step.kind == "transfer":  # DataTransferStep: Headwater's copier, always on this machine
+        argv = (sys.executable, "-m", "headwater.engine.transfer", "--workspace-folder", ws.folder,
+                "--step-name", step.name, *args)
+        target = None
     else:
         argv = _command_argv(args, python)
 
@@ -228,5 +233,5 @@ def build_task(
         env=env,
         log_path=str(run_dir / "user_logs" / "std_log.txt"),
         timeout_seconds=step.max_run_duration_seconds,
-        target=step.compute_target,
+        target=target,
     )

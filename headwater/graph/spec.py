@@ -19,8 +19,11 @@ ArgToken = dict[str, str]
 
 #: Input modes: SDK v1's consumption modes (PipelineData inputs are 'mount' or 'download').
 INPUT_MODES = ("direct", "download", "mount")
-#: Output modes.
-OUTPUT_MODES = ("mount", "upload")
+#: Output modes. ``direct``: the step process writes the datastore itself, nothing is staged
+#: (DataTransferStep's DataReference destination).
+OUTPUT_MODES = ("mount", "upload", "direct")
+#: Step kinds: a Python script, a command line, a DataTransferStep's copy (``headwater.engine.transfer``).
+STEP_KINDS = ("python", "command", "transfer")
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,12 @@ class OutputSpec:
 
 @dataclass(frozen=True)
 class StepSpec:
-    """One step: a script (``kind='python'``) or a command line (``kind='command'``)."""
+    """One step: a script (``kind='python'``), a command line (``kind='command'``) or a copy
+    between datastores (``kind='transfer'``: its arguments are those of ``headwater.engine.transfer``)."""
 
     node_id: str  # unique in the pipeline; the display name when that is unique
     name: str  # the display name (SDK v1 allows duplicates)
-    kind: str  # 'python' | 'command'
+    kind: str  # 'python' | 'command' | 'transfer'
     source_directory: str  # absolute path on the submitting machine
     script: str | None = None  # relative to source_directory (python steps)
     arguments: tuple[ArgToken, ...] = ()  # python: argv after the script; command: the whole command

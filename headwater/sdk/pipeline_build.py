@@ -236,8 +236,9 @@ class _Builder:
             datastore, template = item.destination
             assert item.name is not None
             return OutputSpec(item.name, datastore, template, item.mode, False, item._registration)
-        if isinstance(item, PipelineData):
-            return OutputSpec(item.name, item._datastore_name, PIPELINE_DATA_PATH, item.output_mode, True)
+        if isinstance(item, PipelineData):  # a DataTransferStep's DataReference destination has its own path
+            template = getattr(item, "_path_template", PIPELINE_DATA_PATH)
+            return OutputSpec(item.name, item._datastore_name, template, item.output_mode, True)
         self.problems.append(f"Step {step.name!r}: unsupported output {item!r} ({type(item).__name__}).")
         return None
 
