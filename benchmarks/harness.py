@@ -48,14 +48,16 @@ class Sizes:
     big_file_bytes: int
     submit_files: int
     submit_bytes: int
+    remote_files: int
+    remote_file_bytes: int
 
     @staticmethod
     def full() -> Sizes:
-        return Sizes(10, 5, 8, 0.5, 1000, (1 << 30) // 1000, 2000, 100_000_000)
+        return Sizes(10, 5, 8, 0.5, 1000, (1 << 30) // 1000, 2000, 100_000_000, 64, 1 << 20)
 
     @staticmethod
     def quick() -> Sizes:
-        return Sizes(3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000)  # 10 MiB: digests on threads
+        return Sizes(3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10)  # 10 MiB: digests on threads
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,10 @@ EXPECTED = {
     "submit.cached": ["first"],
     "env.resolve_built": None,
     "env.first_build": None,
+    "remote.azure_upload": None,
+    "remote.azure_download": None,
+    "remote.s3_upload": None,
+    "remote.s3_download": None,
 }
 
 
