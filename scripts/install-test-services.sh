@@ -10,6 +10,13 @@ fi
 if ! command -v runuser >/dev/null 2>&1; then
   need+=(util-linux)
 fi
+# as_mount() of remote datastores: fusepy needs libfuse 2; fusermount (package fuse) unmounts.
+if ! ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2'; then
+  need+=(libfuse2)
+fi
+if ! command -v fusermount >/dev/null 2>&1; then
+  need+=(fuse)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

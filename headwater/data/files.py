@@ -137,6 +137,14 @@ class DataAccess:
         """A local path to read ``f`` in place, or None (URLs, remote datastores)."""
         return None if f.datastore is None else self.backend(f.datastore).local_path(f.path)
 
+    def filesystem(self, f: DatasetFile) -> tuple[AbstractFileSystem, str]:
+        """The fsspec filesystem that holds ``f`` and its path there (for readers such as pyarrow's
+        that read ranges of a file instead of streaming all of it)."""
+        if f.datastore is None:
+            return self.http(), f.path
+        backend = self.backend(f.datastore)
+        return backend.fs, backend.full_path(f.path)
+
     @contextmanager
     def open(self, f: DatasetFile) -> Iterator[BinaryIO]:
         """``f`` opened for binary reading; a missing file raises DataAccessError."""
@@ -171,9 +179,11 @@ class DataAccess:
         return self.backend(source["datastore"]).exists(source["path"])
 
     def digests(self, files: Sequence[DatasetFile]) -> dict[str, str]:
-        """``{key: BLAKE3 digest}``; local files go through the workspace's digest cache.
+        """``{key: fingerprint}``; local files go through the workspace's digest cache.
 
-        An unchanged local file costs a ``stat`` and no read.
+        An unchanged local file costs a ``stat`` and no read. Files on a remote datastore are
+        fingerprinted from the store's metadata (:func:`~headwater.plan.digests.digest_files`), so
+        no data is downloaded; only URLs are read and hashed.
         """
         ws = self.workspace
         cache: DigestCacheLike = NULL_CACHE

@@ -1,13 +1,16 @@
 """Resolve a step's inputs to what its process receives, with each input's *content* digest.
 
 Sources: an upstream output (the producing run's recorded digest: early cut-off), a dataset
-(per-file BLAKE3 digests through the stat cache), a datastore path (DataPath / DataReference),
-or a pipeline parameter holding one of those. Modes: ``mount`` is a local path read in place (no
-copy), ``download`` a private copy in the run folder, ``direct`` the dataset id (the script reads
-``run.input_datasets[name]``).
+(per-file BLAKE3 digests through the stat cache; remote files fingerprinted from the store's
+metadata), a datastore path (DataPath / DataReference), or a pipeline parameter holding one of
+those. Modes: ``mount`` is a local path read in place (no copy) - for files on a remote datastore a
+read-only FUSE view that reads lazily (:mod:`headwater.engine.remote_mount`), or a download with a
+notice where FUSE is not available; ``download`` a private copy in the run folder (parallel
+transfers); ``direct`` the dataset id (the script reads ``run.input_datasets[name]``).
 
 Resolution happens before the reuse decision and never copies data; :meth:`InputResolver.materialize`
-copies (download) only once the step is known to run.
+copies (download) or mounts only once the step is known to run, and :meth:`InputResolver.release`
+unmounts when the step ends.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from headwater.data.definition import DEFINITION_FORMAT, definition_id
-from headwater.data.files import DataAccess, apply_file_transformations, resolve
+from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, resolve
 from headwater.engine.launch import ResolvedInput
 from headwater.engine.plan_file import RunPlan
+from headwater.engine.remote_mount import MountUnavailable, RemoteMount, mount_remote
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.graph.analysis import producers
 from headwater.graph.spec import InputSpec, OutputSpec
@@ -76,6 +80,8 @@ class InputResolver:
         self.workspace = WorkspaceHandle(store, ws_folder, plan.workspace.name)
         self.access = DataAccess(self.workspace)
         self.made_by = producers(plan.spec)
+        self._sources: dict[str, tuple[str, str]] = {}  # step-local path -> (datastore, path) it delivers
+        self._mounts: dict[Path, list[RemoteMount]] = {}  # run folder -> its live FUSE views
 
     def backend(self, name: str) -> DatastoreBackend:
         return self.access.backend(name)
@@ -130,6 +136,7 @@ class InputResolver:
         value = str(local) if i.mode == "mount" and local is not None else self._download_path(run_dir, i)
         if i.path_on_compute and i.mode == "download":
             value = str(run_dir / "inputs" / i.path_on_compute.strip("/"))
+        self._sources[value] = (datastore, path)
         return ResolvedInput(i.name, "mount" if i.mode == "direct" else i.mode, value, digest, value, i.legacy)
 
     def _from_datapath(self, i: InputSpec, datapath: dict[str, str], run_dir: Path) -> ResolvedInput:
@@ -168,58 +175,104 @@ class InputResolver:
 
     # -- materialize ---------------------------------------------------------------------------
 
-    def materialize(self, resolved: list[ResolvedInput], run_dir: Path) -> None:
-        """Create what the step reads: copies for download inputs, link folders for mounted datasets."""
+    def materialize(self, resolved: list[ResolvedInput], run_dir: Path) -> list[str]:
+        """Create what the step reads: copies for download inputs, views for mounted ones.
+
+        Returns notices for the step's log (a mount that had to become a download, and why).
+        """
         step_inputs = run_dir / "inputs"
+        notices: list[str] = []
         for r in resolved:
             if r.path is None or not r.path.startswith(str(step_inputs)):
                 continue  # direct, or mounted in place
             dest = Path(r.path)
-            if r.dataset is not None:
-                self._materialize_dataset(r, dest)
-            else:
-                self._copy_datastore_folder(r, dest)
-
-    def _copy_datastore_folder(self, r: ResolvedInput, dest: Path) -> None:
-        record = self._output_location(r)
-        backend = self.backend(record[0])
-        files = backend.list_files(record[1])
-        if files == [record[1]]:  # a single file
-            backend.get_file(record[1], dest / Path(record[1]).name, overwrite=True)
-            return
-        for rel in files:
-            sub = rel[len(record[1]) :].lstrip("/") if record[1] else rel
-            backend.get_file(rel, dest / sub, overwrite=True)
-
-    def _output_location(self, r: ResolvedInput) -> tuple[str, str]:
-        for step in self.plan.spec.steps:
-            for i in step.inputs:
-                if i.name != r.name:
+            files = self._dataset_files(r) if r.dataset is not None else self._datastore_files(r)
+            if r.mode == "mount":
+                notice = self._mount(r, files, dest, run_dir)
+                if notice is None:
                     continue
-                src = i.source
-                if "output" in src:
-                    producer_run = self.plan.steps[self.made_by[src["output"]][0]].run_id
-                    for o in self.store.get_run_outputs(producer_run):
-                        if o.name == src["output"]:
-                            return o.datastore, o.path
-                dp = src.get("datapath") or self.plan.parameters.get(src.get("parameter", ""))
-                if isinstance(dp, dict) and "datastore" in dp:
-                    return dp["datastore"], dp.get("path") or ""
-        raise DataAccessError(f"Cannot find where input {r.name!r} lives.")
+                notices.append(notice)
+            self._download(files, dest)
+        return notices
 
-    def _materialize_dataset(self, r: ResolvedInput, dest: Path) -> None:
+    def _datastore_files(self, r: ResolvedInput) -> list[DatasetFile]:
+        """The files of a datastore path (an upstream output, a DataPath), by their path below it."""
+        if r.path not in self._sources:
+            raise DataAccessError(f"Cannot find where input {r.name!r} lives.")
+        datastore, path = self._sources[r.path]
+        files = self.backend(datastore).list_files(path)
+        if files == [path]:  # a single file: it appears by its name
+            return [DatasetFile(datastore, path, path, "/" + path.rpartition("/")[2])]
+        below = [rel[len(path) :].lstrip("/") if path else rel for rel in files]
+        return [DatasetFile(datastore, rel, rel, "/" + sub) for rel, sub in zip(files, below, strict=True)]
+
+    def _dataset_files(self, r: ResolvedInput) -> list[DatasetFile]:
         assert r.dataset is not None
         definition = r.dataset["definition"]
         files = resolve(definition.get("sources", []), self.access).files
-        files = apply_file_transformations(files, definition.get("transformations", []))
+        return apply_file_transformations(files, definition.get("transformations", []))
+
+    def _download(self, files: list[DatasetFile], dest: Path) -> None:
+        """Copy the files under ``dest`` by their display paths, each datastore's in parallel."""
+        by_store: dict[str, list[tuple[str, Path]]] = {}
         for f in files:
             target = dest / f.display.lstrip("/")
-            local = self.access.local_path(f)
-            if r.mode == "mount" and local is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.symlink(local, target)
-            else:
+            if f.datastore is None:
                 self.access.fetch(f, target)
+            else:
+                by_store.setdefault(f.datastore, []).append((f.path, target))
+        for name, pairs in by_store.items():
+            try:
+                self.backend(name).get_files(pairs, overwrite=True)
+            except FileNotFoundError as exc:
+                raise DataAccessError(
+                    f"A file of datastore {name!r} disappeared before the step could read it: {exc}.",
+                    hint="Retry once the data stops changing.",
+                ) from exc
+
+    def _mount(self, r: ResolvedInput, files: list[DatasetFile], dest: Path, run_dir: Path) -> str | None:
+        """Mount ``files`` at ``dest``: links to local files, a FUSE view of remote ones.
+
+        Returns None when mounted, else the notice saying why the files are downloaded instead.
+        """
+        local = [self.access.local_path(f) for f in files]
+        if all(p is not None for p in local):
+            for f, p in zip(files, local, strict=True):
+                assert p is not None
+                target = dest / f.display.lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(p, target)
+            return None
+        stores = {f.datastore for f in files}
+        if len(stores) != 1 or None in stores:
+            reason = "its files are not all on one remote datastore (URLs, or several datastores)"
+        else:
+            name = stores.pop()
+            assert name is not None
+            record = self.store.get_datastore(name)
+            assert record is not None  # its backend was opened from it
+            try:
+                mount = mount_remote(
+                    {"name": record.name, "kind": record.kind, "config": record.config},
+                    self.workspace.folder,
+                    {f.display.lstrip("/"): f.path for f in files},
+                    dest,
+                    run_dir / "system_logs" / f"mount_{r.name}.txt",
+                )
+            except MountUnavailable as exc:
+                reason = f"a FUSE mount is not available here: {exc}"
+            else:
+                self._mounts.setdefault(run_dir, []).append(mount)
+                return None
+        return (
+            f"input {r.name!r} (as_mount) was downloaded to {dest} instead of mounted: {reason}. "
+            f"Its {len(files)} file(s) were copied before the step started."
+        )
+
+    def release(self, run_dir: Path) -> None:
+        """Unmount the FUSE views of the step whose run folder is ``run_dir`` (it has ended)."""
+        for mount in self._mounts.pop(run_dir, []):
+            mount.stop()
 
     # -- registration --------------------------------------------------------------------------
 
@@ -253,5 +306,7 @@ class InputResolver:
         )
 
     def close(self) -> None:
+        for run_dir in list(self._mounts):
+            self.release(run_dir)
         self.access.close()
 

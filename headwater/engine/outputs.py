@@ -1,8 +1,11 @@
 """Step outputs: staged in the run folder while the step runs, committed only when it succeeds.
 
 Locally a commit is a rename of the staged folder into the datastore (atomic on one filesystem;
-copy-then-rename across filesystems). A failed or killed step commits nothing, so no
-half-written output can ever be reused.
+copy-then-rename across filesystems). On a remote datastore (Azure Blob, S3) the staged files are
+uploaded in parallel (each object records Headwater's BLAKE3 as metadata, so the output's digest
+can be checked later without downloading it), then files left under the path by an earlier
+commit are deleted. A failed or killed step commits nothing, so no half-written output can ever
+be reused. The output's digest is always computed from the staged files, before the commit.
 """
 
 from __future__ import annotations
@@ -69,6 +72,12 @@ def commit_output(staged: Path, backend: DatastoreBackend, path: str) -> None:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return
-    # Remote stores: upload every file (atomic per file), the folder becomes visible file by file.
-    for rel in _files_under(staged):
-        backend.put_file(staged / rel, f"{path}/{rel}" if path else rel, overwrite=True)
+    # Remote stores: upload every file (atomic per file, in parallel); the folder becomes visible
+    # file by file. Then what an earlier commit left there is removed, as the local rename does.
+    targets = {f"{path}/{rel}" if path else rel: staged / rel for rel in _files_under(staged)}
+    backend.put_files([(local, rel) for rel, local in targets.items()], overwrite=True)
+    if path:  # never sweep a datastore's root
+        for stale in backend.list_files(path):
+            if stale not in targets:
+                backend.delete(stale)
+    shutil.rmtree(staged, ignore_errors=True)

@@ -165,14 +165,19 @@ class StepRunner:
                 )
             )
         try:
-            self.inputs.materialize(resolved, run_dir)
+            notices = self.inputs.materialize(resolved, run_dir)
             workdir = prepare_workdir(self.snapshots_root / self.plan.steps[node].snapshot_id, run_dir)
             task = build_task(
                 self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs,
                 interpreter=self.interpreters.get(node),
             )
         except (HeadwaterError, OSError) as exc:
+            self.inputs.release(run_dir)
             return self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
+        if notices:  # where the script's author looks (std_log) and with the other system notices
+            with open(run_dir.joinpath(*STD_LOG), "a", encoding="utf-8") as fh:
+                fh.writelines(f"[headwater] {n}\n" for n in notices)
+            self._system_log(node, "data_access.txt", notices)
         definition = {
             "fingerprint_parts": decision.parts,
             "argv": list(task.argv),
@@ -268,6 +273,7 @@ class StepRunner:
         step = self.plan.spec.step(node)
         run_id = self.plan.steps[node].run_id
         run_dir = self.run_dir(node)
+        self.inputs.release(run_dir)  # the step's process has ended: unmount its remote views
         self.ingest(node, final=True)
         if result.node is not None:  # where it ran (a Ray node and task)
             ran_on = {"headwater.ray.node": result.node}
@@ -308,12 +314,18 @@ class StepRunner:
         step = self.plan.spec.step(node)
         run_id = self.plan.steps[node].run_id
         for o in step.outputs:
-            staged = staging_dir(run_dir, o.name)
-            staged.mkdir(parents=True, exist_ok=True)
             datastore = o.datastore or self.plan.default_datastore
             path = resolve_output_path(o, run_id)
-            digest = output_digest(staged, self.cache)
-            commit_output(staged, self.inputs.backend(datastore), path)
+            backend = self.inputs.backend(datastore)
+            if o.mode == "direct":  # written in place by the step itself (DataTransferStep): nothing staged
+                from headwater.engine.transfer import direct_output_digest
+
+                digest = direct_output_digest(backend, path, self.cache)
+            else:
+                staged = staging_dir(run_dir, o.name)
+                staged.mkdir(parents=True, exist_ok=True)
+                digest = output_digest(staged, self.cache)
+                commit_output(staged, backend, path)
             self.store.supersede_run_outputs(datastore, path, keep_run_id=run_id)
             self.store.put_run_output(RunOutputRecord(run_id, o.name, datastore, path, digest))
             if o.register:

@@ -7,9 +7,13 @@ atomic replace) makes the entry stale and the file is hashed again. The cache is
 (WAL mode, a schema-version row; a cache of another version is dropped, not migrated): for a
 workspace it lives at ``<workspace folder>/cache/digests.db`` (:func:`workspace_cache_path`).
 
-Files that are not on this machine (remote datastores, URLs) are hashed from their stream each
-time: there is no inode to key them by. :class:`NullDigestCache` has the cache's interface and
-caches nothing, for callers that must not write (or cannot create) a cache file.
+Files on a remote datastore are never downloaded to be fingerprinted: the backend's
+``content_digests`` answers from the store's metadata (Headwater's BLAKE3, recorded as object
+metadata when Headwater wrote the file, so it equals the local digest of the same bytes; else the
+store's content MD5, ``md5:<hex>``; else ``etag:<etag>:<size>:<last-modified>``). Only an object
+without that method (a URL stream, a test double) is hashed from its stream. :class:`NullDigestCache`
+has the cache's interface and caches nothing, for callers that must not write (or cannot create) a
+cache file.
 
 Digests are lowercase hex: a file digest is BLAKE3 (256 bits); :func:`tree_digest` is sha256 over
 the canonical JSON of ``{relative path: file digest}``, so it changes when a file is added, removed,
@@ -395,8 +399,11 @@ def digest_files(
     """Digests of ``rel_paths`` under a local folder or a datastore backend, as ``{rel: digest}``.
 
     ``root_or_backend`` is a folder, or an object with ``local_path(rel)`` (a Path, or None when
-    the file is not local) and ``open(rel)`` - a :class:`~headwater.store.datastores.DatastoreBackend`.
-    Local files go through ``cache``; remote ones are hashed from their stream.
+    the file is not local) and ``content_digests(rels)`` - a
+    :class:`~headwater.store.datastores.DatastoreBackend`. Local files go through ``cache``; remote
+    ones are fingerprinted by the backend from the store's metadata in one call, without reading
+    their data (an object without ``content_digests`` is read through ``open(rel)``). A missing
+    file raises FileNotFoundError.
     """
     rels = list(rel_paths)
     if isinstance(root_or_backend, str | os.PathLike):
@@ -410,16 +417,29 @@ def digest_files(
             found = backend.local_path(rel)
             if found is not None:
                 local[rel] = found
-    digests = dict(zip(local, file_digests(local.values(), cache), strict=True))
+    digests: dict[str, str | OSError] = dict(zip(local, file_digests(local.values(), cache), strict=True))
+    remote = [rel for rel in rels if rel not in local]
+    if remote:
+        assert backend is not None
+        digests.update(_remote_digests(backend, remote))
     out: dict[str, str] = {}
     for rel in rels:
-        if rel in digests:
-            digest = digests[rel]
-            if isinstance(digest, OSError):
-                raise digest
-            out[rel] = digest
-        else:
-            assert backend is not None
-            with backend.open(rel) as stream:
-                out[rel] = stream_digest(stream)
+        digest = digests[rel]
+        if isinstance(digest, OSError):
+            raise digest
+        out[rel] = digest
+    return out
+
+
+def _remote_digests(backend: Any, rels: list[str]) -> dict[str, str]:
+    """Fingerprints of files that are not on this machine: from the store's metadata when the
+    backend can give them (no data read), else BLAKE3 of each file's stream."""
+    content_digests = getattr(backend, "content_digests", None)
+    if content_digests is not None:
+        found: Mapping[str, str] = content_digests(rels)
+        return {rel: found[rel] for rel in rels}
+    out = {}
+    for rel in rels:
+        with backend.open(rel) as stream:
+            out[rel] = stream_digest(stream)
     return out

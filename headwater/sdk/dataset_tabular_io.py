@@ -76,8 +76,15 @@ def _read_one(reader: dict[str, Any], f: DatasetFile, access: DataAccess, first_
         try:
             if local is not None:
                 return pd.read_parquet(local)
-            with access.open(f) as stream:
-                return pd.read_parquet(stream)
+            if f.datastore is None:  # a URL
+                with access.open(f) as stream:
+                    return pd.read_parquet(stream)
+            import pyarrow.parquet as pq
+
+            fs, path = access.filesystem(f)  # pyarrow reads the footer, then the column chunks it needs
+            return pq.read_table(path, filesystem=fs).to_pandas()
+        except FileNotFoundError as exc:
+            raise DataAccessError(f"File {f.where} does not exist (any more).", path=f.path) from exc
         except (OSError, ValueError) as exc:
             if isinstance(exc, DataAccessError):
                 raise
