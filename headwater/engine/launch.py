@@ -234,4 +234,5 @@ def build_task(
         log_path=str(run_dir / "user_logs" / "std_log.txt"),
         timeout_seconds=step.max_run_duration_seconds,
         target=target,
+        resources=dict(sp.resources),
     )

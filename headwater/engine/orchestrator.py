@@ -304,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         LocalExecutor(grace_seconds=plan.terminate_grace_seconds),
         plan.ray_targets,
         grace_seconds=plan.terminate_grace_seconds,
+        resources={sp.run_id: sp.resources for sp in plan.steps.values() if sp.resources},
     ) as executor:
         orch = Orchestrator(plan, store, executor, log=log)
 

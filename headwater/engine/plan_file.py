@@ -88,6 +88,8 @@ class StepPlan:
     input_records: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset records by input
     environment_error: str | None = None  # the environment cannot be used: the step fails with this
     needs_build: bool = False  # its environment must be built (engine.environments) before it runs
+    # What its task asks the executor for: {"cpu", "gpu", "memory_gb"} (Ray targets; empty: the default)
+    resources: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

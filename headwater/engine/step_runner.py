@@ -275,10 +275,12 @@ class StepRunner:
         run_dir = self.run_dir(node)
         self.inputs.release(run_dir)  # the step's process has ended: unmount its remote views
         self.ingest(node, final=True)
-        if result.node is not None:  # where it ran (a Ray node and task)
-            ran_on = {"headwater.ray.node": result.node}
-            if result.task_id is not None:
-                ran_on["headwater.ray.task_id"] = result.task_id
+        ran_on = {}  # where it ran (a Ray node and task; a task whose worker died has no node)
+        if result.node is not None:
+            ran_on["headwater.ray.node"] = result.node
+        if result.task_id is not None:
+            ran_on["headwater.ray.task_id"] = result.task_id
+        if ran_on:
             self.store.add_properties(run_id, ran_on)
         changed = check_snapshot(self.snapshots_root, self.plan.steps[node].snapshot_id)
         if changed:
@@ -298,6 +300,8 @@ class StepRunner:
             tail = log_tail(run_dir.joinpath(*STD_LOG))
             if result.reason == "launch_failed":
                 message = f"{self.noun} {step.name!r} could not start: {result.message}"
+            elif result.reason == "worker_died":
+                message = f"{self.noun} {step.name!r} failed: {result.message}"
             else:
                 message = f"{self.noun} {step.name!r} failed with exit code {result.returncode}"
             return self._fail(node, message, exit_code=result.returncode, log_tail=tail)

@@ -11,7 +11,6 @@ orchestrator and returns at once.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import uuid
 from dataclasses import dataclass
@@ -23,9 +22,10 @@ from headwater.engine.environments import find_built
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
 from headwater.engine.plan_file import ENVIRONMENTS_DIR, PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import plan_all_reused, record_all_reused
-from headwater.errors import ConfigurationError, GraphValidationError, HeadwaterError, did_you_mean
+from headwater.errors import GraphValidationError, HeadwaterError, did_you_mean
 from headwater.graph.analysis import validate
 from headwater.graph.spec import PipelineSpec
+from headwater.ops.ray_targets import plan_ray_targets, resources_property
 from headwater.ops.spawn import PendingRun, start_pending_run
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.environments import check_current_interpreter, environment_digest
@@ -81,40 +81,6 @@ def _target_concurrency(spec: PipelineSpec, store: MetadataStore) -> dict[str, i
         if isinstance(max_nodes, int) and max_nodes >= 1:
             limits[name] = max_nodes
     return limits
-
-
-#: Steps on a Ray target are queued by Ray by their resource requests, not held back here.
-RAY_TARGET_CONCURRENCY = 1000
-
-
-def _ray_targets(spec: PipelineSpec, store: MetadataStore) -> dict[str, str]:
-    """Compute targets attached to a Ray cluster (``RayCompute``), by name → address."""
-    out: dict[str, str] = {}
-    for name in sorted({s.compute_target for s in spec.steps if s.compute_target not in (None, "local")}):
-        assert name is not None
-        record = store.get_compute_target(name)
-        if record is not None and record.kind == "ray":
-            out[name] = str(record.config.get("address", "auto"))
-            _probe_ray(name, out[name])
-    return out
-
-
-def _probe_ray(target: str, address: str, timeout: float = 3.0) -> None:
-    """Fail the submit, naming the address and the error, when a Ray cluster cannot be reached."""
-    if address == "auto":
-        return  # resolved by Ray itself (RAY_ADDRESS, or a cluster started on this machine)
-    hostport = address.removeprefix("ray://")
-    host, _, port = hostport.rpartition(":")
-    host = host.strip("[]")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(
-            f"Compute target {target!r}: cannot reach the Ray cluster at {address!r}: "
-            f"{getattr(exc, 'strerror', None) or exc}",
-            hint="Check that the cluster is running (`ray status`) and the attached address is right.",
-        ) from None
 
 
 def _snapshot_ids(spec: PipelineSpec, store: MetadataStore, ws_folder: Path) -> dict[str, str]:
@@ -224,6 +190,11 @@ def _plan_and_record(
 ) -> str:
     ws_folder = Path(workspace.folder)
     run_id, plan_path = pending.run_id, pending.plan_path
+    default_datastore = spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
+    # Ray clusters first: an unreachable one, a strict request or host-local data stops the submit here.
+    ray = plan_ray_targets(
+        spec, store, parameters=parameters, default_datastore=default_datastore, workspace_folder=ws_folder
+    )
     snapshots = _snapshot_ids(spec, store, ws_folder)
     handle = WorkspaceHandle(store, ws_folder, workspace.name)
     with DataAccess(handle) as access:
@@ -245,9 +216,8 @@ def _plan_and_record(
             environment_digest=environment_digest(step.environment),
             input_digests=input_digests.get(step.node_id, {}),
             input_records=input_records.get(step.node_id, {}),
+            resources=ray.resources(step),
         )
-    default_datastore = spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
-    ray_targets = _ray_targets(spec, store)
     plan = RunPlan(
         pipeline_run_id=run_id,
         experiment_id=experiment.id,
@@ -260,11 +230,8 @@ def _plan_and_record(
         regenerate_outputs=options.regenerate_outputs,
         continue_on_step_failure=options.continue_on_step_failure,
         max_concurrency=options.max_concurrency,
-        target_concurrency={
-            **_target_concurrency(spec, store),
-            **dict.fromkeys(ray_targets, RAY_TARGET_CONCURRENCY),
-        },
-        ray_targets=ray_targets,
+        target_concurrency={**_target_concurrency(spec, store), **ray.concurrency},
+        ray_targets=ray.addresses,
         terminate_grace_seconds=options.terminate_grace_seconds,
         kind=kind,
     )
@@ -293,7 +260,11 @@ def _plan_and_record(
 
 
 def _record_pipeline_run(
-    store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]], source_directory: str
+    store: MetadataStore,
+    plan: RunPlan,
+    plan_path: Path,
+    git: dict[str, dict[str, str]],
+    source_directory: str,
 ) -> None:
     """The pipeline run's record and one NotStarted record per step."""
     pipeline_run_id = plan.pipeline_run_id
@@ -322,11 +293,14 @@ def _record_pipeline_run(
                 compute_target=step.compute_target,
             )
         )
-        store.add_properties(sp.run_id, {"ContentSnapshotId": sp.snapshot_id, **git[step.source_directory]})
+        properties = {"ContentSnapshotId": sp.snapshot_id, **git[step.source_directory]}
+        store.add_properties(sp.run_id, {**properties, **resources_property(sp.resources)})
         store.set_tags(sp.run_id, {"azureml.nodeid": step.node_id, "azureml.pipeline": pipeline_run_id})
 
 
-def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]]) -> None:
+def _record_script_run(
+    store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]]
+) -> None:
     """The script run's one record (kind ``script``, NotStarted), with SDK v1's properties."""
     (step,) = plan.spec.steps
     sp = plan.steps[step.node_id]
@@ -344,6 +318,11 @@ def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git
     )
     store.add_properties(
         plan.pipeline_run_id,
-        {"azureml.runsource": "experiment", "ContentSnapshotId": sp.snapshot_id, **git[step.source_directory]},
+        {
+            "azureml.runsource": "experiment",
+            "ContentSnapshotId": sp.snapshot_id,
+            **git[step.source_directory],
+            **resources_property(sp.resources),
+        },
     )
 

@@ -129,7 +129,7 @@ class ComputeTarget:
     @staticmethod
     def _from_record(workspace: Workspace, record: ComputeTargetRecord) -> ComputeTarget:
         """The target object for a record (an unknown kind gets the plain base class)."""
-        obj = object.__new__(_KINDS.get(record.kind, ComputeTarget))
+        obj = object.__new__(_kind_class(record.kind))
         obj._workspace = workspace
         obj._record = record
         obj._operation_pending = False
@@ -193,6 +193,9 @@ class ComputeTarget:
         Ray; attaching again changes the address. Only the address's syntax is checked: the
         cluster is contacted when a run is submitted.
         """
+        attach_other = getattr(attach_configuration, "_attach", None)
+        if attach_other is not None:  # another kind's attach configuration (DataFactoryCompute's)
+            return attach_other(workspace, name)
         if not isinstance(attach_configuration, RayAttachConfiguration):
             raise ConfigurationError(
                 f"ComputeTarget.attach needs an attach configuration, not {attach_configuration!r}",
@@ -491,6 +494,15 @@ class RayCompute(ComputeTarget):
         kind, config = as_created(record)
         config[RESOURCES] = _local_resources(config)
         store.put_compute_target(ComputeTargetRecord(self.name, kind, config), overwrite=True)
+
+
+def _kind_class(kind: str) -> builtins.type[ComputeTarget]:
+    """The class of a record kind; DataFactoryCompute lives in its own module, which imports this one."""
+    if kind == "DataFactory":
+        from headwater.sdk.compute_datafactory import DataFactoryCompute
+
+        return DataFactoryCompute
+    return _KINDS.get(kind, ComputeTarget)
 
 
 _KINDS: dict[str, builtins.type[ComputeTarget]] = {

@@ -24,8 +24,16 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
 
+from headwater.engine.executors.resources import (
+    DEFAULT_REQUEST,
+    STRICT_ENV,
+    Node,
+    ResourceRequest,
+    ResourceRequestWarning,
+    fit,
+    strict_from_env,
+)
 from headwater.errors import ConfigurationError, did_you_mean
 
 __all__ = [
@@ -45,13 +53,6 @@ __all__ = [
     "strict_from_env",
 ]
 
-#: The environment variable that makes a request larger than the node an error (``1``, ``true``, ``yes``).
-STRICT_ENV = "HEADWATER_STRICT_RESOURCES"
-
-
-class ResourceRequestWarning(UserWarning):
-    """A vm_size asks for more than the target's biggest node has; the request was lowered."""
-
 
 @dataclass(frozen=True)
 class VmSize:
@@ -63,39 +64,6 @@ class VmSize:
     gpus: int = 0
     gpu_model: str = ""
     series: str = ""
-
-
-@dataclass(frozen=True)
-class Node:
-    """The biggest node of a target; ``memory_gb`` None when it is unknown (then not compared)."""
-
-    cpus: int
-    gpus: int
-    memory_gb: float | None
-    description: str = "this machine"
-
-
-class ResourceRequest(NamedTuple):
-    """What a step on a target asks for; ``warnings`` say what was lowered to fit the node."""
-
-    cpu: int
-    gpu: int
-    memory_gb: float | None
-    warnings: tuple[str, ...] = ()
-
-    def to_config(self) -> dict[str, Any]:
-        """The request as stored in a compute record (``config["resources"]``)."""
-        return {"cpu": self.cpu, "gpu": self.gpu, "memory_gb": self.memory_gb}
-
-    @classmethod
-    def from_config(cls, data: Mapping[str, Any]) -> ResourceRequest:
-        """The request :meth:`to_config` stored."""
-        memory = data.get("memory_gb")
-        return cls(int(data["cpu"]), int(data.get("gpu") or 0), None if memory is None else float(memory))
-
-
-#: What a step asks for when its target names no vm_size.
-DEFAULT_REQUEST = ResourceRequest(cpu=1, gpu=0, memory_gb=None)
 
 
 def _sizes(series: str, gpu_model: str, *rows: tuple[str, int, float, int]) -> list[VmSize]:
@@ -207,11 +175,6 @@ def _local_memory_gb() -> float | None:
         return None
 
 
-def strict_from_env() -> bool:
-    """Whether ``HEADWATER_STRICT_RESOURCES`` asks for strict requests (``1``, ``true``, ``yes``, ``on``)."""
-    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 # -- requests ----------------------------------------------------------------------------------------
 
 
@@ -241,23 +204,13 @@ def resource_request(
     if not vm_size:
         return DEFAULT_REQUEST
     size = lookup(vm_size)
-    cpu = min(size.cpus, max(1, node_cpus))
-    gpu = min(size.gpus, max(0, node_gpus))
-    memory = size.memory_gb if node_memory_gb is None else min(size.memory_gb, node_memory_gb)
-    if (cpu, gpu, memory) == (size.cpus, size.gpus, size.memory_gb):
-        return ResourceRequest(cpu, gpu, memory)
-    with_memory = memory != size.memory_gb
-    asks = _describe(size.cpus, size.gpus, size.memory_gb if with_memory else None)
-    has = _describe(node_cpus, node_gpus, node_memory_gb if with_memory else None)
-    if strict:
-        raise ConfigurationError(
-            f"{vm_size} asks {asks}; {node} has {has}",
-            key="vm_size",
-            hint=f"Choose a vm_size that fits{_fitting(node_cpus, node_gpus, node_memory_gb)}, or unset "
-            f"{STRICT_ENV} to run with what {node} has.",
-        )
-    gets = _describe(cpu, gpu, memory if with_memory else None)
-    return ResourceRequest(cpu, gpu, memory, (f"{vm_size} asks {asks}; {node} has {has}: the step will get {gets}",))
+    return fit(
+        vm_size,
+        ResourceRequest(size.cpus, size.gpus, size.memory_gb),
+        Node(node_cpus, node_gpus, node_memory_gb, node),
+        strict=strict,
+        strict_hint=f"Choose a vm_size that fits{_fitting(node_cpus, node_gpus, node_memory_gb)}",
+    )
 
 
 def local_request(vm_size: str) -> ResourceRequest:
@@ -272,14 +225,6 @@ def local_request(vm_size: str) -> ResourceRequest:
     return resource_request(
         vm_size, node.cpus, node.gpus, node.memory_gb, strict=strict_from_env(), node=node.description
     )
-
-
-def _describe(cpus: int, gpus: int, memory_gb: float | None) -> str:
-    gpu_text = f"{gpus} GPU" + ("s" if gpus > 1 else "") if gpus else "no GPU"
-    parts = [f"{cpus} CPU" + ("s" if cpus != 1 else ""), gpu_text]
-    if memory_gb is not None:
-        parts.append(f"{memory_gb:g} GiB of memory")
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _fitting(cpus: int, gpus: int, memory_gb: float | None) -> str:

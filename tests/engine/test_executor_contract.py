@@ -7,6 +7,7 @@ Nothing here asserts on wall time: overlap comes from timestamps the children wr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -55,6 +56,13 @@ elif mode == "overlap":
     folder, me, other = args
     write(os.path.join(folder, me + ".start"), repr(time.time()))
     wait_for(os.path.join(folder, other + ".start"))
+    write(os.path.join(folder, me + ".end"), repr(time.time()))
+elif mode == "maybe-overlap":  # as overlap, but gives up waiting for the other after a few seconds
+    folder, me, other = args
+    write(os.path.join(folder, me + ".start"), repr(time.time()))
+    deadline = time.monotonic() + 5
+    while not os.path.exists(os.path.join(folder, other + ".start")) and time.monotonic() < deadline:
+        time.sleep(0.02)
     write(os.path.join(folder, me + ".end"), repr(time.time()))
 elif mode == "spawn":  # a grandchild too, then sleep: only a signal ends it
     grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
@@ -296,6 +304,25 @@ def test_ray_result_records_the_node_and_task(ray_executor: Executor, tasks: Tas
     assert result.node in {n["NodeID"] for n in ray.nodes() if n["Alive"]}
     assert result.task_id
     assert result.pid is not None
+
+
+@pytest.mark.slow
+def test_ray_tasks_ask_for_their_cpus(ray_executor: Executor, tasks: Tasks) -> None:
+    """Two tasks asking 2 CPUs each on the 2-CPU test cluster run one after the other."""
+    stamps = tasks.root / "stamps"
+    stamps.mkdir()
+    a, b = (
+        dataclasses.replace(tasks.spec("maybe-overlap", str(stamps), me, other), resources={"cpu": 2, "gpu": 0})
+        for me, other in (("a", "b"), ("b", "a"))
+    )
+    ray_executor.submit(a)
+    ray_executor.submit(b)
+    results = collect(ray_executor, {a.run_id, b.run_id})
+
+    assert all(r.succeeded for r in results.values()), results
+    start = {name: float((stamps / f"{name}.start").read_text()) for name in "ab"}
+    end = {name: float((stamps / f"{name}.end").read_text()) for name in "ab"}
+    assert min(end.values()) <= max(start.values())  # one ended before the other started
 
 
 @pytest.mark.slow

@@ -37,3 +37,20 @@ def test_tasks_go_to_their_targets_executor_and_pids_and_cancel_are_forwarded(tm
         assert results["here"].succeeded
         assert results["there"].reason == "canceled"
         assert executor.running() == set()
+
+
+def test_a_task_without_a_request_gets_the_one_the_plan_decided(tmp_path: Path) -> None:
+    submitted: list[TaskSpec] = []
+
+    class Recording(LocalExecutor):
+        def submit(self, task: TaskSpec) -> None:
+            submitted.append(task)
+            super().submit(task)
+
+    with RoutingExecutor(LocalExecutor(grace_seconds=1), {"cluster": "127.0.0.1:6379"}, grace_seconds=1,
+                         ray_factory=lambda address, grace: Recording(grace_seconds=grace),
+                         resources={"there": {"cpu": 2, "gpu": 0, "memory_gb": 7.0}}) as executor:
+        executor.submit(task(tmp_path, "there", "cluster", "pass"))
+        while executor.running():
+            executor.wait(5)
+    assert [t.resources for t in submitted] == [{"cpu": 2, "gpu": 0, "memory_gb": 7.0}]

@@ -3,8 +3,8 @@
 This is the only Headwater module that imports ``ray``; whoever selects a Ray compute target
 imports it lazily. The semantics are :class:`~headwater.engine.executors.local.LocalExecutor`'s:
 
-* **Running.** ``submit`` starts one Ray task (``max_retries=0``, CPU/GPU from
-  ``task.resources``) whose body starts the task's argv as a subprocess in its own session
+* **Running.** ``submit`` starts one Ray task (``max_retries=0``; CPUs, GPUs and memory from
+  ``task.resources``, see :func:`ray_options`) whose body starts the task's argv as a subprocess in its own session
   (process group), with the spec's cwd, environment (over the worker's own, so Ray's
   ``CUDA_VISIBLE_DEVICES`` reaches the step) and log file, and polls it. It returns the exit
   code, the Ray node id and the process id, so the result records where the step ran.
@@ -25,6 +25,9 @@ imports it lazily. The semantics are :class:`~headwater.engine.executors.local.L
   never silently runs twice. The step process it left behind (an orphan in its own session) is
   found by a per-task marker in its environment and killed by a small sweep task on every alive
   node.
+* **Nodes.** :func:`cluster_nodes` reads a cluster's alive nodes (id, IP address, CPUs, GPUs,
+  memory) without connecting a driver; ``submit`` fits requests to them and refuses host-local
+  datastores on a multi-host cluster (``headwater.ops.ray_targets``).
 * **Connection.** An address that cannot be reached raises :class:`ConfigurationError` at
   construction, within ``connect_timeout`` seconds (a TCP probe of the cluster's GCS port, since
   ``ray.init`` itself retries for about 20 seconds). ``close()`` cancels what still runs and
@@ -50,9 +53,10 @@ from ray.exceptions import RayError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
+from headwater.engine.executors.resources import ClusterNode
 from headwater.errors import ConfigurationError
 
-__all__ = ["RayExecutor", "TERMINATE_GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS"]
+__all__ = ["RayExecutor", "TERMINATE_GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS", "cluster_nodes", "ray_options"]
 
 TERMINATE_GRACE_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 3.0
@@ -166,6 +170,15 @@ _remote_sweep = ray.remote(max_retries=0, num_cpus=0)(_sweep)
 # --- the orchestrator side -------------------------------------------------------------------------
 
 
+def ray_options(resources: dict[str, Any]) -> dict[str, Any]:
+    """Ray task options for a step's request (``cpu``, ``gpu``, ``memory_gb``): 1 CPU when it names none."""
+    options: dict[str, Any] = {"num_cpus": resources.get("cpu", 1), "num_gpus": resources.get("gpu") or 0}
+    memory = resources.get("memory_gb")
+    if memory:
+        options["memory"] = int(float(memory) * 1024**3)
+    return options
+
+
 @dataclass
 class _Running:
     task: TaskSpec
@@ -193,6 +206,70 @@ def _gcs_host_port(address: str) -> tuple[str, int] | None:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _reachable(address: str, timeout: float) -> tuple[str, int]:
+    """The GCS (or client server) ``(host, port)`` of ``address``, once a TCP connection to it succeeded.
+
+    Raises ConfigurationError naming the address within ``timeout`` seconds: Ray's own clients
+    retry for tens of seconds before they give up.
+    """
+    try:
+        target = _gcs_host_port(address)
+    except ValueError as exc:
+        raise ConfigurationError(f"the Ray address {address!r} is not valid: {exc}") from None
+    if target is None:
+        raise ConfigurationError(
+            f"no Ray cluster found for address {address!r}: RAY_ADDRESS is not set and no cluster was "
+            "started on this machine.",
+            hint="Start one with `ray start --head` or give the address it prints.",
+        )
+    host, port = target
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot reach the Ray cluster at {address!r} ({host}:{port}): {exc.strerror or exc}",
+            hint="Check that the cluster is running (`ray status`) and the address is right.",
+        ) from None
+    return host, port
+
+
+def cluster_nodes(address: str = "auto", *, timeout: float = CONNECT_TIMEOUT_SECONDS) -> list[ClusterNode]:
+    """The alive nodes of the Ray cluster at ``address``: id, host (IP address) and total resources.
+
+    For ``auto`` and ``host:port`` the cluster's GCS is asked directly (no driver is started, so
+    this is cheap and leaves no connection behind); for a ``ray://`` client address a short-lived
+    client connection is made. An unreachable cluster raises ConfigurationError naming the address.
+    """
+    host, port = _reachable(address, timeout)
+    try:
+        if address.startswith("ray://"):
+            context = ray.init(address, allow_multiple=True, log_to_driver=False, logging_level=logging.WARNING)
+            try:
+                with context:
+                    raw = ray.nodes()
+            finally:
+                context.disconnect()
+            return [
+                ClusterNode.from_resources(n["NodeID"], n["NodeManagerAddress"], n.get("Resources", {}))
+                for n in raw
+                if n.get("Alive")
+            ]
+        from ray._raylet import GcsClient  # type: ignore[attr-defined]  # ray.nodes()'s client, without ray.init
+
+        info = GcsClient(address=f"{host}:{port}").get_all_node_info(timeout=timeout)
+    except Exception as exc:  # Ray raises RpcError, ConnectionError, RuntimeError ...
+        raise ConfigurationError(
+            f"cannot read the nodes of the Ray cluster at {address!r}: {type(exc).__name__}: {exc}",
+            hint="Check that the cluster is running (`ray status`) and the address is right.",
+        ) from None
+    return [
+        ClusterNode.from_resources(node_id.hex(), node.node_manager_address, dict(node.resources_total))
+        for node_id, node in info.items()
+        if node.state == 0  # ALIVE
+    ]
+
+
 class RayExecutor(Executor):
     """Runs tasks as subprocesses inside Ray tasks on the cluster at ``address``.
 
@@ -217,25 +294,7 @@ class RayExecutor(Executor):
         self.address = address
         if ray.is_initialized():  # this process is already connected (e.g. by an earlier executor)
             return
-        try:
-            target = _gcs_host_port(address)
-        except ValueError as exc:
-            raise ConfigurationError(f"the Ray address {address!r} is not valid: {exc}") from None
-        if target is None:
-            raise ConfigurationError(
-                f"no Ray cluster found for address {address!r}: RAY_ADDRESS is not set and no cluster was "
-                "started on this machine.",
-                hint="Start one with `ray start --head` or give the address it prints.",
-            )
-        host, port = target
-        try:
-            with socket.create_connection((host, port), timeout=connect_timeout):
-                pass
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot reach the Ray cluster at {address!r} ({host}:{port}): {exc.strerror or exc}",
-                hint="Check that the cluster is running (`ray status`) and the address is right.",
-            ) from None
+        host, port = _reachable(address, connect_timeout)
         init_address = address if address.startswith("ray://") else f"{host}:{port}"
         try:
             ray.init(address=init_address, log_to_driver=False, logging_level=logging.WARNING)
@@ -248,11 +307,7 @@ class RayExecutor(Executor):
     def submit(self, task: TaskSpec) -> None:
         marker = uuid.uuid4().hex
         try:
-            ref = _remote_run.options(
-                num_cpus=task.resources.get("cpu", 1),
-                num_gpus=task.resources.get("gpu", 0),
-                name=f"headwater:{task.run_id}",
-            ).remote(
+            ref = _remote_run.options(**ray_options(task.resources), name=f"headwater:{task.run_id}").remote(
                 list(task.argv), task.cwd, dict(task.env), task.log_path, task.timeout_seconds, self._grace, marker
             )
         except Exception as exc:  # a bad resource request, a lost connection

@@ -7,8 +7,10 @@ on first use, one :class:`~headwater.engine.executors.ray_executor.RayExecutor` 
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 
@@ -16,7 +18,11 @@ __all__ = ["RoutingExecutor"]
 
 
 class RoutingExecutor(Executor):
-    """Tasks whose target is in ``ray_targets`` (name → address) run on that Ray cluster."""
+    """Tasks whose target is in ``ray_targets`` (name → address) run on that Ray cluster.
+
+    ``resources`` (run id → request, from the run plan) fills in the request of a task submitted
+    without one, so a Ray task asks for what the plan decided at submit.
+    """
 
     def __init__(
         self,
@@ -25,6 +31,7 @@ class RoutingExecutor(Executor):
         *,
         grace_seconds: float,
         ray_factory: Callable[[str, float], Executor] | None = None,
+        resources: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self._local = local
         self._ray_targets = dict(ray_targets)
@@ -32,6 +39,7 @@ class RoutingExecutor(Executor):
         self._factory = ray_factory or _make_ray_executor
         self._remote: dict[str, Executor] = {}  # address -> executor
         self._where: dict[str, Executor] = {}  # run id -> executor
+        self._resources = {run_id: dict(r) for run_id, r in (resources or {}).items() if r}
 
     def executor_for(self, target: str | None) -> Executor:
         """The executor of a compute target (connecting to its Ray cluster on first use)."""
@@ -43,6 +51,8 @@ class RoutingExecutor(Executor):
         return self._remote[address]
 
     def submit(self, task: TaskSpec) -> None:
+        if not task.resources and task.run_id in self._resources:
+            task = dataclasses.replace(task, resources=self._resources[task.run_id])
         executor = self.executor_for(task.target)
         self._where[task.run_id] = executor
         executor.submit(task)

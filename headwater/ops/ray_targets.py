@@ -1,0 +1,211 @@
+"""Ray compute targets at submit: what each Ray step asks for, how many run at once, what is refused.
+
+For each Ray target a pipeline names, ``submit`` reads the cluster's alive nodes once (the Ray
+executor's :func:`~headwater.engine.executors.ray_executor.cluster_nodes`, imported only then)
+and decides, before anything is recorded or started:
+
+* **the request** of the target's steps: the target's stored request (its ``vm_size``'s figures,
+  or one CPU) fitted to the cluster's largest node — lowered with a ResourceRequestWarning naming
+  both, or refused with ``HEADWATER_STRICT_RESOURCES=1``;
+* **how many of its steps run at once**: as many such requests as the cluster's nodes hold
+  (:func:`~headwater.engine.executors.resources.capacity`), so a step waiting for room is Queued
+  in Headwater, not Running while Ray holds it back;
+* **host-local data**: a cluster with nodes on more than one host cannot read a datastore that
+  lives on this host's disk; such a step is refused (:func:`local_datastore_problems`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from headwater.engine.executors.resources import (
+    DEFAULT_REQUEST,
+    ClusterNode,
+    Node,
+    ResourceRequest,
+    ResourceRequestWarning,
+    capacity,
+    fit_to_cluster,
+    strict_from_env,
+)
+from headwater.errors import ConfigurationError, HeadwaterError
+from headwater.graph.spec import PipelineSpec, StepSpec
+from headwater.store.datastores import backend_for
+from headwater.store.metadata import MetadataStore
+
+__all__ = [
+    "RESOURCES_PROPERTY",
+    "RayTargets",
+    "local_datastore_problems",
+    "plan_ray_targets",
+    "resources_property",
+    "step_datastores",
+]
+
+#: The step run property that records what its Ray task asked for (JSON: cpu, gpu, memory_gb).
+RESOURCES_PROPERTY = "headwater.ray.resources"
+
+RAY_KIND = "ray"
+
+NodesOf = Callable[[str], list[ClusterNode]]
+
+
+@dataclass(frozen=True)
+class RayTargets:
+    """What submit decided for the Ray targets of one pipeline."""
+
+    addresses: dict[str, str] = field(default_factory=dict)  # target -> cluster address
+    concurrency: dict[str, int] = field(default_factory=dict)  # target -> its steps at once
+    requests: dict[str, ResourceRequest] = field(default_factory=dict)  # target -> each step's request
+
+    def resources(self, step: StepSpec) -> dict[str, Any]:
+        """The request of ``step``'s task (empty when it does not run on Ray)."""
+        request = self.requests.get(step.compute_target or "")
+        return {} if request is None else request.to_config()
+
+
+
+def resources_property(resources: Mapping[str, Any]) -> dict[str, str]:
+    """A step run's property recording what its Ray task asks for (none when it asks for nothing)."""
+    return {RESOURCES_PROPERTY: json.dumps(dict(resources), sort_keys=True)} if resources else {}
+
+
+def _cluster_nodes(address: str) -> list[ClusterNode]:
+    from headwater.engine.executors.ray_executor import cluster_nodes
+
+    return cluster_nodes(address)
+
+
+def plan_ray_targets(
+    spec: PipelineSpec,
+    store: MetadataStore,
+    *,
+    parameters: Mapping[str, Any],
+    default_datastore: str,
+    workspace_folder: Path,
+    nodes_of: NodesOf | None = None,
+) -> RayTargets:
+    """Read each Ray target's cluster and decide requests, concurrency and refusals (see the module).
+
+    Raises ConfigurationError — before anything is recorded — when a cluster cannot be reached,
+    a request does not fit with ``HEADWATER_STRICT_RESOURCES`` set, or a step would read or write
+    a host-local datastore on a multi-host cluster.
+    """
+    nodes_of = nodes_of or _cluster_nodes
+    out = RayTargets()
+    names = sorted({s.compute_target for s in spec.steps if s.compute_target not in (None, "local")})
+    nodes_by_target: dict[str, list[ClusterNode]] = {}
+    for name in names:
+        assert name is not None
+        record = store.get_compute_target(name)
+        if record is None or record.kind != RAY_KIND:
+            continue
+        address = str(record.config.get("address") or "auto")
+        try:
+            nodes = nodes_of(address)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"Compute target {name!r}: {exc.message}", hint=exc.hint) from None
+        stored = record.config.get("resources")
+        asked = DEFAULT_REQUEST if not stored else ResourceRequest.from_config(stored)
+        vm_size = str(record.config.get("vm_size") or "")
+        try:
+            request = fit_to_cluster(
+                vm_size or f"compute target {name!r}", asked, nodes, strict=strict_from_env(),
+                strict_hint=_strict_hint,
+            )
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"Compute target {name!r}: {exc.message}", hint=exc.hint) from None
+        for text in request.warnings:
+            warnings.warn(ResourceRequestWarning(f"compute target {name!r}: {text}"), stacklevel=4)
+        out.addresses[name] = address
+        out.requests[name] = ResourceRequest(request.cpu, request.gpu, request.memory_gb)
+        out.concurrency[name] = _capacity(request, nodes)
+        nodes_by_target[name] = nodes
+    problems: list[str] = []
+    for step in spec.steps:
+        if (step.compute_target or "") not in nodes_by_target:
+            continue
+        used = step_datastores(step, spec, parameters, default_datastore)
+        local = {name: _is_local(store, name, workspace_folder) for name in used}
+        target = step.compute_target or ""
+        problems += local_datastore_problems(step.name, target, nodes_by_target[target], local)
+    if problems:
+        raise ConfigurationError(
+            "; ".join(problems),
+            hint="A cluster with nodes on several hosts reads and writes data through a shared datastore: "
+            "register an Azure Blob or S3 datastore (Datastore.register_azure_blob_container, "
+            "register_s3) and use it for these inputs and outputs, or run these steps on 'local'.",
+        )
+    return out
+
+
+def _capacity(request: ResourceRequest, nodes: Sequence[ClusterNode]) -> int:
+    return capacity(request, nodes) if nodes else 1
+
+
+def _strict_hint(node: Node) -> str:
+    return f"Choose a vm_size that {node.description} can run (it has {node.cpus} CPUs and {node.gpus} GPUs)"
+
+
+def _is_local(store: MetadataStore, name: str, workspace_folder: Path) -> bool:
+    """Whether datastore ``name`` keeps its files on this host's disk (an unknown one: no)."""
+    record = store.get_datastore(name)
+    if record is None:
+        return False
+    try:
+        return backend_for(record, workspace_folder).is_local
+    except HeadwaterError:  # it cannot be opened here: the step fails on it with that error
+        return False
+
+
+def step_datastores(
+    step: StepSpec, spec: PipelineSpec, parameters: Mapping[str, Any], default_datastore: str
+) -> list[str]:
+    """The datastores ``step`` reads (datasets, DataPaths, upstream outputs) or writes (outputs), sorted."""
+    found: set[str] = {o.datastore or default_datastore for o in step.outputs}
+    produced = {o.name: o.datastore or default_datastore for s in spec.steps for o in s.outputs}
+    for i in step.inputs:
+        source: Any = i.source
+        if "parameter" in source:
+            source = parameters.get(source["parameter"])
+            if isinstance(source, dict) and "datastore" in source:
+                source = {"datapath": source}
+            elif isinstance(source, dict) and "definition" in source:
+                source = {"dataset": source}
+            else:
+                continue
+        if "output" in source and source["output"] in produced:
+            found.add(produced[source["output"]])
+        elif "datapath" in source:
+            found.add(str(source["datapath"]["datastore"]))
+        elif "dataset" in source:
+            for s in source["dataset"].get("definition", {}).get("sources", []):
+                if "datastore" in s:
+                    found.add(str(s["datastore"]))
+    return sorted(found)
+
+
+def local_datastore_problems(
+    step: str, target: str, nodes: Sequence[ClusterNode], datastores: Mapping[str, bool]
+) -> list[str]:
+    """What is wrong with running ``step`` on Ray target ``target`` (a pure decision).
+
+    ``datastores`` maps each datastore the step uses to whether it is on this host's disk only.
+    A cluster whose alive nodes are all on one host (one IP address) sees this host's files, so
+    nothing is wrong; on more hosts, each host-local datastore is a problem.
+    """
+    hosts = sorted({n.host for n in nodes})
+    if len(hosts) <= 1:
+        return []
+    return [
+        f"step {step!r} on Ray target {target!r} uses datastore {name!r}, which is on this host's disk only, "
+        f"but the cluster has nodes on {len(hosts)} hosts ({', '.join(hosts)})"
+        for name, is_local in sorted(datastores.items())
+        if is_local
+    ]
+

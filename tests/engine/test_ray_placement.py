@@ -1,0 +1,100 @@
+"""Decisions about Ray steps made at submit, on plain node lists (no Ray, no mocks): requests fitted
+to the cluster's largest node, how many steps fit at once, host-local datastores refused on a
+multi-host cluster, and which datastores a step uses."""
+
+from __future__ import annotations
+
+import pytest
+
+from headwater.engine.executors.ray_executor import ray_options
+from headwater.engine.executors.resources import (
+    DEFAULT_REQUEST,
+    ClusterNode,
+    ResourceRequest,
+    capacity,
+    fit_to_cluster,
+)
+from headwater.errors import ConfigurationError
+from headwater.graph.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
+from headwater.ops.ray_targets import local_datastore_problems, step_datastores
+
+LAPTOP = ClusterNode("n1", "127.0.0.1", cpus=2, gpus=0, memory_gb=16.0)
+GPU_BOX = ClusterNode("n2", "10.0.0.2", cpus=4, gpus=1, memory_gb=28.0)
+BIG_CPU = ClusterNode("n3", "10.0.0.3", cpus=16, gpus=0, memory_gb=64.0)
+NC6 = ResourceRequest(6, 1, 56.0)
+D2_V2 = ResourceRequest(2, 0, 7.0)
+
+
+def test_a_request_that_fits_is_kept() -> None:
+    assert fit_to_cluster("STANDARD_D2_V2", D2_V2, [LAPTOP]) == D2_V2
+
+
+def test_a_request_larger_than_the_largest_node_is_lowered_naming_both() -> None:
+    got = fit_to_cluster("STANDARD_NC6", NC6, [LAPTOP])
+    assert got[:3] == (2, 0, 16.0)
+    (warning,) = got.warnings
+    assert warning == (
+        "STANDARD_NC6 asks 6 CPUs, 1 GPU and 56 GiB of memory; the Ray cluster's largest node (127.0.0.1) has "
+        "2 CPUs, no GPU and 16 GiB of memory: the step will get 2 CPUs, no GPU and 16 GiB of memory"
+    )
+
+
+def test_the_node_that_gives_most_of_a_gpu_request_is_the_one_compared() -> None:
+    got = fit_to_cluster("STANDARD_NC6", NC6, [BIG_CPU, GPU_BOX, LAPTOP])
+    assert got[:3] == (4, 1, 28.0)  # the GPU node, not the one with the most CPUs
+    assert "(10.0.0.2)" in got.warnings[0]
+
+
+def test_strict_refuses_instead_of_lowering() -> None:
+    with pytest.raises(ConfigurationError, match=r"STANDARD_NC6 asks 6 CPUs.*largest node \(127\.0\.0\.1\) has 2 CPUs"):
+        fit_to_cluster("STANDARD_NC6", NC6, [LAPTOP], strict=True)
+
+
+def test_capacity_counts_requests_that_fit_at_once() -> None:
+    assert capacity(D2_V2, [LAPTOP]) == 1  # 2 CPUs per step on a 2-CPU node: one at a time
+    assert capacity(DEFAULT_REQUEST, [LAPTOP]) == 2
+    assert capacity(DEFAULT_REQUEST, [LAPTOP, BIG_CPU]) == 18
+    assert capacity(ResourceRequest(2, 0, 30.0), [BIG_CPU]) == 2  # memory is the limit
+    assert capacity(ResourceRequest(1, 1, None), [LAPTOP, GPU_BOX]) == 1
+    assert capacity(ResourceRequest(8, 0, None), [LAPTOP]) == 1  # never 0: Ray queues it
+
+
+def test_ray_options_carry_cpu_gpu_and_memory() -> None:
+    assert ray_options({}) == {"num_cpus": 1, "num_gpus": 0}
+    assert ray_options({"cpu": 2, "gpu": 0, "memory_gb": 7.0}) == {
+        "num_cpus": 2, "num_gpus": 0, "memory": 7 * 1024**3
+    }
+
+
+def test_host_local_datastores_are_refused_only_on_a_multi_host_cluster() -> None:
+    used = {"workspaceblobstore": True, "shared": False}
+    assert local_datastore_problems("train", "aml-compute", [LAPTOP], used) == []
+    same_host = [LAPTOP, ClusterNode("n4", "127.0.0.1", 2, 0, 16.0)]
+    assert local_datastore_problems("train", "aml-compute", same_host, used) == []
+    (problem,) = local_datastore_problems("train", "aml-compute", [LAPTOP, GPU_BOX], used)
+    assert "'train'" in problem and "'aml-compute'" in problem and "'workspaceblobstore'" in problem
+    assert "2 hosts (10.0.0.2, 127.0.0.1)" in problem
+    assert local_datastore_problems("train", "aml-compute", [LAPTOP, GPU_BOX], {"shared": False}) == []
+
+
+def test_step_datastores_are_its_outputs_inputs_and_parameter_values() -> None:
+    def step(name: str, **kw: object) -> StepSpec:
+        return StepSpec(name, name, "python", "/src", "s.py", **kw)  # type: ignore[arg-type]
+
+    prep = step("prep", outputs=(OutputSpec("clean", "shared"),))
+    dataset = {"definition": {"sources": [{"datastore": "raw_store", "path": "a/*.csv"}, {"url": "https://x"}]}}
+    train = step(
+        "train",
+        inputs=(
+            InputSpec("clean", {"output": "clean"}),
+            InputSpec("raw", {"dataset": dataset}),
+            InputSpec("ref", {"datapath": {"datastore": "refs", "path": "r"}}),
+            InputSpec("p", {"parameter": "data"}),
+        ),
+        outputs=(OutputSpec("model"),),
+    )
+    spec = PipelineSpec((prep, train))
+    params = {"data": {"datastore": "param_store", "path": "x"}}
+    assert step_datastores(train, spec, params, "workspaceblobstore") == [
+        "param_store", "raw_store", "refs", "shared", "workspaceblobstore"
+    ]
