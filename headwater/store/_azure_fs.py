@@ -5,17 +5,37 @@ adlfs builds its service client for ``https://<account>.blob.core.windows.net`` 
 subclass connects to the URL the datastore names — ``http://127.0.0.1:10000/devstoreaccount1`` for
 Azurite included — with the retry policy and timeouts Headwater chooses. It imports adlfs, so it is
 imported only when an Azure Blob datastore is opened.
+
+The client's aiohttp session reads the environment (``~/.netrc``, ``HTTP(S)_PROXY``) only when the
+environment names a proxy for the service: with ``trust_env`` aiohttp looks both up again on every
+request, in a worker thread each time — two thread hand-offs per request, which made downloads of
+many small blobs about 40 % slower. The proxy environment is checked once, when the client is made;
+a ``~/.netrc`` entry is never wanted (the SDK signs its requests itself).
 """
 
 from __future__ import annotations
 
 import random
+import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from adlfs import AzureBlobFileSystem
 from azure.storage.blob.aio import ExponentialRetry
 
-__all__ = ["DoublingRetry", "HeadwaterBlobFileSystem"]
+__all__ = ["DoublingRetry", "HeadwaterBlobFileSystem", "proxy_named_for"]
+
+
+def proxy_named_for(url: str) -> bool:
+    """Whether the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``NO_PROXY`` ...) sends ``url`` through a proxy.
+
+    The same reading of the environment as aiohttp's (and requests'): the standard library's
+    ``getproxies`` and ``proxy_bypass``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in urllib.request.getproxies():
+        return False
+    return not (parts.hostname and urllib.request.proxy_bypass(parts.hostname))
 
 
 class DoublingRetry(ExponentialRetry):
@@ -62,6 +82,7 @@ class HeadwaterBlobFileSystem(AzureBlobFileSystem):
         from azure.storage.blob.aio import BlobServiceClient
 
         self.account_url = self.hw_account_url
+        options = {"use_env_settings": proxy_named_for(self.hw_account_url), **self.hw_client_options}
         self.service_client = BlobServiceClient(
-            account_url=self.hw_account_url, credential=self.hw_credential, **self.hw_client_options
+            account_url=self.hw_account_url, credential=self.hw_credential, **options
         )
