@@ -159,8 +159,9 @@ MODULES: dict[str, dict[str, str]] = {
         "DEFAULT_GPU_IMAGE": "headwater.compat.names:DEFAULT_GPU_IMAGE",
         "DockerConfiguration": _H,
         "RunConfiguration": _H,
+        "AmlComputeConfiguration": "headwater.sdk.runconfig:AmlComputeConfiguration",
         **_unsupported(
-            "AmlComputeConfiguration", "Data", "DataLocation", "DataReferenceConfiguration", "HdiConfiguration",
+            "Data", "DataLocation", "DataReferenceConfiguration", "HdiConfiguration",
             "HistoryConfiguration", "MpiConfiguration", "OutputData", "ParallelTaskConfiguration",
             "PyTorchConfiguration", "SparkConfiguration", "TensorflowConfiguration",
         ),
@@ -311,7 +312,6 @@ INSTEAD: dict[str, str] = {
     "AbstractComputeTarget": "Use ComputeTarget (or AmlCompute) from azureml.core.compute.",
     "LocalTarget": "Pass compute_target='local', or leave it out.",
     # azureml.core.runconfig, azureml.core.environment
-    "AmlComputeConfiguration": "Use AmlCompute.provisioning_configuration(...).",
     "Data": _RUNCONFIG_DATA,
     "DataLocation": _RUNCONFIG_DATA,
     "DataReferenceConfiguration": _RUNCONFIG_DATA,

@@ -89,6 +89,10 @@ class StepSpec:
     environment_variables: dict[str, str] = field(default_factory=dict)
     max_run_duration_seconds: int | None = None
     run_after: tuple[str, ...] = ()  # node ids that must finish first (control edges)
+    # The step's own request from its run configuration (``amlcompute.vm_size``), ahead of its
+    # target's: {"vm_size": "STANDARD_NC6", "cpu": 6, "gpu": 1, "memory_gb": 56.0}; None: the target's.
+    # Not part of the fingerprint: resources do not change results.
+    resource_request: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -115,6 +119,7 @@ class StepSpec:
             environment_variables=dict(d.get("environment_variables", {})),
             max_run_duration_seconds=d.get("max_run_duration_seconds"),
             run_after=tuple(d.get("run_after", ())),
+            resource_request=dict(d["resource_request"]) if d.get("resource_request") else None,
         )
 
 

@@ -4,12 +4,15 @@ For each Ray target a pipeline names, ``submit`` reads the cluster's alive nodes
 executor's :func:`~headwater.engine.executors.ray_executor.cluster_nodes`, imported only then)
 and decides, before anything is recorded or started:
 
-* **the request** of the target's steps: the target's stored request (its ``vm_size``'s figures,
-  or one CPU) fitted to the cluster's largest node — lowered with a ResourceRequestWarning naming
-  both, or refused with ``HEADWATER_STRICT_RESOURCES=1``;
-* **how many of its steps run at once**: as many such requests as the cluster's nodes hold
-  (:func:`~headwater.engine.executors.resources.capacity`), so a step waiting for room is Queued
-  in Headwater, not Running while Ray holds it back;
+* **the request** of each step: its own (``runconfig.amlcompute.vm_size``, carried as
+  ``StepSpec.resource_request``) or else the target's stored request (its ``vm_size``'s figures,
+  or one CPU), fitted to the cluster's largest node — lowered with a ResourceRequestWarning naming
+  both (and the step, for a step's own request), or refused with ``HEADWATER_STRICT_RESOURCES=1``;
+* **how many of its steps run at once**: as many of its *smallest* request as the cluster's nodes
+  hold (:func:`~headwater.engine.executors.resources.capacity`). With one request for all steps
+  (the usual case) a step waiting for room is Queued in Headwater, not Running while Ray holds it
+  back; with mixed requests Ray enforces each task's real request, so a larger step may wait in
+  Ray's queue while Headwater shows it Running;
 * **host-local data**: a cluster with nodes on more than one host cannot read a datastore that
   lives on this host's disk; such a step is refused (:func:`local_datastore_problems`).
 """
@@ -61,13 +64,13 @@ class RayTargets:
 
     addresses: dict[str, str] = field(default_factory=dict)  # target -> cluster address
     concurrency: dict[str, int] = field(default_factory=dict)  # target -> its steps at once
-    requests: dict[str, ResourceRequest] = field(default_factory=dict)  # target -> each step's request
+    requests: dict[str, ResourceRequest] = field(default_factory=dict)  # target -> its steps' default request
+    step_requests: dict[str, ResourceRequest] = field(default_factory=dict)  # node id -> the step's own request
 
     def resources(self, step: StepSpec) -> dict[str, Any]:
-        """The request of ``step``'s task (empty when it does not run on Ray)."""
-        request = self.requests.get(step.compute_target or "")
+        """The request of ``step``'s task: its own, else its target's (empty when it does not run on Ray)."""
+        request = self.step_requests.get(step.node_id) or self.requests.get(step.compute_target or "")
         return {} if request is None else request.to_config()
-
 
 
 def resources_property(resources: Mapping[str, Any]) -> dict[str, str]:
@@ -110,21 +113,25 @@ def plan_ray_targets(
             nodes = nodes_of(address)
         except ConfigurationError as exc:
             raise ConfigurationError(f"Compute target {name!r}: {exc.message}", hint=exc.hint) from None
-        stored = record.config.get("resources")
-        asked = DEFAULT_REQUEST if not stored else ResourceRequest.from_config(stored)
-        vm_size = str(record.config.get("vm_size") or "")
-        try:
-            request = fit_to_cluster(
-                vm_size or f"compute target {name!r}", asked, nodes, strict=strict_from_env(),
-                strict_hint=_strict_hint,
-            )
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"Compute target {name!r}: {exc.message}", hint=exc.hint) from None
-        for text in request.warnings:
-            warnings.warn(ResourceRequestWarning(f"compute target {name!r}: {text}"), stacklevel=4)
+        steps = [s for s in spec.steps if s.compute_target == name]
+        own = [s for s in steps if s.resource_request]
+        asked_of_ray: list[ResourceRequest] = []
+        if len(own) < len(steps):  # some step asks for the target's request
+            stored = record.config.get("resources")
+            asked = DEFAULT_REQUEST if not stored else ResourceRequest.from_config(stored)
+            vm_size = str(record.config.get("vm_size") or "")
+            request = _fit(f"Compute target {name!r}", vm_size or f"compute target {name!r}", asked, nodes)
+            out.requests[name] = request
+            asked_of_ray.append(request)
+        for step in own:
+            assert step.resource_request is not None
+            asked = ResourceRequest.from_config(step.resource_request)
+            label = str(step.resource_request.get("vm_size") or f"step {step.name!r}")
+            request = _fit(f"Step {step.name!r} on compute target {name!r}", label, asked, nodes)
+            out.step_requests[step.node_id] = request
+            asked_of_ray.append(request)
         out.addresses[name] = address
-        out.requests[name] = ResourceRequest(request.cpu, request.gpu, request.memory_gb)
-        out.concurrency[name] = _capacity(request, nodes)
+        out.concurrency[name] = max(_capacity(r, nodes) for r in asked_of_ray)  # the smallest request's
         nodes_by_target[name] = nodes
     problems: list[str] = []
     for step in spec.steps:
@@ -142,6 +149,18 @@ def plan_ray_targets(
             "register_s3) and use it for these inputs and outputs, or run these steps on 'local'.",
         )
     return out
+
+
+def _fit(where: str, label: str, asked: ResourceRequest, nodes: Sequence[ClusterNode]) -> ResourceRequest:
+    """``asked`` (``label``: its vm_size) fitted to the cluster; ``where`` starts its warning or error."""
+    try:
+        request = fit_to_cluster(label, asked, nodes, strict=strict_from_env(), strict_hint=_strict_hint)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc.message}", hint=exc.hint) from None
+    for text in request.warnings:
+        # the caller's caller (submit) is the user's frame's neighbour
+        warnings.warn(ResourceRequestWarning(f"{where[0].lower()}{where[1:]}: {text}"), stacklevel=5)
+    return ResourceRequest(request.cpu, request.gpu, request.memory_gb)
 
 
 def _capacity(request: ResourceRequest, nodes: Sequence[ClusterNode]) -> int:

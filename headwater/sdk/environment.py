@@ -342,6 +342,9 @@ class RunConfiguration:
         self.node_count = 1
         self.max_run_duration_seconds: int | None = None
         self.environment_variables: dict[str, str] = {}
+        from headwater.sdk.runconfig import AmlComputeConfiguration  # runconfig imports this module
+
+        self.amlcompute = AmlComputeConfiguration()
         self.history_enabled = True if _history_enabled is None else _history_enabled
         self._path = _path
         self._name = _name

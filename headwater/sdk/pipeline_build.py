@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from headwater.errors import ConfigurationError
 from headwater.graph.spec import ArgToken, InputSpec, OutputSpec, PipelineSpec, StepSpec
 from headwater.sdk.consumption import DatasetConsumptionConfig
 from headwater.sdk.data_reference import DataPath, DataPathComputeBinding, DataReference
@@ -29,6 +31,7 @@ from headwater.sdk.pipeline_data import (
     PipelineDataInput,
     _Port,
 )
+from headwater.sdk.runconfig import step_vm_size
 from headwater.sdk.steps import PipelineStep, StepSequence
 
 __all__ = ["BuildResult", "build_spec", "flatten_steps"]
@@ -352,6 +355,7 @@ class _Builder:
             **(getattr(runconfig, "environment_variables", None) or {}),
         }
         target = step.compute_target if step.compute_target is not None else getattr(runconfig, "target", None)
+        target_name = _compute_name(target)
         return StepSpec(
             node_id=node_id,
             name=step.name,
@@ -364,12 +368,47 @@ class _Builder:
             params=params,
             allow_reuse=step.allow_reuse,
             version=step.version,
-            compute_target=_compute_name(target),
+            compute_target=target_name,
             environment=environment.to_spec(),
             environment_variables={str(k): str(v) for k, v in env_vars.items()},
             max_run_duration_seconds=getattr(runconfig, "max_run_duration_seconds", None),
             run_after=(),
+            resource_request=self.resource_request(step, step_vm_size(runconfig), target_name),
         )
+
+    def resource_request(self, step: PipelineStep, vm_size: str | None, target: str | None) -> dict[str, Any] | None:
+        """The step's own request (``runconfig.amlcompute.vm_size``) as its full figures, or None.
+
+        An unknown size is a problem. On a target that runs on this machine (``local``, an
+        AmlCompute pool) the size is checked against this machine as a compute target's is: a
+        ResourceRequestWarning when it is lowered, a problem with ``HEADWATER_STRICT_RESOURCES=1``;
+        concurrency is not changed. A Ray target's cluster checks it at submit
+        (``headwater.ops.ray_targets``).
+        """
+        if not vm_size:
+            return None
+        from headwater.sdk import vm_sizes
+
+        where = f"Step {step.name!r}"
+        try:
+            asked = vm_sizes.requested(vm_size)
+            if not self._on_ray(target):
+                for text in vm_sizes.local_request(vm_size).warnings:
+                    warnings.warn(vm_sizes.ResourceRequestWarning(f"step {step.name!r}: {text}"), stacklevel=6)
+        except ConfigurationError as exc:
+            self.problems.append(f"{where}: runconfig.amlcompute.vm_size: {exc}")
+            return None
+        return {"vm_size": vm_size.strip().upper(), **asked.to_config()}
+
+    def _on_ray(self, target: str | None) -> bool:
+        """Whether compute target ``target`` is bound to a Ray cluster in the workspace."""
+        if target in (None, "local"):
+            return False
+        from headwater.sdk.compute_config import RAY_KIND
+
+        store = getattr(self.workspace, "_metadata", None)
+        record = None if store is None else store.get_compute_target(target)
+        return record is not None and record.kind == RAY_KIND
 
 
 def _is_datapath_binding(item: Any) -> bool:

@@ -14,6 +14,7 @@ sections, are ignored)::
     environmentVariables: {}
     command: null
     docker: {useDocker: false, sharedVolumes: true, arguments: [], shmSize: 2g}
+    amlcompute: {vmSize: STANDARD_NC6, vmPriority: null, retainCluster: false, name: null, clusterMaxNodeCount: 1}
     environment:
       name: train-env
       version: null
@@ -28,6 +29,10 @@ sections, are ignored)::
 With ``separate_environment_yaml=True`` the conda specification goes to
 ``<name>_conda_dependencies.yml`` beside the file and ``python.condaDependenciesFile`` names it
 (relative paths are looked up beside the file, then in the project folder).
+
+``amlcompute`` is SDK v1's :class:`AmlComputeConfiguration`: the step's own cluster settings.
+Headwater uses its ``vm_size`` as the step's resource request, ahead of its compute target's
+(``docs/compute.md``); the other settings are kept and written back, not used.
 """
 
 from __future__ import annotations
@@ -41,10 +46,86 @@ from headwater.sdk.conda_dependencies import CondaDependencies
 from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration
 from headwater.sdk.environment_files import environment_from_dict, environment_to_dict
 
-__all__ = ["RUNCONFIG_SUFFIX", "load_run_configuration", "save_run_configuration"]
+__all__ = [
+    "RUNCONFIG_SUFFIX",
+    "AmlComputeConfiguration",
+    "amlcompute_of",
+    "load_run_configuration",
+    "save_run_configuration",
+    "step_vm_size",
+]
 
 RUNCONFIG_SUFFIX = ".runconfig"
 _FOLDERS = (".azureml", "aml_config", ".")
+
+
+class AmlComputeConfiguration:
+    """``RunConfiguration.amlcompute`` (SDK v1: ``azureml.core.runconfig.AmlComputeConfiguration``).
+
+    ``vm_size`` is the step's own resource request (``STANDARD_NC6``: 6 CPUs and a GPU), used
+    ahead of its compute target's ``vm_size``, lowered to what the target's node has with a
+    warning (see ``docs/compute.md``); the other settings are recorded, not used.
+    """
+
+    def __init__(
+        self,
+        vm_size: str | None = None,
+        vm_priority: str | None = None,
+        retain_cluster: bool = False,
+        name: str | None = None,
+        cluster_max_node_count: int = 1,
+    ) -> None:
+        self.vm_size = vm_size
+        self.vm_priority = vm_priority
+        self.retain_cluster = retain_cluster
+        self.name = name
+        self.cluster_max_node_count = cluster_max_node_count
+
+    # SDK v1 spells these two with a leading underscore
+    @property
+    def _retain_cluster(self) -> bool:
+        return self.retain_cluster
+
+    @property
+    def _cluster_max_node_count(self) -> int:
+        return self.cluster_max_node_count
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``amlcompute`` section of a ``.runconfig`` file (SDK v1's camelCase keys)."""
+        return {
+            "vmSize": self.vm_size,
+            "vmPriority": self.vm_priority,
+            "retainCluster": self.retain_cluster,
+            "name": self.name,
+            "clusterMaxNodeCount": self.cluster_max_node_count,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> AmlComputeConfiguration:
+        """The configuration :meth:`to_dict` (or SDK v1) wrote; missing keys take the defaults."""
+        count = data.get("clusterMaxNodeCount")
+        return AmlComputeConfiguration(
+            vm_size=data.get("vmSize") or None,
+            vm_priority=data.get("vmPriority") or None,
+            retain_cluster=bool(data.get("retainCluster", False)),
+            name=data.get("name") or None,
+            cluster_max_node_count=1 if count is None else int(count),
+        )
+
+    def __repr__(self) -> str:
+        return f"AmlComputeConfiguration(vm_size={self.vm_size!r}, vm_priority={self.vm_priority!r})"
+
+
+def amlcompute_of(rc: Any) -> AmlComputeConfiguration:
+    """``rc.amlcompute`` (a fresh, empty configuration when ``rc`` has none)."""
+    found = getattr(rc, "amlcompute", None)
+    return found if isinstance(found, AmlComputeConfiguration) else AmlComputeConfiguration()
+
+
+def step_vm_size(rc: Any) -> str | None:
+    """The step's own ``vm_size`` from its run configuration (``rc.amlcompute.vm_size``), None when unset."""
+    size = amlcompute_of(rc).vm_size
+    return str(size).strip() or None if size else None
 
 
 def _plain(value: Any) -> Any:
@@ -99,6 +180,7 @@ def save_run_configuration(
             "arguments": list(rc.docker.arguments),
             "shmSize": rc.docker.shm_size,
         },
+        "amlcompute": amlcompute_of(rc).to_dict(),
         "environment": environment,
     }
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -157,6 +239,7 @@ def load_run_configuration(path: str | os.PathLike[str], name: str | None = None
         shm_size=docker.get("shmSize", "2g"),
     )
     rc.environment = _environment(data.get("environment") or {}, file)
+    rc.amlcompute = AmlComputeConfiguration.from_dict(data.get("amlcompute") or {})
     return rc
 
 

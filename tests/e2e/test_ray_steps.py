@@ -19,6 +19,7 @@ from headwater import (
     Pipeline,
     PythonScriptStep,
     RayCompute,
+    RunConfiguration,
     Workspace,
 )
 from headwater.engine.executors.ray_executor import cluster_nodes
@@ -166,6 +167,106 @@ def test_a_request_larger_than_the_cluster_is_lowered_or_refused_when_strict(
     with pytest.raises(ConfigurationError, match=r"'aml-compute'.*STANDARD_NC6 asks 6 CPUs.*largest node"):
         Experiment(pws, "ray-resources").submit(Pipeline(pws, steps=[step]))
     assert len(pws._metadata.list_runs()) == before  # refused before anything was recorded
+
+
+def asking(vm_size: str) -> RunConfiguration:
+    """A step's run configuration asking for ``vm_size`` itself (SDK v1's ``amlcompute.vm_size``)."""
+    rc = RunConfiguration()
+    rc.amlcompute.vm_size = vm_size
+    return rc
+
+
+def test_a_step_s_own_vm_size_wins_over_its_target_and_its_sibling_keeps_the_target_s(
+    tmp_path: Path, pws: Workspace, ray_address: str
+) -> None:
+    src = gen(tmp_path / "src", {"stamp.py": STAMP})
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))  # no vm_size
+    big = PythonScriptStep("stamp.py", name="big", source_directory=str(src), compute_target=target,
+                           arguments=[str(stamps), "big", "", "0"], runconfig=asking("STANDARD_D2_V2"))
+    small = PythonScriptStep("stamp.py", name="small", source_directory=str(src), compute_target=target,
+                             arguments=[str(stamps), "small", "", "0"])
+    (node,) = cluster_nodes(ray_address)
+    memory = min(7.0, node.memory_gb or 7.0)
+    with warnings.catch_warnings():  # a CI node with less than 7 GiB for Ray: lowered, with a warning
+        warnings.simplefilter("ignore", ResourceRequestWarning)
+        run = Experiment(pws, "ray-step-resources").submit(Pipeline(pws, steps=[big, small]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+
+    asked = {s.name: json.loads(s.get_properties()[RESOURCES_PROPERTY]) for s in run.get_steps()}
+    assert asked == {"big": {"cpu": 2, "gpu": 0, "memory_gb": memory}, "small": {"cpu": 1, "gpu": 0, "memory_gb": None}}
+
+
+def test_a_step_s_own_request_larger_than_the_cluster_is_lowered_naming_the_step_or_refused_when_strict(
+    tmp_path: Path, pws: Workspace, ray_address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = gen(tmp_path / "src", {"stamp.py": STAMP})
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    target = ray_target(pws, ray_address, vm_size="STANDARD_D1_V2")  # the target asks 1 CPU; the step more
+    step = PythonScriptStep("stamp.py", name="gpu-train", source_directory=str(src), compute_target=target,
+                            arguments=[str(stamps), "only", "", "0"], runconfig=asking("STANDARD_NC6"))
+    (node,) = cluster_nodes(ray_address)
+
+    with pytest.warns(ResourceRequestWarning) as caught:
+        run = Experiment(pws, "ray-step-resources").submit(Pipeline(pws, steps=[step]))
+    (text,) = [str(w.message) for w in caught]
+    assert text.startswith("step 'gpu-train' on compute target 'aml-compute': STANDARD_NC6 asks 6 CPUs, 1 GPU")
+    assert f"the Ray cluster's largest node ({node.host}) has 2 CPUs, no GPU" in text
+    assert "the step will get 2 CPUs, no GPU" in text
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    (step_run,) = run.get_steps()
+    asked = json.loads(step_run.get_properties()[RESOURCES_PROPERTY])
+    assert (asked["cpu"], asked["gpu"]) == (2, 0)
+
+    monkeypatch.setenv(STRICT_ENV, "1")
+    before = len(pws._metadata.list_runs())
+    with pytest.raises(ConfigurationError, match=r"Step 'gpu-train' on compute target 'aml-compute': STANDARD_NC6 "
+                       r"asks 6 CPUs.*largest node"):
+        Experiment(pws, "ray-step-resources").submit(Pipeline(pws, steps=[step]))
+    assert len(pws._metadata.list_runs()) == before  # refused before anything was recorded
+
+
+def test_changing_only_a_step_s_vm_size_reuses_it(tmp_path: Path, pws: Workspace, ray_address: str) -> None:
+    src = gen(tmp_path / "src", {"stamp.py": STAMP})
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()
+    target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
+
+    def step(rc: RunConfiguration | None) -> PythonScriptStep:
+        return PythonScriptStep("stamp.py", name="train", source_directory=str(src), compute_target=target,
+                                arguments=[str(stamps), "train", "", "0"], runconfig=rc)
+
+    first = Experiment(pws, "ray-step-reuse").submit(Pipeline(pws, steps=[step(asking("STANDARD_D1_V2"))]))
+    assert first.wait_for_completion(show_output=False) == "Finished"
+    for rc in (asking("STANDARD_A2_V2"), None):  # another size, then none: resources do not change results
+        again = Experiment(pws, "ray-step-reuse").submit(Pipeline(pws, steps=[step(rc)]))
+        assert again.wait_for_completion(show_output=False) == "Finished"
+        (step_run,) = again.get_steps()
+        assert step_run.reused
+
+
+def test_a_target_s_concurrency_comes_from_its_smallest_request(pws: Workspace, ray_address: str) -> None:
+    ComputeTarget.attach(pws, "aml-compute", RayCompute.attach_configuration(address=ray_address))
+
+    def step(name: str, request: dict[str, object] | None) -> StepSpec:
+        return StepSpec(name, name, "python", "/src", "s.py", compute_target="aml-compute", resource_request=request)
+
+    def four_cpus(address: str) -> list[ClusterNode]:
+        return [ClusterNode("head", "127.0.0.1", 4, 0, 64.0)]
+
+    d3 = {"vm_size": "STANDARD_D3_V2", "cpu": 4, "gpu": 0, "memory_gb": 14.0}
+    d2 = {"vm_size": "STANDARD_D2_V2", "cpu": 2, "gpu": 0, "memory_gb": 7.0}
+
+    def plan(*steps: StepSpec) -> dict[str, int]:
+        return plan_ray_targets(PipelineSpec(steps), pws._metadata, parameters={},
+                                default_datastore="workspaceblobstore", workspace_folder=Path(pws.folder),
+                                nodes_of=four_cpus).concurrency
+
+    assert plan(step("a", d3), step("b", d3)) == {"aml-compute": 1}
+    assert plan(step("a", d3), step("b", d2)) == {"aml-compute": 2}  # Ray holds the 4-CPU step until there is room
+    assert plan(step("a", d3), step("b", None)) == {"aml-compute": 4}  # the target's request: 1 CPU
 
 
 # --- 2. fan-out ----------------------------------------------------------------------------------------
