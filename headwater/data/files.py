@@ -42,6 +42,7 @@ __all__ = [
     "DatasetFile",
     "Resolution",
     "apply_file_transformations",
+    "check_listed_names",
     "compare_digests",
     "describe_source",
     "resolve",
@@ -215,6 +216,29 @@ class DataAccess:
 # -- listing -----------------------------------------------------------------------------------
 
 
+def check_listed_names(datastore: str, rels: Sequence[str]) -> list[str]:
+    """``rels`` (a datastore's listing) when every name is a plain relative path, else DataAccessError.
+
+    An object store can hold a key such as ``raw/sub/../../x`` or ``raw//x``: listed under
+    ``raw/``, it would be read as another object (``x``) and written to a local path outside the
+    folder it was listed in. Such a name is refused, never silently skipped or normalised.
+    """
+    for rel in rels:
+        parts = rel.split("/")
+        if rel.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise DataAccessError(
+                f"Datastore {datastore!r} holds a file named {rel!r}, whose name has an empty, '.' or '..' "
+                "part: Headwater does not read it, since it would stand for another file or a place "
+                "outside the folder it is listed in.",
+                path=rel,
+                hint="Rename or delete that object with the store's own tools, or read a folder that does "
+                "not contain it.",
+            )
+    return list(rels)
+
+
+
+
 def _glob_base(path: str) -> str:
     """The folder part of ``path`` before its first glob segment."""
     parts = path.split("/")
@@ -252,7 +276,7 @@ def resolve(sources: list[dict[str, str]], access: DataAccess) -> Resolution:
         else:
             store, rel = source["datastore"], source["path"]
             backend = access.backend(store)
-            matches = backend.glob(rel) if has_glob(rel) else backend.list_files(rel)
+            matches = check_listed_names(store, backend.glob(rel) if has_glob(rel) else backend.list_files(rel))
             base = _glob_base(rel) if has_glob(rel) else posixpath.dirname(rel) if matches == [rel] else rel
             prefix = [store]
         if not matches:

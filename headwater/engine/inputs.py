@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.data.definition import DEFINITION_FORMAT, definition_id
-from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, resolve
+from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, check_listed_names, resolve
 from headwater.engine.launch import ResolvedInput
 from headwater.engine.plan_file import RunPlan
 from headwater.engine.remote_mount import MountUnavailable, RemoteMount, mount_remote
@@ -146,7 +146,7 @@ class InputResolver:
             raise DataAccessError(
                 f"Input {i.name!r}: {path!r} does not exist on datastore {datapath['datastore']!r}.", path=path
             )
-        files = backend.list_files(path)
+        files = check_listed_names(datapath["datastore"], backend.list_files(path))
         digest = tree_digest(digest_files(backend, files, self.cache))
         return self._path_input(i, datapath["datastore"], path, digest, run_dir)
 
@@ -200,7 +200,7 @@ class InputResolver:
         if r.path not in self._sources:
             raise DataAccessError(f"Cannot find where input {r.name!r} lives.")
         datastore, path = self._sources[r.path]
-        files = self.backend(datastore).list_files(path)
+        files = check_listed_names(datastore, self.backend(datastore).list_files(path))
         if files == [path]:  # a single file: it appears by its name
             return [DatasetFile(datastore, path, path, "/" + path.rpartition("/")[2])]
         below = [rel[len(path) :].lstrip("/") if path else rel for rel in files]

@@ -190,7 +190,11 @@ class _View:
             return exc
         if isinstance(exc, FileNotFoundError):
             return FuseOSError(errno.ENOENT)
-        print(f"headwater mount: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        from headwater.store.secrets import redact
+
+        # The log is in the run folder: a library's message can carry a SAS URL or a key.
+        text = redact(f"{type(exc).__name__}: {exc}", getattr(self.backend, "_secrets", ()))
+        print(f"headwater mount: {text}", file=sys.stderr, flush=True)
         return FuseOSError(errno.EIO)
 
     def _size(self, view: str) -> int:

@@ -12,8 +12,10 @@ Files are copied in batches: a local source file is uploaded as it is; a remote 
 downloaded into a temporary folder (parallel ``get_files``), checked against the source store's
 own fingerprint, uploaded (parallel ``put_files``), then deleted. Every destination file is then
 checked against the bytes it was copied from: its size (as the destination reports it), then its
-content digest (:meth:`~headwater.store.datastores.DatastoreBackend.content_digests`: Headwater's
-BLAKE3, or the store's MD5; a store that has neither is read back and hashed). A mismatch fails
+content digest as the store computed it from what it received (its MD5: Azure's Content-MD5, a
+single-part S3 ETag; on a local folder the BLAKE3 of the file). Headwater's BLAKE3 recorded as
+object metadata is not enough: the uploader computed it from the source, so it would vouch for
+any bytes; a copy without a store-computed MD5 is read back and hashed. A mismatch fails
 the step naming the file. A summary goes to the step's log.
 """
 
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from headwater.data.files import check_listed_names
 from headwater.errors import DataAccessError, HeadwaterError
 from headwater.plan.digests import NULL_CACHE, DigestCacheLike, digest_files, file_digest, stream_digest, tree_digest
 from headwater.store.datastores import DatastoreBackend, LocalBackend, backend_for
@@ -119,7 +122,7 @@ def _source_files(backend: DatastoreBackend, path: str, source_type: str | None)
     """``[(path on the source, name below the copy's root)]`` and whether the source is one file."""
     if any(c in path for c in _GLOB_CHARS):
         base = _glob_base(path)
-        found = backend.glob(path)
+        found = check_listed_names(backend.name, backend.glob(path))
         if not found:
             raise DataAccessError(
                 f"DataTransferStep source: nothing matches {_where(backend, path)}.",
@@ -127,7 +130,7 @@ def _source_files(backend: DatastoreBackend, path: str, source_type: str | None)
                 hint="Check the pattern and that the files have been uploaded.",
             )
         return [(rel, rel[len(base) :].lstrip("/") if base else rel) for rel in found], False
-    files = backend.list_files(path)
+    files = check_listed_names(backend.name, backend.list_files(path))
     if not files:
         what = "is an empty folder" if path and backend.exists(path) else "does not exist"
         if what == "is an empty folder" and source_type != "file":
@@ -219,7 +222,8 @@ def verify_copies(destination: DatastoreBackend, copies: Sequence[tuple[Path, st
     refs = {target: _Reference(local) for local, target in copies}
     claims = destination.content_digests(list(refs)) if refs else {}
     for target, ref in refs.items():
-        size = int(destination.info(target).get("size") or 0)
+        info = destination.info(target)
+        size = int(info.get("size") or 0)
         if size != ref.size:
             raise TransferVerificationError(
                 f"DataTransferStep: the copy of {str(ref.path)!r} at {_where(destination, target)} has "
@@ -228,16 +232,44 @@ def verify_copies(destination: DatastoreBackend, copies: Sequence[tuple[Path, st
                 hint="The destination store changed or truncated the file; run the step again.",
             )
         same = ref.matches(claims[target])
-        if same is None:  # no content digest on the store: read the copy back
+        if same and not destination.is_local and not _is_store_digest(claims[target]):
+            # Headwater's own BLAKE3, recorded as metadata from the local bytes by the uploader: it
+            # says what was meant to be written, not what the store holds. The store's MD5 of what
+            # it received (Azure's Content-MD5, a single-part S3 ETag) is evidence; else read back.
+            same = True if _store_md5(info) == ref.md5() else None
+        found = claims[target]
+        if same is None:  # no independent content digest on the store: read the copy back
             with destination.open(target, "rb") as stream:
-                same = stream_digest(stream) == ref.blake3()
+                read_back = stream_digest(stream)
+            same, found = read_back == ref.blake3(), f"BLAKE3 {read_back} of the bytes read back"
         if not same:
             raise TransferVerificationError(
                 f"DataTransferStep: the copy of {str(ref.path)!r} at {_where(destination, target)} differs "
-                f"from its source (digest {claims[target]!r}, expected BLAKE3 {ref.blake3()}).",
+                f"from its source (found {found!r}, expected BLAKE3 {ref.blake3()}).",
                 path=target,
                 hint="The destination store changed the bytes; run the step again.",
             )
+
+
+def _is_store_digest(claim: str) -> bool:
+    """Whether a fingerprint was computed by the store from the bytes it holds (not recorded by a client)."""
+    return claim.startswith("md5:")
+
+
+def _store_md5(info: dict[str, Any]) -> str | None:
+    """The MD5 hex the store computed from an object's bytes, from its ``info()``, or None.
+
+    Azure: ``content_settings.content_md5``. S3: the ETag when it is a plain MD5 (single-part
+    upload; a multipart or KMS-encrypted object's ETag is not, and a mismatch only means "read back").
+    """
+    settings = info.get("content_settings")
+    md5 = settings.get("content_md5") if isinstance(settings, dict) else None
+    if md5:
+        return bytes(md5).hex()
+    etag = str(info.get("ETag") or info.get("etag") or "").strip('"').lower()
+    if len(etag) == 32 and all(c in "0123456789abcdef" for c in etag):
+        return etag
+    return None
 
 
 def _check_download(source: DatastoreBackend, downloaded: Sequence[tuple[str, Path]]) -> None:

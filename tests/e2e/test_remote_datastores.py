@@ -10,7 +10,6 @@ downloading data" is read from the requests the store received, not from timing 
 from __future__ import annotations
 
 import os
-
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
