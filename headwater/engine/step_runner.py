@@ -197,6 +197,11 @@ class StepRunner:
         self.store.merge_run_definition(run_id, definition)
         if self.statuses.runsource is not None:
             self.store.add_properties(run_id, {"azureml.runsource": self.statuses.runsource})
+        for o in step.outputs:
+            if o.mode == "direct":  # the step writes this path itself, in place: no earlier run vouches for it now
+                self.store.supersede_run_outputs(
+                    o.datastore or self.plan.default_datastore, resolve_output_path(o, run_id), keep_run_id=run_id
+                )
         executor.submit(task)
         pid = executor.pid(run_id)
         if pid is not None:  # lets a client stop the process if this orchestrator dies
@@ -321,6 +326,9 @@ class StepRunner:
             datastore = o.datastore or self.plan.default_datastore
             path = resolve_output_path(o, run_id)
             backend = self.inputs.backend(datastore)
+            # Earlier runs' records of this path stop being reusable *before* it is written: a
+            # commit that fails halfway (a remote upload) must not leave them vouching for a mix.
+            self.store.supersede_run_outputs(datastore, path, keep_run_id=run_id)
             if o.mode == "direct":  # written in place by the step itself (DataTransferStep): nothing staged
                 from headwater.engine.transfer import direct_output_digest
 
@@ -330,7 +338,6 @@ class StepRunner:
                 staged.mkdir(parents=True, exist_ok=True)
                 digest = output_digest(staged, self.cache)
                 commit_output(staged, backend, path)
-            self.store.supersede_run_outputs(datastore, path, keep_run_id=run_id)
             self.store.put_run_output(RunOutputRecord(run_id, o.name, datastore, path, digest))
             if o.register:
                 self.inputs.register_output(o, datastore, path, run_id)

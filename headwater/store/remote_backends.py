@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import posixpath
+import threading
 import uuid
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -103,6 +104,7 @@ class RemoteBackend(DatastoreBackend):
         super().__init__(name)
         self.retry = retry or RetryPolicy()
         self._fs: AbstractFileSystem | None = None
+        self._connect_lock = threading.Lock()
 
     # -- what a subclass provides -------------------------------------------------------------
 
@@ -131,8 +133,10 @@ class RemoteBackend(DatastoreBackend):
     @property
     def fs(self) -> AbstractFileSystem:
         if self._fs is None:
-            with self._errors("", "connect to"):
-                self._fs = self._connect()
+            with self._connect_lock:  # one filesystem (and one HTTP session) even when threads race here
+                if self._fs is None:
+                    with self._errors("", "connect to"):
+                        self._fs = self._connect()
         return self._fs
 
     def full_path(self, path: str | os.PathLike[str] | None) -> str:

@@ -334,3 +334,25 @@ def test_azure_url_from_sdk_v1_fields(tmp_path: Path) -> None:
         {"container_name": "c", "account_name": "acct", "protocol": "http", "endpoint": "core.chinacloudapi.cn"},
     )
     assert backend_for(record, tmp_path).location.endswith("at http://acct.blob.core.chinacloudapi.cn")
+
+
+@pytest.mark.slow
+def test_threads_racing_to_first_use_share_one_filesystem(azurite: Any, azure_container: str) -> None:
+    """A fresh backend used from many threads at once connects once (else a session leaks, unclosed)."""
+    backend = azure_backend(azurite, azure_container, azurite.port)
+    barrier = threading.Barrier(8)
+    seen: list[object] = []
+
+    def first_use() -> None:
+        barrier.wait()
+        seen.append(backend.fs)
+
+    threads = [threading.Thread(target=first_use) for _ in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(seen) == 8 and all(fs is seen[0] for fs in seen)
+    finally:
+        backend.close()
