@@ -72,6 +72,7 @@ def fingerprint_parts(
                 "path": o.path_template,
                 "mode": o.mode,
                 "legacy": o.legacy,
+                **({"upload": o.upload} if o.upload is not None else {}),  # what is uploaded, and how
             }
             for o in step.outputs
         },
@@ -87,7 +88,7 @@ def reuse_blocker(
     *,
     regenerate_outputs: bool,
     candidate: RunRecord | None,
-    outputs_exist: Callable[[RunRecord], bool],
+    outputs_exist: Callable[[RunRecord], bool | str],
 ) -> str | None:
     """The one predicate: why ``step`` may not reuse ``candidate``, or None when it may.
 
@@ -99,8 +100,9 @@ def reuse_blocker(
         return "regenerate_outputs=True"
     if candidate is None:
         return "no earlier run matches"
-    if not outputs_exist(candidate):
-        return f"the outputs of run {candidate.id} no longer exist"
+    found = outputs_exist(candidate)  # True, or False / why the outputs can't be reused
+    if found is not True:
+        return found or f"the outputs of run {candidate.id} no longer exist"
     return None
 
 
@@ -111,7 +113,7 @@ def decide(
     *,
     experiment_id: str,
     regenerate_outputs: bool,
-    outputs_exist: Callable[[RunRecord], bool],
+    outputs_exist: Callable[[RunRecord], bool | str],
     snapshot_files: SnapshotFiles | None = None,
 ) -> StepDecision:
     """Reuse an earlier run with the same fingerprint anywhere in the workspace, or say why not."""

@@ -15,6 +15,7 @@ folder, so nothing escapes the root. What differs from a local folder:
   concurrently on fsspec's event loop, at most ``max_workers`` at a time.
 * **Retries**: transient errors (HTTP 5xx, timeouts, connection resets) are retried by the
   client libraries with the policy in :class:`RetryPolicy`, set explicitly on every client.
+  ``HEADWATER_REMOTE_RETRIES`` sets how many times a request is tried (default 5).
   A persistent error raises :class:`~headwater.errors.DataAccessError` naming the datastore and
   the path, with the credentials redacted.
 
@@ -30,7 +31,7 @@ import posixpath
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -43,10 +44,13 @@ from headwater.store.secrets import redact, resolve_secret
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["DIGEST_METADATA_KEY", "AzureBlobBackend", "RemoteBackend", "RetryPolicy", "S3Backend"]
+__all__ = ["DIGEST_METADATA_KEY", "RETRIES_SETTING", "AzureBlobBackend", "RemoteBackend", "RetryPolicy", "S3Backend"]
 
 #: The object metadata key under which Headwater records the BLAKE3 hex digest of what it wrote.
 DIGEST_METADATA_KEY = "headwater_blake3"
+
+#: Environment variable: how many times a request to a remote store is tried, the first try included.
+RETRIES_SETTING = "HEADWATER_REMOTE_RETRIES"
 
 _T = TypeVar("_T")
 _HEAD_BATCH_MAX = 16  # Azure: up to this many files are asked for one by one, more in one listing
@@ -66,6 +70,27 @@ class RetryPolicy:
     backoff_s: float = 0.5
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 120.0
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """The default policy, with ``attempts`` from ``HEADWATER_REMOTE_RETRIES`` when it is set.
+
+        A value that is not a whole number of at least 1 raises ConfigurationError naming the variable.
+        """
+        text = (os.environ if environ is None else environ).get(RETRIES_SETTING, "").strip()
+        if not text:
+            return cls()
+        try:
+            attempts = int(text)
+        except ValueError:
+            attempts = 0
+        if attempts < 1:
+            raise ConfigurationError(
+                f"The environment variable {RETRIES_SETTING} is {text!r}, not a whole number of at least 1",
+                hint=f"Set it to how many times a request to a remote datastore is tried, the first try "
+                f"included (1: no retries; default {cls().attempts}), or unset it.",
+            )
+        return cls(attempts=attempts)
 
 
 def _blake3_file(path: str | os.PathLike[str]) -> str:
@@ -102,7 +127,7 @@ class RemoteBackend(DatastoreBackend):
 
     def __init__(self, name: str, *, retry: RetryPolicy | None = None) -> None:
         super().__init__(name)
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_environment()
         self._fs: AbstractFileSystem | None = None
         self._connect_lock = threading.Lock()
 
@@ -550,7 +575,7 @@ class S3Backend(RemoteBackend):
             endpoint_url=self.endpoint_url,
             client_kwargs={"region_name": self.region} if self.region else {},
             config_kwargs={
-                "retries": {"max_attempts": r.attempts, "mode": "standard"},
+                "retries": {"total_max_attempts": r.attempts, "mode": "standard"},  # tries, the first included
                 "connect_timeout": r.connect_timeout_s,
                 "read_timeout": r.read_timeout_s,
             },

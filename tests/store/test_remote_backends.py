@@ -19,10 +19,10 @@ from typing import Any
 import blake3
 import pytest
 
-from headwater.errors import DataAccessError
+from headwater.errors import ConfigurationError, DataAccessError
 from headwater.store.datastores import backend_for
 from headwater.store.records import DatastoreRecord
-from headwater.store.remote_backends import AzureBlobBackend, RetryPolicy, S3Backend
+from headwater.store.remote_backends import RETRIES_SETTING, AzureBlobBackend, RetryPolicy, S3Backend
 from headwater.store.secrets import SecretStore, env_ref
 from tests.fixtures._server_process import CannotStart, free_port, start_server, stop_group
 
@@ -123,18 +123,28 @@ def proxies() -> Iterator[list[FlakyProxy]]:
         p.close()
 
 
-def azure_backend(azurite: Any, container: str, port: int, *, key: str | None = None) -> AzureBlobBackend:
+def azure_backend(
+    azurite: Any, container: str, port: int, *, key: str | None = None, retry: RetryPolicy | None = FAST_RETRY
+) -> AzureBlobBackend:
     return AzureBlobBackend(
         "blobs",
         container=container,
         account_name=azurite.account_name,
         account_url=f"http://127.0.0.1:{port}/{azurite.account_name}",
         account_key=key or azurite.account_key,
-        retry=FAST_RETRY,
+        retry=retry,
     )
 
 
-def s3_backend(s3: Any, bucket: str, port: int, *, secret: str | None = None, key: str | None = None) -> S3Backend:
+def s3_backend(
+    s3: Any,
+    bucket: str,
+    port: int,
+    *,
+    secret: str | None = None,
+    key: str | None = None,
+    retry: RetryPolicy | None = FAST_RETRY,
+) -> S3Backend:
     return S3Backend(
         "objects",
         bucket=bucket,
@@ -142,7 +152,7 @@ def s3_backend(s3: Any, bucket: str, port: int, *, secret: str | None = None, ke
         region=s3.region,
         access_key_id=key or s3.access_key_id,
         secret_access_key=secret or s3.secret_access_key,
-        retry=FAST_RETRY,
+        retry=retry,
     )
 
 
@@ -199,6 +209,60 @@ def test_persistent_errors_name_datastore_and_path(remote: tuple[Any, FlakyProxy
         backend.get_file("deep/dir/in.bin", tmp_path / "out.bin", overwrite=True)
     assert "deep/dir/in.bin" in str(err.value) and secret not in str(err.value)
     assert not (tmp_path / "out.bin").exists()
+
+
+@pytest.mark.parametrize("kind", ["azure", "s3"])
+def test_retries_setting_sets_the_attempts_per_request(
+    kind: str, request: pytest.FixtureRequest, proxies: list[FlakyProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HEADWATER_REMOTE_RETRIES=2: a request that fails once succeeds on its second try; one that
+    fails twice is not tried a third time (the default, 5 tries, would have got through)."""
+    monkeypatch.setenv(RETRIES_SETTING, "2")
+    if kind == "azure":
+        az = request.getfixturevalue("azurite")
+        proxy = FlakyProxy(az.port, fail_first=0)
+        backend: Any = azure_backend(az, request.getfixturevalue("azure_container"), proxy.port, retry=None)
+    else:
+        s3 = request.getfixturevalue("s3_server")
+        proxy = FlakyProxy(s3.port, fail_first=0)
+        backend = s3_backend(s3, request.getfixturevalue("s3_bucket"), proxy.port, retry=None)
+    proxies.append(proxy)
+    try:
+        assert backend.retry.attempts == 2
+        proxy.fail_next(1)
+        assert backend.put_bytes(b"second try", "tries/ok.txt") is True
+        assert proxy.requests == 2
+
+        proxy.fail_next(2)
+        with pytest.raises(DataAccessError, match=r"tries/no\.txt"):
+            backend.put_bytes(b"no third try", "tries/no.txt")
+        assert proxy.requests == 4  # two tries, the second refused too
+        assert backend.list_files("tries") == ["tries/ok.txt"]
+    finally:
+        backend.close()
+
+
+def test_retries_setting_default_and_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(RETRIES_SETTING, raising=False)
+    assert RetryPolicy.from_environment().attempts == 5
+    monkeypatch.setenv(RETRIES_SETTING, " 1 ")
+    assert RetryPolicy.from_environment() == RetryPolicy(attempts=1)
+    monkeypatch.setenv(RETRIES_SETTING, "")
+    assert RetryPolicy.from_environment().attempts == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "2.5", "five"])
+def test_retries_setting_that_is_not_a_count_is_refused(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad value fails when the datastore is opened, naming the variable and the value."""
+    monkeypatch.setenv(RETRIES_SETTING, value)
+    record = DatastoreRecord(
+        "objects", "s3", {"bucket_name": "b", "endpoint_url": "http://127.0.0.1:9", "region": None, "credentials": {}}
+    )
+    with pytest.raises(ConfigurationError) as err:
+        backend_for(record, tmp_path)
+    assert RETRIES_SETTING in str(err.value) and repr(value) in str(err.value)
 
 
 def test_wrong_azure_key_is_a_clear_error(azurite: Any, azure_container: str) -> None:

@@ -1,0 +1,349 @@
+"""A remote output is reused only while it is what the earlier run wrote (Azure Blob on Azurite, S3 on moto).
+
+Two ways a remote output folder can stop matching its run's record:
+* another tool rewrites a blob in place: reuse compares the recorded digest with the files'
+  current fingerprints (metadata only) and the step runs again, saying why;
+* a later commit to the same path fails halfway: earlier runs' records of the path were superseded
+  before it was written, so none of them is reused on top of the mix.
+
+The datastore talks to the server through a loopback proxy that logs every request and, when
+told to, refuses uploads (HTTP 503) after a given number: a real partial failure, no patching.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater import (
+    ActivityFailedException,
+    Datastore,
+    Experiment,
+    OutputFileDatasetConfig,
+    Pipeline,
+    PythonScriptStep,
+    Workspace,
+)
+from headwater.engine.output_check import outputs_intact
+from headwater.plan.digests import NULL_CACHE
+from headwater.store.remote_backends import RETRIES_SETTING
+from tests.conftest import gen
+from tests.e2e.conftest import ran, script
+
+pytestmark = pytest.mark.slow
+
+STORE = "remote"
+
+_HOP_BY_HOP = {
+    "connection", "expect", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"
+}
+
+
+class UploadCuttingProxy:
+    """Forward ``127.0.0.1:<port>`` to a storage server, logging ``(method, path)``; after
+    :meth:`cut_uploads_after` ``n``, every PUT beyond the next ``n`` is answered 503 unforwarded."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.requests: list[tuple[str, str]] = []
+        self.refused = 0
+        self._puts_left: int | None = None  # None: forward every PUT
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                length = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _forward(self) -> None:
+                body = self._body()
+                with proxy._lock:
+                    proxy.requests.append((self.command, self.path.split("?")[0]))
+                    refuse = False
+                    if self.command == "PUT" and proxy._puts_left is not None:
+                        refuse = proxy._puts_left <= 0
+                        proxy._puts_left -= 1
+                        proxy.refused += refuse
+                if refuse:
+                    payload = b"Service Unavailable"
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                if body or self.command in ("PUT", "POST", "PATCH"):
+                    headers["Content-Length"] = str(len(body))
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    data = response.read()
+                    self.send_response(response.status, response.reason)
+                    for k, v in response.getheaders():
+                        if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length":
+                            self.send_header(k, v)
+                    length = response.getheader("Content-Length") if self.command == "HEAD" else str(len(data))
+                    self.send_header("Content-Length", length or "0")
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = _forward
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def cut_uploads_after(self, n: int | None) -> None:
+        """Forward the next ``n`` PUTs, refuse every later one; None: forward all again."""
+        with self._lock:
+            self._puts_left = n
+
+    def take(self) -> list[tuple[str, str]]:
+        """The requests logged since the last call (and forget them)."""
+        with self._lock:
+            out, self.requests = self.requests, []
+        return out
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+@dataclass
+class Remote:
+    """A remote datastore for one test (through the proxy) and plain-client access to its server."""
+
+    kind: str
+    proxy: UploadCuttingProxy
+    register: Any  # (Workspace) -> Datastore
+    write: Any  # (path, bytes) -> None, with the plain client library straight to the server
+    files: Any  # (prefix) -> {path: bytes}, likewise
+
+
+def _azure(request: pytest.FixtureRequest, proxy: UploadCuttingProxy) -> Remote:
+    from azure.storage.blob import BlobServiceClient
+
+    azurite = request.getfixturevalue("azurite")
+    container = request.getfixturevalue("azure_container")
+
+    def register(ws: Workspace) -> Datastore:
+        return Datastore.register_azure_blob_container(
+            ws, STORE, container, azurite.account_name, account_key=azurite.account_key,
+            account_url=f"{proxy.url}/{azurite.account_name}",
+        )
+
+    def write(path: str, data: bytes) -> None:
+        with BlobServiceClient.from_connection_string(azurite.connection_string) as c:
+            c.get_container_client(container).upload_blob(path, data, overwrite=True)
+
+    def files(prefix: str) -> dict[str, bytes]:
+        with BlobServiceClient.from_connection_string(azurite.connection_string) as c:
+            cc = c.get_container_client(container)
+            return {
+                b.name: bytes(cc.download_blob(b.name).readall()) for b in cc.list_blobs(name_starts_with=prefix)
+            }
+
+    return Remote("azure", proxy, register, write, files)
+
+
+def _s3(request: pytest.FixtureRequest, proxy: UploadCuttingProxy) -> Remote:
+    server = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+
+    def register(ws: Workspace) -> Datastore:
+        return Datastore.register_s3(
+            ws, STORE, bucket, endpoint_url=proxy.url, access_key_id=server.access_key_id,
+            secret_access_key=server.secret_access_key, region=server.region,
+        )
+
+    def write(path: str, data: bytes) -> None:
+        c = server.client()
+        try:
+            c.put_object(Bucket=bucket, Key=path, Body=data)
+        finally:
+            c.close()
+
+    def files(prefix: str) -> dict[str, bytes]:
+        c = server.client()
+        try:
+            keys = [o["Key"] for o in c.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+            return {k: bytes(c.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys}
+        finally:
+            c.close()
+
+    return Remote("s3", proxy, register, write, files)
+
+
+@pytest.fixture(params=["azure", "s3"])
+def remote(request: pytest.FixtureRequest) -> Iterator[Remote]:
+    # Asked for before ``proj`` (which changes the working directory), as in test_remote_datastores.
+    if request.param == "azure":
+        port = request.getfixturevalue("azurite").port
+    else:
+        port = request.getfixturevalue("s3_server").port
+    proxy = UploadCuttingProxy(port)
+    try:
+        yield (_azure if request.param == "azure" else _s3)(request, proxy)
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def rws(headwater_home: Path) -> Iterator[Workspace]:
+    ws = Workspace.create("remote-outputs")
+    yield ws
+    ws.close()
+
+
+def writer(tag: str, files: dict[str, str]) -> str:
+    """A step script (ledger tag ``tag``) that writes ``files`` into its ``--out`` folder."""
+    return script(
+        tag,
+        f"""
+import argparse, os
+p = argparse.ArgumentParser()
+p.add_argument("--out")
+a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+for name, text in {files!r}.items():
+    with open(os.path.join(a.out, name), "w") as fh:
+        fh.write(text)
+""",
+    )
+
+
+def pipeline(ws: Workspace, store: Datastore, destination: str) -> Pipeline:
+    out = OutputFileDatasetConfig(name="out", destination=(store, destination))
+    step = PythonScriptStep(script_name="write.py", source_directory="src", arguments=["--out", out])
+    return Pipeline(ws, steps=[step])
+
+
+def submit(ws: Workspace, p: Pipeline) -> Any:
+    run = Experiment(ws, "outputs").submit(p)
+    run.wait_for_completion(show_output=False)
+    return run
+
+
+FIRST = {"a.txt": "first a", "b.txt": "first b", "c.txt": "first c"}
+SECOND = {"a.txt": "second a", "b.txt": "second b", "c.txt": "second c"}
+
+
+def test_an_output_blob_edited_in_place_is_not_reused(remote: Remote, proj: Path, rws: Workspace) -> None:
+    gen(proj, {"src": {"write.py": writer("write", FIRST)}})
+    store = remote.register(rws)
+    first = submit(rws, pipeline(rws, store, "out/{run-id}"))
+    assert first.get_status() == "Finished" and ran(proj) == ["write"]
+    step = first.find_step_run("write.py")[0]
+
+    # Untouched: reused, and deciding that read no byte of the output (listings and metadata only).
+    remote.proxy.take()
+    again = submit(rws, pipeline(rws, store, "out/{run-id}"))
+    assert ran(proj) == [] and again.find_step_run("write.py")[0].reason == f"reused run {step.id}: unchanged"
+    assert [r for r in remote.proxy.take() if r[0] == "GET" and f"/out/{step.id}/" in r[1]] == []
+
+    # Another tool rewrites one of its blobs, to the same size: the earlier run is not reused.
+    remote.write(f"out/{step.id}/b.txt", b"FIRST b")
+    third = submit(rws, pipeline(rws, store, "out/{run-id}"))
+    assert third.get_status() == "Finished"
+    assert ran(proj) == ["write"]
+    assert third.find_step_run("write.py")[0].reason == (
+        f"output 'out' of run {step.id} changed since that run wrote it ('out/{step.id}' on datastore '{STORE}')"
+    )
+
+
+def test_outputs_intact_compares_remote_outputs_and_only_checks_local_ones_exist(
+    remote: Remote, proj: Path, rws: Workspace
+) -> None:
+    """The check itself, on a remote output and on one in the workspace's local blob store."""
+    gen(proj, {"src": {"write.py": writer("write", FIRST)}})
+    store = remote.register(rws)
+    local = Datastore.get(rws, "workspaceblobstore")
+    run = submit(rws, pipeline(rws, store, "out/{run-id}"))
+    run_local = submit(rws, pipeline(rws, local, "local/{run-id}"))
+    remote_id, local_id = run.find_step_run("write.py")[0].id, run_local.find_step_run("write.py")[0].id
+    backends = {STORE: store._backend, "workspaceblobstore": local._backend}
+
+    def check(run_id: str) -> str | None:
+        return outputs_intact(rws._metadata, backends.__getitem__, run_id, NULL_CACHE)
+
+    assert check(remote_id) is None and check(local_id) is None
+    remote.write(f"out/{remote_id}/new.txt", b"added by another tool")
+    assert check(remote_id) == (
+        f"output 'out' of run {remote_id} changed since that run wrote it ('out/{remote_id}' on datastore '{STORE}')"
+    )
+    store._backend.delete(f"out/{remote_id}", recursive=True)
+    assert check(remote_id) == f"the outputs of run {remote_id} no longer exist"
+    # Local outputs keep the existence check: an in-place edit there is not looked for.
+    (Path(local._backend.local_path(f"local/{local_id}")) / "a.txt").write_text("edited")
+    assert check(local_id) is None
+
+
+def test_a_half_failed_commit_leaves_no_earlier_run_reusable(
+    remote: Remote, proj: Path, rws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = remote.register(rws)
+    fixed = "fixed/out"
+    expected_first = {f"{fixed}/{name}": text.encode() for name, text in FIRST.items()}
+
+    gen(proj, {"src": {"write.py": writer("write", FIRST)}})
+    first = submit(rws, pipeline(rws, store, fixed))
+    assert first.get_status() == "Finished" and ran(proj) == ["write"]
+    assert remote.files(fixed) == expected_first
+
+    # Run 2 writes three other files; the store takes the first upload and refuses the rest.
+    gen(proj, {"src": {"write.py": writer("write", SECOND)}})
+    monkeypatch.setenv(RETRIES_SETTING, "1")  # fail fast: one try per request
+    remote.proxy.cut_uploads_after(1)
+    second = Experiment(rws, "outputs").submit(pipeline(rws, store, fixed))
+    with pytest.raises(ActivityFailedException, match="outputs could not be saved"):
+        second.wait_for_completion(show_output=False)
+    assert ran(proj) == ["write"]
+    assert remote.proxy.refused == 2
+    mixed = remote.files(fixed)
+    assert sorted(mixed) == sorted(expected_first) and mixed != expected_first  # one file is run 2's
+    assert sum(data.startswith(b"second") for data in mixed.values()) == 1
+
+    # Run 3 is run 1 again: run 1 must not be reused on top of the mix; the step runs and commits.
+    remote.proxy.cut_uploads_after(None)
+    gen(proj, {"src": {"write.py": writer("write", FIRST)}})
+    third = submit(rws, pipeline(rws, store, fixed))
+    assert third.get_status() == "Finished"
+    assert ran(proj) == ["write"]
+    step = third.find_step_run("write.py")[0]
+    assert step.reason == f"the outputs of run {first.find_step_run('write.py')[0].id} no longer exist"
+    assert remote.files(fixed) == expected_first
+
+    # ... and that consistent output is reusable again.
+    fourth = submit(rws, pipeline(rws, store, fixed))
+    assert ran(proj) == [] and fourth.find_step_run("write.py")[0].reason == f"reused run {step.id}: unchanged"
