@@ -1,6 +1,7 @@
 """``headwater compute list|show|attach-ray|detach``: the workspace's compute targets.
 
-``attach-ray NAME --address ADDR`` binds NAME to a Ray cluster: a new name becomes a Ray target,
+``attach-ray NAME --address ADDR [--shared-filesystem/--no-shared-filesystem] [--staging-datastore DS]``
+binds NAME to a Ray cluster: a new name becomes a Ray target,
 an existing one (the seed's ``aml-compute``) is rebound to Ray and keeps its settings, so SDK v1
 code that names it runs on Ray without edits; ``detach NAME`` undoes it. The address is checked
 for syntax only (``auto``, ``host:port``, ``ray://host:port``): the cluster is contacted when a
@@ -41,6 +42,8 @@ def _describe(target: ComputeTarget) -> dict[str, Any]:
         "resources": target.resources.to_config(),
         "address": target.address if isinstance(target, RayCompute) else None,
         "attached_over": target.attached_over if isinstance(target, RayCompute) else None,
+        "shared_filesystem": target.shared_filesystem if isinstance(target, RayCompute) else None,
+        "staging_datastore": target.staging_datastore if isinstance(target, RayCompute) else None,
     }
 
 
@@ -71,6 +74,12 @@ def list_cmd(workspace_name: str | None, folder: str | None, as_json: bool) -> N
     )
 
 
+def _shared(value: bool | None) -> str:
+    if value is None:
+        return "auto (yes when every node of the cluster is on this host)"
+    return "yes" if value else "no (steps are shipped through the staging datastore)"
+
+
 def _show(data: dict[str, Any]) -> None:
     output.fields(
         [
@@ -78,6 +87,12 @@ def _show(data: dict[str, Any]) -> None:
             ("type", data["type"]),
             *([("address", data["address"])] if data["address"] else []),
             *([("attached over", data["attached_over"])] if data["attached_over"] else []),
+            *(
+                [("shared filesystem", _shared(data["shared_filesystem"])),
+                 ("staging datastore", data["staging_datastore"] or "(the default datastore)")]
+                if data["type"] == "Ray"
+                else []
+            ),
             ("vm_size", data["vm_size"] or "-"),
             ("min_nodes", str(data["min_nodes"])),
             ("max_nodes", str(data["max_nodes"] or "-")),
@@ -107,13 +122,28 @@ def show_cmd(name: str, workspace_name: str | None, folder: str | None, as_json:
 @click.argument("name")
 @click.option("--address", default="auto", show_default=True, metavar="ADDR",
               help="The Ray cluster: 'auto' (started on this machine), host:port, or ray://host:port.")
+@click.option("--shared-filesystem/--no-shared-filesystem", "shared_filesystem", default=None,
+              help="Whether the cluster's nodes see this host's files (default: decided at each submit: "
+              "yes when every node is on this host). Without one, steps are shipped through a datastore.")
+@click.option("--staging-datastore", default=None, metavar="DATASTORE",
+              help="The Azure Blob or S3 datastore steps are shipped through (default: the default datastore).")
 @workspace_options
-def attach_ray_cmd(name: str, address: str, workspace_name: str | None, folder: str | None) -> None:
+def attach_ray_cmd(
+    name: str,
+    address: str,
+    shared_filesystem: bool | None,
+    staging_datastore: str | None,
+    workspace_name: str | None,
+    folder: str | None,
+) -> None:
     """Bind NAME to a Ray cluster (an existing name is rebound and keeps its settings)."""
     from headwater.sdk.compute import ComputeTarget, RayCompute
 
+    config = RayCompute.attach_configuration(
+        address=address, shared_filesystem=shared_filesystem, staging_datastore=staging_datastore
+    )
     with open_workspace(workspace_name, folder) as ws:
-        target = ComputeTarget.attach(ws, name, RayCompute.attach_configuration(address=address))
+        target = ComputeTarget.attach(ws, name, config)
         assert isinstance(target, RayCompute)
         over = f" (was {target.attached_over})" if target.attached_over else ""
         output.echo(f"Attached {name!r}{over} to the Ray cluster at {target.address} in workspace {ws.name!r}")

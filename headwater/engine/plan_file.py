@@ -107,6 +107,8 @@ class RunPlan:
     max_concurrency: int = 0  # 0: as many as the machine has cores
     target_concurrency: dict[str, int] = field(default_factory=dict)  # compute target -> steps at once
     ray_targets: dict[str, str] = field(default_factory=dict)  # compute target -> Ray cluster address
+    # Ray targets without a shared filesystem ("ship" mode): compute target -> staging datastore
+    ray_ship: dict[str, str] = field(default_factory=dict)
     terminate_grace_seconds: float = 10.0  # SIGTERM, then SIGKILL after this long (cancel, timeout)
     kind: str = PIPELINE_RUN  # SCRIPT_RUN: one step, whose run id is pipeline_run_id
 
@@ -135,6 +137,7 @@ class RunPlan:
             "max_concurrency": self.max_concurrency,
             "target_concurrency": dict(self.target_concurrency),
             "ray_targets": dict(self.ray_targets),
+            "ray_ship": dict(self.ray_ship),
             "terminate_grace_seconds": self.terminate_grace_seconds,
             "kind": self.kind,
         }
@@ -155,6 +158,7 @@ class RunPlan:
             max_concurrency=d.get("max_concurrency", 0),
             target_concurrency=dict(d.get("target_concurrency", {})),
             ray_targets=dict(d.get("ray_targets", {})),
+            ray_ship=dict(d.get("ray_ship", {})),
             terminate_grace_seconds=float(d.get("terminate_grace_seconds", 10.0)),
             kind=d.get("kind", PIPELINE_RUN),
         )

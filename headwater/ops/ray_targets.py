@@ -14,12 +14,19 @@ and decides, before anything is recorded or started:
   back; with mixed requests Ray enforces each task's real request, so a larger step may wait in
   Ray's queue while Headwater shows it Running;
 * **host-local data**: a cluster with nodes on more than one host cannot read a datastore that
-  lives on this host's disk; such a step is refused (:func:`local_datastore_problems`).
+  lives on this host's disk; such a step is refused (:func:`local_datastore_problems`);
+* **shared filesystem or ship mode**: the target's ``shared_filesystem`` setting, or when it is
+  None (auto) whether every alive node is on this host (:func:`all_on_this_host`). Without a shared
+  filesystem its steps are *shipped* (:mod:`headwater.engine.ship`): snapshots and inputs go
+  through a staging datastore — the target's ``staging_datastore``, else the pipeline's default
+  datastore when it is remote — and every datastore its steps use must be remote.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +51,10 @@ from headwater.store.metadata import MetadataStore
 __all__ = [
     "RESOURCES_PROPERTY",
     "RayTargets",
+    "SHARED_FILESYSTEM",
+    "STAGING_DATASTORE",
+    "all_on_this_host",
+    "is_this_host",
     "local_datastore_problems",
     "plan_ray_targets",
     "resources_property",
@@ -54,6 +65,9 @@ __all__ = [
 RESOURCES_PROPERTY = "headwater.ray.resources"
 
 RAY_KIND = "ray"
+#: A Ray target's settings for clusters without a shared filesystem (``RayCompute.attach_configuration``).
+SHARED_FILESYSTEM = "shared_filesystem"
+STAGING_DATASTORE = "staging_datastore"
 
 NodesOf = Callable[[str], list[ClusterNode]]
 
@@ -66,6 +80,7 @@ class RayTargets:
     concurrency: dict[str, int] = field(default_factory=dict)  # target -> its steps at once
     requests: dict[str, ResourceRequest] = field(default_factory=dict)  # target -> its steps' default request
     step_requests: dict[str, ResourceRequest] = field(default_factory=dict)  # node id -> the step's own request
+    ship: dict[str, str] = field(default_factory=dict)  # target without a shared filesystem -> staging datastore
 
     def resources(self, step: StepSpec) -> dict[str, Any]:
         """The request of ``step``'s task: its own, else its target's (empty when it does not run on Ray)."""
@@ -133,6 +148,9 @@ def plan_ray_targets(
         out.addresses[name] = address
         out.concurrency[name] = max(_capacity(r, nodes) for r in asked_of_ray)  # the smallest request's
         nodes_by_target[name] = nodes
+        shared = record.config.get(SHARED_FILESYSTEM)
+        if shared is False or (shared is None and not all_on_this_host(nodes)):
+            out.ship[name] = _staging_datastore(store, name, record.config, default_datastore, workspace_folder)
     problems: list[str] = []
     for step in spec.steps:
         if (step.compute_target or "") not in nodes_by_target:
@@ -140,7 +158,16 @@ def plan_ray_targets(
         used = step_datastores(step, spec, parameters, default_datastore)
         local = {name: _is_local(store, name, workspace_folder) for name in used}
         target = step.compute_target or ""
-        problems += local_datastore_problems(step.name, target, nodes_by_target[target], local)
+        if target in out.ship:
+            problems += [
+                f"step {step.name!r} on Ray target {target!r} uses datastore {name!r}, which is on this host's disk "
+                f"only, but the target has no shared filesystem (its steps are shipped through datastore "
+                f"{out.ship[target]!r})"
+                for name, is_local in sorted(local.items())
+                if is_local
+            ]
+        else:
+            problems += local_datastore_problems(step.name, target, nodes_by_target[target], local)
     if problems:
         raise ConfigurationError(
             "; ".join(problems),
@@ -149,6 +176,56 @@ def plan_ray_targets(
             "register_s3) and use it for these inputs and outputs, or run these steps on 'local'.",
         )
     return out
+
+
+def is_this_host(host: str) -> bool:
+    """Whether ``host`` (an IP address) is one of this host's: loopback, or an address a socket can bind to.
+
+    Binding to an address only works where a local interface has it; nothing is sent.
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host == "localhost"
+    if address.is_loopback:
+        return True
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.bind((str(address), 0))
+    except OSError:
+        return False
+    return True
+
+
+def all_on_this_host(nodes: Sequence[ClusterNode], is_here: Callable[[str], bool] = is_this_host) -> bool:
+    """Whether every node is on this host (``is_here`` of its IP address): such a cluster sees this
+    host's files (the run folder, the snapshots, local datastores)."""
+    return all(is_here(n.host) for n in nodes)
+
+
+def _staging_datastore(
+    store: MetadataStore, target: str, config: Mapping[str, Any], default_datastore: str, workspace_folder: Path
+) -> str:
+    """The remote datastore a ship-mode target's snapshots go through; ConfigurationError when there is none."""
+    named = config.get(STAGING_DATASTORE)
+    hint = (
+        f"Attach the target with a remote staging datastore: RayCompute.attach_configuration(address=..., "
+        f"staging_datastore='NAME') or `headwater compute attach-ray {target} --address ADDR --staging-datastore "
+        "NAME` (an Azure Blob or S3 datastore), or make such a datastore the default "
+        "(ws.set_default_datastore(...))."
+    )
+    why = (
+        f"Compute target {target!r}: the Ray cluster has no shared filesystem with this host, so steps are shipped "
+        "to it through a staging datastore"
+    )
+    candidate = str(named) if named else default_datastore
+    if store.get_datastore(candidate) is None:
+        raise ConfigurationError(f"{why}, and its staging datastore {candidate!r} is not registered", hint=hint)
+    if _is_local(store, candidate, workspace_folder):
+        which = "its staging datastore" if named else "it names none and the default datastore"
+        raise ConfigurationError(f"{why}; {which} {candidate!r} is on this host's disk", hint=hint)
+    return candidate
 
 
 def _fit(where: str, label: str, asked: ResourceRequest, nodes: Sequence[ClusterNode]) -> ResourceRequest:

@@ -22,7 +22,7 @@ from headwater.engine.environments import find_built
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
 from headwater.engine.plan_file import ENVIRONMENTS_DIR, PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import plan_all_reused, record_all_reused
-from headwater.errors import GraphValidationError, HeadwaterError, did_you_mean
+from headwater.errors import ConfigurationError, GraphValidationError, HeadwaterError, did_you_mean
 from headwater.graph.analysis import validate
 from headwater.graph.spec import PipelineSpec
 from headwater.ops.ray_targets import plan_ray_targets, resources_property
@@ -208,6 +208,13 @@ def _plan_and_record(
         if not env.satisfied:  # built before (a lookup, no build), else built by the orchestrator
             built = find_built(step.environment, ws_folder / ENVIRONMENTS_DIR, strict_python=workspace.strict_python)
             interpreter, needs_build = (built.interpreter, False) if built is not None else ("", True)
+        if needs_build and (step.compute_target or "") in ray.ship:
+            raise ConfigurationError(
+                f"Step {step.name!r} on compute target {step.compute_target!r} needs its environment built, but the "
+                "target's Ray cluster has no shared filesystem and environments are not built on Ray workers yet",
+                hint="Run the step in the default environment (the workers' Python), or attach the target with "
+                "shared_filesystem=True when its nodes see this host's files.",
+            )
         steps[step.node_id] = StepPlan(
             run_id=run_id if kind == SCRIPT_RUN else str(uuid.uuid4()),
             snapshot_id=snapshots[step.node_id],
@@ -232,6 +239,7 @@ def _plan_and_record(
         max_concurrency=options.max_concurrency,
         target_concurrency={**_target_concurrency(spec, store), **ray.concurrency},
         ray_targets=ray.addresses,
+        ray_ship=ray.ship,
         terminate_grace_seconds=options.terminate_grace_seconds,
         kind=kind,
     )

@@ -25,10 +25,12 @@ import builtins
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from headwater.config import validate_name
 from headwater.errors import AlreadyExistsError, ComputeTargetException, ConfigurationError, NotSupportedError
+from headwater.ops.ray_targets import SHARED_FILESYSTEM, STAGING_DATASTORE
 from headwater.sdk import vm_sizes
 from headwater.sdk.compute_config import (
     ADDRESS,
@@ -207,6 +209,11 @@ class ComputeTarget:
         attach_configuration.validate_configuration()
         store = workspace._metadata
         config = ray_config(store.get_compute_target(name), attach_configuration.address)
+        for key in (SHARED_FILESYSTEM, STAGING_DATASTORE):  # attaching again sets them anew
+            config.pop(key, None)
+            value = getattr(attach_configuration, key, None)
+            if value is not None:
+                config[key] = value
         config[RESOURCES] = vm_sizes.requested(str(config.get("vm_size") or "")).to_config()
         store.put_compute_target(ComputeTargetRecord(name, RAY_KIND, config), overwrite=True)
         record = store.get_compute_target(name)
@@ -461,9 +468,30 @@ class RayCompute(ComputeTarget):
     _type: ClassVar[str] = "Ray"
 
     @staticmethod
-    def attach_configuration(address: str = "auto") -> RayAttachConfiguration:
-        """The configuration for :meth:`ComputeTarget.attach`: ``auto``, ``host:port`` or ``ray://host:port``."""
-        return RayAttachConfiguration(address=address)
+    def attach_configuration(
+        address: str = "auto", shared_filesystem: bool | None = None, staging_datastore: str | None = None
+    ) -> RayAttachConfiguration:
+        """The configuration for :meth:`ComputeTarget.attach`.
+
+        ``address``: ``auto``, ``host:port`` or ``ray://host:port``. ``shared_filesystem``: whether
+        the cluster's nodes see this host's files; None (default) decides at each submit (shared
+        when every alive node is on this host), True/False force it. Without a shared filesystem
+        steps are shipped through ``staging_datastore`` (an Azure Blob or S3 datastore; default:
+        the pipeline's default datastore when it is remote). See docs/compute.md.
+        """
+        return _RayAttach(address=address, shared_filesystem=shared_filesystem, staging_datastore=staging_datastore)
+
+    @property
+    def shared_filesystem(self) -> bool | None:
+        """True/False as attached; None: decided at each submit from where the cluster's nodes are."""
+        value = self._record.config.get(SHARED_FILESYSTEM)
+        return None if value is None else bool(value)
+
+    @property
+    def staging_datastore(self) -> str | None:
+        """The datastore steps are shipped through when the cluster has no shared filesystem (None: the default's)."""
+        value = self._record.config.get(STAGING_DATASTORE)
+        return None if value is None else str(value)
 
     @property
     def type(self) -> str:
@@ -492,8 +520,33 @@ class RayCompute(ComputeTarget):
             store.delete_compute_target(self.name)
             return
         kind, config = as_created(record)
+        for key in (SHARED_FILESYSTEM, STAGING_DATASTORE):
+            config.pop(key, None)
         config[RESOURCES] = _local_resources(config)
         store.put_compute_target(ComputeTargetRecord(self.name, kind, config), overwrite=True)
+
+
+@dataclass(frozen=True)
+class _RayAttach(RayAttachConfiguration):
+    """``RayCompute.attach_configuration``'s result: the address and how steps reach the cluster."""
+
+    shared_filesystem: bool | None = None
+    staging_datastore: str | None = None
+
+    def validate_configuration(self) -> None:
+        super().validate_configuration()
+        if self.shared_filesystem is not None and not isinstance(self.shared_filesystem, bool):
+            raise ConfigurationError(
+                f"shared_filesystem must be True, False or None, not {self.shared_filesystem!r}",
+                key="shared_filesystem",
+            )
+        if self.staging_datastore is not None and (
+            not isinstance(self.staging_datastore, str) or not self.staging_datastore
+        ):
+            raise ConfigurationError(
+                f"staging_datastore must be a datastore's name, not {self.staging_datastore!r}",
+                key="staging_datastore",
+            )
 
 
 def _kind_class(kind: str) -> builtins.type[ComputeTarget]:

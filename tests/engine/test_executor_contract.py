@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,7 +156,68 @@ class Tasks:
 # --- fixtures --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["local", pytest.param("ray", marks=pytest.mark.slow)])
+class Shipping(Executor):
+    """The Ray executor with every task *shipped* (engine.ship_worker), as on a cluster without a
+    shared filesystem: its log and events come back through the task's stream, its snapshot (an
+    empty one) from a bucket on the session's S3 server. The task's folder (the log's) is its run
+    folder; its script and cwd are outside it, on this host, which the single-host cluster sees."""
+
+    def __init__(self, inner: Executor, s3: Any, bucket: str) -> None:
+        from headwater.engine.ship import snapshot_object
+        from headwater.engine.ship_worker import open_backend
+
+        self.inner = inner
+        self.snapshot = snapshot_object("empty")
+        self.store = {
+            "name": "stage", "kind": "s3",
+            "config": {"bucket_name": bucket, "endpoint_url": s3.endpoint_url, "region": s3.region,
+                       "credentials": {"access_key_id": "workspace:k", "secret_access_key": "workspace:s"}},
+            "secrets": {"access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key},
+        }
+        backend = open_backend(self.store)
+        backend.put_bytes(tarfile_bytes(), self.snapshot)
+        backend.close()
+
+    def submit(self, task: TaskSpec) -> None:
+        from headwater._paths import PACKAGE_DIR
+
+        run_dir = str(Path(task.log_path).parent)
+        payload = {
+            "run_dir": run_dir, "python": sys.executable, "package_dir": str(PACKAGE_DIR),
+            "events_file": os.path.join(run_dir, "events.jsonl"), "context": "{}",
+            "snapshot": {"datastore": "stage", "path": self.snapshot}, "datastores": {"stage": self.store},
+            "inputs": [], "outputs": [],
+        }
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        self.inner.submit(dataclasses.replace(task, ship=payload))
+
+    def wait(self, timeout: float | None) -> list[TaskResult]:
+        return self.inner.wait(timeout)
+
+    def cancel(self, run_id: str) -> None:
+        self.inner.cancel(run_id)
+
+    def running(self) -> set[str]:
+        return self.inner.running()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def tarfile_bytes() -> bytes:
+    """An empty tar archive."""
+    import io
+    import tarfile
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w"):
+        pass
+    return data.getvalue()
+
+
+@pytest.fixture(
+    params=["local", pytest.param("ray", marks=pytest.mark.slow), pytest.param("ray-shipped", marks=pytest.mark.slow)]
+)
 def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
     """Each executor in turn; the Ray one connects to the session's cluster through RAY_ADDRESS."""
     if request.param == "local":
@@ -165,6 +227,8 @@ def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
         from headwater.engine.executors.ray_executor import RayExecutor
 
         ex = RayExecutor(grace_seconds=GRACE_S)  # address="auto": RAY_ADDRESS
+        if request.param == "ray-shipped":
+            ex = Shipping(ex, request.getfixturevalue("s3_server"), request.getfixturevalue("s3_bucket"))
     with ex:
         yield ex
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from headwater import ComputeTarget, Datastore, RayCompute, Workspace
 from headwater.engine.executors.ray_executor import ray_options
 from headwater.engine.executors.resources import (
     DEFAULT_REQUEST,
@@ -16,7 +17,13 @@ from headwater.engine.executors.resources import (
 )
 from headwater.errors import ConfigurationError
 from headwater.graph.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
-from headwater.ops.ray_targets import local_datastore_problems, step_datastores
+from headwater.ops.ray_targets import (
+    all_on_this_host,
+    is_this_host,
+    local_datastore_problems,
+    plan_ray_targets,
+    step_datastores,
+)
 
 LAPTOP = ClusterNode("n1", "127.0.0.1", cpus=2, gpus=0, memory_gb=16.0)
 GPU_BOX = ClusterNode("n2", "10.0.0.2", cpus=4, gpus=1, memory_gb=28.0)
@@ -98,3 +105,40 @@ def test_step_datastores_are_its_outputs_inputs_and_parameter_values() -> None:
     assert step_datastores(train, spec, params, "workspaceblobstore") == [
         "param_store", "raw_store", "refs", "shared", "workspaceblobstore"
     ]
+
+
+# --- shared filesystem or ship mode ------------------------------------------------------------------
+
+
+def test_a_cluster_is_on_this_host_when_every_node_ip_is_one_of_its_addresses() -> None:
+    assert is_this_host("127.0.0.1") and is_this_host("::1") and is_this_host("localhost")
+    assert not is_this_host("203.0.113.77")  # TEST-NET-3: no interface here has it (binding to it fails)
+    assert all_on_this_host([LAPTOP, ClusterNode("n4", "127.0.0.1", 2, 0, 16.0)])
+    assert not all_on_this_host([LAPTOP, GPU_BOX])
+    assert all_on_this_host([LAPTOP, GPU_BOX], is_here=lambda host: host in ("127.0.0.1", "10.0.0.2"))
+
+
+def _decide(ws: Workspace, nodes: list[ClusterNode], **attach: object) -> dict[str, str]:
+    """What submit decides for a one-step pipeline on target 'cluster' (attached with ``attach``)."""
+    ComputeTarget.attach(ws, "cluster", RayCompute.attach_configuration("127.0.0.1:1", **attach))  # type: ignore[arg-type]
+    step = StepSpec("s", "s", "python", "/src", "s.py", compute_target="cluster",
+                    outputs=(OutputSpec("out", "lake"),))
+    return plan_ray_targets(
+        PipelineSpec((step,)), ws._metadata, parameters={}, default_datastore="workspaceblobstore",
+        workspace_folder=ws._folder, nodes_of=lambda address: nodes,
+    ).ship
+
+
+def test_auto_ships_only_to_a_cluster_with_nodes_elsewhere_and_forced_settings_win(ws: Workspace) -> None:
+    Datastore.register_s3(ws, "lake", "bucket", endpoint_url="http://127.0.0.1:1", access_key_id="dummy",
+                          secret_access_key="dummy", skip_validation=True)
+    assert _decide(ws, [LAPTOP], staging_datastore="lake") == {}
+    assert _decide(ws, [LAPTOP, GPU_BOX], staging_datastore="lake") == {"cluster": "lake"}
+    assert _decide(ws, [LAPTOP], shared_filesystem=False, staging_datastore="lake") == {"cluster": "lake"}
+    assert _decide(ws, [GPU_BOX], shared_filesystem=True) == {}
+    with pytest.raises(ConfigurationError, match="'workspaceblobstore' is on this host's disk"):
+        _decide(ws, [GPU_BOX])  # no staging datastore, and the default one is local
+    with pytest.raises(ConfigurationError, match="staging datastore 'nope' is not registered"):
+        _decide(ws, [GPU_BOX], staging_datastore="nope")
+    assert RayCompute(ws, "cluster").staging_datastore == "nope"
+    assert RayCompute(ws, "cluster").shared_filesystem is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["TaskSpec", "TaskResult", "Executor"]
 
@@ -25,6 +26,9 @@ class TaskSpec:
     timeout_seconds: float | None = None
     resources: dict[str, float] = field(default_factory=dict)  # e.g. {"cpu": 1, "gpu": 0}
     target: str | None = None  # the compute target's name: which executor runs it (None: local)
+    # Ray without a shared filesystem: what the worker fetches, runs in and sends back
+    # (:mod:`headwater.engine.ship`). It may hold resolved credentials: never printed.
+    ship: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class TaskResult:
     pid: int | None = None
     node: str | None = None
     task_id: str | None = None
+    # A shipped task: its outputs were committed on the worker; output name -> content digest.
+    outputs: dict[str, str] | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -9,9 +9,14 @@ imports it lazily. The semantics are :class:`~headwater.engine.executors.local.L
   ``CUDA_VISIBLE_DEVICES`` reaches the step) and log file, and polls it. It returns the exit
   code, the Ray node id and the process id, so the result records where the step ran.
   Paths are used as they are: on a single-host cluster the worker sees the orchestrator's files.
-  Moving snapshots, inputs, outputs and logs through a datastore for multi-host clusters is a
-  later step (and so is shipping this module to workers without Headwater installed: the task
-  body is stdlib-only, so it can be pickled by value then).
+* **Shipped tasks** (``task.ship`` set: a cluster without a shared filesystem,
+  :mod:`headwater.engine.ship`). The task is a Ray streaming generator (:func:`_run_shipped`,
+  driving :mod:`headwater.engine.ship_worker` on the worker, which needs Headwater installed):
+  it fetches the snapshot and inputs from the datastore into a temporary folder, runs the step
+  there and yields its new log and events bytes about every :data:`STREAM_SECONDS`; a thread
+  here appends them to the run folder's log and events file as they come. On success the worker
+  commits the outputs and the result carries their digests (``TaskResult.outputs``). Timeout,
+  cancel and worker death behave as below; the folder is removed in every case.
 * **Timeout.** Enforced by the task body on the worker, counted from the moment the process
   starts (not while the task waits for cluster resources): SIGTERM to the process group, SIGKILL
   after ``grace_seconds``; reported as 'timeout' with LocalExecutor's message.
@@ -36,15 +41,19 @@ imports it lazily. The semantics are :class:`~headwater.engine.executors.local.L
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import queue
 import signal
 import socket
 import subprocess
+import tarfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +71,8 @@ TERMINATE_GRACE_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 3.0
 _FORCE_MARGIN_SECONDS = 5.0  # after grace: how long a cancelled task may take before its worker is killed
 _POLL_SECONDS = 0.1
+#: How often a shipped step's task sends what its log and events file gained.
+STREAM_SECONDS = 0.5
 _MARKER_ENV = "HEADWATER_RAY_TASK_MARKER"
 
 
@@ -85,6 +96,48 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> int:
     return proc.wait() if code is None else code
 
 
+def _popen(argv: list[str], cwd: str, env: dict[str, str], log_path: str, marker: str) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session, stdout and stderr appended to ``log_path``."""
+    with open(log_path, "ab", buffering=0) as out:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **env, _MARKER_ENV: marker},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+def _watch(
+    proc: subprocess.Popen[bytes], timeout: float | None, grace: float, outcome: dict[str, Any]
+) -> Iterator[None]:
+    """Poll ``proc`` until it exits (or its timeout stops it), yielding between polls; fills ``outcome``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            outcome["returncode"] = proc.wait(timeout=_POLL_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                outcome.update(reason="timeout", message=f"exceeded max_run_duration_seconds={timeout:g}")
+                outcome["returncode"] = _stop_group(proc, grace)
+                return
+        yield
+
+
+def _new_outcome() -> dict[str, Any]:
+    return {
+        "node": ray.get_runtime_context().get_node_id(),
+        "returncode": None,
+        "reason": "exited",
+        "message": "",
+        "pid": None,
+    }
+
+
 def _run_subprocess(
     argv: list[str],
     cwd: str,
@@ -95,29 +148,13 @@ def _run_subprocess(
     marker: str,
 ) -> dict[str, Any]:
     """The body of the Ray task: run ``argv`` to its end, a timeout or a cancellation."""
-    outcome: dict[str, Any] = {
-        "node": ray.get_runtime_context().get_node_id(),
-        "returncode": None,
-        "reason": "exited",
-        "message": "",
-        "pid": None,
-    }
+    outcome = _new_outcome()
     log = Path(log_path)
     log.parent.mkdir(parents=True, exist_ok=True)
     proc: subprocess.Popen[bytes] | None = None
     try:
         try:
-            with open(log, "ab", buffering=0) as out:
-                proc = subprocess.Popen(
-                    argv,
-                    cwd=cwd,
-                    env={**os.environ, **env, _MARKER_ENV: marker},
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    close_fds=True,
-                )
+            proc = _popen(argv, cwd, env, log_path, marker)
         except OSError as exc:
             message = f"could not start {argv[0]!r}: {exc.strerror or exc}"
             with open(log, "ab") as out:
@@ -125,20 +162,75 @@ def _run_subprocess(
             outcome.update(reason="launch_failed", message=message)
             return outcome
         outcome["pid"] = proc.pid
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                outcome["returncode"] = proc.wait(timeout=_POLL_SECONDS)
-                return outcome
-            except subprocess.TimeoutExpired:
-                if deadline is not None and time.monotonic() >= deadline:
-                    outcome.update(reason="timeout", message=f"exceeded max_run_duration_seconds={timeout:g}")
-                    outcome["returncode"] = _stop_group(proc, grace)
-                    return outcome
+        for _ in _watch(proc, timeout, grace, outcome):
+            pass
+        return outcome
     except KeyboardInterrupt:  # ray.cancel(ref): stop the step, then let Ray record the cancellation
         if proc is not None and proc.poll() is None:
             _stop_group(proc, grace)
         raise
+
+
+def _run_shipped(
+    argv: list[str],
+    cwd: str,
+    env: dict[str, str],
+    log_path: str,
+    timeout: float | None,
+    grace: float,
+    marker: str,
+    payload: dict[str, Any],
+) -> Iterator[dict[str, Any]]:
+    """The body of a shipped step's Ray task (a streaming generator; :mod:`headwater.engine.ship_worker`).
+
+    It fetches the snapshot and inputs into a fresh folder, runs the step there, yields
+    ``{"log": bytes}`` / ``{"events": bytes}`` about every :data:`STREAM_SECONDS` while it runs,
+    commits the outputs when it succeeded, yields ``{"artifacts": tar}`` (the working directory's
+    ``outputs/`` and ``logs/``) and finally ``{"result": outcome}``; the folder is removed in every case.
+    """
+    from headwater.engine.ship_worker import ShippedStep
+
+    outcome = _new_outcome()
+    step = ShippedStep(payload)
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        try:
+            argv, cwd, env, log_path = step.prepare(argv, cwd, env, log_path)
+            proc = _popen(argv, cwd, env, log_path, marker)
+        except Exception as exc:  # HeadwaterError, OSError, a storage client's error
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            message = f"could not start the step on the Ray worker: {detail}"
+            step.note(message)
+            outcome.update(reason="launch_failed", message=message)
+            for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
+                yield chunk
+            yield {"result": outcome}
+            return
+        outcome["pid"] = proc.pid
+        last = time.monotonic()
+        for _ in _watch(proc, timeout, grace, outcome):
+            if time.monotonic() - last >= STREAM_SECONDS:
+                last = time.monotonic()
+                for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
+                    yield chunk
+        if outcome["reason"] == "exited" and outcome["returncode"] == 0:
+            try:
+                outcome["outputs"] = step.commit()
+            except Exception as exc:  # nothing more is uploaded; the orchestrator fails the step with this
+                outcome["message"] = f"committing its outputs from the Ray worker failed: {type(exc).__name__}: {exc}"
+                step.note(outcome["message"])
+        artifacts = step.artifacts()
+        if artifacts is not None:
+            yield {"artifacts": artifacts}
+        for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
+            yield chunk
+        yield {"result": outcome}
+    except KeyboardInterrupt:  # ray.cancel: stop the step, upload nothing, let Ray record the cancellation
+        if proc is not None and proc.poll() is None:
+            _stop_group(proc, grace)
+        raise
+    finally:
+        step.cleanup()
 
 
 def _sweep(marker: str) -> list[int]:
@@ -164,6 +256,7 @@ def _sweep(marker: str) -> list[int]:
 
 
 _remote_run = ray.remote(max_retries=0)(_run_subprocess)
+_remote_shipped = ray.remote(max_retries=0, num_returns="streaming")(_run_shipped)
 _remote_sweep = ray.remote(max_retries=0, num_cpus=0)(_sweep)
 
 
@@ -182,11 +275,30 @@ def ray_options(resources: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class _Running:
     task: TaskSpec
-    ref: ray.ObjectRef[dict[str, Any]]
+    ref: Any  # ray.ObjectRef of the outcome; a shipped task's: its ObjectRefGenerator
     marker: str
     stop_reason: str | None = None  # 'canceled' once we decided to stop it
     forcer: threading.Timer | None = None
     forced: bool = False  # its worker was killed: the step process may be left, to sweep
+    shipped: bool = False  # its results stream back (engine.ship): a thread reads them
+    finished: threading.Event = field(default_factory=threading.Event)  # (shipped) its stream ended
+
+    @property
+    def task_id(self) -> str:
+        ref = self.ref.completed() if self.shipped else self.ref
+        return str(ref.task_id().hex())
+
+
+def _append(path: str, data: bytes) -> None:
+    with open(path, "ab") as fh:
+        fh.write(data)
+
+
+def _extract(data: bytes, folder: Path) -> None:
+    """Unpack a shipped step's ``outputs/`` and ``logs/`` tar into its working directory here."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
+        tar.extractall(folder, filter="data")
 
 
 def _gcs_host_port(address: str) -> tuple[str, int] | None:
@@ -289,6 +401,7 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._running: dict[str, _Running] = {}
         self._finished: list[TaskResult] = []  # submit-time failures, reported by the next wait()
+        self._shipped_done: queue.Queue[TaskResult] = queue.Queue()  # shipped tasks' results (their threads)
         self._sweepers: list[ray.ObjectRef[list[int]]] = []
         self._owns_connection = False
         self.address = address
@@ -306,17 +419,55 @@ class RayExecutor(Executor):
 
     def submit(self, task: TaskSpec) -> None:
         marker = uuid.uuid4().hex
+        args = (list(task.argv), task.cwd, dict(task.env), task.log_path, task.timeout_seconds, self._grace, marker)
+        ref: Any
         try:
-            ref = _remote_run.options(**ray_options(task.resources), name=f"headwater:{task.run_id}").remote(
-                list(task.argv), task.cwd, dict(task.env), task.log_path, task.timeout_seconds, self._grace, marker
-            )
+            options = {**ray_options(task.resources), "name": f"headwater:{task.run_id}"}
+            if task.ship is None:
+                ref = _remote_run.options(**options).remote(*args)
+            else:
+                ref = _remote_shipped.options(**options).remote(*args, task.ship)
         except Exception as exc:  # a bad resource request, a lost connection
             message = f"could not submit the Ray task for {task.argv[0]!r}: {type(exc).__name__}: {exc}"
             with self._lock:
                 self._finished.append(TaskResult(task.run_id, None, "launch_failed", message))
             return
+        entry = _Running(task, ref, marker, shipped=task.ship is not None)
         with self._lock:
-            self._running[task.run_id] = _Running(task, ref, marker)
+            self._running[task.run_id] = entry
+        if entry.shipped:
+            threading.Thread(target=self._consume, args=(entry,), name=f"ship-{task.run_id}", daemon=True).start()
+
+    def _consume(self, entry: _Running) -> None:
+        """A shipped task's stream: log and events appended here as they come, then its result."""
+        try:
+            result = self._result(entry, lambda: self._drain(entry))
+            self._shipped_done.put(result)
+        finally:
+            entry.finished.set()
+            with self._lock:
+                self._running.pop(entry.task.run_id, None)
+            if entry.forcer is not None:
+                entry.forcer.cancel()
+
+    def _drain(self, entry: _Running) -> dict[str, Any]:
+        payload = entry.task.ship
+        assert payload is not None
+        files = {"log": entry.task.log_path, "events": payload["events_file"]}
+        outcome: dict[str, Any] | None = None
+        for ref in entry.ref:
+            item: dict[str, Any] = ray.get(ref)
+            for kind, data in item.items():
+                if kind == "result":
+                    outcome = data
+                elif kind == "artifacts":
+                    _extract(data, Path(payload["run_dir"]) / "wd")
+                elif kind in files:
+                    _append(files[kind], data)
+        if outcome is None:
+            message = "the Ray task ended without reporting how the step ended"
+            return {"node": None, "returncode": None, "reason": "launch_failed", "message": message, "pid": None}
+        return outcome
 
     def wait(self, timeout: float | None) -> list[TaskResult]:
         """As :meth:`Executor.wait`; with nothing running it returns at once (there is nothing to wait for).
@@ -325,15 +476,47 @@ class RayExecutor(Executor):
         """
         with self._lock:
             results, self._finished = self._finished, []
-            refs = [entry.ref for entry in self._running.values()]
+            plain = [entry.ref for entry in self._running.values() if not entry.shipped]
+            shipped = any(entry.shipped for entry in self._running.values())
+        results += self._take_shipped(0)
+        if not plain and not shipped:
+            return results
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 0.0 if results else (None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if not shipped:
+                return results + self._collect(plain, left)
+            if not plain:
+                return results + self._take_shipped(left)
+            results += self._collect(plain, _POLL_SECONDS if left is None else min(_POLL_SECONDS, left))
+            results += self._take_shipped(0)
+            if results or (deadline is not None and time.monotonic() >= deadline):
+                return results
+
+    def _take_shipped(self, timeout: float | None) -> list[TaskResult]:
+        """Results of shipped tasks, waiting up to ``timeout`` for the first (None: until one comes)."""
+        out: list[TaskResult] = []
+        try:
+            out.append(self._shipped_done.get(timeout=timeout) if timeout != 0 else self._shipped_done.get_nowait())
+        except queue.Empty:
+            return out
+        while True:
+            try:
+                out.append(self._shipped_done.get_nowait())
+            except queue.Empty:
+                return out
+
+    def _collect(self, refs: list[Any], timeout: float | None) -> list[TaskResult]:
+        """Results of the (not shipped) tasks of ``refs`` that ended, waiting up to ``timeout`` for one."""
+        results: list[TaskResult] = []
         if not refs:
             return results
-        ready, _ = ray.wait(refs, num_returns=1, timeout=0 if results else timeout)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
         if ready:
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         done = {ref.hex() for ref in ready}
         with self._lock:
-            entries = [e for e in self._running.values() if e.ref.hex() in done]
+            entries = [e for e in self._running.values() if not e.shipped and e.ref.hex() in done]
             for entry in entries:
                 del self._running[entry.task.run_id]
         for entry in entries:
@@ -342,10 +525,11 @@ class RayExecutor(Executor):
             results.append(self._result(entry))
         return results
 
-    def _result(self, entry: _Running) -> TaskResult:
-        run_id, task_id = entry.task.run_id, entry.ref.task_id().hex()
+    def _result(self, entry: _Running, get: Callable[[], dict[str, Any]] | None = None) -> TaskResult:
+        """How the task ended, from its outcome (``get``: how to read it; default ``ray.get``)."""
+        run_id, task_id = entry.task.run_id, entry.task_id
         try:
-            out: dict[str, Any] = ray.get(entry.ref)
+            out: dict[str, Any] = get() if get is not None else ray.get(entry.ref)
         except TaskCancelledError:
             if entry.forced:
                 self._sweep(entry.marker)
@@ -365,7 +549,10 @@ class RayExecutor(Executor):
         reason, message = out["reason"], out["message"]
         if entry.stop_reason is not None and reason == "exited":  # as LocalExecutor: our decision wins
             reason, message = entry.stop_reason, entry.stop_reason
-        return TaskResult(run_id, out["returncode"], reason, message, out["pid"], node=out["node"], task_id=task_id)
+        return TaskResult(
+            run_id, out["returncode"], reason, message, out["pid"], node=out["node"], task_id=task_id,
+            outputs=out.get("outputs"),
+        )
 
     def _sweep(self, marker: str) -> None:
         """Start a sweep for ``marker`` on every alive node (not waited for; close() collects them)."""
@@ -379,8 +566,12 @@ class RayExecutor(Executor):
 
     def _force(self, entry: _Running) -> None:
         """The cancelled task did not end in time: kill its worker, then sweep the step process."""
-        ready, _ = ray.wait([entry.ref], timeout=0)
-        if not ready:
+        if entry.shipped:
+            ended = entry.finished.is_set()
+        else:
+            ready, _ = ray.wait([entry.ref], timeout=0)
+            ended = bool(ready)
+        if not ended:
             entry.forced = True
             ray.cancel(entry.ref, force=True)
 
@@ -406,10 +597,25 @@ class RayExecutor(Executor):
             entries = list(self._running.values())
         for entry in entries:
             self.cancel(entry.task.run_id)
-        refs = [entry.ref for entry in entries]
+        refs = [entry.ref for entry in entries if not entry.shipped]
+        shipped = [entry for entry in entries if entry.shipped]
+        if shipped:
+            deadline = time.monotonic() + self._grace + _FORCE_MARGIN_SECONDS
+            for entry in shipped:
+                entry.finished.wait(max(0.0, deadline - time.monotonic()))
+            for entry in shipped:
+                if entry.forcer is not None:
+                    entry.forcer.cancel()
+                if not entry.finished.is_set():
+                    entry.forced = True
+                    ray.cancel(entry.ref, force=True)
+            for entry in shipped:
+                entry.finished.wait(_FORCE_MARGIN_SECONDS)
         if refs:
             _, left = ray.wait(refs, num_returns=len(refs), timeout=self._grace + _FORCE_MARGIN_SECONDS)
             for entry in entries:
+                if entry.shipped:
+                    continue
                 if entry.forcer is not None:
                     entry.forcer.cancel()
                 if entry.ref in left:

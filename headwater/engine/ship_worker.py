@@ -1,0 +1,251 @@
+"""The worker side of a step shipped to a Ray cluster without a shared filesystem.
+
+The orchestrator (:mod:`headwater.engine.ship`) hands the Ray task a *payload*: where the
+snapshot tar is, the datastores to open (with their secret references, and the values of the
+workspace-file secrets, which the worker cannot read), the files of each input and where each
+output goes. On the worker, :class:`ShippedStep` makes a fresh temporary folder laid out like a
+run folder::
+
+    <tmp>/wd/                    the snapshot tar, extracted (the step's working directory)
+    <tmp>/inputs/<name>/         each input, downloaded
+    <tmp>/staging/<output>/      what the step writes as its outputs
+    <tmp>/user_logs/std_log.txt  its stdout and stderr (the task's log path, rewritten, when it is in the run folder)
+    <tmp>/events.jsonl           its metrics and tags (the runtime writes them)
+    <tmp>/context.json           its context file
+
+and rewrites the task's argv, environment and context file from the orchestrator's run folder to
+this one (a plain prefix replacement: the run folder is a unique absolute path), from the
+orchestrator's Python to the worker's own (the default environment) and from the orchestrator's
+installed Headwater package to the worker's. While the step runs, :meth:`ShippedStep.chunks`
+returns what its log and events file gained since the last call; when it succeeded,
+:meth:`ShippedStep.commit` commits each output to its datastore with
+:func:`~headwater.engine.outputs.commit_output` (the same uploads as a local run's) and returns
+the outputs' digests. Nothing is uploaded otherwise. :meth:`ShippedStep.cleanup` removes the folder.
+
+This module never imports ``ray``: the Ray task body in
+:mod:`headwater.engine.executors.ray_executor` drives it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from headwater._paths import PACKAGE_DIR
+from headwater.errors import ConfigurationError, DataAccessError
+from headwater.graph.spec import OutputSpec
+from headwater.plan.digests import NULL_CACHE
+from headwater.store.datastores import DatastoreBackend
+from headwater.store.secrets import ENV_PREFIX, resolve_secret
+
+__all__ = ["ShippedStep", "open_backend", "ARTIFACT_FOLDERS"]
+
+#: The folders of the working directory that come back to the run folder at the end (SDK v1's
+#: ``outputs/`` and ``logs/``, which ``run.get_file_names()`` lists).
+ARTIFACT_FOLDERS = ("outputs", "logs")
+
+
+def open_backend(datastore: dict[str, Any]) -> DatastoreBackend:
+    """The backend of a shipped datastore: ``{"name", "kind", "config", "secrets"}``.
+
+    ``env:`` credential references are resolved here, on the worker (the variable must be set
+    in the worker's environment); other references come resolved in ``secrets``.
+    """
+    name, kind, cfg = datastore["name"], datastore["kind"], datastore["config"]
+    given: dict[str, str] = datastore.get("secrets") or {}
+    secret: dict[str, str] = {}
+    for key, ref in (cfg.get("credentials") or {}).items():
+        if not ref:
+            continue
+        if str(ref).startswith(ENV_PREFIX):
+            what = f"{key.replace('_', ' ')} of datastore {name!r} (on the Ray worker)"
+            secret[key] = resolve_secret(ref, ".", what=what)
+        elif key in given:
+            secret[key] = given[key]
+    if kind == "azure_blob" and "container_name" in cfg:
+        from headwater.store.remote_backends import AzureBlobBackend
+
+        account_name = cfg.get("account_name") or ""
+        account_url = cfg.get("account_url") or (
+            f"{cfg.get('protocol') or 'https'}://{account_name}.blob.{cfg.get('endpoint') or 'core.windows.net'}"
+        )
+        return AzureBlobBackend(
+            name,
+            container=cfg["container_name"],
+            account_name=account_name,
+            account_url=account_url,
+            account_key=secret.get("account_key"),
+            sas_token=secret.get("sas_token"),
+        )
+    if kind == "s3":
+        from headwater.store.remote_backends import S3Backend
+
+        return S3Backend(
+            name,
+            bucket=cfg["bucket_name"],
+            endpoint_url=cfg.get("endpoint_url"),
+            region=cfg.get("region"),
+            access_key_id=secret.get("access_key_id"),
+            secret_access_key=secret.get("secret_access_key"),
+        )
+    raise ConfigurationError(
+        f"Datastore {name!r} (kind {kind!r}) cannot be used on a Ray worker without a shared filesystem",
+        hint="Use an Azure Blob or S3 datastore for steps shipped to the cluster.",
+    )
+
+
+class ShippedStep:
+    """One shipped step on the worker: its folder, its data in and out, its log and events."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.payload = payload
+        self.root = Path(tempfile.mkdtemp(prefix="hw-ship-"))
+        self.log = self.root / "user_logs" / "std_log.txt"
+        self.events = self.root / "events.jsonl"
+        self._offsets = {"log": 0, "events": 0}
+        self._backends: dict[str, DatastoreBackend] = {}
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    def rewrite(self, text: str) -> str:
+        """``text`` with the orchestrator's run folder, Python and Headwater package replaced by the worker's."""
+        p = self.payload
+        text = text.replace(p["run_dir"], str(self.root))
+        if p["python"] != sys.executable:
+            text = text.replace(p["python"], sys.executable)
+        if p["package_dir"] != str(PACKAGE_DIR):
+            text = text.replace(p["package_dir"], str(PACKAGE_DIR))
+        return text
+
+    def backend(self, name: str) -> DatastoreBackend:
+        if name not in self._backends:
+            self._backends[name] = open_backend(self.payload["datastores"][name])
+        return self._backends[name]
+
+    # -- before the step -----------------------------------------------------------------------
+
+    def prepare(
+        self, argv: list[str], cwd: str, env: dict[str, str], log_path: str
+    ) -> tuple[list[str], str, dict[str, str], str]:
+        """Fetch the snapshot and the inputs, write the context file; return the rewritten argv,
+        cwd, environment and log path. Raises HeadwaterError or OSError saying what failed."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.log.touch()
+        self._fetch_snapshot()
+        for item in self.payload["inputs"]:
+            self._fetch_input(item)
+        for out in self.payload["outputs"]:
+            (self.root / "staging" / out["name"]).mkdir(parents=True, exist_ok=True)
+        (self.root / "context.json").write_text(self.rewrite(self.payload["context"]), encoding="utf-8")
+        argv = [self.rewrite(a) for a in argv]
+        if os.path.isabs(argv[0]) and not Path(argv[0]).exists():
+            raise ConfigurationError(
+                f"the step's interpreter {argv[0]!r} does not exist on the Ray worker: environments are not "
+                "built on Ray workers yet",
+                hint="Run the step in the default environment, or install that interpreter at the same path "
+                "on the cluster's nodes.",
+            )
+        log_path = self.rewrite(log_path)
+        if Path(log_path).is_relative_to(self.root):  # else the orchestrator's path: not on this host
+            self.log = Path(log_path)
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            self.log.touch()
+        return argv, self.rewrite(cwd), {k: self.rewrite(v) for k, v in env.items()}, str(self.log)
+
+    def _fetch_snapshot(self) -> None:
+        snap = self.payload["snapshot"]
+        data = io.BytesIO()
+        backend = self.backend(snap["datastore"])
+        with backend.open(snap["path"], "rb") as fh:
+            shutil.copyfileobj(fh, data)
+        data.seek(0)
+        workdir = self.root / "wd"
+        workdir.mkdir()
+        with tarfile.open(fileobj=data, mode="r") as tar:
+            tar.extractall(workdir, filter="data")
+        for sub in ARTIFACT_FOLDERS:
+            (workdir / sub).mkdir(exist_ok=True)
+
+    def _fetch_input(self, item: dict[str, Any]) -> None:
+        dest = self.root / item["dest"]
+        dest.mkdir(parents=True, exist_ok=True)
+        pairs = [(remote, dest / local) for remote, local in item["files"]]
+        try:
+            self.backend(item["datastore"]).get_files(pairs, overwrite=True)
+        except FileNotFoundError as exc:
+            raise DataAccessError(
+                f"A file of input {item['name']!r} (datastore {item['datastore']!r}) disappeared before the step "
+                f"could read it: {exc}.",
+                hint="Retry once the data stops changing.",
+            ) from exc
+
+    # -- while it runs -------------------------------------------------------------------------
+
+    def chunks(self) -> list[dict[str, bytes]]:
+        """What the log and the events file gained since the last call: ``[{"log": b}, {"events": b}]``.
+
+        Events are cut at their last complete line, so the orchestrator never ingests half a line.
+        """
+        out: list[dict[str, bytes]] = []
+        for kind, path in (("log", self.log), ("events", self.events)):
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(self._offsets[kind])
+                    data = fh.read()
+            except FileNotFoundError:
+                continue
+            if kind == "events":
+                data = data[: data.rfind(b"\n") + 1]
+            if data:
+                self._offsets[kind] += len(data)
+                out.append({kind: data})
+        return out
+
+    def note(self, text: str) -> None:
+        """Append a ``[headwater]`` line to the step's log (sent with the next chunks)."""
+        with open(self.log, "a", encoding="utf-8") as fh:
+            fh.write(f"[headwater] {text}\n")
+
+    # -- after it succeeded --------------------------------------------------------------------
+
+    def commit(self) -> dict[str, str]:
+        """Commit each staged output to its datastore; return output name -> content digest."""
+        from headwater.engine import outputs as engine_outputs
+
+        digests: dict[str, str] = {}
+        for out in self.payload["outputs"]:
+            staged = self.root / "staging" / out["name"]
+            staged.mkdir(parents=True, exist_ok=True)
+            backend = self.backend(out["datastore"])
+            if out.get("spec"):
+                engine_outputs.apply_upload_options(OutputSpec(**out["spec"]), staged, backend, out["path"])
+            digests[out["name"]] = engine_outputs.output_digest(staged, NULL_CACHE)
+            engine_outputs.commit_output(staged, backend, out["path"])
+        return digests
+
+    def artifacts(self) -> bytes | None:
+        """A tar of the working directory's ``outputs/`` and ``logs/`` (None when both are empty)."""
+        workdir = self.root / "wd"
+        members = [workdir / sub for sub in ARTIFACT_FOLDERS if (workdir / sub).is_dir()]
+        members = [folder for folder in members if any(folder.iterdir())]
+        if not members:
+            return None
+        data = io.BytesIO()
+        with tarfile.open(fileobj=data, mode="w") as tar:
+            for folder in members:
+                tar.add(folder, arcname=folder.name)
+        return data.getvalue()
+
+    def cleanup(self) -> None:
+        for backend in self._backends.values():
+            try:
+                backend.close()
+            except Exception:  # closing is best effort; the folder goes anyway
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
