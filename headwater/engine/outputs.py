@@ -10,6 +10,7 @@ be reused. The output's digest is always computed from the staged files, before 
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import uuid
@@ -20,7 +21,7 @@ from headwater.graph.spec import OutputSpec
 from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
 from headwater.store.datastores import DatastoreBackend, LocalBackend
 
-__all__ = ["resolve_output_path", "staging_dir", "output_digest", "commit_output"]
+__all__ = ["resolve_output_path", "staging_dir", "output_digest", "commit_output", "apply_upload_options"]
 
 
 def resolve_output_path(output: OutputSpec, run_id: str) -> str:
@@ -39,6 +40,33 @@ def _files_under(root: Path) -> list[str]:
         for f in filenames:
             out.append(f if rel_dir == "." else f"{rel_dir}/{f}".replace(os.sep, "/"))
     return sorted(out)
+
+
+def apply_upload_options(output: OutputSpec, staged: Path, backend: DatastoreBackend, path: str) -> None:
+    """``as_upload(overwrite=, source_globs=)``, before the digest and the commit.
+
+    Staged files that match none of ``source_globs`` are removed (so they are neither uploaded
+    nor part of the digest); with ``overwrite=False`` a file already at the destination raises
+    DataAccessError naming it, before anything is written.
+    """
+    options = output.upload
+    if not options:
+        return
+    globs = options.get("source_globs")
+    if globs:
+        for rel in _files_under(staged):
+            if not any(fnmatch.fnmatchcase(rel, g.lstrip("/")) for g in globs):
+                (staged / rel).unlink()
+    if not options.get("overwrite", False):
+        existing = set(backend.list_files(path)) if backend.exists(path) else set()
+        clash = sorted(rel for rel in _files_under(staged) if (f"{path}/{rel}" if path else rel) in existing)
+        if clash:
+            raise DataAccessError(
+                f"Output {output.name!r}: {clash[0]!r} already exists at {path!r} on datastore {backend.name!r}"
+                + (f" (and {len(clash) - 1} more)" if len(clash) > 1 else ""),
+                path=path,
+                hint="Use as_upload(overwrite=True) to replace it, or a destination with {run-id} in it.",
+            )
 
 
 def output_digest(folder: Path, cache: DigestCacheLike) -> str:

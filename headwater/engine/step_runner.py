@@ -10,6 +10,7 @@ copy) → Running → Finalizing (outputs being saved) → Completed | Failed | 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,8 +19,16 @@ from headwater.engine.executors.base import Executor, TaskResult
 from headwater.engine.ingest import ingest_events
 from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedOutput, build_task
-from headwater.engine.outputs import commit_output, output_digest, resolve_output_path, staging_dir
+from headwater.engine.output_check import outputs_intact
+from headwater.engine.outputs import (
+    apply_upload_options,
+    commit_output,
+    output_digest,
+    resolve_output_path,
+    staging_dir,
+)
 from headwater.engine.plan_file import SCRIPT_RUN, RunPlan
+from headwater.engine.ship import ship_payload
 from headwater.engine.workdir import STD_LOG, check_snapshot, prepare_workdir
 from headwater.errors import HeadwaterError
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
@@ -71,11 +80,10 @@ class StepRunner:
     def run_dir(self, node: str) -> Path:
         return self.ws_folder / "runs" / self.plan.steps[node].run_id
 
-    def _outputs_exist(self, run: RunRecord) -> bool:
-        for out in self.store.get_run_outputs(run.id):
-            if out.digest is None or not self.inputs.backend(out.datastore).exists(out.path):
-                return False
-        return True
+    def _outputs_exist(self, run: RunRecord) -> bool | str:
+        """True when ``run``'s outputs may be reused, else why not (:mod:`headwater.engine.output_check`)."""
+        problem = outputs_intact(self.store, self.inputs.backend, run.id, self.cache)
+        return True if problem is None else problem
 
     def _snapshot_files(self, snapshot_id: str) -> dict[str, str] | None:
         return load_manifest(self.snapshots_root, snapshot_id)
@@ -164,13 +172,23 @@ class StepRunner:
                     legacy=o.legacy,
                 )
             )
+        # Ray without a shared filesystem: the worker fetches the inputs and commits the outputs
+        staging = self.plan.ray_ship.get(step.compute_target or "")
+        snapshot_id = self.plan.steps[node].snapshot_id
         try:
-            notices = self.inputs.materialize(resolved, run_dir)
-            workdir = prepare_workdir(self.snapshots_root / self.plan.steps[node].snapshot_id, run_dir)
+            notices = self.inputs.materialize(resolved, run_dir) if staging is None else []
+            workdir = prepare_workdir(self.snapshots_root / snapshot_id, run_dir)
             task = build_task(
                 self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs,
                 interpreter=self.interpreters.get(node),
             )
+            if staging is not None:
+                payload, notices = ship_payload(
+                    store=self.store, resolver=self.inputs, step=step, run_dir=run_dir, resolved=resolved,
+                    outputs=outputs, staging=staging, snapshot_dir=self.snapshots_root / snapshot_id,
+                    snapshot_id=snapshot_id, workspace_folder=self.ws_folder,
+                )
+                task = dataclasses.replace(task, ship=payload)
         except (HeadwaterError, OSError) as exc:
             self.inputs.release(run_dir)
             return self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
@@ -198,7 +216,9 @@ class StepRunner:
         if self.statuses.runsource is not None:
             self.store.add_properties(run_id, {"azureml.runsource": self.statuses.runsource})
         for o in step.outputs:
-            if o.mode == "direct":  # the step writes this path itself, in place: no earlier run vouches for it now
+            # written in place (DataTransferStep), or committed by the Ray worker as soon as the step
+            # succeeds: no earlier run vouches for this path from now on
+            if o.mode == "direct" or staging is not None:
                 self.store.supersede_run_outputs(
                     o.datastore or self.plan.default_datastore, resolve_output_path(o, run_id), keep_run_id=run_id
                 )
@@ -312,14 +332,21 @@ class StepRunner:
             return self._fail(node, message, exit_code=result.returncode, log_tail=tail)
         if self.statuses.finalizing is not None:
             self.store.update_run(run_id, status=self.statuses.finalizing)
+        committed = result.outputs
+        if committed is None and self.plan.ray_ship.get(step.compute_target or ""):
+            # shipped: only its worker can commit (its staged files are there); it reported why it did not
+            return self._fail(node, f"{self.noun} {step.name!r} succeeded but its outputs could not be saved: "
+                              f"{result.message or 'the Ray worker reported no outputs'}")
         try:
-            self._commit_outputs(node, run_dir)
+            self._commit_outputs(node, run_dir, committed)
         except (HeadwaterError, OSError) as exc:
             return self._fail(node, f"{self.noun} {step.name!r} succeeded but its outputs could not be saved: {exc}")
         self.store.update_run(run_id, status=self.statuses.finished, ended_at=utcnow())
         return "done"
 
-    def _commit_outputs(self, node: str, run_dir: Path) -> None:
+    def _commit_outputs(self, node: str, run_dir: Path, committed: dict[str, str] | None = None) -> None:
+        """Commit the staged outputs and record them; ``committed``: a shipped step's outputs, already
+        committed by its Ray worker (output name -> digest)."""
         step = self.plan.spec.step(node)
         run_id = self.plan.steps[node].run_id
         for o in step.outputs:
@@ -329,13 +356,18 @@ class StepRunner:
             # Earlier runs' records of this path stop being reusable *before* it is written: a
             # commit that fails halfway (a remote upload) must not leave them vouching for a mix.
             self.store.supersede_run_outputs(datastore, path, keep_run_id=run_id)
-            if o.mode == "direct":  # written in place by the step itself (DataTransferStep): nothing staged
+            if committed is not None:
+                if o.name not in committed:
+                    raise HeadwaterError(f"the Ray worker did not report output {o.name!r}")
+                digest = committed[o.name]
+            elif o.mode == "direct":  # written in place by the step itself (DataTransferStep): nothing staged
                 from headwater.engine.transfer import direct_output_digest
 
                 digest = direct_output_digest(backend, path, self.cache)
             else:
                 staged = staging_dir(run_dir, o.name)
                 staged.mkdir(parents=True, exist_ok=True)
+                apply_upload_options(o, staged, backend, path)
                 digest = output_digest(staged, self.cache)
                 commit_output(staged, backend, path)
             self.store.put_run_output(RunOutputRecord(run_id, o.name, datastore, path, digest))

@@ -63,6 +63,7 @@ class OutputSpec:
     mode: str = "mount"
     legacy: bool = False
     register: dict[str, Any] | None = None  # {"name", "description", "tags", "tabular": reader opts}
+    upload: dict[str, Any] | None = None  # as_upload(): {"overwrite": bool, "source_globs": [glob, ...] | None}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -84,8 +84,8 @@ def _needs(step: PipelineStep) -> list[PipelineStep]:
         port = _port_of_input(item)
         if port is None and isinstance(item, OutputDatasetConfig | PipelineData):
             port = item._port  # SDK v1 samples list the PipelineData itself in the consumer's inputs
-        if port is not None:
-            found.extend(p for p in port.producers if p is not step and all(f is not p for f in found))
+        if port is not None and all(p is not step for p in port.producers):  # not one of its own outputs
+            found.extend(p for p in port.producers if all(f is not p for f in found))
     found.extend(p for p in step._run_after if all(f is not p for f in found))
     return found
 
@@ -238,7 +238,9 @@ class _Builder:
         if isinstance(item, OutputFileDatasetConfig | OutputTabularDatasetConfig):
             datastore, template = item.destination
             assert item.name is not None
-            return OutputSpec(item.name, datastore, template, item.mode, False, item._registration)
+            return OutputSpec(
+                item.name, datastore, template, item.mode, False, item._registration, getattr(item, "_upload", None)
+            )
         if isinstance(item, PipelineData):  # a DataTransferStep's DataReference destination has its own path
             template = getattr(item, "_path_template", PIPELINE_DATA_PATH)
             return OutputSpec(item.name, item._datastore_name, template, item.output_mode, True)

@@ -76,6 +76,7 @@ class OutputDatasetConfig:
         self._port = _Port(name)
         self._mode = mode
         self._registration: dict[str, Any] | None = None
+        self._upload: dict[str, Any] | None = None
 
     @property
     def name(self) -> str | None:
@@ -154,8 +155,18 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
         return self._copy(_mode="mount")
 
     def as_upload(self, overwrite: bool = False, source_globs: list[str] | None = None) -> OutputFileDatasetConfig:
-        """Upload the folder when the step succeeds; nothing is uploaded when it fails."""
-        return self._copy(_mode="upload")
+        """Upload the folder when the step succeeds; nothing is uploaded when it fails.
+
+        ``source_globs`` keeps only the files whose path inside the folder matches one of the
+        patterns (``fnmatch`` style: ``*.csv``, ``model/*``; ``*`` also crosses folders); the
+        others are neither uploaded nor part of the output's digest. With ``overwrite=False`` a
+        file that already exists at the destination fails the step's commit (nothing is written);
+        ``True`` replaces what is there.
+        """
+        if isinstance(source_globs, str):
+            source_globs = [source_globs]
+        globs = [str(g) for g in source_globs] if source_globs else None
+        return self._copy(_mode="upload", _upload={"overwrite": bool(overwrite), "source_globs": globs})
 
     def read_delimited_files(
         self,
@@ -212,6 +223,7 @@ class OutputTabularDatasetConfig(OutputDatasetConfig):
         self._port = base._port
         self._mode = base.mode
         self._registration = base._registration
+        self._upload = base._upload
         self._reader = reader
         self._transformations: list[dict[str, Any]] = []
 

@@ -277,3 +277,54 @@ def test_a_dataset_consumed_directly(src: Path, pws: Workspace, tmp_path: Path) 
     assert got["type"] == "TabularDataset"
     assert got["rows"] == {"a": [5], "b": ["z"]}
     assert got["env"] == table.id  # direct mode: the variable holds the dataset id
+
+
+# `python several.py <out> <text>`: writes a.csv, b.txt and sub/c.csv, each holding <text>
+SEVERAL = """
+import os, sys
+out, text = sys.argv[1], sys.argv[2]
+for rel in ("a.csv", "b.txt", os.path.join("sub", "c.csv")):
+    os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
+    with open(os.path.join(out, rel), "w") as fh:
+        fh.write(text)
+"""
+
+
+def several(out: Any, text: str) -> PythonScriptStep:
+    return PythonScriptStep("several.py", name="several", source_directory="src", arguments=[out, text],
+                            allow_reuse=False)
+
+
+def test_as_upload_source_globs_upload_only_matching_files(src: Path, pws: Workspace) -> None:
+    gen(src, {"src": {"several.py": SEVERAL}})
+    out = OutputFileDatasetConfig(name="picked").as_upload(source_globs=["*.csv"])
+    run, status = finish(pws, [several(out, "one")])
+    assert status == "Finished"
+    step = run.find_step_run("several")[0]
+    root = Datastore(pws, "workspaceblobstore")._backend
+    assert root.list_files(f"dataset/{step.id}/picked") == [
+        f"dataset/{step.id}/picked/a.csv", f"dataset/{step.id}/picked/sub/c.csv"
+    ]  # b.txt matched no glob: not uploaded
+
+
+def test_as_upload_overwrite_false_refuses_existing_files_and_true_replaces_them(src: Path, pws: Workspace) -> None:
+    gen(src, {"src": {"several.py": SEVERAL}})
+    store = Datastore(pws, "workspaceblobstore")
+
+    def fixed() -> OutputFileDatasetConfig:  # one per pipeline, as each run of a user's script makes
+        return OutputFileDatasetConfig(name="fixed", destination=(store, "fixed/out"))
+
+    _, status = finish(pws, [several(fixed().as_upload(), "first")])
+    assert status == "Finished"
+    a_csv = store._backend.local_path("fixed/out/a.csv")
+    assert a_csv is not None and a_csv.read_text() == "first"
+
+    run, status = finish(pws, [several(fixed().as_upload(), "second")])  # overwrite=False, SDK v1's default
+    assert status == "Failed"
+    error = run.find_step_run("several")[0].get_details()["error"]["message"]
+    assert "'a.csv' already exists at 'fixed/out'" in error and "overwrite=True" in error
+    assert a_csv.read_text() == "first"  # nothing was written
+
+    _, status = finish(pws, [several(fixed().as_upload(overwrite=True), "third")])
+    assert status == "Finished"
+    assert a_csv.read_text() == "third"

@@ -58,3 +58,13 @@ def test_run_after_predecessors_are_pulled_in_too(src: Path, ws: Workspace) -> N
     assert [(s.name, s.run_after) for s in spec.steps] == [("a", ()), ("b", ("a",)), ("c", ("b",))]
     problems = Pipeline(ws, steps=[c], resolve_closure=False).validate()
     assert "Step 'c' runs after 'b', which is not in the pipeline." in problems
+
+
+def test_a_step_rebuilt_around_the_same_output_does_not_pull_in_the_old_one(src: Path, ws: Workspace) -> None:
+    """A notebook cell run twice: the second step writes the same output object; only it is in the pipeline."""
+    out = OutputFileDatasetConfig(name="model")
+    step("a", arguments=["--out", out])
+    again = step("b", arguments=["--out", out])  # the cell, edited and run again
+    pipeline = Pipeline(ws, steps=[again])
+    assert [s.name for s in pipeline.graph.steps] == ["b"]
+    assert pipeline.validate() == []
