@@ -25,7 +25,6 @@ import builtins
 import os
 import sys
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from headwater.config import validate_name
@@ -479,7 +478,7 @@ class RayCompute(ComputeTarget):
         steps are shipped through ``staging_datastore`` (an Azure Blob or S3 datastore; default:
         the pipeline's default datastore when it is remote). See docs/compute.md.
         """
-        return _RayAttach(address=address, shared_filesystem=shared_filesystem, staging_datastore=staging_datastore)
+        return RayAttachConfiguration(address, shared_filesystem, staging_datastore)
 
     @property
     def shared_filesystem(self) -> bool | None:
@@ -524,29 +523,6 @@ class RayCompute(ComputeTarget):
             config.pop(key, None)
         config[RESOURCES] = _local_resources(config)
         store.put_compute_target(ComputeTargetRecord(self.name, kind, config), overwrite=True)
-
-
-@dataclass(frozen=True)
-class _RayAttach(RayAttachConfiguration):
-    """``RayCompute.attach_configuration``'s result: the address and how steps reach the cluster."""
-
-    shared_filesystem: bool | None = None
-    staging_datastore: str | None = None
-
-    def validate_configuration(self) -> None:
-        super().validate_configuration()
-        if self.shared_filesystem is not None and not isinstance(self.shared_filesystem, bool):
-            raise ConfigurationError(
-                f"shared_filesystem must be True, False or None, not {self.shared_filesystem!r}",
-                key="shared_filesystem",
-            )
-        if self.staging_datastore is not None and (
-            not isinstance(self.staging_datastore, str) or not self.staging_datastore
-        ):
-            raise ConfigurationError(
-                f"staging_datastore must be a datastore's name, not {self.staging_datastore!r}",
-                key="staging_datastore",
-            )
 
 
 def _kind_class(kind: str) -> builtins.type[ComputeTarget]:

@@ -183,22 +183,39 @@ class RayAttachConfiguration:
     ``auto`` is the cluster ``ray start --head`` started on this machine; ``host:port`` is the
     address that command prints (a driver joins the cluster); ``ray://host:port`` is a Ray client
     address (port 10001 by default). Nothing is contacted when attaching.
+
+    ``shared_filesystem`` (None: decided at each submit from where the cluster's nodes are) and
+    ``staging_datastore`` (None: the pipeline's default datastore when remote) say how steps reach
+    a cluster without a shared filesystem; see docs/compute.md.
     """
 
     address: str = "auto"
+    shared_filesystem: bool | None = None
+    staging_datastore: str | None = None
 
     def validate_configuration(self) -> None:
-        """Check the address's syntax (no network access)."""
+        """Check the settings' syntax (no network access)."""
         address = self.address
         match = _RAY_ADDRESS.match(address) if isinstance(address, str) else None
-        if address == "auto" or (match is not None and 1 <= int(match["port"]) <= 65535):
-            return
-        raise ConfigurationError(
-            f"Invalid Ray address {address!r}",
-            key="address",
-            hint="Use 'auto' (the cluster started on this machine), the host:port that `ray start --head` "
-            "prints (e.g. 127.0.0.1:6379) or a Ray client address ray://host:10001.",
-        )
+        if not (address == "auto" or (match is not None and 1 <= int(match["port"]) <= 65535)):
+            raise ConfigurationError(
+                f"Invalid Ray address {address!r}",
+                key="address",
+                hint="Use 'auto' (the cluster started on this machine), the host:port that `ray start --head` "
+                "prints (e.g. 127.0.0.1:6379) or a Ray client address ray://host:10001.",
+            )
+        if self.shared_filesystem is not None and not isinstance(self.shared_filesystem, bool):
+            raise ConfigurationError(
+                f"shared_filesystem must be True, False or None, not {self.shared_filesystem!r}",
+                key="shared_filesystem",
+            )
+        if self.staging_datastore is not None and (
+            not isinstance(self.staging_datastore, str) or not self.staging_datastore
+        ):
+            raise ConfigurationError(
+                f"staging_datastore must be a datastore's name, not {self.staging_datastore!r}",
+                key="staging_datastore",
+            )
 
 
 def ray_config(existing: ComputeTargetRecord | None, address: str) -> dict[str, Any]:
@@ -221,12 +238,16 @@ def as_created(record: ComputeTargetRecord) -> tuple[str, dict[str, Any]]:
     """The kind and settings ``create`` compares (and ``detach`` restores).
 
     A Ray record reads as the kind it was rebound from (``'Ray'`` if none); what Headwater adds
-    is left out (the request follows the machine it was computed on).
+    is left out (the request follows the machine it was computed on; the address and how steps
+    reach the cluster are the attachment's, not the cluster's).
     """
+    from headwater.ops.ray_targets import SHARED_FILESYSTEM, STAGING_DATASTORE
+
     kind = record.kind
     if kind == RAY_KIND:
         kind = str(record.config.get(ATTACHED_OVER) or "Ray")
-    return kind, {k: v for k, v in record.config.items() if k not in (RESOURCES, ADDRESS, ATTACHED_OVER)}
+    added = (RESOURCES, ADDRESS, ATTACHED_OVER, SHARED_FILESYSTEM, STAGING_DATASTORE)
+    return kind, {k: v for k, v in record.config.items() if k not in added}
 
 
 def difference(old: ComputeTargetRecord, new: ComputeTargetRecord) -> str:

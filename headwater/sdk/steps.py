@@ -66,9 +66,9 @@ class PipelineStep(ABC):
             port = getattr(out, "_port", None)
             if port is not None:
                 port.producers.append(self)
-        for arg in self.arguments:
+        for arg in self.arguments:  # an output object in arguments is written here, unless listed as an input
             if isinstance(arg, OutputDatasetConfig) and all(
-                getattr(o, "_port", None) is not arg._port for o in self.outputs
+                getattr(o, "_port", None) is not arg._port for o in [*self.outputs, *self.inputs]
             ):
                 arg._port.producers.append(self)
 

@@ -63,6 +63,8 @@ def test_attach_ray_over_the_seed_cluster_then_show(hw: Cli, cli_ws: Workspace) 
         "type": "Ray",
         "address": "127.0.0.1:6379",
         "attached over": "AmlCompute",
+        "shared filesystem": "auto (yes when every node of the cluster is on this host)",
+        "staging datastore": "(the default datastore)",
         "vm_size": "STANDARD_NC6",
         "min_nodes": "0",
         "max_nodes": "4",

@@ -130,6 +130,13 @@ def test_attaching_over_the_seed_cluster_rebinds_it_to_ray(ws: Workspace, capsys
             ws, "aml-compute", AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=8)
         )
 
+    unshared = RayCompute.attach_configuration("127.0.0.1:6379", shared_filesystem=False, staging_datastore="blobs")
+    ComputeTarget.attach(ws, "aml-compute", unshared)
+    again = ComputeTarget.create(  # how steps reach the cluster is not part of what create compares
+        ws, "aml-compute", AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=4)
+    )
+    assert (again.shared_filesystem, again.staging_datastore) == (False, "blobs")  # type: ignore[attr-defined]
+
     moved = ComputeTarget.attach(ws, "aml-compute", RayCompute.attach_configuration("ray://127.0.0.2:10001"))
     assert (moved.address, moved.attached_over, moved.max_nodes) == ("ray://127.0.0.2:10001", "AmlCompute", 4)  # type: ignore[attr-defined]
 
