@@ -26,8 +26,8 @@ from headwater.ops.ray_targets import (
 )
 
 LAPTOP = ClusterNode("n1", "127.0.0.1", cpus=2, gpus=0, memory_gb=16.0)
-GPU_BOX = ClusterNode("n2", "10.0.0.2", cpus=4, gpus=1, memory_gb=28.0)
-BIG_CPU = ClusterNode("n3", "10.0.0.3", cpus=16, gpus=0, memory_gb=64.0)
+GPU_BOX = ClusterNode("n2", "gpu-box", cpus=4, gpus=1, memory_gb=28.0)  # another host (by name: no addresses here)
+BIG_CPU = ClusterNode("n3", "big-cpu", cpus=16, gpus=0, memory_gb=64.0)
 NC6 = ResourceRequest(6, 1, 56.0)
 D2_V2 = ResourceRequest(2, 0, 7.0)
 
@@ -49,7 +49,7 @@ def test_a_request_larger_than_the_largest_node_is_lowered_naming_both() -> None
 def test_the_node_that_gives_most_of_a_gpu_request_is_the_one_compared() -> None:
     got = fit_to_cluster("STANDARD_NC6", NC6, [BIG_CPU, GPU_BOX, LAPTOP])
     assert got[:3] == (4, 1, 28.0)  # the GPU node, not the one with the most CPUs
-    assert "(10.0.0.2)" in got.warnings[0]
+    assert "(gpu-box)" in got.warnings[0]
 
 
 def test_strict_refuses_instead_of_lowering() -> None:
@@ -80,7 +80,7 @@ def test_host_local_datastores_are_refused_only_on_a_multi_host_cluster() -> Non
     assert local_datastore_problems("train", "aml-compute", same_host, used) == []
     (problem,) = local_datastore_problems("train", "aml-compute", [LAPTOP, GPU_BOX], used)
     assert "'train'" in problem and "'aml-compute'" in problem and "'workspaceblobstore'" in problem
-    assert "2 hosts (10.0.0.2, 127.0.0.1)" in problem
+    assert "2 hosts (127.0.0.1, gpu-box)" in problem
     assert local_datastore_problems("train", "aml-compute", [LAPTOP, GPU_BOX], {"shared": False}) == []
 
 
@@ -112,10 +112,10 @@ def test_step_datastores_are_its_outputs_inputs_and_parameter_values() -> None:
 
 def test_a_cluster_is_on_this_host_when_every_node_ip_is_one_of_its_addresses() -> None:
     assert is_this_host("127.0.0.1") and is_this_host("::1") and is_this_host("localhost")
-    assert not is_this_host("203.0.113.77")  # TEST-NET-3: no interface here has it (binding to it fails)
+    assert not is_this_host("gpu-box")  # a name other than localhost: not an address of this host
     assert all_on_this_host([LAPTOP, ClusterNode("n4", "127.0.0.1", 2, 0, 16.0)])
     assert not all_on_this_host([LAPTOP, GPU_BOX])
-    assert all_on_this_host([LAPTOP, GPU_BOX], is_here=lambda host: host in ("127.0.0.1", "10.0.0.2"))
+    assert all_on_this_host([LAPTOP, GPU_BOX], is_here=lambda host: host in ("127.0.0.1", "gpu-box"))
 
 
 def _decide(ws: Workspace, nodes: list[ClusterNode], **attach: object) -> dict[str, str]:
