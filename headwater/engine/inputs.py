@@ -186,7 +186,7 @@ class InputResolver:
             if r.path is None or not r.path.startswith(str(step_inputs)):
                 continue  # direct, or mounted in place
             dest = Path(r.path)
-            files = self._dataset_files(r) if r.dataset is not None else self._datastore_files(r)
+            files = self.selected_files(r)
             if r.mode == "mount":
                 notice = self._mount(r, files, dest, run_dir)
                 if notice is None:
@@ -194,6 +194,11 @@ class InputResolver:
                 notices.append(notice)
             self._download(files, dest)
         return notices
+
+    def selected_files(self, r: ResolvedInput) -> list[DatasetFile]:
+        """The files a resolved input selects (a dataset's, or those at a datastore path), each with the
+        path it appears under in the step's folder for the input (``display``)."""
+        return self._dataset_files(r) if r.dataset is not None else self._datastore_files(r)
 
     def _datastore_files(self, r: ResolvedInput) -> list[DatasetFile]:
         """The files of a datastore path (an upstream output, a DataPath), by their path below it."""

@@ -95,8 +95,7 @@ def _input_items(
                 "filesystem cannot see",
                 hint="Keep the step's data on an Azure Blob or S3 datastore.",
             )
-        # The resolver's own listing, the one a local download uses.
-        files = resolver._dataset_files(r) if r.dataset is not None else resolver._datastore_files(r)
+        files = resolver.selected_files(r)  # the listing a local download uses
         urls = [f.path for f in files if f.datastore is None]
         if urls:
             raise DataAccessError(

@@ -42,6 +42,7 @@ from headwater.errors import ConfigurationError, DataAccessError
 from headwater.graph.spec import OutputSpec
 from headwater.plan.digests import NULL_CACHE
 from headwater.store.datastores import DatastoreBackend
+from headwater.store.records import DatastoreRecord
 from headwater.store.secrets import ENV_PREFIX, resolve_secret
 
 __all__ = ["ShippedStep", "open_backend", "ARTIFACT_FOLDERS"]
@@ -57,43 +58,19 @@ def open_backend(datastore: dict[str, Any]) -> DatastoreBackend:
     ``env:`` credential references are resolved here, on the worker (the variable must be set
     in the worker's environment); other references come resolved in ``secrets``.
     """
-    name, kind, cfg = datastore["name"], datastore["kind"], datastore["config"]
+    from headwater.store.remote_backends import from_record
+
+    name, kind = datastore["name"], datastore["kind"]
     given: dict[str, str] = datastore.get("secrets") or {}
-    secret: dict[str, str] = {}
-    for key, ref in (cfg.get("credentials") or {}).items():
-        if not ref:
-            continue
-        if str(ref).startswith(ENV_PREFIX):
-            what = f"{key.replace('_', ' ')} of datastore {name!r} (on the Ray worker)"
-            secret[key] = resolve_secret(ref, ".", what=what)
-        elif key in given:
-            secret[key] = given[key]
-    if kind == "azure_blob" and "container_name" in cfg:
-        from headwater.store.remote_backends import AzureBlobBackend
 
-        account_name = cfg.get("account_name") or ""
-        account_url = cfg.get("account_url") or (
-            f"{cfg.get('protocol') or 'https'}://{account_name}.blob.{cfg.get('endpoint') or 'core.windows.net'}"
-        )
-        return AzureBlobBackend(
-            name,
-            container=cfg["container_name"],
-            account_name=account_name,
-            account_url=account_url,
-            account_key=secret.get("account_key"),
-            sas_token=secret.get("sas_token"),
-        )
-    if kind == "s3":
-        from headwater.store.remote_backends import S3Backend
+    def resolve(key: str, ref: str) -> str | None:
+        if ref.startswith(ENV_PREFIX):
+            return resolve_secret(ref, ".", what=f"{key.replace('_', ' ')} of datastore {name!r} (on the Ray worker)")
+        return given.get(key)
 
-        return S3Backend(
-            name,
-            bucket=cfg["bucket_name"],
-            endpoint_url=cfg.get("endpoint_url"),
-            region=cfg.get("region"),
-            access_key_id=secret.get("access_key_id"),
-            secret_access_key=secret.get("secret_access_key"),
-        )
+    backend = from_record(DatastoreRecord(name, kind, datastore["config"]), resolve)
+    if backend is not None:
+        return backend
     raise ConfigurationError(
         f"Datastore {name!r} (kind {kind!r}) cannot be used on a Ray worker without a shared filesystem",
         hint="Use an Azure Blob or S3 datastore for steps shipped to the cluster.",

@@ -19,7 +19,7 @@ from headwater.engine.executors.base import Executor, TaskResult
 from headwater.engine.ingest import ingest_events
 from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedOutput, build_task
-from headwater.engine.output_check import outputs_intact
+from headwater.engine.output_check import outputs_intact, stored_output_digest
 from headwater.engine.outputs import (
     apply_upload_options,
     commit_output,
@@ -30,7 +30,7 @@ from headwater.engine.outputs import (
 from headwater.engine.plan_file import SCRIPT_RUN, RunPlan
 from headwater.engine.ship import ship_payload
 from headwater.engine.workdir import STD_LOG, check_snapshot, prepare_workdir
-from headwater.errors import HeadwaterError
+from headwater.errors import DataAccessError, HeadwaterError
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
 from headwater.plan.snapshots import load_manifest
@@ -361,9 +361,14 @@ class StepRunner:
                     raise HeadwaterError(f"the Ray worker did not report output {o.name!r}")
                 digest = committed[o.name]
             elif o.mode == "direct":  # written in place by the step itself (DataTransferStep): nothing staged
-                from headwater.engine.transfer import direct_output_digest
-
-                digest = direct_output_digest(backend, path, self.cache)
+                found = stored_output_digest(backend, path, self.cache)  # the shape of a staged output's
+                if found is None:
+                    raise DataAccessError(
+                        f"The output {path or '/'!r} on datastore {backend.name!r} ({backend.location}) "
+                        "does not exist.",
+                        path=path,
+                    )
+                digest = found
             else:
                 staged = staging_dir(run_dir, o.name)
                 staged.mkdir(parents=True, exist_ok=True)

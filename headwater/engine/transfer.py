@@ -36,7 +36,7 @@ from typing import Any
 
 from headwater.data.files import check_listed_names
 from headwater.errors import DataAccessError, HeadwaterError
-from headwater.plan.digests import NULL_CACHE, DigestCacheLike, digest_files, file_digest, stream_digest, tree_digest
+from headwater.plan.digests import file_digest, stream_digest
 from headwater.store.datastores import DatastoreBackend, LocalBackend, backend_for
 from headwater.store.records import DatastoreRecord
 
@@ -47,7 +47,6 @@ __all__ = [
     "plan_copies",
     "copy_files",
     "verify_copies",
-    "direct_output_digest",
     "main",
 ]
 
@@ -326,21 +325,6 @@ def copy_files(
             done = f"copied and verified {summary.files}/{len(copies)} files ({summary.bytes} bytes)"
             print(done, file=log, flush=True)
     return summary
-
-
-def direct_output_digest(backend: DatastoreBackend, path: str, cache: DigestCacheLike = NULL_CACHE) -> str:
-    """The digest of an output the step wrote to its datastore itself (output mode ``direct``).
-
-    The same shape as a staged output's digest: the tree digest of ``{path below the output:
-    file digest}`` (a single file by its name), so unchanged bytes keep the digest (early cut-off).
-    """
-    files = backend.list_files(path)
-    if not files:
-        raise DataAccessError(f"The output {_where(backend, path)} does not exist.", path=path)
-    digests = digest_files(backend, files, cache)
-    if files == [path] and path:
-        return tree_digest({posixpath.basename(path): digests[path]})
-    return tree_digest({(rel[len(path) :].lstrip("/") if path else rel): d for rel, d in digests.items()})
 
 
 # -- the process ---------------------------------------------------------------------------------

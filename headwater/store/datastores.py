@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from headwater.errors import ConfigurationError, DataAccessError, PathEscapeError
 from headwater.store.records import DatastoreRecord
+from headwater.store.secrets import resolve_secret
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -416,14 +417,14 @@ def backend_for(record: DatastoreRecord, workspace_folder: Path) -> DatastoreBac
         if not root.is_absolute():
             root = workspace_folder / root
         return LocalBackend(record.name, root)
-    if record.kind == "azure_blob" and "container_name" in record.config:
-        from headwater.store.remote_backends import AzureBlobBackend
+    from headwater.store.remote_backends import from_record
 
-        return AzureBlobBackend.from_record(record, workspace_folder)
-    if record.kind == "s3":
-        from headwater.store.remote_backends import S3Backend
+    def resolve(key: str, ref: str) -> str:
+        return resolve_secret(ref, workspace_folder, what=f"{key.replace('_', ' ')} of datastore {record.name!r}")
 
-        return S3Backend.from_record(record, workspace_folder)
+    remote = from_record(record, resolve)
+    if remote is not None:
+        return remote
     raise ConfigurationError(
         f"Datastore {record.name!r} has kind {record.kind!r}, which this Headwater cannot open",
         hint="Upgrade Headwater or install the extra that provides it (headwater[azure], headwater[s3]).",

@@ -39,12 +39,21 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from headwater.errors import ConfigurationError, DataAccessError, HeadwaterError
 from headwater.store.datastores import _TMP_PREFIX, DatastoreBackend, Progress, _is_tmp, normalize_relative
 from headwater.store.records import DatastoreRecord
-from headwater.store.secrets import redact, resolve_secret
+from headwater.store.secrets import redact
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["DIGEST_METADATA_KEY", "RETRIES_SETTING", "AzureBlobBackend", "RemoteBackend", "RetryPolicy", "S3Backend"]
+__all__ = [
+    "DIGEST_METADATA_KEY",
+    "RETRIES_SETTING",
+    "AzureBlobBackend",
+    "CredentialResolver",
+    "RemoteBackend",
+    "RetryPolicy",
+    "S3Backend",
+    "from_record",
+]
 
 #: The object metadata key under which Headwater records the BLAKE3 hex digest of what it wrote.
 DIGEST_METADATA_KEY = "headwater_blake3"
@@ -375,29 +384,6 @@ class AzureBlobBackend(RemoteBackend):
         self._account_key = account_key
         self._sas_token = sas_token.lstrip("?") if sas_token else None
 
-    @classmethod
-    def from_record(cls, record: DatastoreRecord, workspace_folder: Path) -> AzureBlobBackend:
-        """The backend for an ``azure_blob`` record (credentials resolved from their references)."""
-        cfg = record.config
-        account_name = cfg.get("account_name") or ""
-        account_url = cfg.get("account_url") or (
-            f"{cfg.get('protocol') or 'https'}://{account_name}.blob.{cfg.get('endpoint') or 'core.windows.net'}"
-        )
-        creds = cfg.get("credentials") or {}
-        secret = {
-            key: resolve_secret(ref, workspace_folder, what=f"{key.replace('_', ' ')} of datastore {record.name!r}")
-            for key, ref in creds.items()
-            if ref
-        }
-        return cls(
-            record.name,
-            container=cfg["container_name"],
-            account_name=account_name,
-            account_url=account_url,
-            account_key=secret.get("account_key"),
-            sas_token=secret.get("sas_token"),
-        )
-
     @property
     def root(self) -> str:
         return self.container
@@ -534,25 +520,6 @@ class S3Backend(RemoteBackend):
         self._key = access_key_id
         self._secret = secret_access_key
 
-    @classmethod
-    def from_record(cls, record: DatastoreRecord, workspace_folder: Path) -> S3Backend:
-        """The backend for an ``s3`` record (credentials resolved from their references)."""
-        cfg = record.config
-        creds = cfg.get("credentials") or {}
-        secret = {
-            key: resolve_secret(ref, workspace_folder, what=f"{key.replace('_', ' ')} of datastore {record.name!r}")
-            for key, ref in creds.items()
-            if ref
-        }
-        return cls(
-            record.name,
-            bucket=cfg["bucket_name"],
-            endpoint_url=cfg.get("endpoint_url"),
-            region=cfg.get("region"),
-            access_key_id=secret.get("access_key_id"),
-            secret_access_key=secret.get("secret_access_key"),
-        )
-
     @property
     def root(self) -> str:
         return self.bucket
@@ -644,3 +611,46 @@ class S3Backend(RemoteBackend):
             if creator is not None:
                 with contextlib.suppress(Exception):
                     fs.close_session(fs.loop, creator)
+
+
+#: ``resolve(credential name, reference)``: the value of one credential of a datastore record, or
+#: None to go without it.
+CredentialResolver = Callable[[str, str], str | None]
+
+
+def from_record(record: DatastoreRecord, resolve: CredentialResolver) -> RemoteBackend | None:
+    """The backend of a remote datastore record, or None when the record is not a remote one.
+
+    Remote records are ``azure_blob`` with a ``container_name`` (the account URL from
+    ``account_url``, else from SDK v1's ``account_name``, ``protocol`` and ``endpoint``) and ``s3``.
+    ``resolve`` gives the value of each credential the record refers to (``account_key``,
+    ``sas_token``, ``access_key_id``, ``secret_access_key``); it is called only for a remote record.
+    """
+    cfg = record.config
+    if not ((record.kind == "azure_blob" and "container_name" in cfg) or record.kind == "s3"):
+        return None
+    secret: dict[str, str] = {}
+    for key, ref in (cfg.get("credentials") or {}).items():
+        if ref and (value := resolve(key, ref)) is not None:
+            secret[key] = value
+    if record.kind == "s3":
+        return S3Backend(
+            record.name,
+            bucket=cfg["bucket_name"],
+            endpoint_url=cfg.get("endpoint_url"),
+            region=cfg.get("region"),
+            access_key_id=secret.get("access_key_id"),
+            secret_access_key=secret.get("secret_access_key"),
+        )
+    account_name = cfg.get("account_name") or ""
+    account_url = cfg.get("account_url") or (
+        f"{cfg.get('protocol') or 'https'}://{account_name}.blob.{cfg.get('endpoint') or 'core.windows.net'}"
+    )
+    return AzureBlobBackend(
+        record.name,
+        container=cfg["container_name"],
+        account_name=account_name,
+        account_url=account_url,
+        account_key=secret.get("account_key"),
+        sas_token=secret.get("sas_token"),
+    )
