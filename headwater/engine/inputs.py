@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.data.definition import DEFINITION_FORMAT, definition_id
 from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, check_listed_names, resolve
 from headwater.engine.launch import ResolvedInput
 from headwater.engine.plan_file import RunPlan
-from headwater.engine.remote_mount import MountUnavailable, RemoteMount, mount_remote
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.graph.analysis import producers
 from headwater.graph.spec import InputSpec, OutputSpec
@@ -31,6 +30,9 @@ from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
 from headwater.plan.hashing import dict_hash
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
+
+if TYPE_CHECKING:
+    from headwater.engine.remote_mount import RemoteMount
 
 __all__ = ["InputResolver", "WorkspaceHandle", "dataset_digest", "tabular_definition"]
 
@@ -256,6 +258,8 @@ class InputResolver:
             assert name is not None
             record = self.store.get_datastore(name)
             assert record is not None  # its backend was opened from it
+            from headwater.engine.remote_mount import MountUnavailable, mount_remote  # FUSE: remote mounts only
+
             try:
                 mount = mount_remote(
                     {"name": record.name, "kind": record.kind, "config": record.config},

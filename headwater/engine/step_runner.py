@@ -28,7 +28,6 @@ from headwater.engine.outputs import (
     staging_dir,
 )
 from headwater.engine.plan_file import SCRIPT_RUN, RunPlan
-from headwater.engine.ship import ship_payload
 from headwater.engine.workdir import STD_LOG, check_snapshot, prepare_workdir
 from headwater.errors import DataAccessError, HeadwaterError
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
@@ -183,6 +182,8 @@ class StepRunner:
                 interpreter=self.interpreters.get(node),
             )
             if staging is not None:
+                from headwater.engine.ship import ship_payload  # tarfile & co: Ray targets without a shared FS only
+
                 payload, notices = ship_payload(
                     store=self.store, resolver=self.inputs, step=step, run_dir=run_dir, resolved=resolved,
                     outputs=outputs, staging=staging, snapshot_dir=self.snapshots_root / snapshot_id,
