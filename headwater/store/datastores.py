@@ -45,6 +45,8 @@ def normalize_relative(path: str | os.PathLike[str] | None, *, root: str, datast
     text = os.fspath(path).replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise PathEscapeError(text, root, datastore=datastore)
+    if all(part not in ("", ".", "..") for part in text.split("/")):
+        return text  # already normal (every listed file): no pathlib parsing
     parts: list[str] = []
     for part in PurePosixPath(text).parts:
         if part in ("", "."):
