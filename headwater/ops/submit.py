@@ -173,10 +173,31 @@ def _submit(
         # The orchestrator starts first (see headwater.ops.spawn); the SDK may have started it already.
         pending = pending or start_pending_run(workspace.folder)
         return _plan_and_record(store, workspace, spec, options, kind, parameters, pending)
-    except BaseException:
+    except BaseException as exc:
         if pending is not None:
             pending.discard()
+            _fail_recorded(store, pending.run_id, exc)
         raise
+
+
+def _fail_recorded(store: MetadataStore, run_id: str, exc: BaseException) -> None:
+    """A submit that failed after its records were written: they say so, instead of NotStarted forever.
+
+    The run becomes Failed with the error; its steps that never started become Canceled. Best
+    effort: the store itself may be what failed.
+    """
+    try:
+        run = store.get_run(run_id)
+        if run is None or run.status != "NotStarted":
+            return
+        now = utcnow()
+        message = f"The submit failed before the run could start: {type(exc).__name__}: {exc}"
+        for step in store.list_runs(parent_id=run_id):
+            if step.status == "NotStarted":
+                store.update_run(step.id, status="Canceled", ended_at=now, error={"message": message})
+        store.update_run(run_id, status="Failed", ended_at=now, error={"message": message})
+    except Exception:  # the original error is what the caller sees
+        pass
 
 
 def _plan_and_record(

@@ -239,3 +239,23 @@ def test_an_input_that_cannot_be_resolved_fails_the_step_with_the_reason(src: Pa
     with pytest.raises(ActivityFailedException, match=r"'reader' could not start: .*'nowhere' does not exist"):
         run.wait_for_completion(show_output=False)
     assert ran(src) == []
+
+
+def test_a_submit_that_fails_after_recording_leaves_a_failed_run_not_a_pending_one(
+    src: Path, pws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan file can't be written (a full disk): the recorded run says Failed, its steps Canceled."""
+    from headwater.engine.plan_file import RunPlan
+
+    def full_disk(self: Any, path: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RunPlan, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        Experiment(pws, "full").submit(Pipeline(pws, steps=[step("only")]))
+    (run,) = pws._metadata.list_runs(top_level=True)
+    assert run.status == "Failed" and run.ended_at is not None
+    assert "The submit failed before the run could start: OSError" in run.error["message"]
+    assert [s.status for s in pws._metadata.list_runs(parent_id=run.id)] == ["Canceled"]
+    assert ran(src) == []  # nothing started
+    assert not (pws.folder / "runs" / run.id).exists()  # its folder and waiting orchestrator are gone
