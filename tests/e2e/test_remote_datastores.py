@@ -29,7 +29,7 @@ from headwater import (
 from headwater.engine.remote_mount import MOUNT_SETTING, fuse_unavailable_reason
 from tests.conftest import gen
 from tests.e2e.conftest import ran, script
-from tests.e2e.counting_proxy import CountingProxy, Request
+from tests.fixtures.http_proxy import CountingProxy, Request
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,8 @@ told to, refuses uploads (HTTP 503) after a given number: a real partial failure
 
 from __future__ import annotations
 
-import http.client
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,109 +33,11 @@ from headwater.plan.digests import NULL_CACHE
 from headwater.store.remote_backends import RETRIES_SETTING
 from tests.conftest import gen
 from tests.e2e.conftest import ran, script
+from tests.fixtures.http_proxy import UploadCuttingProxy
 
 pytestmark = pytest.mark.slow
 
 STORE = "remote"
-
-_HOP_BY_HOP = {
-    "connection", "expect", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"
-}
-
-
-class UploadCuttingProxy:
-    """Forward ``127.0.0.1:<port>`` to a storage server, logging ``(method, path)``; after
-    :meth:`cut_uploads_after` ``n``, every PUT beyond the next ``n`` is answered 503 unforwarded."""
-
-    def __init__(self, upstream_port: int) -> None:
-        self.upstream_port = upstream_port
-        self.requests: list[tuple[str, str]] = []
-        self.refused = 0
-        self._puts_left: int | None = None  # None: forward every PUT
-        self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    chunks = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                        if size == 0:
-                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                                pass
-                            return b"".join(chunks)
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                length = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(length) if length else b""
-
-            def _forward(self) -> None:
-                body = self._body()
-                with proxy._lock:
-                    proxy.requests.append((self.command, self.path.split("?")[0]))
-                    refuse = False
-                    if self.command == "PUT" and proxy._puts_left is not None:
-                        refuse = proxy._puts_left <= 0
-                        proxy._puts_left -= 1
-                        proxy.refused += refuse
-                if refuse:
-                    payload = b"Service Unavailable"
-                    self.send_response(503)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                if body or self.command in ("PUT", "POST", "PATCH"):
-                    headers["Content-Length"] = str(len(body))
-                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
-                try:
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    response = conn.getresponse()
-                    data = response.read()
-                    self.send_response(response.status, response.reason)
-                    for k, v in response.getheaders():
-                        if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length":
-                            self.send_header(k, v)
-                    length = response.getheader("Content-Length") if self.command == "HEAD" else str(len(data))
-                    self.send_header("Content-Length", length or "0")
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(data)
-                finally:
-                    conn.close()
-
-            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = _forward
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def cut_uploads_after(self, n: int | None) -> None:
-        """Forward the next ``n`` PUTs, refuse every later one; None: forward all again."""
-        with self._lock:
-            self._puts_left = n
-
-    def take(self) -> list[tuple[str, str]]:
-        """The requests logged since the last call (and forget them)."""
-        with self._lock:
-            out, self.requests = self.requests, []
-        return out
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
 
 @dataclass
 class Remote:

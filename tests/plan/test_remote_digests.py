@@ -15,7 +15,7 @@ import pytest
 from headwater import Datastore, Workspace
 from headwater.plan.digests import digest_files, tree_digest
 from headwater.store.datastores import DatastoreBackend, backend_for
-from tests.e2e.counting_proxy import CountingProxy
+from tests.fixtures.http_proxy import CountingProxy
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,6 @@ moto_server): it answers ``503 Service Unavailable`` to the first N requests, th
 from __future__ import annotations
 
 import base64
-import http.client
-import http.server
 import os
 import threading
 import uuid
@@ -25,94 +23,11 @@ from headwater.store.records import DatastoreRecord
 from headwater.store.remote_backends import RETRIES_SETTING, AzureBlobBackend, RetryPolicy, S3Backend
 from headwater.store.secrets import SecretStore, env_ref
 from tests.fixtures._server_process import CannotStart, free_port, start_server, stop_group
+from tests.fixtures.http_proxy import FlakyProxy
 
 pytestmark = pytest.mark.slow
 
 FAST_RETRY = RetryPolicy(attempts=4, backoff_s=0.05, connect_timeout_s=5, read_timeout_s=30)
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connection", "te", "upgrade"}
-
-
-class FlakyProxy:
-    """A loopback HTTP proxy to ``127.0.0.1:upstream_port`` that fails the first ``fail_first`` requests
-    with 503 (every request when ``fail_first`` is None), then forwards them unchanged."""
-
-    def __init__(self, upstream_port: int, fail_first: int | None) -> None:
-        self.upstream_port = upstream_port
-        self.fail_first = fail_first
-        self.requests = 0
-        self.failed = 0
-        self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    chunks = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0], 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return b"".join(chunks)
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                length = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(length) if length else b""
-
-            def _handle(self) -> None:
-                body = self._body()
-                with proxy._lock:
-                    proxy.requests += 1
-                    fail = proxy.fail_first is None or proxy.failed < proxy.fail_first
-                    if fail:
-                        proxy.failed += 1
-                if fail:
-                    payload = b"" if self.command == "HEAD" else b"Service Unavailable"
-                    self.send_response(503)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                    return
-                upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=30)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                    if body or self.command in ("PUT", "POST"):
-                        headers["Content-Length"] = str(len(body))
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    resp = upstream.getresponse()
-                    data = resp.read()
-                    self.send_response(resp.status, resp.reason)
-                    for key, value in resp.getheaders():
-                        if key.lower() not in _HOP_BY_HOP and key.lower() != "content-length":
-                            self.send_header(key, value)
-                    length = resp.getheader("Content-Length") if self.command == "HEAD" else str(len(data))
-                    self.send_header("Content-Length", length or "0")
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(data)
-                finally:
-                    upstream.close()
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def fail_next(self, n: int) -> None:
-        with self._lock:
-            self.fail_first = self.failed + n
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
 
 
 @pytest.fixture
@@ -203,7 +118,7 @@ def test_persistent_errors_name_datastore_and_path(remote: tuple[Any, FlakyProxy
     message = str(err.value)
     assert backend.name in message and "deep/dir/in.bin" in message and backend.root in message
     assert secret not in message
-    assert proxy.requests >= 2  # retried before giving up
+    assert len(proxy.requests) >= 2  # retried before giving up
 
     with pytest.raises(DataAccessError) as err:
         backend.get_file("deep/dir/in.bin", tmp_path / "out.bin", overwrite=True)
@@ -231,12 +146,12 @@ def test_retries_setting_sets_the_attempts_per_request(
         assert backend.retry.attempts == 2
         proxy.fail_next(1)
         assert backend.put_bytes(b"second try", "tries/ok.txt") is True
-        assert proxy.requests == 2
+        assert len(proxy.requests) == 2
 
         proxy.fail_next(2)
         with pytest.raises(DataAccessError, match=r"tries/no\.txt"):
             backend.put_bytes(b"no third try", "tries/no.txt")
-        assert proxy.requests == 4  # two tries, the second refused too
+        assert len(proxy.requests) == 4  # two tries, the second refused too
         assert backend.list_files("tries") == ["tries/ok.txt"]
     finally:
         backend.close()
