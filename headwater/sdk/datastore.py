@@ -398,14 +398,15 @@ def _unsafe_link(backend: DatastoreBackend, rel: str) -> str | None:
     dangling one), or None."""
     if not backend.is_local:
         return None
+    link = Path(backend.root, rel)
+    if not link.is_symlink():
+        return None  # any other bad name is refused by the checks that follow
     try:
-        local = backend.local_path(rel)
+        backend.local_path(rel)
     except PathEscapeError:
-        link = Path(backend.root, rel)
-        target = os.readlink(link) if link.is_symlink() else "?"
-        return f"{rel!r} is a symlink to {target!r}, outside the datastore"
-    if local is not None and local.is_symlink() and not local.exists():
-        return f"{rel!r} is a symlink to {os.readlink(local)!r}, which does not exist"
+        return f"{rel!r} is a symlink to {os.readlink(link)!r}, outside the datastore"
+    if not link.exists():
+        return f"{rel!r} is a symlink to {os.readlink(link)!r}, which does not exist"
     return None
 
 
