@@ -25,6 +25,7 @@ from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import ConfigurationError, GraphValidationError, HeadwaterError, did_you_mean
 from headwater.graph.analysis import validate
 from headwater.graph.spec import PipelineSpec
+from headwater.ops.destinations import destination_problems
 from headwater.ops.ray_targets import plan_ray_targets, resources_property
 from headwater.ops.spawn import PendingRun, start_pending_run
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
@@ -63,6 +64,10 @@ def _resolve_parameters(spec: PipelineSpec, given: dict[str, Any]) -> dict[str, 
             )
         values[name] = value
     return values
+
+
+def _default_datastore(spec: PipelineSpec, store: MetadataStore) -> str:
+    return spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
 
 
 def _target_concurrency(spec: PipelineSpec, store: MetadataStore) -> dict[str, int]:
@@ -167,6 +172,7 @@ def _submit(
 ) -> str:
     try:
         problems = validate(spec)
+        problems += destination_problems(spec, store, Path(workspace.folder), _default_datastore(spec, store))
         if problems:
             raise GraphValidationError(problems)
         parameters = _resolve_parameters(spec, options.pipeline_parameters)
@@ -211,7 +217,7 @@ def _plan_and_record(
 ) -> str:
     ws_folder = Path(workspace.folder)
     run_id, plan_path = pending.run_id, pending.plan_path
-    default_datastore = spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
+    default_datastore = _default_datastore(spec, store)
     # Ray clusters first: an unreachable one, a strict request or host-local data stops the submit here.
     ray = plan_ray_targets(
         spec, store, parameters=parameters, default_datastore=default_datastore, workspace_folder=ws_folder
