@@ -70,9 +70,9 @@ def _check_link(root: Path, base: str, rel: str, output: str) -> None:
     if target != base and not target.startswith(base + os.sep):
         shown = "" if raw == target else f" (that is {target!r})"
         raise _refuse(output, rel, f"is a symlink to {raw!r}{shown}, outside the output folder")
-    if not os.path.exists(target):
+    if not Path(target).exists():
         raise _refuse(output, rel, f"is a symlink to {raw!r}, which does not exist (a dangling link or a loop)")
-    if os.path.isdir(target):
+    if Path(target).is_dir():
         raise _refuse(
             output, rel, f"is a symlink to the folder {raw!r}: outputs may link to files only, not to folders"
         )
@@ -131,7 +131,8 @@ def apply_upload_options(output: OutputSpec, staged: Path, backend: DatastoreBac
                 (staged / rel).unlink()
     if not options.get("overwrite", False):
         existing = set(backend.list_files(path)) if backend.exists(path) else set()
-        clash = sorted(rel for rel in check_output(staged, output.name) if (f"{path}/{rel}" if path else rel) in existing)
+        staged_files = check_output(staged, output.name)
+        clash = sorted(rel for rel in staged_files if (f"{path}/{rel}" if path else rel) in existing)
         if clash:
             raise DataAccessError(
                 f"Output {output.name!r}: {clash[0]!r} already exists at {path!r} on datastore {backend.name!r}"

@@ -421,7 +421,7 @@ def test_a_wrong_type_parameter_is_refused_at_submit(
 
 def test_a_datapath_parameter_refuses_a_scalar(params: Path, pws: Workspace) -> None:
     from headwater import DataPath
-    from headwater.sdk.pipeline_data import DataPathComputeBinding
+    from headwater.sdk.data_reference import DataPathComputeBinding
 
     store, _root = _local_store(pws)
     gen(_root, {"data": {"x.txt": "x"}})
