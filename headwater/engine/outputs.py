@@ -113,7 +113,6 @@ def check_output(folder: Path, output: str | None = None) -> list[str]:
     return sorted(out)
 
 
-
 def apply_upload_options(output: OutputSpec, staged: Path, backend: DatastoreBackend, path: str) -> None:
     """``as_upload(overwrite=, source_globs=)``, before the digest and the commit.
 
