@@ -465,3 +465,34 @@ def test_a_failing_step_and_a_missing_script_quote_the_step_name_one_way(params:
     message = _error(run, "f")
     assert message.startswith("Step 'f' failed"), message
     assert "[f]" not in message
+
+
+def test_the_ray_worker_commits_no_output_when_one_holds_a_link_leading_out(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A step shipped to a Ray cluster without a shared filesystem: its worker checks every output first."""
+    server = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+    from headwater.engine.ship_worker import ShippedStep
+
+    datastore = {
+        "name": "s3store",
+        "kind": "s3",
+        "config": {
+            "bucket_name": bucket,
+            "endpoint_url": server.endpoint_url,
+            "region": server.region,
+            "credentials": {"access_key_id": "workspace:k", "secret_access_key": "workspace:s"},
+        },
+        "secrets": {"access_key_id": server.access_key_id, "secret_access_key": server.secret_access_key},
+    }
+    outputs = [{"name": n, "datastore": "s3store", "path": f"shipped/{n}"} for n in ("good", "bad")]
+    step = ShippedStep({"outputs": outputs, "datastores": {"s3store": datastore}})
+    try:
+        gen(step.root / "staging", {"good": {"a.txt": "a"}, "bad": {"b.txt": "b"}})
+        (step.root / "staging" / "bad" / "leak").symlink_to("/etc/passwd")
+        with pytest.raises(DataAccessError, match=r"'leak' in output 'bad' is a symlink to '/etc/passwd'"):
+            step.commit()
+        assert step.backend("s3store").list_files("shipped") == []
+    finally:
+        step.cleanup()
