@@ -50,15 +50,14 @@ def staging_dir(run_dir: Path, output_name: str) -> Path:
     return run_dir / "staging" / output_name
 
 
-_HINT = (
-    "Copy the file into the output instead of linking to it (shutil.copy2), or link to a file inside the "
-    "output with a relative path. Nothing of the step's outputs was committed."
-)
+_COPY = "Copy the file into the output instead of linking to it (shutil.copy2)."
 
 
-def _refuse(output: str, rel: str, what: str) -> DataAccessError:
+def _refuse(output: str, rel: str, what: str, hint: str = _COPY) -> DataAccessError:
     where = f"{rel!r} in output {output!r}" if rel else f"The folder of output {output!r}"
-    return DataAccessError(f"{where} {what}.", path=rel or None, hint=_HINT)
+    return DataAccessError(
+        f"{where} {what}.", path=rel or None, hint=f"{hint} Nothing of the step's outputs was committed."
+    )
 
 
 def _check_link(root: Path, base: str, rel: str, output: str) -> None:
@@ -71,10 +70,14 @@ def _check_link(root: Path, base: str, rel: str, output: str) -> None:
         shown = "" if raw == target else f" (that is {target!r})"
         raise _refuse(output, rel, f"is a symlink to {raw!r}{shown}, outside the output folder")
     if not Path(target).exists():
-        raise _refuse(output, rel, f"is a symlink to {raw!r}, which does not exist (a dangling link or a loop)")
+        raise _refuse(
+            output, rel, f"is a symlink to {raw!r}, which does not exist (a dangling link or a loop)",
+            "Remove the link before the step ends, or write the file it points to.",
+        )
     if Path(target).is_dir():
         raise _refuse(
-            output, rel, f"is a symlink to the folder {raw!r}: outputs may link to files only, not to folders"
+            output, rel, f"is a symlink to the folder {raw!r}: outputs may link to files only, not to folders",
+            "Link to the files one by one, or copy the folder (shutil.copytree).",
         )
     canonical = os.path.relpath(target, os.path.realpath(os.path.dirname(link)))
     if raw != canonical:
@@ -89,7 +92,10 @@ def check_output(folder: Path, output: str | None = None) -> list[str]:
     folder's name), the entry and where it points. Links to files inside are made relative."""
     name = output or folder.name
     if folder.is_symlink():
-        raise _refuse(name, "", f"was replaced by a symlink to {os.readlink(folder)!r}")
+        raise _refuse(
+            name, "", f"was replaced by a symlink to {os.readlink(folder)!r}",
+            "Write the output's files into the folder the step was given.",
+        )
     if not folder.is_dir():
         return []
     base = os.path.realpath(folder)
@@ -109,7 +115,10 @@ def check_output(folder: Path, output: str | None = None) -> list[str]:
             elif entry.is_file(follow_symlinks=False):
                 out.append(rel)
             else:
-                raise _refuse(name, rel, "is not a regular file (a FIFO, socket or device): it cannot be committed")
+                raise _refuse(
+                    name, rel, "is not a regular file (a FIFO, socket or device): it cannot be committed",
+                    "Remove it before the step ends.",
+                )
     return sorted(out)
 
 

@@ -46,7 +46,8 @@ def destination_problems(
                 if known is None:
                     known = sorted(r.name for r in store.list_datastores())
                 problems.append(
-                    f"{where} goes to datastore {name!r}, which is not registered in this workspace."
+                    f"{where} goes to {o.path_template!r} on datastore {name!r}, which is not registered in this "
+                    "workspace."
                     + (did_you_mean(name, known) or f" Registered: {', '.join(repr(k) for k in known)}.")
                 )
                 continue

@@ -157,13 +157,14 @@ def _submit(
 ) -> str:
     try:
         problems = validate(spec)
-        problems += destination_problems(spec, store, Path(workspace.folder), _default_datastore(spec, store))
+        default_datastore = _default_datastore(spec, store)
+        problems += destination_problems(spec, store, Path(workspace.folder), default_datastore)
         if problems:
             raise GraphValidationError(problems)
         parameters = resolve_parameters(spec.parameters, options.pipeline_parameters)
         # The orchestrator starts first (see headwater.ops.spawn); the SDK may have started it already.
         pending = pending or start_pending_run(workspace.folder)
-        return _plan_and_record(store, workspace, spec, options, kind, parameters, pending)
+        return _plan_and_record(store, workspace, spec, options, kind, parameters, pending, default_datastore)
     except BaseException as exc:
         if pending is not None:
             pending.discard()
@@ -199,10 +200,10 @@ def _plan_and_record(
     kind: str,
     parameters: dict[str, Any],
     pending: PendingRun,
+    default_datastore: str,
 ) -> str:
     ws_folder = Path(workspace.folder)
     run_id, plan_path = pending.run_id, pending.plan_path
-    default_datastore = _default_datastore(spec, store)
     # Ray clusters first: an unreachable one, a strict request or host-local data stops the submit here.
     ray = plan_ray_targets(
         spec, store, parameters=parameters, default_datastore=default_datastore, workspace_folder=ws_folder
