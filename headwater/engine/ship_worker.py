@@ -196,6 +196,8 @@ class ShippedStep:
         from headwater.engine import outputs as engine_outputs
 
         digests: dict[str, str] = {}
+        for out in self.payload["outputs"]:  # a link leading out of any output: none of them is committed
+            engine_outputs.check_output(self.root / "staging" / out["name"], out["name"])
         for out in self.payload["outputs"]:
             staged = self.root / "staging" / out["name"]
             staged.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from headwater.engine.launch import ResolvedOutput, build_task
 from headwater.engine.output_check import outputs_intact, stored_output_digest
 from headwater.engine.outputs import (
     apply_upload_options,
+    check_output,
     commit_output,
     output_digest,
     resolve_output_path,
@@ -350,6 +351,10 @@ class StepRunner:
         committed by its Ray worker (output name -> digest)."""
         step = self.plan.spec.step(node)
         run_id = self.plan.steps[node].run_id
+        if committed is None:  # a link leading out of any output: none of them is committed
+            for o in step.outputs:
+                if o.mode != "direct":
+                    check_output(staging_dir(run_dir, o.name), o.name)
         for o in step.outputs:
             datastore = o.datastore or self.plan.default_datastore
             path = resolve_output_path(o, run_id)

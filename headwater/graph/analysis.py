@@ -7,7 +7,15 @@ from collections import defaultdict
 
 from headwater.graph.spec import INPUT_MODES, OUTPUT_MODES, PipelineSpec, StepSpec
 
-__all__ = ["producers", "dependencies", "downstream", "topological_order", "validate", "referenced_parameters"]
+__all__ = [
+    "producers",
+    "dependencies",
+    "downstream",
+    "topological_order",
+    "validate",
+    "referenced_parameters",
+    "destination_escape",
+]
 
 
 def producers(spec: PipelineSpec) -> dict[str, list[str]]:
@@ -76,6 +84,27 @@ def referenced_parameters(step: StepSpec) -> set[str]:
     return names
 
 
+def destination_escape(path_template: str) -> str | None:
+    """Why an output's destination leaves its datastore ('is absolute', '..' above the root), or None.
+
+    Lexical only (no I/O): symlinks and datastores are checked where the datastores are known
+    (:mod:`headwater.ops.destinations`). The placeholders ``{run-id}`` and ``{output-name}`` are one
+    part each.
+    """
+    text = path_template.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        return "is absolute"
+    depth = 0
+    for part in text.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return "climbs above the datastore's root with '..'"
+        elif part not in ("", "."):
+            depth += 1
+    return None
+
+
 def _cycle_problem(spec: PipelineSpec, exc: graphlib.CycleError) -> str:
     names = {s.node_id: s.name for s in spec.steps}
     cycle = [names.get(n, n) for n in exc.args[1]] if len(exc.args) > 1 else []
@@ -117,6 +146,12 @@ def validate(spec: PipelineSpec) -> list[str]:
         for o in step.outputs:
             if o.mode not in OUTPUT_MODES:
                 problems.append(f"{where}: output {o.name!r} has unknown mode {o.mode!r}.")
+            escape = destination_escape(o.path_template)
+            if escape:
+                problems.append(
+                    f"{where}: output {o.name!r} has destination {o.path_template!r}, which {escape}; a destination "
+                    "is a path inside its datastore, such as 'outputs/{run-id}'."
+                )
         in_names = [i.name for i in step.inputs]
         out_names = [o.name for o in step.outputs]
         for n in sorted({n for n in in_names + out_names if (in_names + out_names).count(n) > 1}):

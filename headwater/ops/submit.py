@@ -22,9 +22,11 @@ from headwater.engine.environments import find_built
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
 from headwater.engine.plan_file import ENVIRONMENTS_DIR, PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import plan_all_reused, record_all_reused
-from headwater.errors import ConfigurationError, GraphValidationError, HeadwaterError, did_you_mean
+from headwater.errors import ConfigurationError, GraphValidationError
 from headwater.graph.analysis import validate
 from headwater.graph.spec import PipelineSpec
+from headwater.ops.destinations import destination_problems
+from headwater.ops.parameters import resolve_parameters
 from headwater.ops.ray_targets import plan_ray_targets, resources_property
 from headwater.ops.spawn import PendingRun, start_pending_run
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
@@ -35,10 +37,6 @@ from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 
 __all__ = ["SubmitOptions", "submit_pipeline", "submit_script"]
-
-
-class UnknownParameterError(HeadwaterError, ValueError):
-    """``pipeline_parameters`` names a parameter the pipeline does not have."""
 
 
 @dataclass(frozen=True)
@@ -53,16 +51,8 @@ class SubmitOptions:
     pipeline_source_directory: str | None = None  # for the pipeline run's git properties
 
 
-def _resolve_parameters(spec: PipelineSpec, given: dict[str, Any]) -> dict[str, Any]:
-    values = dict(spec.parameters)
-    for name, value in given.items():
-        if name not in spec.parameters:
-            raise UnknownParameterError(
-                f"Pipeline parameter with name {name!r} does not exist.{did_you_mean(name, spec.parameters)}",
-                hint=f"The pipeline's parameters: {sorted(spec.parameters) or 'none'}.",
-            )
-        values[name] = value
-    return values
+def _default_datastore(spec: PipelineSpec, store: MetadataStore) -> str:
+    return spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
 
 
 def _target_concurrency(spec: PipelineSpec, store: MetadataStore) -> dict[str, int]:
@@ -167,12 +157,14 @@ def _submit(
 ) -> str:
     try:
         problems = validate(spec)
+        default_datastore = _default_datastore(spec, store)
+        problems += destination_problems(spec, store, Path(workspace.folder), default_datastore)
         if problems:
             raise GraphValidationError(problems)
-        parameters = _resolve_parameters(spec, options.pipeline_parameters)
+        parameters = resolve_parameters(spec.parameters, options.pipeline_parameters)
         # The orchestrator starts first (see headwater.ops.spawn); the SDK may have started it already.
         pending = pending or start_pending_run(workspace.folder)
-        return _plan_and_record(store, workspace, spec, options, kind, parameters, pending)
+        return _plan_and_record(store, workspace, spec, options, kind, parameters, pending, default_datastore)
     except BaseException as exc:
         if pending is not None:
             pending.discard()
@@ -208,10 +200,10 @@ def _plan_and_record(
     kind: str,
     parameters: dict[str, Any],
     pending: PendingRun,
+    default_datastore: str,
 ) -> str:
     ws_folder = Path(workspace.folder)
     run_id, plan_path = pending.run_id, pending.plan_path
-    default_datastore = spec.default_datastore or store.get_meta("default_datastore") or "workspaceblobstore"
     # Ray clusters first: an unreachable one, a strict request or host-local data stops the submit here.
     ray = plan_ray_targets(
         spec, store, parameters=parameters, default_datastore=default_datastore, workspace_folder=ws_folder

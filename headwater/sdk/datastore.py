@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from headwater.config import validate_name
-from headwater.errors import AlreadyExistsError, ConfigurationError, DataAccessError, NotFoundError
+from headwater.errors import AlreadyExistsError, ConfigurationError, DataAccessError, NotFoundError, PathEscapeError
 from headwater.sdk.data_reference import DataReference
 from headwater.sdk.datastore_registration import RemoteRegistration
 from headwater.sdk.workspace import _DEFAULT_DATASTORE_KEY, BUILTIN_DATASTORES, DEFAULT_DATASTORE
@@ -357,14 +357,27 @@ class Datastore(RemoteRegistration):
         backend = self._backend
         dest_root = Path(target_path)
         plan: list[tuple[str, Path]] = []
+        refused: list[str] = []
         for rel in self._files_with_prefix(prefix):
-            backend.full_path(rel)  # a symlink leading out of the datastore
+            problem = _unsafe_link(backend, rel)
+            if problem is not None:  # never read through it; the others still come
+                refused.append(problem)
+                continue
             local_rel = normalize_relative(rel, root=str(dest_root), datastore=None)
             plan.append((rel, dest_root / local_rel))
         dest_root.mkdir(parents=True, exist_ok=True)
         from headwater.sdk.datastore_transfer import download_files
 
-        return download_files(self.name, backend, plan, overwrite=overwrite, show=show_progress)
+        count = download_files(self.name, backend, plan, overwrite=overwrite, show=show_progress)
+        if refused:
+            raise DataAccessError(
+                f"Downloaded {count} file(s) from datastore {self.name!r} to {dest_root}, but refused "
+                f"{len(refused)} symlink(s): " + "; ".join(refused[:10]) + (" ..." if len(refused) > 10 else ""),
+                path=refused[0],
+                hint="A file in a datastore may not be a symlink leading out of it, or a dangling one: replace it "
+                "with a copy of the file it should hold, or delete it.",
+            )
+        return count
 
     def _files_with_prefix(self, prefix: str | os.PathLike[str] | None) -> list[str]:
         backend = self._backend
@@ -378,6 +391,23 @@ class Datastore(RemoteRegistration):
         if backend.is_dir(rel):  # also a symlinked folder, which listing its parent does not follow
             matches.update(backend.list_files(rel))
         return sorted(matches)
+
+
+def _unsafe_link(backend: DatastoreBackend, rel: str) -> str | None:
+    """Why the listed file ``rel`` must not be read (a symlink leading out of a local datastore, or a
+    dangling one), or None."""
+    if not backend.is_local:
+        return None
+    link = Path(backend.root, rel)
+    if not link.is_symlink():
+        return None  # any other bad name is refused by the checks that follow
+    try:
+        backend.local_path(rel)
+    except PathEscapeError:
+        return f"{rel!r} is a symlink to {os.readlink(link)!r}, outside the datastore"
+    if not link.exists():
+        return f"{rel!r} is a symlink to {os.readlink(link)!r}, which does not exist"
+    return None
 
 
 class _RemoteCredentials:

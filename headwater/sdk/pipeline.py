@@ -117,8 +117,9 @@ class Pipeline:
             from headwater.ops.submit import SubmitOptions, submit_pipeline
 
             spec = self._spec()
-            params = {
-                name: parameter_value(value, name=name) for name, value in (pipeline_parameters or {}).items()
+            params = {  # None too: submit refuses it naming the parameter's type
+                name: None if value is None else parameter_value(value, name=name)
+                for name, value in (pipeline_parameters or {}).items()
             }
         except BaseException:
             pending.discard()

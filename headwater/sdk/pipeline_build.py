@@ -329,7 +329,7 @@ class _Builder:
             if not script_path.is_relative_to(path):
                 self.problems.append(f"{where}: script {script!r} is outside its source_directory {str(path)!r}.")
             elif not script_path.is_file():
-                self.problems.append(f"Step [{step.name}]: script not found at {str(script_path)!r}.")
+                self.problems.append(f"Step {step.name!r}: script not found at {str(script_path)!r}.")
         return path
 
     def step_spec(self, step: PipelineStep, node_id: str) -> StepSpec:

@@ -139,7 +139,8 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
                         f"The destination path must be a string, got {type(path).__name__}.",
                         hint="A PipelineParameter cannot be used in a destination path (as in SDK v1).",
                     )
-                self._path_template = path.strip("/") or DEFAULT_OUTPUT_PATH
+                # a leading '/' is kept: an absolute destination is refused at validation and submit
+                self._path_template = path.rstrip("/") or DEFAULT_OUTPUT_PATH
             else:
                 self._datastore = _datastore_name(destination)
         self.source = source

@@ -27,7 +27,7 @@ from headwater.store.secrets import resolve_secret
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["DatastoreBackend", "LocalBackend", "Progress", "backend_for", "normalize_relative"]
+__all__ = ["DatastoreBackend", "LocalBackend", "Progress", "backend_for", "local_backend_for", "normalize_relative"]
 
 _TMP_PREFIX = ".hw-tmp-"
 
@@ -411,17 +411,26 @@ class LocalBackend(DatastoreBackend):
         return sorted(out)
 
 
+def local_backend_for(record: DatastoreRecord, workspace_folder: Path) -> LocalBackend | None:
+    """The backend of a datastore record whose files are a folder on this host, else None (nothing
+    is imported or resolved for a remote record)."""
+    if record.kind in ("local", "azure_blob", "azure_file") and "root" in record.config:
+        root = Path(record.config["root"])
+        if not root.is_absolute():
+            root = workspace_folder / root
+        return LocalBackend(record.name, root)
+    return None
+
+
 def backend_for(record: DatastoreRecord, workspace_folder: Path) -> DatastoreBackend:
     """The backend for a datastore record; a relative local root is relative to the workspace.
 
     Remote records (``azure_blob`` with a ``container_name``, ``s3``) get their credentials
     resolved from the references in the record (workspace secrets file or environment).
     """
-    if record.kind in ("local", "azure_blob", "azure_file") and "root" in record.config:
-        root = Path(record.config["root"])
-        if not root.is_absolute():
-            root = workspace_folder / root
-        return LocalBackend(record.name, root)
+    local = local_backend_for(record, workspace_folder)
+    if local is not None:
+        return local
     from headwater.store.remote_backends import from_record
 
     def resolve(key: str, ref: str) -> str:

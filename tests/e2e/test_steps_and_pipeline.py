@@ -144,7 +144,7 @@ def test_validate_reports_every_problem_at_once(src: Path, pws: Workspace, tmp_p
     assert "Cycle detected including steps:" in text and "'a'" in text and "'b'" in text
     assert "Step 'reader': input 'lost' reads output 'orphan', which no step in the pipeline produces." in problems
     assert "Output 'shared' is written by more than one step ('w1', 'w2')." in problems
-    assert any(p.startswith("Step [missing]: script not found at") for p in problems)
+    assert any(p.startswith("Step 'missing': script not found at") for p in problems)
     assert len(problems) == 4
 
 
