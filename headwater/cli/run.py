@@ -249,6 +249,8 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
             output.echo(f"{s['name']} {s['status'].lower()}: {s['error']}")
         if any(s["status"] == "Failed" for s in problems):
             output.echo(f"See a step's log: headwater run logs {data['id'][:8]} --step NAME")
+        if data["status"] in ("Failed", "Canceled"):
+            output.echo(f"Continue it (finished steps are kept): headwater run resume {data['id'][:8]}")
 
 
 def _log_of(ws: Workspace, step: StepRun | ScriptRun) -> tuple[str, str | None]:

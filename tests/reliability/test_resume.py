@@ -7,6 +7,7 @@ waits for a gate file the test creates. Which step processes started is read fro
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -212,6 +213,13 @@ def test_two_concurrent_resumes_one_wins(src: Path, pws: Workspace, tmp_path: Pa
     pid_file.unlink()
     ran(src)
 
+    # while another process holds the run's resume lock, resume is refused and changes nothing
+    with open(pws_folder(pws) / "runs" / run.id / "resume.lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        line = one_error_line(hw("run", "resume", run.id, "-w", "pipelines"))
+        assert f"Run {run.id} is being resumed by another process" in line
+    assert run.get_status() == "Failed"
+
     argv = [sys.executable, "-m", "headwater", "run", "resume", run.id, "-w", "pipelines"]
     procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outcomes = sorted((p.wait(timeout=120), *p.communicate()) for p in procs)
@@ -238,6 +246,8 @@ def test_a_failed_step_is_continued_from_by_resume(src: Path, pws: Workspace, tm
     }
     assert ran(src) == ["s1", "s2"]
     flag.write_text("now")
+    shown = hw("run", "show", run.id, "-w", "pipelines").stdout
+    assert f"Continue it (finished steps are kept): headwater run resume {run.id[:8]}" in shown
 
     resumed = run.resume()
     assert resumed.id == run.id
