@@ -102,6 +102,7 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
         for step in steps:
             _reset_step(store, Path(ws_folder), step, attempt)
         pending = PendingRun(run_id, run_dir, next_plan, 0)
+        reopened = False
         try:
             # The new orchestrator first (it waits for its plan), so the run is never active without one.
             pending.pid = start_orchestrator(next_plan, run_dir / "system_logs" / "orchestrator.log", resume=True)
@@ -110,14 +111,16 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
             )
             store.set_tags(run_id, {ATTEMPT_TAG: str(attempt + 1)})
             store.update_run(run_id, status="NotStarted", ended_at=None, error=None, heartbeat_at=utcnow(), reopen=True)
+            reopened = True
             tmp = next_plan.with_name(f".{next_plan.name}.{os.getpid()}.tmp")
             shutil.copyfile(plan_path, tmp)
             os.replace(tmp, next_plan)  # the orchestrator starts once this file exists
         except BaseException as exc:
             pending.stop()
-            store.update_run(
-                run_id, status="Failed", ended_at=utcnow(), error={"message": f"The resume failed: {exc}"}
-            )
+            if reopened:  # else it still has its final status: it can be resumed again as it is
+                store.update_run(
+                    run_id, status="Failed", ended_at=utcnow(), error={"message": f"The resume failed: {exc}"}
+                )
             raise
     names = {s.id: s.name or s.id for s in steps}
     kept = [] if current.kind == SCRIPT_RUN else [
