@@ -1,4 +1,4 @@
-"""``headwater run list|show|logs|cancel``: pipeline runs and their steps.
+"""``headwater run list|show|logs|cancel|resume``: pipeline runs and their steps.
 
 A run is named by its id or by a unique prefix of it (as git names commits); a prefix that
 matches several runs is an error that lists them.
@@ -249,6 +249,8 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
             output.echo(f"{s['name']} {s['status'].lower()}: {s['error']}")
         if any(s["status"] == "Failed" for s in problems):
             output.echo(f"See a step's log: headwater run logs {data['id'][:8]} --step NAME")
+        if data["status"] in ("Failed", "Canceled"):
+            output.echo(f"Continue it (finished steps are kept): headwater run resume {data['id'][:8]}")
 
 
 def _log_of(ws: Workspace, step: StepRun | ScriptRun) -> tuple[str, str | None]:
@@ -380,3 +382,20 @@ def cancel_cmd(run_id: str, workspace_name: str | None, folder: str | None) -> N
             return
         pipeline.cancel()
         output.echo(f"Cancel requested for run {record.id} (it was {status}).")
+
+
+@run.command("resume")
+@click.argument("run_id")
+@workspace_options
+def resume_cmd(run_id: str, workspace_name: str | None, folder: str | None) -> None:
+    """Continue a pipeline or script run whose orchestrator stopped (it died, a step failed, or it was
+    canceled): same run id, finished steps kept, the others run again with the run's original plan."""
+    from headwater.ops.resume import resume_run
+
+    with open_workspace(workspace_name, folder) as ws:
+        record = resolve_run(ws, run_id)
+        resumed = resume_run(ws._metadata, ws.folder, record.id)
+    kept = ", ".join(resumed.kept) or "none"
+    again = ", ".join(resumed.rerun) or "none"
+    output.echo(f"Resumed run {record.id} (attempt {resumed.attempt}): steps kept: {kept}; run again: {again}.")
+    output.echo(f"Follow it: headwater run logs {record.id[:8]} --follow")

@@ -7,6 +7,7 @@ step's events, commits its outputs on success, and decides what that unblocks. E
 transition is written to the store before it is acted on.
 
 Run it as ``python -m headwater.engine.orchestrator <plan.json>``; ``submit`` does that, detached.
+``resume`` adds ``--resume``: steps whose runs Finished in an earlier attempt are kept as done.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ PLAN_WAIT_SECONDS = 120.0
 class Orchestrator:
     """Runs one pipeline run to its end."""
 
-    def __init__(self, plan: RunPlan, store: MetadataStore, executor: Executor, *, log: TextIO | None = None) -> None:
+    def __init__(
+        self, plan: RunPlan, store: MetadataStore, executor: Executor, *, log: TextIO | None = None,
+        resume: bool = False,
+    ) -> None:
         self.plan = plan
+        self.resume = resume  # an earlier attempt recorded the run: its Finished steps are kept
         self.store = store
         self.executor = executor
         self.log = log
@@ -76,10 +81,13 @@ class Orchestrator:
     def run(self) -> str:
         """Run every step; return the pipeline's final status."""
         pid = self.plan.pipeline_run_id
+        if self.resume:
+            self._keep_finished()
         if self.plan.kind == SCRIPT_RUN:  # the run is its one step: the step runner moves it on from here
             self.store.update_run(pid, status="Queued", heartbeat_at=utcnow())
         else:
-            self.store.update_run(pid, status="Running", started_at=utcnow(), heartbeat_at=utcnow())
+            started: dict[str, Any] = {} if self.resume else {"started_at": utcnow()}  # a resumed run keeps its start
+            self.store.update_run(pid, status="Running", heartbeat_at=utcnow(), **started)
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()
         try:
@@ -100,6 +108,17 @@ class Orchestrator:
             self.stopped.set()
             beat.join(timeout=HEARTBEAT_SECONDS * 2)
         return self._finish()
+
+    def _keep_finished(self) -> None:
+        """Resume: a step whose run Finished in an earlier attempt (ran or reused) is done; its
+        committed outputs, recorded on its run, are what its consumers read."""
+        finished = self.plan.step_statuses.finished
+        for node in self.order:
+            record = self.store.get_run(self.plan.steps[node].run_id)
+            if record is not None and record.status == finished:
+                self.state[node] = "done"
+        kept = [self.plan.spec.step(n).name for n in self.order if self.state[n] == "done"]
+        self._say("resumed; steps kept from the earlier attempt: " + (", ".join(map(repr, kept)) or "none"))
 
     def _heartbeat(self) -> None:
         while not self.stopped.wait(HEARTBEAT_SECONDS):
@@ -282,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError:
         pass  # already a session leader
     plan_path = Path(args[0])
+    resume = "--resume" in args[1:]  # started by headwater.ops.resume
     from headwater.engine.executors.local import LocalExecutor
     from headwater.engine.executors.routing import RoutingExecutor
 
@@ -306,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         grace_seconds=plan.terminate_grace_seconds,
         resources={sp.run_id: sp.resources for sp in plan.steps.values() if sp.resources},
     ) as executor:
-        orch = Orchestrator(plan, store, executor, log=log)
+        orch = Orchestrator(plan, store, executor, log=log, resume=resume)
 
         def on_term(signum: int, frame: Any) -> None:
             orch.request_cancel()

@@ -23,12 +23,14 @@ __all__ = ["PendingRun", "start_pending_run", "start_orchestrator", "PLAN_FILE"]
 PLAN_FILE = "plan.json"
 
 
-def start_orchestrator(plan_path: Path, log_path: Path) -> int:
+def start_orchestrator(plan_path: Path, log_path: Path, *, resume: bool = False) -> int:
     """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie); it
-    runs the plan at ``plan_path`` once that file exists. Returns its pid."""
-    line = '"$0" -m headwater.engine.orchestrator "$1" </dev/null >>"$2" 2>&1 & echo $!'
+    runs the plan at ``plan_path`` once that file exists. Returns its pid. ``resume``: the run was
+    recorded by an earlier attempt; its Finished steps are kept (:mod:`headwater.ops.resume`)."""
+    line = 'log="$1"; shift; "$0" -m headwater.engine.orchestrator "$@" </dev/null >>"$log" 2>&1 & echo $!'
+    extra = ["--resume"] if resume else []
     out = subprocess.run(
-        ["/bin/sh", "-c", line, sys.executable, str(plan_path), str(log_path)],
+        ["/bin/sh", "-c", line, sys.executable, str(log_path), str(plan_path), *extra],
         check=True,
         capture_output=True,
         text=True,

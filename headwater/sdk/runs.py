@@ -357,6 +357,17 @@ class PipelineRun(_StoreRun):
         """Stop the run: running steps get SIGTERM, then SIGKILL; nothing new starts."""
         cancel_run(self._store, self._workspace.folder, self.id)
 
+    def resume(self) -> PipelineRun:
+        """Continue this run after its orchestrator stopped (it died, a step failed, or it was canceled):
+        the same run, its Finished steps kept, the others run again. Returns this run.
+
+        A Headwater addition (SDK v1 has no such method); see :mod:`headwater.ops.resume`.
+        """
+        from headwater.ops.resume import resume_run
+
+        self._record = resume_run(self._store, self._workspace.folder, self.id).record
+        return self
+
     def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize,
                             raise_on_error: bool = True) -> str:
         """Wait for the run to end, streaming step status and logs; return the final status.

@@ -70,6 +70,17 @@ class ScriptRun(_StoreRun):
         """Stop the run: the script's process gets SIGTERM, then SIGKILL."""
         cancel_run(self._store, self._workspace.folder, self.id)
 
+    def resume(self) -> ScriptRun:
+        """Run the script again under this run's id after its orchestrator stopped (it died, the script
+        failed, or the run was canceled). Returns this run.
+
+        A Headwater addition (SDK v1 has no such method); see :mod:`headwater.ops.resume`.
+        """
+        from headwater.ops.resume import resume_run
+
+        self._record = resume_run(self._store, self._workspace.folder, self.id).record
+        return self
+
     def _log_path(self) -> Path:
         return self._folder.joinpath(*_LOG)
 

@@ -111,8 +111,13 @@ class RunQueries(RepoBase):
          "snapshot_id", "compute_target", "definition", "error", "name"}
     )
 
-    def update_run(self, run_id: str, **fields: Any) -> None:
-        """Set columns of a run (``definition`` and ``error`` are JSON-encoded here)."""
+    def update_run(self, run_id: str, *, reopen: bool = False, **fields: Any) -> None:
+        """Set columns of a run (``definition`` and ``error`` are JSON-encoded here).
+
+        ``reopen``: the caller moves the run out of a terminal status on purpose (``resume``). Accepted
+        and not checked yet: the guard that refuses to rewrite a final status without it comes with
+        the OS-lock liveness change.
+        """
         unknown = set(fields) - self._RUN_UPDATABLE
         if unknown:
             raise ValueError(f"Cannot update run columns {sorted(unknown)}")
@@ -123,6 +128,15 @@ class RunQueries(RepoBase):
                 fields[key] = dumps(fields[key])
         assignments = ", ".join(f"{k} = ?" for k in fields)
         self._exec(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+
+    def forget_attempt(self, run_id: str, *, properties: Sequence[str] = ()) -> None:
+        """Forget what an unfinished attempt of a run recorded, before the run is resumed: its metrics,
+        its output records and the named ``properties`` (those its steps' start wrote), in one transaction."""
+        with self._transaction(write=True):
+            self._exec("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            self._exec("DELETE FROM run_outputs WHERE run_id = ?", (run_id,))
+            for key in properties:
+                self._exec("DELETE FROM run_properties WHERE run_id = ? AND key = ?", (run_id, key))
 
     def merge_run_definition(self, run_id: str, changes: dict[str, Any]) -> None:
         """Add ``changes`` to a run's JSON ``definition`` (the keys it names are replaced), atomically.
