@@ -19,7 +19,7 @@ from headwater.engine.executors.base import Executor, TaskResult
 from headwater.engine.ingest import ingest_events
 from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedOutput, build_task
-from headwater.engine.output_check import outputs_intact, stored_output_digest
+from headwater.engine.output_check import outputs_intact, remember_committed, stored_output_digest
 from headwater.engine.outputs import (
     apply_upload_options,
     commit_output,
@@ -376,6 +376,7 @@ class StepRunner:
                 apply_upload_options(o, staged, backend, path)
                 digest = output_digest(staged, self.cache)
                 commit_output(staged, backend, path)
+                remember_committed(backend, path, staged, self.cache)  # no re-read by the next reuse check
             self.store.put_run_output(RunOutputRecord(run_id, o.name, datastore, path, digest))
             if o.register:
                 self.inputs.register_output(o, datastore, path, run_id)

@@ -42,6 +42,7 @@ __all__ = [
     "DigestCache",
     "DigestCacheLike",
     "NullDigestCache",
+    "carry_over",
     "digest_files",
     "file_digest",
     "file_digests",
@@ -383,6 +384,28 @@ def file_digests(
             store.append((key, st, result[0]))
     cache.put_many(store)
     return out
+
+
+def carry_over(cache: DigestCacheLike, moves: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]]) -> int:
+    """After files were renamed, cache their digests under their new paths; returns how many.
+
+    ``moves`` are ``(old path, new path)`` pairs of local files. A rename keeps a file's size,
+    mtime and inode, so the new path's ``stat`` is looked up under the old path: an entry still
+    valid there (not stale, not racy when it was stored) is stored again under the new path. A
+    file that changed since, was copied instead of renamed, or was never cached is left out (it is
+    hashed when next asked for). Nothing is read.
+    """
+    entries: list[tuple[str, str, os.stat_result]] = []
+    for old, new in moves:
+        try:
+            st = os.stat(new)
+        except OSError:
+            continue
+        entries.append((os.path.abspath(old), os.path.abspath(new), st))
+    found = cache.get_many([(old, st) for old, _new, st in entries])
+    keep = [(new, st, digest) for (_old, new, st), digest in zip(entries, found, strict=True) if digest is not None]
+    cache.put_many(keep)
+    return len(keep)
 
 
 def tree_digest(files: Mapping[str, str]) -> str:
