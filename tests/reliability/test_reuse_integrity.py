@@ -13,6 +13,7 @@ consumers have ended, and a consumer whose upstream output changed under it fail
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from headwater import (
     Experiment,
     OutputFileDatasetConfig,
     Pipeline,
+    PipelineParameter,
     PythonScriptStep,
     Workspace,
 )
@@ -218,3 +220,157 @@ def test_a_removed_output_folder_still_says_it_no_longer_exists(chain: Path, pws
     second = submit(pws, build(pws))
     assert ran(chain) == ["s1"]
     assert reasons(second)["s1"] == f"the outputs of run {first.find_step_run('s1')[0].id} no longer exist"
+
+
+# -- item 3: one fixed destination, concurrent runs -------------------------------------------------
+
+WRITER = script(
+    "writer",
+    """
+import argparse, os, time
+p = argparse.ArgumentParser()
+p.add_argument("--tag"); p.add_argument("--out"); p.add_argument("--go", default="")
+a = p.parse_args()
+while a.go and not os.path.exists(a.go):  # hold still until the test says go
+    time.sleep(0.02)
+os.makedirs(a.out, exist_ok=True)
+with open(os.path.join(a.out, "data.txt"), "w") as fh:
+    fh.write(a.tag)
+""",
+)
+
+READER = script(
+    "reader",
+    """
+import os, sys, time
+src, dst = sys.argv[1], sys.argv[2]
+time.sleep(0.3)  # long enough for another run's writer to commit over the input, if it may
+with open(os.path.join(src, "data.txt")) as fh:
+    seen = fh.read()
+os.makedirs(dst, exist_ok=True)
+with open(os.path.join(dst, "seen.txt"), "w") as fh:
+    fh.write(seen)
+if len(sys.argv) > 3:  # write straight into the shared destination, as another writer would
+    with open(os.path.join(sys.argv[3], "data.txt"), "w") as fh:
+        fh.write("scribbled by the reader")
+""",
+)
+
+TAMPERER = script(
+    "tamperer",
+    """
+import os, sys
+with open(os.path.join(sys.argv[1], "data.txt"), "w") as fh:
+    fh.write("scribbled by another tool")
+""",
+)
+
+FIXED = "fixed/out"
+
+
+@pytest.fixture
+def shared(proj: Path, pws: Workspace) -> Path:
+    gen(proj, {"w_src": {"writer.py": WRITER}, "r_src": {"reader.py": READER}, "t_src": {"tamperer.py": TAMPERER}})
+    return proj
+
+
+def fixed_pipeline(ws: Workspace, *, go: str = "", tamper: bool = False, scribble: bool = False) -> Pipeline:
+    store = Datastore(ws, STORE)
+    fixed = OutputFileDatasetConfig(name="shared", destination=(store, FIXED))
+    seen = OutputFileDatasetConfig(name="seen")
+    tag = PipelineParameter(name="tag", default_value="none")
+    local = str(store._backend.local_path(FIXED))
+    writer = PythonScriptStep("writer.py", name="writer", source_directory="w_src", allow_reuse=False,
+                              arguments=["--tag", tag, "--out", fixed, *(["--go", go] if go else [])])
+    reader = PythonScriptStep("reader.py", name="reader", source_directory="r_src", allow_reuse=False,
+                              arguments=[fixed.as_input("shared_in"), seen, *([local] if scribble else [])])
+    steps = [writer, reader]
+    if tamper:  # between the writer's commit and the reader's start
+        tamperer = PythonScriptStep("tamperer.py", name="tamperer", source_directory="t_src", allow_reuse=False,
+                                    arguments=[local])
+        tamperer.run_after(writer)
+        reader.run_after(tamperer)
+        steps.append(tamperer)
+    return Pipeline(ws, steps=steps)
+
+
+def seen_by_reader(ws: Workspace, run: Any) -> str:
+    step = run.find_step_run("reader")[0]
+    path = step.get_output_data("seen").path_on_datastore
+    return (Datastore(ws, STORE)._backend.local_path(path) / "seen.txt").read_text()
+
+
+def reader_error(run: Any) -> str:
+    return str(run.find_step_run("reader")[0].get_details().get("error", {}).get("message", ""))
+
+
+@pytest.mark.slow
+def test_concurrent_runs_on_one_fixed_destination_each_read_their_own_writer(shared: Path, pws: Workspace) -> None:
+    pipeline = fixed_pipeline(pws)
+    runs = {f"run-{i}": Experiment(pws, "fixed").submit(pipeline, pipeline_parameters={"tag": f"run-{i}"})
+            for i in range(4)}
+    for tag, run in runs.items():
+        status = run.wait_for_completion(show_output=False, raise_on_error=False)
+        if status == "Finished":
+            assert seen_by_reader(pws, run) == tag  # never another run's bytes
+        else:  # the only other acceptable outcome: the reader refused, saying why and what to do
+            assert status == "Failed" and "{run-id}" in reader_error(run) and FIXED in reader_error(run)
+    # on one machine the runs take turns on the destination: none has to fail
+    assert [r.get_status() for r in runs.values()] == ["Finished"] * 4
+
+
+@pytest.mark.slow
+def test_a_run_waits_queued_for_the_run_holding_a_fixed_destination(shared: Path, pws: Workspace) -> None:
+    go = shared / "go"
+    first = Experiment(pws, "fixed").submit(fixed_pipeline(pws, go=str(go)), pipeline_parameters={"tag": "first"})
+    wait_for(lambda: _status(first, "writer") == "Running")
+    second = Experiment(pws, "fixed").submit(fixed_pipeline(pws), pipeline_parameters={"tag": "second"})
+    leases = lambda: _step_folder(pws, second, "writer") / "system_logs" / "leases.txt"  # noqa: E731
+    wait_for(lambda: leases().exists())
+    text = leases().read_text()
+    assert first.id in text and FIXED in text and "{run-id}" in text
+    assert _status(second, "writer") == "Queued"
+    go.write_text("")
+    assert first.wait_for_completion(show_output=False) == "Finished"
+    assert second.wait_for_completion(show_output=False) == "Finished"
+    assert seen_by_reader(pws, first) == "first" and seen_by_reader(pws, second) == "second"
+    assert (Datastore(pws, STORE)._backend.local_path(FIXED) / "data.txt").read_text() == "second"
+
+
+@pytest.mark.slow
+def test_a_consumer_whose_fixed_input_changed_before_it_started_fails_saying_so(shared: Path, pws: Workspace) -> None:
+    run = Experiment(pws, "fixed").submit(fixed_pipeline(pws, tamper=True), pipeline_parameters={"tag": "mine"})
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    error = reader_error(run)
+    assert "Step 'reader' could not start" in error and "changed before it started" in error, error
+    assert "'shared'" in error and repr(FIXED) in error and "{run-id}" in error, error
+    assert "reader" not in ran(shared)  # its process never started
+
+
+@pytest.mark.slow
+def test_a_consumer_whose_fixed_input_changed_while_it_ran_fails_saying_so(shared: Path, pws: Workspace) -> None:
+    run = Experiment(pws, "fixed").submit(fixed_pipeline(pws, scribble=True), pipeline_parameters={"tag": "mine"})
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    error = reader_error(run)
+    assert "Step 'reader' failed" in error and "changed while it ran" in error, error
+    assert repr(FIXED) in error and "{run-id}" in error, error
+    reader_id = run.find_step_run("reader")[0].id
+    assert not Datastore(pws, STORE)._backend.local_path(f"dataset/{reader_id}/seen").exists()  # nothing committed
+
+
+def wait_for(condition: Callable[[], bool], *, attempts: int = 1500) -> None:
+    """Poll ``condition`` every 20 ms, up to ``attempts`` times (a bound, not a timed assertion)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("the condition was never met")
+
+
+def _status(run: Any, step: str) -> str | None:
+    found = run.find_step_run(step)
+    return found[0].get_status() if found else None
+
+
+def _step_folder(ws: Workspace, run: Any, step: str) -> Path:
+    return Path(ws.folder) / "runs" / run.find_step_run(step)[0].id
