@@ -211,9 +211,9 @@ class Orchestrator:
         why = self.leases.try_take(node)
         if why is None:
             return True
-        self.runner.mark_queued(node)
         if node not in self.lease_waits:
             self.lease_waits.add(node)
+            self.runner.mark_queued(node)
             self.runner.note(node, "leases.txt", [why])
         return False
 

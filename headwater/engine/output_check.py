@@ -65,7 +65,12 @@ def outputs_intact(
             return missing
         backend = backend_for_name(out.datastore)
         # local: a listing and a stat per file (cached digests); remote: a listing, metadata reads
-        current = stored_output_digest(backend, out.path, cache)
+        try:
+            current = stored_output_digest(backend, out.path, cache)
+        except OSError as exc:
+            if not backend.is_local:
+                raise  # a store that cannot be reached is not a reason to run the step again
+            return f"output {out.name!r} of the reused run {run_id} cannot be read ({exc})"
         if current is None:
             return missing
         if current != out.digest:

@@ -69,7 +69,13 @@ def check_upstream(
         where = f"{record.path!r} on datastore {record.datastore!r}"
         current = None
         if record.digest is not None:
-            current = stored_output_digest(backend_for_name(record.datastore), record.path, cache)
+            try:
+                current = stored_output_digest(backend_for_name(record.datastore), record.path, cache)
+            except OSError as exc:
+                raise DataAccessError(
+                    f"input {input_name!r} (output {output!r}) at {where} could not be checked {when}: {exc}",
+                    path=record.path,
+                ) from exc
         if record.digest is None or current != record.digest:
             step = plan.spec.step(producer).name
             raise DataAccessError(

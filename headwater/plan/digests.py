@@ -24,10 +24,12 @@ Only the standard library and ``blake3`` are imported here: the planner calls th
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -301,6 +303,15 @@ def _racy(st: os.stat_result) -> bool:
     return time.time_ns() - st.st_mtime_ns < RACY_WINDOW_NS
 
 
+def _regular_stat(path: str) -> os.stat_result:
+    """``os.stat`` of a file that may be hashed: a FIFO, socket or device is refused, not opened
+    (opening a FIFO would wait for a writer forever)."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device is not read)", path)
+    return st
+
+
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_size, a.st_mtime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ino)
 
@@ -312,7 +323,7 @@ def file_digest(path: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACH
     cached, so the next call reads it again.
     """
     key = os.path.abspath(path)
-    st = os.stat(key)
+    st = _regular_stat(key)
     cached = cache.get(key, st)
     if cached is not None:
         return cached
@@ -347,7 +358,7 @@ def file_digests(
     for path in paths:
         key = os.path.abspath(path)
         try:
-            stats.append((len(out), key, os.stat(key)))
+            stats.append((len(out), key, _regular_stat(key)))
             out.append("")
         except OSError as exc:
             out.append(exc)

@@ -12,6 +12,7 @@ consumers have ended, and a consumer whose upstream output changed under it fail
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -210,6 +211,21 @@ def test_an_unchanged_output_is_not_read_again(chain: Path, pws: Workspace, monk
     assert ran(chain) == ["s3"]
     assert str(Path(outputs[2]) / "data.txt") in hashed
     assert reasons(third)["s3"].startswith(changed_on_disk("s3", first.find_step_run("s3")[0].id))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)  # without the guard, hashing the FIFO would wait for a writer forever
+def test_an_output_that_cannot_be_read_reruns_its_producer(chain: Path, pws: Workspace) -> None:
+    first = submit(pws, build(pws))
+    ran(chain)
+    folder = output_folder(pws, first, "s1")
+    (folder / "data.txt").unlink()
+    os.mkfifo(folder / "data.txt")  # not a file that can be hashed: never opened
+    second = submit(pws, build(pws))
+    assert ran(chain) == ["s1"]
+    got = reasons(second)["s1"]
+    assert got.startswith(f"output 's1_out' of the reused run {first.find_step_run('s1')[0].id} cannot be read")
+    assert "not a regular file" in got
 
 
 @pytest.mark.slow
