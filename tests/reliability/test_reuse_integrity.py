@@ -229,6 +229,22 @@ def test_an_output_that_cannot_be_read_reruns_its_producer(chain: Path, pws: Wor
 
 
 @pytest.mark.slow
+def test_an_output_left_empty_is_reused_while_it_stays_empty(proj: Path, pws: Workspace) -> None:
+    gen(proj, {"e_src": {"e.py": script("e", "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\n")}})
+
+    def pipeline() -> Pipeline:
+        out = OutputFileDatasetConfig(name="e_out")
+        return Pipeline(pws, steps=[PythonScriptStep("e.py", name="e", source_directory="e_src", arguments=[out])])
+
+    first = submit(pws, pipeline())
+    assert ran(proj) == ["e"]
+    submit(pws, pipeline())
+    assert ran(proj) == []  # an empty folder is the empty output it was, not a missing one
+    _add(output_folder(pws, first, "e"))
+    assert reasons(submit(pws, pipeline()))["e"].startswith(changed_on_disk("e", first.find_step_run("e")[0].id))
+
+
+@pytest.mark.slow
 def test_a_removed_output_folder_still_says_it_no_longer_exists(chain: Path, pws: Workspace) -> None:
     first = submit(pws, build(pws))
     ran(chain)
