@@ -210,6 +210,9 @@ class Orchestrator:
         else the step waits Queued, and its system log says which run holds the lease."""
         why = self.leases.try_take(node)
         if why is None:
+            if node in self.lease_waits:
+                self.lease_waits.discard(node)
+                self.runner.note(node, "leases.txt", ["the run now holds its output destinations' leases"])
             return True
         if node not in self.lease_waits:
             self.lease_waits.add(node)

@@ -366,6 +366,7 @@ def test_a_run_waits_queued_for_the_run_holding_a_fixed_destination(shared: Path
     assert first.wait_for_completion(show_output=False) == "Finished"
     assert second.wait_for_completion(show_output=False) == "Finished"
     assert seen_by_reader(pws, first) == "first" and seen_by_reader(pws, second) == "second"
+    assert "now holds" in leases().read_text().splitlines()[-1]
     assert (Datastore(pws, STORE)._backend.local_path(FIXED) / "data.txt").read_text() == "second"
 
 
