@@ -65,15 +65,19 @@ age(out)
 """,
 )
 
-COPY = """
+COPY = (
+    """
 import os, shutil, sys
-"""  + AGE + """
+"""
+    + AGE
+    + """
 src, dst = sys.argv[1], sys.argv[2]
 os.makedirs(dst, exist_ok=True)
 for name in sorted(os.listdir(src)):
     shutil.copyfile(os.path.join(src, name), os.path.join(dst, name))
 age(dst)
 """
+)
 
 
 @pytest.fixture
