@@ -18,6 +18,7 @@ import posixpath
 from collections.abc import Callable
 from pathlib import Path
 
+from headwater.errors import DataAccessError
 from headwater.plan.digests import DigestCacheLike, carry_over, digest_files, tree_digest
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
@@ -67,7 +68,7 @@ def outputs_intact(
         # local: a listing and a stat per file (cached digests); remote: a listing, metadata reads
         try:
             current = stored_output_digest(backend, out.path, cache)
-        except OSError as exc:
+        except (OSError, DataAccessError) as exc:  # a FIFO, an unreadable file, a link leaving the store
             if not backend.is_local:
                 raise  # a store that cannot be reached is not a reason to run the step again
             return f"output {out.name!r} of the reused run {run_id} cannot be read ({exc})"

@@ -217,19 +217,32 @@ def test_an_unchanged_output_is_not_read_again(chain: Path, pws: Workspace, monk
     assert reasons(third)["s3"].startswith(changed_on_disk("s3", first.find_step_run("s3")[0].id))
 
 
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)  # not a file that can be hashed: never opened
+
+
+def _link_out(path: Path) -> None:
+    path.symlink_to(path.parents[5] / "outside.txt")  # a link leaving the datastore: never followed
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(60)  # without the guard, hashing the FIFO would wait for a writer forever
-def test_an_output_that_cannot_be_read_reruns_its_producer(chain: Path, pws: Workspace) -> None:
+@pytest.mark.parametrize(
+    ("how", "why"), [(_fifo, "not a regular file"), (_link_out, "escapes datastore")], ids=["fifo", "link"]
+)
+def test_an_output_that_cannot_be_read_reruns_its_producer(
+    chain: Path, pws: Workspace, how: Callable[[Path], None], why: str
+) -> None:
     first = submit(pws, build(pws))
     ran(chain)
     folder = output_folder(pws, first, "s1")
     (folder / "data.txt").unlink()
-    os.mkfifo(folder / "data.txt")  # not a file that can be hashed: never opened
+    how(folder / "data.txt")
     second = submit(pws, build(pws))
     assert ran(chain) == ["s1"]
     got = reasons(second)["s1"]
     assert got.startswith(f"output 's1_out' of the reused run {first.find_step_run('s1')[0].id} cannot be read")
-    assert "not a regular file" in got
+    assert why in got, got
 
 
 @pytest.mark.slow
