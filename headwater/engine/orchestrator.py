@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from headwater.engine.destination_leases import DestinationLeases
 from headwater.engine.env_builds import EnvironmentBuilds
 from headwater.engine.environments import BuiltEnvironment
 from headwater.engine.executors.base import Executor, TaskResult
@@ -34,6 +35,8 @@ from headwater.store.records import utcnow
 __all__ = ["Orchestrator", "main", "HEARTBEAT_SECONDS", "CANCEL_FILE", "PLAN_WAIT_SECONDS"]
 
 HEARTBEAT_SECONDS = 2.0
+#: How often a run waiting for another run's lease on a fixed output destination tries again.
+LEASE_POLL_SECONDS = 0.1
 #: How long a freshly started orchestrator waits for submit to write the run plan.
 PLAN_WAIT_SECONDS = 120.0
 
@@ -65,6 +68,8 @@ class Orchestrator:
         # as it exits; counting from here keeps limits and the recorded times consistent, and no
         # result is left unread when the loop decides it is done.
         self.active: set[str] = set()
+        self.leases = DestinationLeases(plan)  # fixed output destinations: one run at a time
+        self.lease_waits: set[str] = set()  # steps told they wait for another run's lease
         self.builds = EnvironmentBuilds(
             Path(plan.workspace.folder) / ENVIRONMENTS_DIR,
             lambda node: Path(plan.workspace.folder) / "runs" / plan.steps[node].run_id / "system_logs",
@@ -105,6 +110,7 @@ class Orchestrator:
             )
             raise
         finally:
+            self.leases.close()
             self.stopped.set()
             beat.join(timeout=HEARTBEAT_SECONDS * 2)
         return self._finish()
@@ -145,6 +151,7 @@ class Orchestrator:
                 for run_id in sorted(self.active):
                     self.executor.cancel(run_id)  # SIGTERM, then SIGKILL; repeated calls do nothing
                 self._cancel_remaining("the pipeline run was canceled")
+            self.leases.release_finished(self.state)
             if not self.stop_launching:
                 self._launch_ready()
             building = "building" in self.state.values()
@@ -152,6 +159,7 @@ class Orchestrator:
                 if self.stop_launching or not self._launch_possible():
                     self._cancel_remaining("it cannot start: an upstream step did not finish")
                     return
+                time.sleep(LEASE_POLL_SECONDS)  # only a step waiting for another run's lease is left
                 continue
             results = self.executor.wait(timeout=0.05 if building else 0.25) if self.active else []
             for result in results:
@@ -185,7 +193,7 @@ class Orchestrator:
         while progressed and not self.stop_launching:
             progressed = False
             for node in self.order:
-                if self.state[node] != "waiting" or not self._ready(node):
+                if self.state[node] != "waiting" or not self._ready(node) or not self._leased(node):
                     continue
                 sp = self.plan.steps[node]
                 if sp.needs_build and node not in self.runner.interpreters:
@@ -215,6 +223,21 @@ class Orchestrator:
                 if outcome == "failed":
                     self._after_failure(node)
                 progressed = True
+
+    def _leased(self, node: str) -> bool:
+        """Whether the run holds its fixed-destination leases, if ``node`` needs them (it writes one);
+        else the step waits Queued, and its system log says which run holds the lease."""
+        why = self.leases.try_take(node)
+        if why is None:
+            if node in self.lease_waits:
+                self.lease_waits.discard(node)
+                self.runner.note(node, "leases.txt", ["the run now holds its output destinations' leases"])
+            return True
+        if node not in self.lease_waits:
+            self.lease_waits.add(node)
+            self.runner.mark_queued(node)
+            self.runner.note(node, "leases.txt", [why])
+        return False
 
     def _target_has_room(self, node: str, running: set[str]) -> bool:
         """Whether the step's pool has a free slot: an AmlCompute runs up to its ``max_nodes`` steps;

@@ -1,23 +1,32 @@
 """Whether an earlier run's outputs are still what it wrote, so that it may be reused.
 
-A reuse candidate's outputs on a **local** datastore only need to exist (Headwater commits them
-by rename and nothing else writes there). On a **remote** datastore (Azure Blob, S3) any client
-can rewrite a blob in place, so each output's recorded digest is compared with the tree of the
-files' current fingerprints, taken from the store's metadata (listings and HEAD requests, no
-data downloaded; see :mod:`headwater.plan.digests`). An output edited, added to or pruned by
-another tool since the run wrote it makes the run non-reusable, and the reason says so.
+Each output's recorded digest is compared with the digest of what is at its path now, in the
+same shape (:func:`stored_output_digest`). On a **local** datastore that costs one listing and a
+``stat`` per file: file digests come from the workspace's digest cache, keyed by path, size,
+mtime and inode, so an unchanged file is never re-read (the digests taken when the output was
+committed are carried over to the committed files, :func:`remember_committed`); a file edited,
+emptied, added or removed since is hashed again and the difference shows. On a **remote**
+datastore (Azure Blob, S3) the files' current fingerprints come from the store's metadata
+(listings and HEAD requests, no data downloaded; see :mod:`headwater.plan.digests`). An output
+changed since the run wrote it makes the run non-reusable, and the reason says so.
 """
 
 from __future__ import annotations
 
+import os
 import posixpath
 from collections.abc import Callable
+from pathlib import Path
 
-from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
+from headwater.errors import DataAccessError
+from headwater.plan.digests import DigestCacheLike, carry_over, digest_files, tree_digest
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 
-__all__ = ["outputs_intact", "stored_output_digest"]
+__all__ = ["outputs_intact", "remember_committed", "stored_output_digest"]
+
+#: The digest of an output folder with no file in it.
+EMPTY_OUTPUT_DIGEST = tree_digest({})
 
 
 def stored_output_digest(backend: DatastoreBackend, path: str, cache: DigestCacheLike) -> str | None:
@@ -29,7 +38,8 @@ def stored_output_digest(backend: DatastoreBackend, path: str, cache: DigestCach
     """
     files = backend.list_files(path)
     if not files:
-        return None
+        # a local folder that exists but holds nothing is an empty output, not a missing one
+        return EMPTY_OUTPUT_DIGEST if backend.is_local and path and backend.is_dir(path) else None
     try:
         digests = digest_files(backend, files, cache)
     except FileNotFoundError:  # removed between the listing and the fingerprints
@@ -47,24 +57,54 @@ def outputs_intact(
 ) -> str | None:
     """Why the outputs of run ``run_id`` cannot be reused, or None when they can.
 
-    Every output must have a recorded digest (an output overwritten by a later commit has none)
-    and still exist; on a remote datastore its current digest must also equal the recorded one.
+    Every output must have a recorded digest (an output overwritten by a later commit has none),
+    still exist, and have the recorded digest now.
     """
     missing = f"the outputs of run {run_id} no longer exist"
     for out in store.get_run_outputs(run_id):
         if out.digest is None:
             return missing
         backend = backend_for_name(out.datastore)
-        if backend.is_local:
-            if not backend.exists(out.path):
-                return missing
-            continue
-        current = stored_output_digest(backend, out.path, cache)  # one listing, metadata reads
+        # local: a listing and a stat per file (cached digests); remote: a listing, metadata reads
+        try:
+            current = stored_output_digest(backend, out.path, cache)
+        except (OSError, DataAccessError) as exc:  # a FIFO, an unreadable file, a link leaving the store
+            if not backend.is_local:
+                raise  # a store that cannot be reached is not a reason to run the step again
+            return f"output {out.name!r} of the reused run {run_id} cannot be read ({exc})"
         if current is None:
             return missing
         if current != out.digest:
+            if backend.is_local:
+                return (
+                    f"output {out.name!r} of the reused run {run_id} changed on disk "
+                    f"({out.path!r} on datastore {out.datastore!r})"
+                )
             return (
                 f"output {out.name!r} of run {run_id} changed since that run wrote it "
                 f"({out.path!r} on datastore {out.datastore!r})"
             )
     return None
+
+
+def remember_committed(backend: DatastoreBackend, path: str, staged: Path, cache: DigestCacheLike) -> int:
+    """Carry the digests cached for an output's staged files over to where a local commit moved them
+    (``path`` on ``backend``), so the next reuse check does not re-read them; returns how many.
+
+    A rename keeps a file's inode, size and mtime: an entry is carried over only when the committed
+    file's ``stat`` still matches what was cached for the staged one (a file modified in the last
+    seconds before the commit is never cached, so it is hashed once more by the next check).
+    Nothing is done on a remote datastore: its fingerprints come from the store's metadata.
+    """
+    if not backend.is_local:
+        return 0
+    dest = backend.local_path(path)
+    if dest is None or not dest.is_dir():
+        return 0
+    moves = []
+    for folder, _dirs, files in os.walk(dest):
+        below = os.path.relpath(folder, dest)
+        for name in files:
+            rel = name if below == "." else os.path.join(below, name)
+            moves.append((staged / rel, os.path.join(folder, name)))
+    return carry_over(cache, moves)

@@ -19,7 +19,7 @@ from headwater.engine.executors.base import Executor, TaskResult
 from headwater.engine.ingest import ingest_events
 from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedOutput, build_task
-from headwater.engine.output_check import outputs_intact, stored_output_digest
+from headwater.engine.output_check import outputs_intact, remember_committed, stored_output_digest
 from headwater.engine.outputs import (
     apply_upload_options,
     check_output,
@@ -29,6 +29,7 @@ from headwater.engine.outputs import (
     staging_dir,
 )
 from headwater.engine.plan_file import SCRIPT_RUN, RunPlan
+from headwater.engine.upstream_check import check_upstream
 from headwater.engine.workdir import STD_LOG, check_snapshot, prepare_workdir
 from headwater.errors import DataAccessError, HeadwaterError
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
@@ -150,6 +151,7 @@ class StepRunner:
         if self.statuses.preparing is not None and executor is not None:
             self.store.update_run(run_id, status=self.statuses.preparing)
         try:
+            check_upstream(self.plan, self.store, self.inputs.backend, self.cache, node)  # fixed destinations only
             resolved = self.inputs.resolve(node, run_dir)
             decision = self.decide(node, {i.name: i.digest for i in resolved})
         except HeadwaterError as exc:
@@ -279,6 +281,10 @@ class StepRunner:
         if done.problems:
             self._system_log(node, "events.txt", done.problems)
 
+    def note(self, node: str, name: str, lines: list[str]) -> None:
+        """Append ``lines`` to the step's ``system_logs/<name>`` and to the orchestrator's log."""
+        self._system_log(node, name, lines)
+
     def _system_log(self, node: str, name: str, lines: list[str]) -> None:
         folder = self.run_dir(node) / "system_logs"
         folder.mkdir(parents=True, exist_ok=True)
@@ -332,6 +338,11 @@ class StepRunner:
             else:
                 message = f"{self.noun} {step.name!r} failed with exit code {result.returncode}"
             return self._fail(node, message, exit_code=result.returncode, log_tail=tail)
+        try:  # what it read from a fixed destination must not have changed under it
+            check_upstream(self.plan, self.store, self.inputs.backend, self.cache, node, when="while it ran")
+        except (HeadwaterError, OSError) as exc:
+            shutil.rmtree(run_dir / "staging", ignore_errors=True)
+            return self._fail(node, f"{self.noun} {step.name!r} failed: {exc}")
         if self.statuses.finalizing is not None:
             self.store.update_run(run_id, status=self.statuses.finalizing)
         committed = result.outputs
@@ -381,6 +392,7 @@ class StepRunner:
                 apply_upload_options(o, staged, backend, path)
                 digest = output_digest(staged, self.cache)
                 commit_output(staged, backend, path)
+                remember_committed(backend, path, staged, self.cache)  # no re-read by the next reuse check
             self.store.put_run_output(RunOutputRecord(run_id, o.name, datastore, path, digest))
             if o.register:
                 self.inputs.register_output(o, datastore, path, run_id)

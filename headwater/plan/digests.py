@@ -24,10 +24,12 @@ Only the standard library and ``blake3`` are imported here: the planner calls th
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +44,7 @@ __all__ = [
     "DigestCache",
     "DigestCacheLike",
     "NullDigestCache",
+    "carry_over",
     "digest_files",
     "file_digest",
     "file_digests",
@@ -300,6 +303,15 @@ def _racy(st: os.stat_result) -> bool:
     return time.time_ns() - st.st_mtime_ns < RACY_WINDOW_NS
 
 
+def _regular_stat(path: str) -> os.stat_result:
+    """``os.stat`` of a file that may be hashed: a FIFO, socket or device is refused, not opened
+    (opening a FIFO would wait for a writer forever)."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device is not read)", path)
+    return st
+
+
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_size, a.st_mtime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ino)
 
@@ -311,7 +323,7 @@ def file_digest(path: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACH
     cached, so the next call reads it again.
     """
     key = os.path.abspath(path)
-    st = os.stat(key)
+    st = _regular_stat(key)
     cached = cache.get(key, st)
     if cached is not None:
         return cached
@@ -346,7 +358,7 @@ def file_digests(
     for path in paths:
         key = os.path.abspath(path)
         try:
-            stats.append((len(out), key, os.stat(key)))
+            stats.append((len(out), key, _regular_stat(key)))
             out.append("")
         except OSError as exc:
             out.append(exc)
@@ -383,6 +395,28 @@ def file_digests(
             store.append((key, st, result[0]))
     cache.put_many(store)
     return out
+
+
+def carry_over(cache: DigestCacheLike, moves: Iterable[tuple[str | os.PathLike[str], str | os.PathLike[str]]]) -> int:
+    """After files were renamed, cache their digests under their new paths; returns how many.
+
+    ``moves`` are ``(old path, new path)`` pairs of local files. A rename keeps a file's size,
+    mtime and inode, so the new path's ``stat`` is looked up under the old path: an entry still
+    valid there (not stale, not racy when it was stored) is stored again under the new path. A
+    file that changed since, was copied instead of renamed, or was never cached is left out (it is
+    hashed when next asked for). Nothing is read.
+    """
+    entries: list[tuple[str, str, os.stat_result]] = []
+    for old, new in moves:
+        try:
+            st = os.stat(new)
+        except OSError:
+            continue
+        entries.append((os.path.abspath(old), os.path.abspath(new), st))
+    found = cache.get_many([(old, st) for old, _new, st in entries])
+    keep = [(new, st, digest) for (_old, new, st), digest in zip(entries, found, strict=True) if digest is not None]
+    cache.put_many(keep)
+    return len(keep)
 
 
 def tree_digest(files: Mapping[str, str]) -> str:

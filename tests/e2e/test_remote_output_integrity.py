@@ -181,7 +181,7 @@ def test_an_output_blob_edited_in_place_is_not_reused(remote: Remote, proj: Path
     )
 
 
-def test_outputs_intact_compares_remote_outputs_and_only_checks_local_ones_exist(
+def test_outputs_intact_compares_remote_and_local_outputs(
     remote: Remote, proj: Path, rws: Workspace
 ) -> None:
     """The check itself, on a remote output and on one in the workspace's local blob store."""
@@ -203,9 +203,12 @@ def test_outputs_intact_compares_remote_outputs_and_only_checks_local_ones_exist
     )
     store._backend.delete(f"out/{remote_id}", recursive=True)
     assert check(remote_id) == f"the outputs of run {remote_id} no longer exist"
-    # Local outputs keep the existence check: an in-place edit there is not looked for.
+    # Local outputs are compared too (stat-cached digests): an in-place edit there is found.
     (Path(local._backend.local_path(f"local/{local_id}")) / "a.txt").write_text("edited")
-    assert check(local_id) is None
+    assert check(local_id) == (
+        f"output 'out' of the reused run {local_id} changed on disk ('local/{local_id}' on datastore "
+        "'workspaceblobstore')"
+    )
 
 
 def test_a_half_failed_commit_leaves_no_earlier_run_reusable(

@@ -19,6 +19,7 @@ from headwater.plan.digests import (
     NULL_CACHE,
     DigestCache,
     NullDigestCache,
+    carry_over,
     digest_files,
     file_digest,
     open_digest_cache,
@@ -89,6 +90,24 @@ def test_cache_hit_is_decided_by_stat_alone(tmp_path: Path, cache: DigestCache, 
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert file_digest(f, cache) == old
     assert reads == ["a.bin"]
+
+
+def test_carry_over_keeps_a_renamed_files_digest_and_drops_a_changed_one(
+    tmp_path: Path, cache: DigestCache, reads: list[str]
+) -> None:
+    gen(tmp_path / "staged", {"same.bin": b"s" * 1000, "edited.bin": b"e" * 1000, "copied.bin": b"c" * 10})
+    digest_files(tmp_path / "staged", ["same.bin", "edited.bin", "copied.bin"], cache)
+    os.rename(tmp_path / "staged", tmp_path / "committed")
+    (tmp_path / "committed" / "edited.bin").write_bytes(b"E" * 1001)
+    (tmp_path / "committed" / "copied.bin").unlink()
+    (tmp_path / "committed" / "copied.bin").write_bytes(b"c" * 10)  # same bytes, another inode
+    moves = [(tmp_path / "staged" / n, tmp_path / "committed" / n) for n in ("same.bin", "edited.bin", "copied.bin")]
+    reads.clear()
+    assert carry_over(cache, [*moves, (tmp_path / "gone", tmp_path / "missing")]) == 1
+    assert reads == []  # nothing read to carry a digest over
+    got = digest_files(tmp_path / "committed", ["same.bin", "edited.bin", "copied.bin"], cache)
+    assert reads == ["edited.bin", "copied.bin"]  # the renamed, unchanged file came from the cache
+    assert got["same.bin"] == _expected(b"s" * 1000) and got["edited.bin"] == _expected(b"E" * 1001)
 
 
 @pytest.mark.parametrize("change", ["size", "mtime", "inode"])
