@@ -1,0 +1,326 @@
+"""Workspace creation and the metadata database under faults (issue #12, items 7, 10, 11).
+
+Real processes race to create one workspace; a create is SIGKILLed half-way; ``metadata.db`` is
+made read-only (for root too: ``chattr +i``) or has pages overwritten; ``headwater workspace
+check`` and ``backup`` are run against healthy and damaged workspaces, and during a running
+pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from headwater import Experiment, Pipeline, PythonScriptStep, Workspace
+from headwater.cli.main import cli
+from headwater.errors import (
+    ConfigurationError,
+    HeadwaterError,
+    MetadataStoreError,
+)
+from tests.conftest import gen
+from tests.e2e.conftest import script
+
+WAIT_S = 120.0
+
+
+def _poll(condition: object, what: str, timeout: float = WAIT_S) -> None:
+    """Wait (bounded) until ``condition()`` is true."""
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _hw(*args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, (
+        f"headwater {' '.join(args)} exited {result.exit_code}, expected {code}\n"
+        f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\nexception: {result.exception!r}"
+    )
+    return result
+
+
+def _one_error_line(result: Result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
+    assert lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+# -- item 7: creating a workspace ------------------------------------------------------------------
+
+CREATOR = """
+import json, sys, time
+from pathlib import Path
+from headwater import Workspace
+from headwater.errors import AlreadyExistsError
+
+ready, go, exist_ok, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] or None
+ready.touch()
+while not go.exists():
+    time.sleep(0.001)
+try:
+    ws = Workspace.create("shared", exist_ok=exist_ok, metadata_url=url)
+except AlreadyExistsError as exc:
+    print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+    sys.exit(0)
+with ws:
+    details = ws.get_details()
+    print(json.dumps({"folder": str(ws.folder), "created": details["creationTime"],
+                      "datastores": sorted(ws.datastores), "default": details["defaultDatastore"]}))
+"""
+
+
+def _race_creates(tmp_path: Path, n: int, *, exist_ok: bool, url: str | None) -> list[dict[str, str]]:
+    """Start ``n`` processes, let them call Workspace.create at once, and return what each printed."""
+    (tmp_path / "creator.py").write_text(CREATOR)
+    go = tmp_path / "go"
+    procs = []
+    for i in range(n):
+        ready = tmp_path / f"ready-{i}"
+        cmd = [sys.executable, str(tmp_path / "creator.py"), str(ready), str(go), "1" if exist_ok else "0", url or ""]
+        procs.append((ready, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    try:
+        _poll(lambda: all(r.exists() or p.poll() is not None for r, p in procs), "the creators to be ready")
+        go.touch()
+        outs = []
+        for _, p in procs:
+            out, err = p.communicate(timeout=WAIT_S)
+            assert p.returncode == 0, f"a creator failed:\n{err}"
+            outs.append(json.loads(out.strip().splitlines()[-1]))
+        return outs
+    finally:
+        for _, p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_eight_processes_creating_one_workspace_all_get_it(
+    backend: str, tmp_path: Path, headwater_home: Path, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    outs = _race_creates(tmp_path, 8, exist_ok=True, url=url)
+    assert all("error" not in o for o in outs), outs
+    assert len({(o["folder"], o["created"]) for o in outs}) == 1, outs  # one workspace, the same for all
+    assert outs[0]["datastores"] == ["workspaceblobstore", "workspacefilestore"]
+    assert outs[0]["default"] == "workspaceblobstore"
+    assert [p.name for p in (headwater_home / "workspaces").iterdir()] == ["shared"]  # no leftovers
+    with Workspace.get("shared") as ws:
+        assert sorted(ws.datastores) == ["workspaceblobstore", "workspacefilestore"]
+
+
+@pytest.mark.slow
+def test_racing_creates_without_exist_ok_one_wins_the_others_are_told_it_exists(
+    tmp_path: Path, headwater_home: Path
+) -> None:
+    outs = _race_creates(tmp_path, 4, exist_ok=False, url=None)
+    winners = [o for o in outs if "error" not in o]
+    losers = [o for o in outs if "error" in o]
+    assert len(winners) == 1, outs
+    assert {o["error"] for o in losers} == {"AlreadyExistsError"}, outs
+    assert all("exist_ok=True" in o["message"] for o in losers)
+
+
+PAUSED_CREATOR = """
+import sys, time
+from pathlib import Path
+from headwater.store import metadata
+
+real = metadata.MetadataStore.create.__func__
+
+def paused(cls, url):
+    store = real(cls, url)
+    Path(sys.argv[1]).touch()  # half-way: the metadata database exists, the workspace is not finished
+    time.sleep(600)
+    return store
+
+metadata.MetadataStore.create = classmethod(paused)
+from headwater import Workspace
+Workspace.create("half")
+"""
+
+
+@pytest.mark.slow
+def test_a_create_killed_half_way_does_not_block_a_later_one(tmp_path: Path, headwater_home: Path) -> None:
+    (tmp_path / "paused.py").write_text(PAUSED_CREATOR)
+    marker = tmp_path / "half-way"
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "paused.py"), str(marker)], stderr=subprocess.PIPE)
+    try:
+        _poll(lambda: marker.exists() or proc.poll() is not None, "the create to get half-way")
+        assert proc.poll() is None, proc.communicate()[1]
+    finally:
+        proc.kill()  # SIGKILL
+        proc.communicate()
+    root = headwater_home / "workspaces"
+    assert not (root / "half").exists()  # nothing half-built where the workspace goes
+    with Workspace.create("half") as ws:
+        assert sorted(ws.datastores) == ["workspaceblobstore", "workspacefilestore"]
+    assert [p.name for p in root.iterdir()] == ["half"]  # the killed create's leftovers are cleaned up
+
+
+def test_create_refuses_a_file_where_the_folder_goes(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ConfigurationError) as err:
+        Workspace.create("proj", folder=tmp_path / "a-file")
+    assert str(tmp_path / "a-file") in str(err.value) and "not a folder" in str(err.value)
+
+
+# -- smaller items: sentences and hints; malformed config.json -------------------------------------
+
+
+def test_a_hint_follows_a_finished_sentence(tmp_path: Path) -> None:
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigurationError) as err:
+        Workspace.create("proj", folder=tmp_path / "busy")
+    assert "is not a workspace. Choose" in str(err.value), str(err.value)
+    assert str(HeadwaterError("It broke", hint="Fix it.")) == "It broke. Fix it."
+    assert str(HeadwaterError("It broke.", hint="Fix it.")) == "It broke. Fix it."
+    assert str(HeadwaterError("Did it break?", hint="Fix it.")) == "Did it break? Fix it."
+    assert str(HeadwaterError("It broke")) == "It broke"
+
+
+def _config(tmp_path: Path, data: object) -> Path:
+    f = tmp_path / "proj" / ".azureml" / "config.json"
+    f.parent.mkdir(parents=True)
+    f.write_text(json.dumps(data))
+    return f
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("/etc/passwd", "is a file, not a folder"),
+        ("{tmp}/no/such/parent/ws", "does not exist"),
+        (["a", "list"], "Expected a string, got list"),
+    ],
+)
+def test_a_malformed_folder_in_config_names_the_file_the_key_and_the_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: object, expected: str
+) -> None:
+    if isinstance(folder, str):
+        folder = folder.format(tmp=tmp_path)
+    f = _config(tmp_path, {"workspace_name": "ws", "folder": folder})
+    with pytest.raises(ConfigurationError) as err:
+        Workspace.from_config(f)
+    text = str(err.value)
+    assert str(f) in text and "key 'folder'" in text and expected in text, text
+    assert not (tmp_path / "no").exists()  # nothing was created on the way
+    monkeypatch.chdir(f.parent.parent)
+    line = _one_error_line(_hw("workspace", "show", code=1))
+    assert str(f) in line and "key 'folder'" in line and expected in line, line
+
+
+# -- item 10: database faults -----------------------------------------------------------------------
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make ``path`` read-only for this process, root included.
+
+    Root ignores permission bits, so as root the file is made immutable (``chattr +i``, which
+    needs CAP_LINUX_IMMUTABLE and a filesystem with the flag: ext4, xfs, btrfs, tmpfs); otherwise
+    its mode becomes 0444. Either way SQLite opens it read-only and refuses writes with
+    SQLITE_READONLY, as it does for a workspace owned by another user.
+    """
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+
+
+def corrupt(db: Path) -> None:
+    """Overwrite every page but the first (the header and the schema) with garbage."""
+    size = db.stat().st_size
+    assert size >= 3 * 4096, size
+    with open(db, "r+b") as fh:
+        fh.seek(4096)
+        fh.write(b"\xa5\x5a" * ((size - 4096) // 2))
+
+
+def _pipeline(ws: Workspace, proj: Path, body: str = "") -> Pipeline:
+    gen(proj / "src", {"a.py": script("a", body)})
+    return Pipeline(ws, [PythonScriptStep("a.py", name="a", source_directory=str(proj / "src"))])
+
+
+def _runs_folders(ws_folder: Path) -> list[str]:
+    runs = ws_folder / "runs"
+    return sorted(p.name for p in runs.iterdir()) if runs.is_dir() else []
+
+
+def _run_count(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_submit_to_a_read_only_metadata_db_names_the_file_and_leaves_nothing(
+    pws: Workspace, proj: Path
+) -> None:
+    pipeline = _pipeline(pws, proj)
+    db = pws.folder / "metadata.db"
+    pws.close()
+    with read_only(db):
+        with pytest.raises(MetadataStoreError) as err:
+            Experiment(pws, "e").submit(pipeline)
+        pws.close()
+        text = str(err.value)
+        assert str(db) in text and "read-only" in text and "permissions" in text, text
+        assert _runs_folders(pws.folder) == []
+    assert _run_count(db) == 0
+
+
+def test_cli_on_a_read_only_metadata_db_prints_one_line(pws: Workspace) -> None:
+    db = pws.folder / "metadata.db"
+    pws.close()
+    with read_only(db):
+        line = _one_error_line(_hw("compute", "attach-ray", "ray1", "--address", "127.0.0.1:1", "-w", "pipelines",
+                                   code=1))
+    assert str(db) in line and "read-only" in line, line
+
+
+def test_submit_to_a_corrupted_metadata_db_names_the_file(pws: Workspace, proj: Path) -> None:
+    pipeline = _pipeline(pws, proj)
+    db = pws.folder / "metadata.db"
+    pws.close()
+    corrupt(db)
+    with pytest.raises(MetadataStoreError) as err:
+        Experiment(pws, "e").submit(pipeline)
+    pws.close()
+    text = str(err.value)
+    assert str(db) in text and "damaged" in text and "headwater workspace check" in text, text
+    assert _runs_folders(pws.folder) == []
+
+
+def test_cli_on_a_corrupted_metadata_db_prints_one_line(pws: Workspace) -> None:
+    db = pws.folder / "metadata.db"
+    pws.close()
+    corrupt(db)
+    line = _one_error_line(_hw("run", "list", "-w", "pipelines", code=1))
+    assert str(db) in line and "damaged" in line, line
