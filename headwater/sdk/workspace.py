@@ -327,11 +327,14 @@ class Workspace:
     def _metadata(self) -> MetadataStore:
         """The open metadata store (opened on first use)."""
         if self._store is None:
-            url = self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db")
-            self._store = MetadataStore.open(url)
+            self._store = MetadataStore.open(self._store_url())
             # SDK v1 code never closes a Workspace: close the connection when the object goes away.
             self._finalizer = weakref.finalize(self, self._store.close)
         return self._store
+
+    def _store_url(self) -> str:
+        """The metadata store's URL (with any password), without opening it."""
+        return str(self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db"))
 
     def _ref(self) -> WorkspaceRef:
         """What another process needs to open this workspace (the engine's view of it)."""

@@ -324,3 +324,199 @@ def test_cli_on_a_corrupted_metadata_db_prints_one_line(pws: Workspace) -> None:
     corrupt(db)
     line = _one_error_line(_hw("run", "list", "-w", "pipelines", code=1))
     assert str(db) in line and "damaged" in line, line
+
+
+# -- item 11: headwater workspace check | backup -----------------------------------------------------
+
+WRITER = """
+import argparse, os
+p = argparse.ArgumentParser(); p.add_argument("--out"); a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+with open(os.path.join(a.out, "x.txt"), "w") as fh:
+    fh.write("written by the step")
+"""
+READER = """
+import argparse, os
+p = argparse.ArgumentParser(); p.add_argument("--inp"); a = p.parse_args()
+print(open(os.path.join(a.inp, "x.txt")).read())
+"""
+
+
+def _two_steps(ws: Workspace, proj: Path) -> Pipeline:
+    from headwater import OutputFileDatasetConfig
+
+    gen(proj / "src", {"w.py": script("w", WRITER), "r.py": script("r", READER)})
+    out = OutputFileDatasetConfig("s1_out")
+    return Pipeline(ws, [
+        PythonScriptStep("w.py", name="w", source_directory=str(proj / "src"), arguments=["--out", out]),
+        PythonScriptStep("r.py", name="r", source_directory=str(proj / "src"), arguments=["--inp", out.as_input()]),
+    ])
+
+
+def _ran_twice(ws: Workspace, proj: Path) -> str:
+    """Run the two-step pipeline, then again (every step reused); returns the first run's id."""
+    pipeline = _two_steps(ws, proj)
+    first = Experiment(ws, "e").submit(pipeline)
+    first.wait_for_completion()
+    assert first.get_status() == "Finished"
+    again = Experiment(ws, "e").submit(pipeline)
+    again.wait_for_completion()
+    assert again.get_status() == "Finished"
+    return first.id
+
+
+def _check(code: int) -> dict[str, object]:
+    result = _hw("workspace", "check", "-w", "pipelines", "--json", code=code)
+    report: dict[str, object] = json.loads(result.stdout)
+    assert report["ok"] is (code == 0)
+    return report
+
+
+def _output_file(ws: Workspace) -> Path:
+    (found,) = (ws.folder / "datastores" / "workspaceblobstore").rglob("x.txt")
+    return found
+
+
+def test_a_healthy_workspace_checks_clean(pws: Workspace, proj: Path) -> None:
+    _ran_twice(pws, proj)
+    report = _check(0)
+    assert report["problems"] == [] and report["skipped"] == []
+    assert report["runs_checked"] == 6 and report["outputs_checked"] == 1
+    assert report["schema"] == report["expected_schema"]
+    text = _hw("workspace", "check", "-w", "pipelines").stdout
+    assert "problems: 0" in text
+
+
+def test_check_reports_a_deleted_run_folder(pws: Workspace, proj: Path) -> None:
+    import shutil
+
+    first = _ran_twice(pws, proj)
+    (step,) = [s for s in Experiment(pws, "e").get_runs(include_children=True) if s.parent and s.parent.id == first
+               and s.name == "r"]
+    shutil.rmtree(pws.folder / "runs" / step.id)
+    report = _check(1)
+    (problem,) = report["problems"]  # type: ignore[misc]
+    assert problem["kind"] == "run_folder" and problem["run_id"] == step.id, problem
+    result = _hw("workspace", "check", "-w", "pipelines", code=1)
+    assert step.id in result.stdout and "has no folder" in result.stdout
+    assert _one_error_line(result).startswith("error: Workspace 'pipelines' has 1 problem(s)")
+
+
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_check_reports_an_output_changed_on_disk(pws: Workspace, proj: Path, change: str) -> None:
+    _ran_twice(pws, proj)
+    f = _output_file(pws)
+    if change == "edit":
+        f.write_text("edited by hand")
+    else:
+        f.unlink()
+    report = _check(1)
+    (problem,) = report["problems"]  # type: ignore[misc]
+    assert problem["kind"] == "output" and "'s1_out'" in problem["message"], problem
+    assert ("changed on disk" if change == "edit" else "is missing") in problem["message"], problem
+
+
+def test_check_reports_a_corrupted_database(pws: Workspace, proj: Path) -> None:
+    _ran_twice(pws, proj)
+    pws.close()
+    corrupt(pws.folder / "metadata.db")
+    report = _check(1)
+    problems = report["problems"]
+    assert problems and all(p["kind"] == "database" for p in problems), problems  # type: ignore[index, union-attr]
+    assert report["skipped"], report
+
+
+def test_check_does_not_read_unchanged_outputs_again(
+    pws: Workspace, proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.ops.workspace_check import check_workspace
+    from headwater.plan import digests
+
+    _ran_twice(pws, proj)
+    assert check_workspace(pws.name, pws.folder, pws._store_url()).ok  # fills the digest cache if needed
+    hashed: list[str] = []
+    real = digests._hash_file
+    monkeypatch.setattr(digests, "_hash_file", lambda path, size: hashed.append(path) or real(path, size))
+    report = check_workspace(pws.name, pws.folder, pws._store_url())
+    assert report.ok and report.outputs_checked == 1
+    assert hashed == []
+    _output_file(pws).write_text("edited")
+    assert not check_workspace(pws.name, pws.folder, pws._store_url()).ok
+    assert len(hashed) == 1  # only the changed file is read
+
+
+def test_schema_tables_match_a_new_database(pws: Workspace) -> None:
+    from headwater.store.maintenance import TABLES
+
+    conn = sqlite3.connect(f"file:{pws.folder / 'metadata.db'}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+    assert set(TABLES) == tables
+
+
+LOGGER = """
+import os, time
+from headwater import Run
+run = Run.get_context()
+open(os.environ["HW_TEST_STARTED"], "w").close()
+i = 0
+while not os.path.exists(os.environ["HW_TEST_RELEASE"]):
+    run.log("tick", i)  # the orchestrator keeps writing these into metadata.db
+    i += 1
+    time.sleep(0.01)
+"""
+
+
+@pytest.mark.slow
+def test_a_backup_taken_while_a_pipeline_runs_opens_and_has_the_runs(
+    pws: Workspace, proj: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _ran_twice(pws, proj)
+    started, release = tmp_path / "started", tmp_path / "release"
+    monkeypatch.setenv("HW_TEST_STARTED", str(started))
+    monkeypatch.setenv("HW_TEST_RELEASE", str(release))
+    gen(proj / "slow", {"slow.py": script("slow", LOGGER)})
+    running = Experiment(pws, "e").submit(
+        Pipeline(pws, [PythonScriptStep("slow.py", name="slow", source_directory=str(proj / "slow"))])
+    )
+    try:
+        _poll(started.exists, "the step to start")
+        (step,) = running.get_children()
+        _poll(lambda: len(step.get_metrics().get("tick", [])) > 5, "the step's metrics to be recorded")  # type: ignore[arg-type]
+        backups = tmp_path / "backups"
+        backups.mkdir()
+        result = _hw("workspace", "backup", str(backups), "-w", "pipelines")
+    finally:
+        release.touch()
+    running.wait_for_completion()
+    (copy,) = backups.iterdir()
+    assert str(copy) in result.stdout
+    conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        statuses = dict(conn.execute("SELECT id, status FROM runs WHERE parent_id IS NULL").fetchall())
+        ticks = conn.execute("SELECT count(*) FROM metrics WHERE name = 'tick'").fetchone()[0]
+    finally:
+        conn.close()
+    assert statuses[first] == "Finished" and statuses[running.id] == "Running", statuses
+    assert len(statuses) == 3 and ticks > 5
+    with Workspace.get("pipelines", folder=pws.folder) as ws:  # the live workspace is unharmed
+        assert ws._metadata.get_run(running.id).status == "Finished"  # type: ignore[union-attr]
+
+
+def test_backup_refuses_to_overwrite(pws: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "taken.db").write_text("mine")
+    line = _one_error_line(_hw("workspace", "backup", str(tmp_path / "taken.db"), "-w", "pipelines", code=1))
+    assert "exists already" in line and str(tmp_path / "taken.db") in line
+    assert (tmp_path / "taken.db").read_text() == "mine"
+    _hw("workspace", "backup", str(tmp_path / "new.db"), "-w", "pipelines")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("new", ".new"))) == ["new.db"]
+
+
+def test_backup_of_a_postgresql_workspace_says_to_use_pg_dump(postgres_url: str, tmp_path: Path) -> None:
+    Workspace.create("pg", metadata_url=postgres_url).close()
+    line = _one_error_line(_hw("workspace", "backup", str(tmp_path / "b.dump"), "-w", "pg", code=1))
+    assert "pg_dump --format=custom" in line and str(tmp_path / "b.dump") in line, line
+    assert not (tmp_path / "b.dump").exists()
