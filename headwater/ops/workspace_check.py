@@ -30,10 +30,6 @@ from headwater.store.schema import HEAD
 
 __all__ = ["CheckReport", "Problem", "backup_workspace", "check_workspace"]
 
-#: Runs of these kinds always have a folder (made before they are recorded).
-_RUNS_WITH_FOLDERS = ("pipeline", "script")
-
-
 @dataclass(frozen=True)
 class Problem:
     """One thing found wrong: ``kind`` is ``database``, ``schema``, ``run_folder`` or ``output``."""
@@ -70,11 +66,10 @@ def _label(run: RunRecord) -> str:
 
 
 def _expects_folder(run: RunRecord) -> bool:
-    """Whether the run has a folder of its own: pipeline and script runs always; a step run once it
-    started, unless it was reused (a reused step points at the run it reuses)."""
-    if run.kind in _RUNS_WITH_FOLDERS:
-        return True
-    return run.reused_run_id is None and run.started_at is not None
+    """Whether the run has a folder of its own: every run that started, unless it was reused (a
+    reused step points at the run it reuses). A run whose submit failed never started, and its
+    folder was removed with everything else the submit made."""
+    return run.started_at is not None and run.reused_run_id is None
 
 
 def _check_database(report: CheckReport, url: str) -> MetadataStore | None:

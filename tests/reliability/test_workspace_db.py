@@ -253,13 +253,26 @@ def read_only(path: Path) -> Iterator[None]:
             path.chmod(mode)
 
 
-def corrupt(db: Path) -> None:
-    """Overwrite every page but the first (the header and the schema) with garbage."""
+def corrupt(db: Path, table: str | None = None) -> None:
+    """Overwrite the first pages of ``table`` and its indexes with garbage (the database opens,
+    reading the table fails); without a table, every page but the first (the header and schema)."""
     size = db.stat().st_size
     assert size >= 3 * 4096, size
+    if table is None:
+        spans = [(4096, size - 4096)]
+    else:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            roots = [r[0] for r in conn.execute("SELECT rootpage FROM sqlite_master WHERE tbl_name = ?", (table,))]
+        finally:
+            conn.close()
+        assert roots
+        spans = [((root - 1) * page_size, page_size) for root in roots]
     with open(db, "r+b") as fh:
-        fh.seek(4096)
-        fh.write(b"\xa5\x5a" * ((size - 4096) // 2))
+        for start, length in spans:
+            fh.seek(start)
+            fh.write(b"\xa5\x5a" * (length // 2))
 
 
 def _pipeline(ws: Workspace, proj: Path, body: str = "") -> Pipeline:
@@ -296,6 +309,30 @@ def test_submit_to_a_read_only_metadata_db_names_the_file_and_leaves_nothing(
     assert _run_count(db) == 0
 
 
+def test_a_submit_failing_half_way_through_recording_records_nothing(
+    pws: Workspace, proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.store.metadata import MetadataStore
+
+    gen(proj / "src", {"a.py": script("a"), "b.py": script("b")})
+    pipeline = Pipeline(pws, [PythonScriptStep(f"{n}.py", name=n, source_directory=str(proj / "src")) for n in "ab"])
+    real = MetadataStore.set_tags
+    calls: list[str] = []
+
+    def set_tags_then_fail(self: MetadataStore, run_id: str, tags: dict[str, str | None]) -> None:
+        calls.append(run_id)
+        if len(calls) == 2:  # the second step's tags: the pipeline run and one step are written by now
+            raise OSError(28, "No space left on device")
+        real(self, run_id, tags)
+
+    monkeypatch.setattr(MetadataStore, "set_tags", set_tags_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        Experiment(pws, "e").submit(pipeline)
+    monkeypatch.undo()
+    assert _runs_folders(pws.folder) == []
+    assert pws._metadata.list_runs() == []  # not a pipeline run and one step, NotStarted or Failed
+
+
 def test_cli_on_a_read_only_metadata_db_prints_one_line(pws: Workspace) -> None:
     db = pws.folder / "metadata.db"
     pws.close()
@@ -305,11 +342,12 @@ def test_cli_on_a_read_only_metadata_db_prints_one_line(pws: Workspace) -> None:
     assert str(db) in line and "read-only" in line, line
 
 
-def test_submit_to_a_corrupted_metadata_db_names_the_file(pws: Workspace, proj: Path) -> None:
+@pytest.mark.parametrize("table", [None, "runs"])
+def test_submit_to_a_corrupted_metadata_db_names_the_file(pws: Workspace, proj: Path, table: str | None) -> None:
     pipeline = _pipeline(pws, proj)
     db = pws.folder / "metadata.db"
     pws.close()
-    corrupt(db)
+    corrupt(db, table)
     with pytest.raises(MetadataStoreError) as err:
         Experiment(pws, "e").submit(pipeline)
     pws.close()
@@ -318,12 +356,13 @@ def test_submit_to_a_corrupted_metadata_db_names_the_file(pws: Workspace, proj: 
     assert _runs_folders(pws.folder) == []
 
 
-def test_cli_on_a_corrupted_metadata_db_prints_one_line(pws: Workspace) -> None:
+@pytest.mark.parametrize("table", [None, "runs"])
+def test_cli_on_a_corrupted_metadata_db_prints_one_line(pws: Workspace, table: str | None) -> None:
     db = pws.folder / "metadata.db"
     pws.close()
-    corrupt(db)
+    corrupt(db, table)
     line = _one_error_line(_hw("run", "list", "-w", "pipelines", code=1))
-    assert str(db) in line and "damaged" in line, line
+    assert str(db) in line and "is damaged" in line and "headwater workspace check" in line, line
 
 
 # -- item 11: headwater workspace check | backup -----------------------------------------------------
@@ -400,6 +439,23 @@ def test_check_reports_a_deleted_run_folder(pws: Workspace, proj: Path) -> None:
     result = _hw("workspace", "check", "-w", "pipelines", code=1)
     assert step.id in result.stdout and "has no folder" in result.stdout
     assert _one_error_line(result).startswith("error: Workspace 'pipelines' has 1 problem(s)")
+
+
+def test_check_does_not_count_a_failed_submit_as_a_lost_run_folder(
+    pws: Workspace, proj: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.engine.plan_file import RunPlan
+
+    def full_disk(self: object, path: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    pipeline = _pipeline(pws, proj)
+    monkeypatch.setattr(RunPlan, "save", full_disk)
+    with pytest.raises(OSError):
+        Experiment(pws, "e").submit(pipeline)
+    (run,) = pws._metadata.list_runs(top_level=True)
+    assert run.status == "Failed" and _runs_folders(pws.folder) == []
+    assert _check(0)["runs_checked"] == 2
 
 
 @pytest.mark.parametrize("change", ["edit", "delete"])
