@@ -576,3 +576,13 @@ def test_backup_of_a_postgresql_workspace_says_to_use_pg_dump(postgres_url: str,
     line = _one_error_line(_hw("workspace", "backup", str(tmp_path / "b.dump"), "-w", "pg", code=1))
     assert "pg_dump --format=custom" in line and str(tmp_path / "b.dump") in line, line
     assert not (tmp_path / "b.dump").exists()
+
+
+@pytest.mark.slow
+def test_check_of_a_postgresql_workspace(postgres_url: str, proj: Path) -> None:
+    with Workspace.create("pg", metadata_url=postgres_url) as ws:
+        run = Experiment(ws, "e").submit(_two_steps(ws, proj))
+        run.wait_for_completion()
+        assert run.get_status() == "Finished"
+    report = json.loads(_hw("workspace", "check", "-w", "pg", "--json").stdout)
+    assert report["ok"] and report["runs_checked"] == 3 and report["outputs_checked"] == 1, report
