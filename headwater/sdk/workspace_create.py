@@ -5,6 +5,9 @@ into place: a workspace folder is either absent or complete, never half-made. Of
 create the same workspace at once, the first rename wins; the others' renames fail (the target is
 no longer empty) and they use the winner's workspace, or are told it exists.
 
+When the parent folder may not be written but the workspace's (empty) folder exists, the
+workspace is built inside it instead, with creates taking turns on a lock on that folder.
+
 Each temporary folder is locked (``flock`` on the folder itself) by the process building it for
 as long as it does; the kernel releases the lock when that process dies, however it dies. Every
 create first removes the temporary folders of the same name that nobody holds: the leftovers of
@@ -116,7 +119,12 @@ def build_atomically(root: Path, name: str, info_file: str, build: Callable[[Pat
     """
     root.parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned(root)
-    tmp, fd = _lock_new_temp(root)
+    try:
+        tmp, fd = _lock_new_temp(root)
+    except PermissionError:
+        if not root.is_dir():
+            raise
+        return _build_in_place(root, name, info_file, build)
     placed = False
     try:
         build(tmp)
@@ -135,3 +143,19 @@ def build_atomically(root: Path, name: str, info_file: str, build: Callable[[Pat
         if not placed:
             shutil.rmtree(tmp, ignore_errors=True)
         os.close(fd)  # releases the lock
+
+
+def _build_in_place(root: Path, name: str, info_file: str, build: Callable[[Path], None]) -> bool:
+    """Build in the existing empty folder ``root``, when its parent may not be written (a folder an
+    administrator made for the user): creates take turns on a lock on ``root``, but a killed one
+    leaves its partial workspace there, as before."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if (root / info_file).is_file():
+            return False
+        check_target_folder(root, name, info_file)
+        build(root)
+        return True
+    finally:
+        os.close(fd)

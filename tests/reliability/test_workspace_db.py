@@ -173,6 +173,16 @@ def test_a_create_killed_half_way_does_not_block_a_later_one(tmp_path: Path, hea
     assert [p.name for p in root.iterdir()] == ["half"]  # the killed create's leftovers are cleaned up
 
 
+def test_create_in_an_empty_folder_whose_parent_may_not_be_written(tmp_path: Path) -> None:
+    root = tmp_path / "admin-made" / "ws"
+    root.mkdir(parents=True)
+    with read_only(root.parent):
+        with Workspace.create("ws", folder=root) as ws:
+            assert sorted(ws.datastores) == ["workspaceblobstore", "workspacefilestore"]
+        with Workspace.create("ws", folder=root, exist_ok=True) as again:
+            assert again.folder == root
+
+
 def test_create_refuses_a_file_where_the_folder_goes(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(ConfigurationError) as err:
@@ -231,7 +241,7 @@ def test_a_malformed_folder_in_config_names_the_file_the_key_and_the_problem(
 
 @contextmanager
 def read_only(path: Path) -> Iterator[None]:
-    """Make ``path`` read-only for this process, root included.
+    """Make the file or folder ``path`` read-only for this process, root included.
 
     Root ignores permission bits, so as root the file is made immutable (``chattr +i``, which
     needs CAP_LINUX_IMMUTABLE and a filesystem with the flag: ext4, xfs, btrfs, tmpfs); otherwise
@@ -246,7 +256,7 @@ def read_only(path: Path) -> Iterator[None]:
             subprocess.run(["chattr", "-i", str(path)], check=True)
     else:
         mode = path.stat().st_mode
-        path.chmod(0o444)
+        path.chmod(0o555 if path.is_dir() else 0o444)
         try:
             yield
         finally:
