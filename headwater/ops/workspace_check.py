@@ -123,7 +123,7 @@ def _check_outputs(report: CheckReport, store: MetadataStore, folder: Path, runs
                 where = f"{out.path!r} on datastore {out.datastore!r}"
                 try:
                     current = stored_output_digest(backend, out.path, cache)
-                except (OSError, HeadwaterError) as exc:
+                except Exception as exc:  # a remote store's network or credential error: report it, go on
                     report.problems.append(
                         Problem("output", f"output {out.name!r} of {_label(run)}: cannot read {where}: {exc}",
                                 run_id=run.id, path=out.path)

@@ -492,6 +492,19 @@ def test_check_reports_a_corrupted_database(pws: Workspace, proj: Path) -> None:
     assert report["skipped"], report
 
 
+def test_check_reports_a_schema_from_a_newer_headwater(pws: Workspace) -> None:
+    pws.close()
+    conn = sqlite3.connect(pws.folder / "metadata.db")
+    try:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
+        conn.commit()
+    finally:
+        conn.close()
+    report = _check(1)
+    (problem,) = report["problems"]  # type: ignore[misc]
+    assert problem["kind"] == "schema" and "newer Headwater" in problem["message"], problem
+
+
 def test_check_does_not_read_unchanged_outputs_again(
     pws: Workspace, proj: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
