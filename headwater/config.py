@@ -99,6 +99,25 @@ def find_config(path: str | os.PathLike[str] | None = None, file_name: str | Non
     )
 
 
+def _check_folder(folder: Path, file: Path) -> None:
+    """The ``folder`` key must name a folder, or a new one inside an existing folder."""
+    fix = "Point it at the workspace's folder, or at a new folder to create the workspace in."
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise ConfigurationError(
+            f"The workspace folder {str(folder)!r} is a file, not a folder", path=str(file), key="folder", hint=fix
+        )
+    if not folder.parent.is_dir():
+        raise ConfigurationError(
+            f"The workspace folder {str(folder)!r} cannot be created: its parent {str(folder.parent)!r} "
+            "does not exist",
+            path=str(file),
+            key="folder",
+            hint=f"Create {folder.parent} first, or fix the path. {fix}",
+        )
+
+
 def load_config(file: Path) -> WorkspaceConfig:
     """Read and validate a workspace config file; errors name the file, the key and the fix."""
     try:
@@ -154,6 +173,7 @@ def load_config(file: Path) -> WorkspaceConfig:
         folder_path = Path(folder).expanduser()
         if not folder_path.is_absolute():
             folder_path = (file.parent / folder_path).resolve()
+        _check_folder(folder_path, file)
     return WorkspaceConfig(
         workspace_name=name,
         subscription_id=data.get("subscription_id"),

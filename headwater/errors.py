@@ -41,7 +41,16 @@ __all__ = [
     "ActivityFailedException",
     "NotSupportedError",
     "did_you_mean",
+    "end_sentence",
 ]
+
+
+def end_sentence(text: str) -> str:
+    """``text`` ending with a full stop (unless it already ends a sentence), so a hint can follow it."""
+    stripped = text.rstrip()
+    if not stripped or stripped[-1] in ".!?":
+        return stripped
+    return stripped + "."
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
@@ -60,7 +69,7 @@ class HeadwaterError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.message = message
         self.hint = hint
-        super().__init__(message if not hint else f"{message} {hint}")
+        super().__init__(message if not hint else f"{end_sentence(message)} {hint}")
 
 
 class ConfigurationError(HeadwaterError):
@@ -79,7 +88,7 @@ class ConfigurationError(HeadwaterError):
             where.append(f"in {path}")
         if key:
             where.append(f"key {key!r}")
-        text = message if not where else f"{message} ({', '.join(where)})."
+        text = message if not where else f"{message.rstrip().rstrip('.')} ({', '.join(where)})."
         super().__init__(text, hint=hint)
 
 

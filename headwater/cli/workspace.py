@@ -1,4 +1,4 @@
-"""``headwater workspace create|show|list``, and how every command chooses its workspace.
+"""``headwater workspace create|show|list|check|backup``, and how every command chooses its workspace.
 
 The workspace a command works on is, in this order:
 
@@ -244,3 +244,74 @@ def list_cmd(as_json: bool) -> None:
         ["name", "folder", "default"],
         [[r["name"], r["folder"], "*" if r["default"] else ""] for r in rows],
     )
+
+
+@workspace.command("check")
+@click.argument("name", required=False)
+@workspace_options
+@click.option("--no-outputs", "skip_outputs", is_flag=True,
+              help="Leave out the outputs' digests (the slow part on a large workspace).")
+@json_option
+def check_cmd(
+    name: str | None, workspace_name: str | None, folder: str | None, skip_outputs: bool, as_json: bool
+) -> None:
+    """Check a workspace: the metadata database's integrity and schema version, runs whose folders
+    are missing, committed outputs changed on disk. Exits 1 when it finds a problem."""
+    from headwater.errors import HeadwaterError
+    from headwater.ops.workspace_check import check_workspace
+
+    if name is not None and workspace_name is not None and name != workspace_name:
+        raise click.UsageError(f"NAME {name!r} and --workspace {workspace_name!r} disagree; give one of them.")
+    with open_workspace(name or workspace_name, folder) as ws:
+        report = check_workspace(ws.name, ws.folder, ws._store_url(), outputs=not skip_outputs)
+    if as_json:
+        output.emit_json(report.to_dict())
+    else:
+        output.fields(
+            [
+                ("workspace", f"{report.workspace} ({report.folder})"),
+                ("metadata store", report.metadata_url),
+                ("schema", report.schema or "unknown"),
+                ("runs checked", str(report.runs_checked)),
+                ("outputs checked", str(report.outputs_checked)),
+                ("problems", str(len(report.problems))),
+            ]
+        )
+        for problem in report.problems:
+            output.echo(f"  - [{problem.kind}] {problem.message}")
+        for skipped in report.skipped:
+            output.echo(f"  (not checked: {skipped})")
+    if not report.ok:
+        kinds = {p.kind for p in report.problems}
+        hints = [text for kind, text in _CHECK_HINTS.items() if kind in kinds]
+        raise HeadwaterError(
+            f"Workspace {report.workspace!r} has {len(report.problems)} problem(s), listed above.",
+            hint=" ".join(hints) or None,
+        )
+
+
+#: What to do about each kind of problem `workspace check` reports.
+_CHECK_HINTS = {
+    "database": "Restore metadata.db from a backup (`headwater workspace backup DEST` makes one).",
+    "schema": "Use the Headwater version that wrote the workspace, or open it for writing to migrate it.",
+    "output": "Submit with regenerate_outputs=True to write the changed outputs again.",
+    "run_folder": "A run without its folder keeps its records and outputs; its logs are lost.",
+}
+
+
+@workspace.command("backup")
+@click.argument("dest", type=click.Path(dir_okay=True, file_okay=True))
+@workspace_options
+def backup_cmd(dest: str, workspace_name: str | None, folder: str | None) -> None:
+    """Copy the workspace's metadata database to DEST (a new file, or a folder to put it in),
+    consistently even while runs are writing. On PostgreSQL it says how to use pg_dump instead."""
+    from pathlib import Path
+
+    from headwater.ops.workspace_check import backup_workspace
+
+    with open_workspace(workspace_name, folder) as ws:
+        result = backup_workspace(ws.name, ws._store_url(), Path(dest))
+    output.echo(
+        f"Backed up the metadata of workspace {ws.name!r} ({result.runs} runs, {result.size} bytes) to {result.path}"
+    )
+    output.echo("Datastores, snapshots and run folders are files: copy them with your usual backup tool.")

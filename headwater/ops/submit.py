@@ -264,12 +264,13 @@ def _plan_and_record(
     if kind == PIPELINE_RUN:
         folders.append(options.pipeline_source_directory or os.getcwd())
     git = git_properties_many(folders)
-    if kind == SCRIPT_RUN:
-        _record_script_run(store, plan, plan_path, git)
-    else:
-        _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
-    if options.tags:
-        store.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
+    with store.transaction():  # all of the run's records, or none (a failed submit leaves no half-run)
+        if kind == SCRIPT_RUN:
+            _record_script_run(store, plan, plan_path, git)
+        else:
+            _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
+        if options.tags:
+            store.set_tags(run_id, {str(k): None if v is None else str(v) for k, v in options.tags.items()})
     if reused is not None:
         plan.save(plan_path)
         record_all_reused(plan, store, reused)

@@ -121,14 +121,15 @@ class Pipeline:
                 name: None if value is None else parameter_value(value, name=name)
                 for name, value in (pipeline_parameters or {}).items()
             }
+            store, ref = ws._metadata, ws._ref()  # opening the store may fail (a damaged database)
         except BaseException:
             pending.discard()
             raise
         from headwater.sdk.runs import PipelineRun
 
         run_id = submit_pipeline(
-            ws._metadata,
-            ws._ref(),
+            store,
+            ref,
             spec,
             SubmitOptions(
                 experiment_name=experiment_name,

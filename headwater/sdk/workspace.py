@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.config import find_config, load_config, validate_name, workspaces_root
 from headwater.errors import AlreadyExistsError, ConfigurationError, NotFoundError
+from headwater.sdk.workspace_create import build_atomically, check_target_folder
 from headwater.store.metadata import MetadataStore, sqlite_url
 from headwater.store.records import DatastoreRecord, utcnow
 
@@ -40,6 +41,30 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _init_store(url: str, name: str) -> None:
+    """Create (or upgrade) the metadata schema at ``url`` and record the workspace's name and
+    built-in datastores; safe when other processes do the same at once (a shared PostgreSQL)."""
+    with MetadataStore.create(url) as store:
+        existing = store.get_meta("workspace_name")
+        if existing is not None and existing != name:
+            raise ConfigurationError(
+                f"The metadata store at {store.redacted_url} belongs to workspace {existing!r}",
+                key="metadata_url",
+                hint="Use a separate PostgreSQL database for each workspace.",
+            )
+        store.set_meta("workspace_name", name)
+        for ds_name, kind in BUILTIN_DATASTORES.items():
+            if store.get_datastore(ds_name) is None:
+                try:
+                    store.put_datastore(
+                        DatastoreRecord(ds_name, kind, {"root": f"datastores/{ds_name}", "builtin": True})
+                    )
+                except AlreadyExistsError:
+                    pass  # another process creating the same workspace recorded it first
+        if store.get_meta(_DEFAULT_DATASTORE_KEY) is None:
+            store.set_meta(_DEFAULT_DATASTORE_KEY, DEFAULT_DATASTORE)
 
 
 class Workspace:
@@ -140,39 +165,45 @@ class Workspace:
         ``metadata_url`` keeps its metadata in PostgreSQL instead of the embedded SQLite file.
         With ``exist_ok=True`` an existing workspace is returned.
         """
+        ws, _created = Workspace._create(
+            name,
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            exist_ok=exist_ok,
+            folder=folder,
+            metadata_url=metadata_url,
+            strict_python=strict_python,
+        )
+        return ws
+
+    @staticmethod
+    def _create(
+        name: str,
+        *,
+        subscription_id: str | None,
+        resource_group: str | None,
+        exist_ok: bool,
+        folder: str | os.PathLike[str] | None,
+        metadata_url: str | None,
+        strict_python: bool = False,
+    ) -> tuple[Workspace, bool]:
+        """:meth:`create`; also says whether this call created the workspace (False: it existed).
+
+        The workspace is built in a temporary folder and renamed into place
+        (:mod:`headwater.sdk.workspace_create`), so racing creates all end with the same complete
+        workspace and a killed create leaves nothing in the way of the next.
+        """
         validate_name("workspace", name)
         root = Path(folder).expanduser().resolve() if folder is not None else workspaces_root() / name
-        info_file = root / WORKSPACE_FILE
-        if info_file.is_file():
+
+        def existing() -> tuple[Workspace, bool]:
             if not exist_ok:
-                raise AlreadyExistsError(
-                    "Workspace", name, hint=f"It is at {root}; pass exist_ok=True to use it."
-                )
-            return Workspace(subscription_id, resource_group, name, folder=root)
-        if root.exists() and any(root.iterdir()):
-            raise ConfigurationError(
-                f"Cannot create workspace {name!r}: the folder {root} exists and is not a workspace",
-                hint="Choose an empty or new folder.",
-            )
-        root.mkdir(parents=True, exist_ok=True)
-        url = metadata_url or sqlite_url(root / "metadata.db")
-        with MetadataStore.create(url) as store:
-            existing = store.get_meta("workspace_name")
-            if existing is not None and existing != name:
-                raise ConfigurationError(
-                    f"The metadata store at {store.redacted_url} belongs to workspace {existing!r}",
-                    key="metadata_url",
-                    hint="Use a separate PostgreSQL database for each workspace.",
-                )
-            store.set_meta("workspace_name", name)
-            for ds_name, kind in BUILTIN_DATASTORES.items():
-                (root / "datastores" / ds_name).mkdir(parents=True, exist_ok=True)
-                if store.get_datastore(ds_name) is None:
-                    store.put_datastore(
-                        DatastoreRecord(ds_name, kind, {"root": f"datastores/{ds_name}", "builtin": True})
-                    )
-            if store.get_meta(_DEFAULT_DATASTORE_KEY) is None:
-                store.set_meta(_DEFAULT_DATASTORE_KEY, DEFAULT_DATASTORE)
+                raise AlreadyExistsError("Workspace", name, hint=f"It is at {root}; pass exist_ok=True to use it.")
+            return Workspace(subscription_id, resource_group, name, folder=root), False
+
+        if (root / WORKSPACE_FILE).is_file():
+            return existing()
+        check_target_folder(root, name, WORKSPACE_FILE)
         info: dict[str, Any] = {"name": name, "created_at": utcnow(), "format": 1}
         if subscription_id:
             info["subscription_id"] = subscription_id
@@ -182,8 +213,16 @@ class Workspace:
             info["metadata_url"] = metadata_url
         if strict_python:
             info["strict_python"] = True
-        _write_json_atomic(info_file, info)  # written last: a half-created workspace is never "found"
-        return Workspace(subscription_id, resource_group, name, folder=root)
+
+        def build(tmp: Path) -> None:
+            _init_store(metadata_url or sqlite_url(tmp / "metadata.db"), name)
+            for ds_name in BUILTIN_DATASTORES:
+                (tmp / "datastores" / ds_name).mkdir(parents=True, exist_ok=True)
+            _write_json_atomic(tmp / WORKSPACE_FILE, info)  # written last: only a complete workspace is "found"
+
+        if not build_atomically(root, name, WORKSPACE_FILE, build):
+            return existing()  # another process created it meanwhile
+        return Workspace(subscription_id, resource_group, name, folder=root), True
 
     @staticmethod
     def get(
@@ -219,13 +258,16 @@ class Workspace:
         root = cfg.folder if cfg.folder is not None else workspaces_root() / cfg.workspace_name
         if (root / WORKSPACE_FILE).is_file():
             return Workspace(cfg.subscription_id, cfg.resource_group, cfg.workspace_name, folder=root)
-        ws = Workspace.create(
+        ws, created = Workspace._create(
             cfg.workspace_name,
             subscription_id=cfg.subscription_id,
             resource_group=cfg.resource_group,
+            exist_ok=True,  # another process reading the same config may create it first
             folder=root,
             metadata_url=cfg.metadata_url,
         )
+        if not created:
+            return ws
         print(
             f"Headwater: created workspace {cfg.workspace_name!r} at {root} (named in {file}).",
             file=sys.stderr,
@@ -285,11 +327,14 @@ class Workspace:
     def _metadata(self) -> MetadataStore:
         """The open metadata store (opened on first use)."""
         if self._store is None:
-            url = self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db")
-            self._store = MetadataStore.open(url)
+            self._store = MetadataStore.open(self._store_url())
             # SDK v1 code never closes a Workspace: close the connection when the object goes away.
             self._finalizer = weakref.finalize(self, self._store.close)
         return self._store
+
+    def _store_url(self) -> str:
+        """The metadata store's URL (with any password), without opening it."""
+        return str(self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db"))
 
     def _ref(self) -> WorkspaceRef:
         """What another process needs to open this workspace (the engine's view of it)."""

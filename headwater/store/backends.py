@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from headwater.errors import MetadataStoreError
 
-__all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "connect", "redact_url", "sqlite_path"]
+__all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "connect", "redact_url", "sqlite_fault", "sqlite_path"]
 
 _BUSY_TIMEOUT_MS = 30_000
 _SQLITE_PREFIX = "sqlite:///"
@@ -60,9 +60,62 @@ class Backend(ABC):
     @abstractmethod
     def table_exists(self, name: str) -> bool: ...
 
+    def store_error(self, exc: BaseException) -> MetadataStoreError | None:
+        """What ``exc`` means for the user when the database itself is at fault (read-only, damaged,
+        full, unreachable ...), naming it and what to do; None for any other error."""
+        return None
+
+
+#: SQLite's primary result codes for a database file at fault -> (what is wrong, what to do).
+_SQLITE_FAULTS = {
+    "SQLITE_READONLY": (
+        "is read-only",
+        "Check the permissions and owner of the file and of its folder (SQLite also writes "
+        "metadata.db-wal and metadata.db-shm there), or use the workspace as a user who may write it.",
+    ),
+    "SQLITE_CORRUPT": (
+        "is damaged",
+        "Run `headwater workspace check` to see what is wrong, and restore metadata.db from a backup "
+        "(`headwater workspace backup DEST` makes one).",
+    ),
+    "SQLITE_NOTADB": (
+        "is not a SQLite database (or is damaged)",
+        "Is it a Headwater workspace's metadata.db? Restore it from a backup "
+        "(`headwater workspace backup DEST` makes one).",
+    ),
+    "SQLITE_FULL": ("cannot grow: the disk is full", "Free some space on its disk, then try again."),
+    "SQLITE_BUSY": (
+        f"stayed locked by another process for more than {_BUSY_TIMEOUT_MS // 1000} s",
+        "Try again when the other process is done.",
+    ),
+    "SQLITE_IOERR": ("cannot be read or written (an I/O error)", "Check its disk, then try again."),
+    "SQLITE_CANTOPEN": (
+        "cannot be opened",
+        "Check that it and its folder exist and that you may read and write them.",
+    ),
+    "SQLITE_PERM": ("may not be accessed", "Check the permissions and owner of the file and of its folder."),
+}
+
+
+def sqlite_fault(path: Path, exc: BaseException) -> MetadataStoreError | None:
+    """A :class:`MetadataStoreError` naming ``path`` for a SQLite error caused by the file itself
+    (read-only, damaged, disk full, locked, I/O ...); None for any other error (a constraint, a bug)."""
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.IntegrityError):
+        return None
+    code = getattr(exc, "sqlite_errorname", None) or ""
+    # Extended codes (SQLITE_READONLY_DBMOVED, SQLITE_IOERR_SHORT_READ ...) by their primary code.
+    fault = next((f for key, f in _SQLITE_FAULTS.items() if code == key or code.startswith(key + "_")), None)
+    if fault is None and str(exc) in ("file is not a database", "database disk image is malformed"):
+        fault = _SQLITE_FAULTS["SQLITE_NOTADB" if str(exc).startswith("file") else "SQLITE_CORRUPT"]
+    if fault is None:
+        return None
+    what, hint = fault
+    return MetadataStoreError(f"The metadata database {path} {what} (SQLite: {exc}).", hint=hint)
+
 
 class SQLiteBackend(Backend):
     def __init__(self, path: Path, *, read_only: bool) -> None:
+        self.path = path
         if read_only:
             # A URI, so the path must be quoted: '?' or '#' in a folder name would end it.
             conn = sqlite3.connect(
@@ -83,6 +136,9 @@ class SQLiteBackend(Backend):
     def begin(self, *, write: bool) -> None:
         # IMMEDIATE takes the write lock up front, so read-then-write sequences cannot interleave.
         self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def store_error(self, exc: BaseException) -> MetadataStoreError | None:
+        return sqlite_fault(self.path, exc)
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.IntegrityError) and getattr(exc, "sqlite_errorname", "") in (
@@ -120,6 +176,7 @@ class PostgresBackend(Backend):
             conn.close()
             raise
         self._unique_violation = psycopg.errors.UniqueViolation
+        self._url = redact_url(url)
         self._cache: dict[str, str] = {}
         super().__init__(conn)
 
@@ -134,6 +191,27 @@ class PostgresBackend(Backend):
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, self._unique_violation)
+
+    def store_error(self, exc: BaseException) -> MetadataStoreError | None:
+        import psycopg
+
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+            return MetadataStoreError(
+                f"The PostgreSQL metadata store {self._url} is read-only ({first}).",
+                hint="Point metadata_url at the primary server, or at a database you may write.",
+            )
+        if isinstance(exc, psycopg.errors.DiskFull):
+            return MetadataStoreError(
+                f"The PostgreSQL metadata store {self._url} is out of disk space ({first}).",
+                hint="Free space on the database server, then try again.",
+            )
+        if isinstance(exc, psycopg.OperationalError):
+            return MetadataStoreError(
+                f"Lost the connection to the PostgreSQL metadata store {self._url} ({first}).",
+                hint="Check that the server is running and reachable, then try again.",
+            )
+        return None
 
     def table_exists(self, name: str) -> bool:
         row = self.conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()

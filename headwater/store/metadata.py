@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from headwater.errors import AlreadyExistsError, MetadataStoreError
-from headwater.store.backends import Backend, connect, redact_url, sqlite_path
+from headwater.store.backends import Backend, connect, redact_url, sqlite_fault, sqlite_path
 from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
@@ -126,6 +126,10 @@ class MetadataStore(DatasetQueries, RunQueries):
         try:
             yield
         except sqlite3.DatabaseError as exc:
+            path = sqlite_path(url)
+            fault = None if path is None else sqlite_fault(path, exc)
+            if fault is not None:
+                raise fault from exc
             raise MetadataStoreError(
                 f"Cannot read the metadata database at {redact_url(url)}: {exc}.",
                 hint="Is it a Headwater workspace's metadata.db? Restore it from a backup if it is damaged.",

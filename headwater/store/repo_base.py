@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from headwater.errors import MetadataStoreError
@@ -46,6 +46,7 @@ class RepoBase:
     _db: Backend
     _read_only: bool
     _lock: threading.RLock
+    _tx_depth: int = 0
 
     def _check_writable(self) -> None:
         if self._read_only:
@@ -54,31 +55,82 @@ class RepoBase:
                 hint="Open it without read_only=True to change it.",
             )
 
+    def _fault(self, exc: Exception) -> None:
+        """Raise the database-at-fault error ``exc`` stands for (read-only, damaged ...), if any."""
+        err = self._db.store_error(exc)
+        if err is not None:
+            raise err from exc
+
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return [tuple(r) for r in self._db.conn.execute(self._db.sql(sql), tuple(params)).fetchall()]
+            try:
+                return [tuple(r) for r in self._db.conn.execute(self._db.sql(sql), tuple(params)).fetchall()]
+            except Exception as exc:
+                self._fault(exc)
+                raise
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         with self._lock:
-            row = self._db.conn.execute(self._db.sql(sql), tuple(params)).fetchone()
+            try:
+                row = self._db.conn.execute(self._db.sql(sql), tuple(params)).fetchone()
+            except Exception as exc:
+                self._fault(exc)
+                raise
             return None if row is None else tuple(row)
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run a write statement; returns the number of rows it changed."""
         self._check_writable()
         with self._lock:
-            cur = self._db.conn.execute(self._db.sql(sql), tuple(params))
+            try:
+                cur = self._db.conn.execute(self._db.sql(sql), tuple(params))
+            except Exception as exc:
+                self._fault(exc)
+                raise
             return int(cur.rowcount or 0)
 
     @contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[None]:
+        """One transaction around the body; a transaction opened inside another joins it (so a
+        caller can make several writes, each transactional on its own, all-or-nothing)."""
         if write:
             self._check_writable()
         with self._lock:
-            self._db.begin(write=write)
+            if self._tx_depth:
+                self._tx_depth += 1
+                try:
+                    yield
+                finally:
+                    self._tx_depth -= 1
+                return
+            try:
+                self._db.begin(write=write)
+            except Exception as exc:
+                self._fault(exc)
+                raise
+            self._tx_depth = 1
             try:
                 yield
             except BaseException:
-                self._db.conn.execute("ROLLBACK")
+                self._tx_depth = 0
+                self._rollback()
                 raise
-            self._db.conn.execute("COMMIT")
+            self._tx_depth = 0
+            try:
+                self._db.conn.execute("COMMIT")
+            except Exception as exc:
+                self._rollback()
+                self._fault(exc)
+                raise
+
+    def _rollback(self) -> None:
+        try:
+            self._db.conn.execute("ROLLBACK")
+        except Exception as exc:  # nothing to roll back (SQLite ended it on the error), or the connection is gone
+            if self._db.store_error(exc) is None and "no transaction is active" not in str(exc):
+                raise
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A write transaction: the writes made inside it (this store's methods) are committed
+        together at the end, or not at all when it raises."""
+        return self._transaction(write=True)

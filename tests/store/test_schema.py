@@ -176,10 +176,10 @@ def test_opening_a_missing_sqlite_file_says_how_to_create_it(tmp_path: Path) -> 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "metadata.db"
     path.write_bytes(b"this is not a SQLite database, just some text long enough" * 20)
-    with pytest.raises(MetadataStoreError, match="Cannot read the metadata database"):
-        MetadataStore.open(sqlite_url(path))
-    with pytest.raises(MetadataStoreError, match="Cannot read the metadata database"):
-        MetadataStore.create(sqlite_url(path))
+    for verb in (MetadataStore.open, MetadataStore.create):
+        with pytest.raises(MetadataStoreError, match="is not a SQLite database") as err:
+            verb(sqlite_url(path))
+        assert str(path) in str(err.value) and "backup" in str(err.value)
 
 
 def test_an_unsupported_url_is_refused_without_showing_its_password() -> None:
