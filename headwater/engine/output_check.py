@@ -17,7 +17,10 @@ from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 
-__all__ = ["outputs_intact", "stored_output_digest"]
+__all__ = ["GC_PROPERTY", "outputs_intact", "stored_output_digest"]
+
+#: The run property ``headwater gc`` sets (to the time) when it removed outputs of the run.
+GC_PROPERTY = "headwater.gc.outputsRemovedAt"
 
 
 def stored_output_digest(backend: DatastoreBackend, path: str, cache: DigestCacheLike) -> str | None:
@@ -53,7 +56,8 @@ def outputs_intact(
     missing = f"the outputs of run {run_id} no longer exist"
     for out in store.get_run_outputs(run_id):
         if out.digest is None:
-            return missing
+            removed = store.get_properties(run_id).get(GC_PROPERTY)
+            return f"the outputs of run {run_id} were removed by headwater gc ({removed})" if removed else missing
         backend = backend_for_name(out.datastore)
         if backend.is_local:
             if not backend.exists(out.path):
