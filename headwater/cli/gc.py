@@ -4,11 +4,15 @@ built environments (:mod:`headwater.ops.gc`), and say what that freed."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
 from headwater.cli import output
 from headwater.cli.workspace import json_option, open_workspace, workspace_options
+
+if TYPE_CHECKING:
+    from headwater.ops.gc import GcReport
 
 __all__ = ["gc"]
 
@@ -92,7 +96,13 @@ def gc(
         )
     if as_json:
         output.emit_json(report.as_json())
-        return
+    else:
+        _print(report, dry_run=dry_run, verbose=verbose)
+    if report.errors:
+        raise click.exceptions.Exit(1)
+
+
+def _print(report: GcReport, *, dry_run: bool, verbose: bool) -> None:
     verb = "Would remove" if dry_run else "Removed"
     if verbose:
         for item in report.removed:

@@ -10,7 +10,8 @@ What goes:
   property, so a later submit re-runs the step and says "the outputs of run X were removed by
   headwater gc".
 * **staging leftovers**: ``runs/<id>/staging`` of step runs that ended (a killed or failed step's
-  half-written outputs; nothing reads them).
+  half-written outputs; nothing reads them), and the ring file of a capped log
+  (``user_logs/.std_log.txt.tail``) that a dead orchestrator could not finish.
 * **snapshots** (``<ws>/snapshots/<digest>/``) that no kept run uses; their small manifest
   (``<digest>.json``, for "train.py changed") stays, and a submit stores the folder again when
   needed. A snapshot a submit touched in the last hour is kept (its run may not be recorded yet).
@@ -326,15 +327,21 @@ def _staging(ws_folder: Path, selection: _Selection, report: GcReport) -> None:
     runs_root = ws_folder / "runs"
     if not runs_root.is_dir():
         return
-    for staging in sorted(runs_root.glob("*/staging")):
-        run_id = staging.parent.name
+    # staging folders, and the ring file of a capped log whose orchestrator died before finishing it
+    for staging in sorted([*runs_root.glob("*/staging"), *runs_root.glob("*/user_logs/.std_log.txt.tail")]):
+        run_id = staging.parent.name if staging.name == "staging" else staging.parent.parent.name
         run = selection.runs.get(run_id)
         if run is None or run_id in selection.live or run.status not in ENDED:
             continue  # not a run this workspace knows as ended: it may be starting
-        size = _folder_size(staging)
-        empty = not any(files for _base, _dirs, files in os.walk(staging))
-        if not report.dry_run:
-            shutil.rmtree(staging, ignore_errors=True)
+        if staging.is_file():
+            size, empty = staging.stat().st_size, False
+            if not report.dry_run:
+                staging.unlink(missing_ok=True)
+        else:
+            size = _folder_size(staging)
+            empty = not any(files for _base, _dirs, files in os.walk(staging))
+            if not report.dry_run:
+                shutil.rmtree(staging, ignore_errors=True)
         if not empty:  # a committed output leaves its empty staging folder: not worth a line
             report.removed.append(GcItem("staging", str(staging.relative_to(ws_folder)), size, (run_id,)))
 

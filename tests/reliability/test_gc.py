@@ -161,6 +161,9 @@ def test_dry_run_removes_nothing_and_reports_the_same(src: Path, pws: Workspace)
     assert dry["removed"]["staging"] == {"count": 1, "bytes": 300}
     assert dry["removed"]["snapshots"]["count"] == 1
 
+    text = CliRunner().invoke(cli, ["gc", "-w", pws.name, "--older-than", "0s", "--dry-run"])
+    assert text.exit_code == 0, text.output
+    assert text.stdout.startswith("Would remove 1 output(s) (1000 B), 1 staging folder(s) (300 B), 1 snapshot(s)")
     real = _gc(pws, "--older-than", "0s")
     assert real["removed"] == dry["removed"]
     assert real["freed_bytes"] == dry["freed_bytes"]
@@ -181,3 +184,39 @@ def test_keep_last_keeps_the_newest_runs_of_each_experiment(src: Path, pws: Work
     assert [f.exists() for f in folders] == [False, True, True, True]
     assert report["removed"]["outputs"]["count"] == 1
     assert report["removed"]["outputs"]["bytes"] == 1000
+
+
+@pytest.fixture(params=["azure", "s3"])
+def remote_store(request: pytest.FixtureRequest, pws: Workspace) -> Datastore:
+    """A remote datastore named 'remote' on Azurite or on the S3 test server."""
+    if request.param == "azure":
+        azurite = request.getfixturevalue("azurite")
+        container = request.getfixturevalue("azure_container")
+        return Datastore.register_azure_blob_container(
+            pws, "remote", container, azurite.account_name, account_key=azurite.account_key,
+            account_url=azurite.account_url,
+        )
+    server = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+    return Datastore.register_s3(
+        pws, "remote", bucket, endpoint_url=server.endpoint_url, access_key_id=server.access_key_id,
+        secret_access_key=server.secret_access_key, region=server.region,
+    )
+
+
+def test_outputs_on_a_remote_datastore_are_deleted_through_its_backend(
+    src: Path, pws: Workspace, remote_store: Datastore
+) -> None:
+    out = OutputFileDatasetConfig(name="out", destination=(remote_store, "gc/{run-id}/out"))
+    write = PythonScriptStep(name="write", script_name="write.py", source_directory="src", arguments=[out, "r"])
+    run = _done(_submit(pws, Pipeline(pws, [write])))
+    (record,) = pws._metadata.get_run_outputs(run.find_step_run("write")[0].id)
+    backend = remote_store._backend
+    assert backend.list_files(record.path) == [f"{record.path}/data.txt"]
+    report = _gc(pws, "--older-than", "0s")
+    assert report["removed"]["outputs"] == {"count": 1, "bytes": 1000}
+    assert backend.list_files(record.path) == []
+    ran(src)
+    again = _done(_submit(pws, Pipeline(pws, [write])))
+    assert ran(src) == ["write"]
+    assert "were removed by headwater gc" in again.find_step_run("write")[0].reason
