@@ -298,15 +298,16 @@ def _outputs(
                 continue
             try:
                 size = _output_size(b, path)
-                if not report.dry_run and b.exists(path):
-                    b.delete(path, recursive=True)
+                if not report.dry_run:
+                    # Forgotten first: a submit deciding now re-runs the step rather than reuse
+                    # an output that is about to go. A failed delete leaves it merely unreusable.
+                    _forget(store, records)
+                    if b.exists(path):
+                        b.delete(path, recursive=True)
             except Exception as exc:  # a remote store's error: report it and go on
                 report.errors.append(f"output {where}: {type(exc).__name__}: {exc}")
                 continue
-            run_ids = tuple(sorted({r.run_id for r in records}))
-            if not report.dry_run:
-                _forget(store, records)
-            report.removed.append(GcItem("outputs", where, size, run_ids))
+            report.removed.append(GcItem("outputs", where, size, tuple(sorted({r.run_id for r in records}))))
     finally:
         for b in backends.values():
             if b is not None:
