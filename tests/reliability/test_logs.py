@@ -181,3 +181,24 @@ def test_a_step_log_is_capped_while_the_step_runs(
     cut = lines * 100 + len(b"the end\n") - MB
     assert f"[headwater] {cut:,} bytes cut here (HEADWATER_MAX_LOG_MB=1)".encode() in log
     assert not (step._log_path().parent / ".std_log.txt.tail").exists()
+
+
+@pytest.mark.slow
+def test_a_ray_step_log_is_capped_too(
+    pws: Workspace, proj: Path, ray_address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater import ComputeTarget, RayCompute
+
+    monkeypatch.setenv("HEADWATER_MAX_LOG_MB", "1")
+    gen(proj, {"src": {"loud.py": LOUD}})
+    target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
+    lines = 30_000  # 3 MB through a 1 MB cap
+    step = PythonScriptStep(name="loud", script_name="loud.py", source_directory="src", arguments=[str(lines)],
+                            compute_target=target, allow_reuse=False)
+    run = Experiment(pws, "logs").submit(Pipeline(pws, [step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    log = run.find_step_run("loud")[0]._log_path().read_bytes()
+    assert len(log) < MB + 1024
+    assert log.startswith(b"line 000000000 ")
+    assert log.endswith(b"line 000029999 " + b"x" * 84 + b"\nthe end\n")
+    assert f"[headwater] {lines * 100 + 8 - MB:,} bytes cut here (HEADWATER_MAX_LOG_MB=1)".encode() in log
