@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from headwater import (
     Dataset,
     Datastore,
+    Environment,
     Experiment,
     OutputFileDatasetConfig,
     Pipeline,
@@ -220,3 +221,24 @@ def test_outputs_on_a_remote_datastore_are_deleted_through_its_backend(
     again = _done(_submit(pws, Pipeline(pws, [write])))
     assert ran(src) == ["write"]
     assert "were removed by headwater gc" in again.find_step_run("write")[0].reason
+
+
+def test_unused_built_environments_go_as_env_prune_would(pws: Workspace) -> None:
+    from tests.cli.test_env import _fake_built, _register
+
+    registered = _fake_built(pws, _register(pws, "needs-six", "six==1.16.0").to_spec())
+    curated = _fake_built(pws, Environment.get(pws, "AzureML-Tutorial").to_spec())
+    stray = _fake_built(pws, {"pip_packages": ["stray==1"]})  # last used a day ago
+    recent = _fake_built(pws, {"pip_packages": ["recent==1"]}, recent=True)  # a step may run in it
+    root = Path(pws.folder) / "environments"
+    dry = _gc(pws, "--older-than", "0s", "--dry-run")
+    assert dry["removed"]["environments"]["count"] == 1 and (root / stray).is_dir()
+    real = _gc(pws, "--older-than", "0s")
+    assert real["removed"]["environments"] == dry["removed"]["environments"]
+    assert real["removed"]["environments"]["bytes"] > 2048
+    assert [i["what"] for i in real["items"] if i["kind"] == "environments"] == [stray]
+    assert not (root / stray).exists()
+    assert all((root / d).is_dir() for d in (registered, curated, recent))
+    other = _fake_built(pws, {"pip_packages": ["other==1"]})  # unused for a day: not 30
+    assert _gc(pws, "--older-than", "30d")["removed"]["environments"]["count"] == 0
+    assert (root / other).is_dir()
