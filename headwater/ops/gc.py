@@ -210,7 +210,9 @@ class _Selection:
         self.live: set[str] = set()
         for top_id, group in members.items():
             head = by_id[top_id]
-            if any(r.status not in ENDED for r in group):
+            # Live: the run has not ended, or a step of it is still recorded as running. (A step
+            # left NotStarted by an orchestrator that died does not keep an ended run alive.)
+            if head.status not in ENDED or any(r.status == "Running" for r in group):
                 self.live.update(r.id for r in group)
                 continue
             if top_id in newest:
