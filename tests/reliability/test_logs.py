@@ -202,3 +202,11 @@ def test_a_ray_step_log_is_capped_too(
     assert log.startswith(b"line 000000000 ")
     assert log.endswith(b"line 000029999 " + b"x" * 84 + b"\nthe end\n")
     assert f"[headwater] {lines * 100 + 8 - MB:,} bytes cut here (HEADWATER_MAX_LOG_MB=1)".encode() in log
+
+
+def test_a_bad_setting_is_said_in_the_log_and_the_default_used(tmp_path: Path) -> None:
+    cap, note = max_log_bytes({"HEADWATER_MAX_LOG_MB": "-3"})
+    read_fd, write_fd = os.pipe()
+    os.close(write_fd)
+    LogCapture(open(read_fd, "rb", buffering=0), tmp_path / "log", cap, note=note).start().close(linger=HANG_GUARD_S)  # noqa: SIM115
+    assert (tmp_path / "log").read_text().startswith("[headwater] HEADWATER_MAX_LOG_MB='-3' is not a positive number")

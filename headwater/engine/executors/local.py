@@ -52,9 +52,6 @@ class LocalExecutor(Executor):
         env = {**os.environ, **task.env}
         cap, note = max_log_bytes()
         try:
-            if note:
-                with open(log, "ab") as out:
-                    out.write(note.encode())
             proc = subprocess.Popen(
                 list(task.argv),
                 cwd=task.cwd,
@@ -72,7 +69,7 @@ class LocalExecutor(Executor):
             self._done.put(TaskResult(task.run_id, None, "launch_failed", message))
             return
         assert proc.stdout is not None
-        entry = _Running(task, proc, LogCapture(proc.stdout, log, cap).start())
+        entry = _Running(task, proc, LogCapture(proc.stdout, log, cap, note=note).start())
         with self._lock:
             self._running[task.run_id] = entry
         if task.timeout_seconds is not None:

@@ -70,12 +70,15 @@ class LogCapture:
     Call :meth:`start` once the process runs and :meth:`close` once it has ended.
     """
 
-    def __init__(self, source: IO[bytes], log_path: str | os.PathLike[str], cap: int) -> None:
+    def __init__(self, source: IO[bytes], log_path: str | os.PathLike[str], cap: int, *, note: str = "") -> None:
+        """``note``: a line to write first (e.g. that the setting was ignored)."""
         self._source = source
         self._fd = source.fileno()
         self._path = Path(log_path)
         self._cap = cap
         self._out = open(self._path, "ab", buffering=0)  # noqa: SIM115  (closed in close())
+        if note:
+            self._out.write(note.encode())
         existing = self._out.tell()
         self._head_left = max(0, cap - cap // 2 - existing)
         self._tail_size = cap // 2
