@@ -242,3 +242,30 @@ def test_unused_built_environments_go_as_env_prune_would(pws: Workspace) -> None
     other = _fake_built(pws, {"pip_packages": ["other==1"]})  # unused for a day: not 30
     assert _gc(pws, "--older-than", "30d")["removed"]["environments"]["count"] == 0
     assert (root / other).is_dir()
+
+
+@pytest.mark.parametrize(
+    ("source", "prefix"),
+    [("gc/x/out", "gc/x/out"), ("gc/x/out/", "gc/x/out"), ("gc/*/out/*.txt", "gc"), ("gc/x/out/*.csv", "gc/x/out"),
+     ("*.csv", ""), ("gc/x?", "gc"), ("", "")],
+)
+def test_a_dataset_source_holds_the_folder_before_its_first_glob(source: str, prefix: str) -> None:
+    from headwater.ops.gc import _literal_prefix
+
+    assert _literal_prefix(source) == prefix
+
+
+def test_overlapping_paths() -> None:
+    from headwater.ops.gc import _overlaps, parse_age
+
+    assert _overlaps("a/b", "a/b") and _overlaps("a", "a/b/c") and _overlaps("a/b/c", "a") and _overlaps("", "x")
+    assert not _overlaps("a/b", "a/bc") and not _overlaps("a/bc", "a/b")
+    assert parse_age("30d").days == 30 and parse_age("12h").total_seconds() == 43200 and parse_age("2").days == 2
+    with pytest.raises(ValueError):
+        parse_age("soon")
+
+
+def test_a_bad_age_is_refused_naming_the_option() -> None:
+    result = CliRunner().invoke(cli, ["gc", "--older-than", "soon"])
+    assert result.exit_code == 2
+    assert "'soon' is not an age" in result.output and "--older-than" in result.output
