@@ -17,6 +17,8 @@ This module is stdlib-only: a Ray worker imports it to run a step.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import select
 import threading
@@ -74,6 +76,8 @@ class LogCapture:
         """``note``: a line to write first (e.g. that the setting was ignored)."""
         self._source = source
         self._fd = source.fileno()
+        with contextlib.suppress(OSError, AttributeError):  # Linux: a larger pipe, fewer switches
+            fcntl.fcntl(self._fd, fcntl.F_SETPIPE_SZ, _CHUNK * 4)
         self._path = Path(log_path)
         self._cap = cap
         self._out = open(self._path, "ab", buffering=0)  # noqa: SIM115  (closed in close())
@@ -87,6 +91,8 @@ class LogCapture:
         self._ring_pos = 0
         self._tail_total = 0
         self._stop = threading.Event()
+        self._poller = select.poll()
+        self._poller.register(self._fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         self._error: str | None = None
         self._thread = threading.Thread(target=self._copy, name=f"log-{self._path.parent.parent.name}", daemon=True)
 
@@ -97,10 +103,7 @@ class LogCapture:
     def _copy(self) -> None:
         fd = self._fd
         try:
-            while not self._stop.is_set():
-                ready, _, _ = select.select([fd], [], [], _POLL_SECONDS)
-                if not ready:
-                    continue
+            while self._ready():
                 data = os.read(fd, _CHUNK)
                 if not data:
                     return
@@ -109,11 +112,20 @@ class LogCapture:
             self._error = f"[headwater] the log could not be written on: {exc.strerror or exc}\n"
             self._drain()
 
+    def _ready(self) -> bool:
+        """Wait until the pipe can be read (True) or the capture was told to stop (False).
+
+        poll(), not select(): an orchestrator with many steps may hold descriptors above 1024.
+        """
+        while not self._stop.is_set():
+            if self._poller.poll(_POLL_SECONDS * 1000):
+                return True
+        return False
+
     def _drain(self) -> None:
         """Read and drop what the step writes until it ends, so it never blocks on a full pipe."""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._fd], [], [], _POLL_SECONDS)
-            if ready and not os.read(self._fd, _CHUNK):
+        while self._ready():
+            if not os.read(self._fd, _CHUNK):
                 return
 
     def _take(self, data: memoryview) -> None:
