@@ -210,3 +210,23 @@ def test_a_bad_setting_is_said_in_the_log_and_the_default_used(tmp_path: Path) -
     os.close(write_fd)
     LogCapture(open(read_fd, "rb", buffering=0), tmp_path / "log", cap, note=note).start().close(linger=HANG_GUARD_S)  # noqa: SIM115
     assert (tmp_path / "log").read_text().startswith("[headwater] HEADWATER_MAX_LOG_MB='-3' is not a positive number")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_capture_keeps_exact_head_and_tail_whatever_the_pieces(tmp_path: Path, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    data = rng.randbytes(rng.randrange(9_000, 120_000))
+    cap = rng.choice([10_000, 10_001, 17_777])
+    pieces, i = [], 0
+    while i < len(data):
+        n = rng.choice([1, 7, 4096, 5000, 9000, 70_000])
+        pieces.append(data[i : i + n])
+        i += n
+    text = _capture(pieces, tmp_path / "std_log.txt", cap)
+    head, tail = cap - cap // 2, cap // 2
+    assert text.startswith(data[:head])
+    assert text.endswith(data[-tail:] if len(data) - head > tail else data[head:])
+    cut = max(0, len(data) - head - tail)
+    assert (f"[headwater] {cut:,} bytes cut here".encode() in text) == (cut > 0)

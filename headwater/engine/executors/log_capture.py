@@ -82,7 +82,7 @@ class LogCapture:
         self._cap = cap
         self._out = open(self._path, "ab", buffering=0)  # noqa: SIM115  (closed in close())
         if note:
-            self._out.write(note.encode())
+            self._append(note.encode())
         existing = self._out.tell()
         self._head_left = max(0, cap - cap // 2 - existing)
         self._tail_size = cap // 2
@@ -131,7 +131,7 @@ class LogCapture:
     def _take(self, data: memoryview) -> None:
         if self._head_left > 0:
             head = data[: self._head_left]
-            self._out.write(head)
+            self._append(head)
             self._head_left -= len(head)
             data = data[len(head) :]
             if not data:
@@ -147,15 +147,20 @@ class LogCapture:
             data = data[len(data) - size :]
         assert self._ring is not None
         while data:
-            n = min(len(data), size - self._ring_pos)
-            os.pwrite(self._ring, data[:n], self._ring_pos)
+            n = os.pwrite(self._ring, data[: size - self._ring_pos], self._ring_pos)
             self._ring_pos = (self._ring_pos + n) % size
             data = data[n:]
+
+    def _append(self, data: bytes | memoryview) -> None:
+        """Write all of ``data`` to the log (an unbuffered write may take only part of it)."""
+        view = memoryview(data)
+        while view:
+            view = view[self._out.write(view) :]
 
     def _open_ring(self) -> None:
         self._ring = os.open(self._ring_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         kept = self._tail_size
-        self._out.write(
+        self._append(
             (
                 f"\n[headwater] The log reached half of its cap ({_setting(self._cap)}): the rest of the step's "
                 f"output is held back and its last {kept:,} bytes are written below when the step ends.\n"
@@ -188,10 +193,10 @@ class LogCapture:
             kept = min(self._tail_total, size)
             cut = self._tail_total - kept
             if cut:
-                self._out.write(f"\n[headwater] {cut:,} bytes cut here ({_setting(self._cap)}); the last {kept:,} "
+                self._append(f"\n[headwater] {cut:,} bytes cut here ({_setting(self._cap)}); the last {kept:,} "
                                 f"bytes of the step's output follow.\n".encode())
             else:
-                self._out.write(b"\n[headwater] Nothing was cut; the rest of the step's output follows.\n")
+                self._append(b"\n[headwater] Nothing was cut; the rest of the step's output follows.\n")
             start = self._ring_pos if self._tail_total > size else 0
             for begin, end in ((start, size), (0, start)) if self._tail_total > size else ((0, kept),):
                 pos = begin
@@ -199,7 +204,7 @@ class LogCapture:
                     chunk = os.pread(self._ring, min(_CHUNK, end - pos), pos)
                     if not chunk:
                         break
-                    self._out.write(chunk)
+                    self._append(chunk)
                     pos += len(chunk)
         if self._error:
-            self._out.write(self._error.encode())
+            self._append(self._error.encode())
