@@ -9,7 +9,7 @@ What goes:
   digest is forgotten) and the run gets the :data:`~headwater.engine.output_check.GC_PROPERTY`
   property, so a later submit re-runs the step and says "the outputs of run X were removed by
   headwater gc".
-* **staging leftovers**: ``runs/<id>/staging`` of step runs that ended (a killed or failed step's
+* **staging leftovers**: ``runs/<id>/staging`` of old step runs that ended (a killed or failed step's
   half-written outputs; nothing reads them), and the ring file of a capped log
   (``user_logs/.std_log.txt.tail``) that a dead orchestrator could not finish.
 * **snapshots** (``<ws>/snapshots/<digest>/``) that no kept run uses; their small manifest
@@ -334,8 +334,8 @@ def _staging(ws_folder: Path, selection: _Selection, report: GcReport) -> None:
     for staging in sorted([*runs_root.glob("*/staging"), *runs_root.glob("*/user_logs/.std_log.txt.tail")]):
         run_id = staging.parent.name if staging.name == "staging" else staging.parent.parent.name
         run = selection.runs.get(run_id)
-        if run is None or run_id in selection.live or run.status not in ENDED:
-            continue  # not a run this workspace knows as ended: it may be starting
+        if run is None or run_id not in selection.collected or run.status not in ENDED:
+            continue  # a kept run, or one this workspace does not know (it may be starting)
         if staging.is_file():
             size, empty = staging.stat().st_size, False
             if not report.dry_run:
