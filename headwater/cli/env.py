@@ -53,6 +53,15 @@ def _digest(environment: Environment) -> str:
     return environment_digest(environment.to_spec())
 
 
+def environments_to_keep(ws: Workspace) -> set[str]:
+    """The digests of the built environments ``prune`` keeps: registered (latest) and curated ones."""
+    from headwater.sdk.curated_environments import CURATED_ENVIRONMENTS
+    from headwater.sdk.environment import Environment
+
+    keep = {_digest(e) for e in ws.environments.values()}
+    return keep | {_digest(Environment.get(ws, name)) for name in CURATED_ENVIRONMENTS}
+
+
 def _size(folder: Path) -> int:
     """Bytes under ``folder`` (files and links as they are, not followed)."""
     total = 0
@@ -330,12 +339,9 @@ def prune_cmd(
     running) unless --include-recent.
     """
     from headwater.engine.environments import RECENT_USE_SECONDS, last_used, prune
-    from headwater.sdk.curated_environments import CURATED_ENVIRONMENTS
-    from headwater.sdk.environment import Environment
 
     with open_workspace(workspace_name, folder) as ws:
-        keep = {_digest(e) for e in ws.environments.values()}
-        keep |= {_digest(Environment.get(ws, name)) for name in CURATED_ENVIRONMENTS}
+        keep = environments_to_keep(ws)
         root = environments_root(ws)
     built = _built(root)
     for given in keep_digests:

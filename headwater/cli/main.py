@@ -22,6 +22,7 @@ from headwater.cli.compute import compute
 from headwater.cli.dataset import dataset
 from headwater.cli.datastore import datastore
 from headwater.cli.env import env
+from headwater.cli.gc import gc
 from headwater.cli.run import run
 from headwater.cli.workspace import workspace
 
@@ -94,6 +95,7 @@ cli.add_command(run)
 cli.add_command(env)
 cli.add_command(compat)
 cli.add_command(compute)
+cli.add_command(gc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,6 +16,9 @@ from headwater.cli import output
 from headwater.cli.workspace import json_option, open_workspace, workspace_options
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from headwater.sdk.log_files import LogFollower
     from headwater.sdk.runs import StepRun
     from headwater.sdk.script_run import ScriptRun
     from headwater.sdk.workspace import Workspace
@@ -253,8 +256,8 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
             output.echo(f"Continue it (finished steps are kept): headwater run resume {data['id'][:8]}")
 
 
-def _log_of(ws: Workspace, step: StepRun | ScriptRun) -> tuple[str, str | None]:
-    """A step's log, and for a reused step the id of the run whose log it is."""
+def _log_of(ws: Workspace, step: StepRun | ScriptRun) -> tuple[Path, str | None]:
+    """A step's log file, and for a reused step the id of the run whose log it is."""
     from headwater.sdk.runs import StepRun, run_from_record
 
     reused_id = step.get_properties().get("azureml.reusedrunid")
@@ -263,40 +266,44 @@ def _log_of(ws: Workspace, step: StepRun | ScriptRun) -> tuple[str, str | None]:
         if earlier is not None:
             original = run_from_record(ws, earlier)
             if isinstance(original, StepRun):
-                return original.get_stdout_log(), reused_id
-    return step.get_stdout_log(), None
+                return original._log_path(), reused_id
+    return step._log_path(), None
 
 
 class _LogPrinter:
-    """Prints what steps logged since the last call, ``tail``-style.
+    """Prints what steps logged since the last call, ``tail``-style, a chunk at a time.
 
     With ``headers`` each step's output comes under ``==> name <==``, repeated whenever the output
     switches to another step (parallel steps, followed). While a step runs only whole lines are
-    printed; once it ended, the rest.
+    printed; once it ended, the rest. Memory stays one chunk per step whatever a log's size.
     """
 
     def __init__(self, ws: Workspace, steps: list[StepRun | ScriptRun], *, headers: bool) -> None:
         self.ws = ws
         self.steps = steps
         self.headers = headers
-        self.offsets: dict[str, int] = {}
+        self.followers: dict[str, LogFollower] = {}
         self.current: str | None = None  # the step whose output was printed last
         self.at_line_start = True
 
     def pump(self, *, ended: bool) -> None:
         """Print new output of every step; ``ended``: the run ended, print everything left."""
+        from headwater.sdk.log_files import LogFollower
+
         for step in self.steps:
-            text, reused_from = _log_of(self.ws, step)
-            offset = self.offsets.get(step.id)
-            new = text[offset or 0 :]
-            if not (ended or step.get_status() in ENDED):
-                new = new[: new.rfind("\n") + 1]
-            if self.headers and self.current != step.id and (new or (offset is None and ended)):
+            path, reused_from = _log_of(self.ws, step)
+            first = step.id not in self.followers
+            follower = self.followers.setdefault(step.id, LogFollower(path))
+            done = ended or step.get_status() in ENDED
+
+            def write(text: str, step: StepRun | ScriptRun = step, reused_from: str | None = reused_from) -> None:
+                if self.headers and self.current != step.id:
+                    self._header(step, reused_from)
+                self._write(text)
+
+            follower.pump(write, whole_lines=not done, final=done)
+            if self.headers and first and ended and self.current != step.id:  # an empty log: its header
                 self._header(step, reused_from)
-            if new:
-                self._write(new)
-                self.current = step.id
-            self.offsets[step.id] = (offset or 0) + len(new)
 
     def _header(self, step: StepRun | ScriptRun, reused_from: str | None) -> None:
         if self.current is not None:

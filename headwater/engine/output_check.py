@@ -23,10 +23,12 @@ from headwater.plan.digests import DigestCacheLike, carry_over, digest_files, tr
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 
-__all__ = ["outputs_intact", "remember_committed", "stored_output_digest"]
+__all__ = ["GC_PROPERTY", "outputs_intact", "remember_committed", "stored_output_digest"]
 
 #: The digest of an output folder with no file in it.
 EMPTY_OUTPUT_DIGEST = tree_digest({})
+#: The run property ``headwater gc`` sets (to the time) when it removed outputs of the run.
+GC_PROPERTY = "headwater.gc.outputsRemovedAt"
 
 
 def stored_output_digest(backend: DatastoreBackend, path: str, cache: DigestCacheLike) -> str | None:
@@ -63,7 +65,8 @@ def outputs_intact(
     missing = f"the outputs of run {run_id} no longer exist"
     for out in store.get_run_outputs(run_id):
         if out.digest is None:
-            return missing
+            removed = store.get_properties(run_id).get(GC_PROPERTY)
+            return f"the outputs of run {run_id} were removed by headwater gc ({removed})" if removed else missing
         backend = backend_for_name(out.datastore)
         # local: a listing and a stat per file (cached digests); remote: a listing, metadata reads
         try:

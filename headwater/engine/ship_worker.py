@@ -34,6 +34,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ __all__ = ["ShippedStep", "open_backend", "ARTIFACT_FOLDERS"]
 #: The folders of the working directory that come back to the run folder at the end (SDK v1's
 #: ``outputs/`` and ``logs/``, which ``run.get_file_names()`` lists).
 ARTIFACT_FOLDERS = ("outputs", "logs")
+#: The largest piece of a step's log sent back at once (memory on the worker and in flight stays bounded).
+LOG_PIECE_BYTES = 4 * 1024 * 1024
 
 
 def open_backend(datastore: dict[str, Any]) -> DatastoreBackend:
@@ -164,25 +167,30 @@ class ShippedStep:
 
     # -- while it runs -------------------------------------------------------------------------
 
-    def chunks(self) -> list[dict[str, bytes]]:
-        """What the log and the events file gained since the last call: ``[{"log": b}, {"events": b}]``.
+    def chunks(self) -> Iterator[dict[str, bytes]]:
+        """What the log and the events file gained since the last call: ``{"log": b}``, ``{"events": b}``.
 
-        Events are cut at their last complete line, so the orchestrator never ingests half a line.
+        The log goes in pieces of at most :data:`LOG_PIECE_BYTES` (a capped log's tail arrives at
+        once when the step ends). Events are cut at their last complete line, so the orchestrator
+        never ingests half a line.
         """
-        out: list[dict[str, bytes]] = []
         for kind, path in (("log", self.log), ("events", self.events)):
             try:
-                with open(path, "rb") as fh:
-                    fh.seek(self._offsets[kind])
-                    data = fh.read()
+                fh = open(path, "rb")  # noqa: SIM115  (closed by the with below)
             except FileNotFoundError:
                 continue
-            if kind == "events":
-                data = data[: data.rfind(b"\n") + 1]
-            if data:
-                self._offsets[kind] += len(data)
-                out.append({kind: data})
-        return out
+            with fh:
+                fh.seek(self._offsets[kind])
+                while True:
+                    data = fh.read(LOG_PIECE_BYTES) if kind == "log" else fh.read()
+                    if kind == "events":
+                        data = data[: data.rfind(b"\n") + 1]
+                    if not data:
+                        break
+                    self._offsets[kind] += len(data)
+                    yield {kind: data}
+                    if kind == "events":
+                        break
 
     def note(self, text: str) -> None:
         """Append a ``[headwater]`` line to the step's log (sent with the next chunks)."""

@@ -21,23 +21,20 @@ TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
 
 
 class _LogTail:
-    """Prints what was appended to a log file since the last call."""
+    """Prints what was appended to a log file since the last call, a chunk at a time."""
 
     def __init__(self, path: Path, out: TextIO) -> None:
-        self.path = path
-        self.offset = 0
+        from headwater.sdk.log_files import LogFollower
+
+        self._follower = LogFollower(path)
         self.out = out
 
+    @property
+    def offset(self) -> int:
+        return self._follower.offset
+
     def pump(self) -> None:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read()
-        except FileNotFoundError:
-            return
-        if data:
-            self.offset += len(data)
-            self.out.write(data.decode("utf-8", errors="replace"))
+        if self._follower.pump(self.out.write):
             self.out.flush()
 
 

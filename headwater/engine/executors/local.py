@@ -17,16 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
+from headwater.engine.executors.log_capture import LogCapture, max_log_bytes
 
 __all__ = ["LocalExecutor", "TERMINATE_GRACE_SECONDS"]
 
 TERMINATE_GRACE_SECONDS = 10.0
+#: After a step ended, how long its log waits for background processes still holding its output.
+LOG_LINGER_SECONDS = 2.0
 
 
 @dataclass
 class _Running:
     task: TaskSpec
     proc: subprocess.Popen[bytes]
+    log: LogCapture
     stop_reason: str | None = None  # 'timeout' | 'canceled' once we decided to stop it
     timer: threading.Timer | None = None
     killer: threading.Timer | None = None
@@ -46,25 +50,26 @@ class LocalExecutor(Executor):
         log = Path(task.log_path)
         log.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **task.env}
+        cap, note = max_log_bytes()
         try:
-            with open(log, "ab", buffering=0) as out:
-                proc = subprocess.Popen(
-                    list(task.argv),
-                    cwd=task.cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    close_fds=True,
-                )
+            proc = subprocess.Popen(
+                list(task.argv),
+                cwd=task.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,  # copied into the log by a LogCapture, which caps it
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
         except OSError as exc:
             message = f"could not start {task.argv[0]!r}: {exc.strerror or exc}"
             with open(log, "ab") as out:
                 out.write(f"[headwater] {message}\n".encode())
             self._done.put(TaskResult(task.run_id, None, "launch_failed", message))
             return
-        entry = _Running(task, proc)
+        assert proc.stdout is not None
+        entry = _Running(task, proc, LogCapture(proc.stdout, log, cap, note=note).start())
         with self._lock:
             self._running[task.run_id] = entry
         if task.timeout_seconds is not None:
@@ -75,6 +80,7 @@ class LocalExecutor(Executor):
 
     def _wait_for(self, entry: _Running) -> None:
         code = entry.proc.wait()
+        entry.log.close(LOG_LINGER_SECONDS)
         for t in (entry.timer, entry.killer):
             if t is not None:
                 t.cancel()

@@ -62,6 +62,7 @@ from ray.exceptions import RayError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
+from headwater.engine.executors.log_capture import LogCapture, max_log_bytes
 from headwater.engine.executors.resources import ClusterNode
 from headwater.errors import ConfigurationError
 
@@ -74,6 +75,8 @@ _POLL_SECONDS = 0.1
 #: How often a shipped step's task sends what its log and events file gained.
 STREAM_SECONDS = 0.5
 _MARKER_ENV = "HEADWATER_RAY_TASK_MARKER"
+#: After a step ended, how long its log waits for background processes still holding its output.
+_LOG_LINGER_SECONDS = 2.0
 
 
 # --- the worker side: stdlib only (plus the Ray runtime context) -------------------------------
@@ -96,19 +99,23 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> int:
     return proc.wait() if code is None else code
 
 
-def _popen(argv: list[str], cwd: str, env: dict[str, str], log_path: str, marker: str) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session, stdout and stderr appended to ``log_path``."""
-    with open(log_path, "ab", buffering=0) as out:
-        return subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env={**os.environ, **env, _MARKER_ENV: marker},
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+def _popen(
+    argv: list[str], cwd: str, env: dict[str, str], log_path: str, marker: str, log_cap: int
+) -> tuple[subprocess.Popen[bytes], LogCapture]:
+    """Start ``argv`` in its own session, stdout and stderr appended to ``log_path`` within ``log_cap``
+    bytes (:mod:`headwater.engine.executors.log_capture`)."""
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env={**os.environ, **env, _MARKER_ENV: marker},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+    )
+    assert proc.stdout is not None
+    return proc, LogCapture(proc.stdout, log_path, log_cap).start()
 
 
 def _watch(
@@ -146,15 +153,17 @@ def _run_subprocess(
     timeout: float | None,
     grace: float,
     marker: str,
+    log_cap: int,
 ) -> dict[str, Any]:
     """The body of the Ray task: run ``argv`` to its end, a timeout or a cancellation."""
     outcome = _new_outcome()
     log = Path(log_path)
     log.parent.mkdir(parents=True, exist_ok=True)
     proc: subprocess.Popen[bytes] | None = None
+    capture: LogCapture | None = None
     try:
         try:
-            proc = _popen(argv, cwd, env, log_path, marker)
+            proc, capture = _popen(argv, cwd, env, log_path, marker, log_cap)
         except OSError as exc:
             message = f"could not start {argv[0]!r}: {exc.strerror or exc}"
             with open(log, "ab") as out:
@@ -169,6 +178,9 @@ def _run_subprocess(
         if proc is not None and proc.poll() is None:
             _stop_group(proc, grace)
         raise
+    finally:
+        if capture is not None:
+            capture.close(_LOG_LINGER_SECONDS)
 
 
 def _run_shipped(
@@ -179,6 +191,7 @@ def _run_shipped(
     timeout: float | None,
     grace: float,
     marker: str,
+    log_cap: int,
     payload: dict[str, Any],
 ) -> Iterator[dict[str, Any]]:
     """The body of a shipped step's Ray task (a streaming generator; :mod:`headwater.engine.ship_worker`).
@@ -193,10 +206,11 @@ def _run_shipped(
     outcome = _new_outcome()
     step = ShippedStep(payload)
     proc: subprocess.Popen[bytes] | None = None
+    capture: LogCapture | None = None
     try:
         try:
             argv, cwd, env, log_path = step.prepare(argv, cwd, env, log_path)
-            proc = _popen(argv, cwd, env, log_path, marker)
+            proc, capture = _popen(argv, cwd, env, log_path, marker, log_cap)
         except Exception as exc:  # HeadwaterError, OSError, a storage client's error
             detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             message = f"could not start the step on the Ray worker: {detail}"
@@ -213,6 +227,8 @@ def _run_shipped(
                 last = time.monotonic()
                 for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
                     yield chunk
+        capture.close(_LOG_LINGER_SECONDS)  # the log is complete before its last chunks go
+        capture = None
         if outcome["reason"] == "exited" and outcome["returncode"] == 0:
             try:
                 outcome["outputs"] = step.commit()
@@ -230,6 +246,8 @@ def _run_shipped(
             _stop_group(proc, grace)
         raise
     finally:
+        if capture is not None:
+            capture.close(_LOG_LINGER_SECONDS)
         step.cleanup()
 
 
@@ -419,7 +437,9 @@ class RayExecutor(Executor):
 
     def submit(self, task: TaskSpec) -> None:
         marker = uuid.uuid4().hex
-        args = (list(task.argv), task.cwd, dict(task.env), task.log_path, task.timeout_seconds, self._grace, marker)
+        log_cap, _ = max_log_bytes()  # this process's HEADWATER_MAX_LOG_MB, carried to the worker
+        args = (list(task.argv), task.cwd, dict(task.env), task.log_path, task.timeout_seconds, self._grace, marker,
+                log_cap)
         ref: Any
         try:
             options = {**ray_options(task.resources), "name": f"headwater:{task.run_id}"}
