@@ -23,6 +23,8 @@ from typing import Any, TextIO
 from headwater.engine.env_builds import EnvironmentBuilds
 from headwater.engine.environments import BuiltEnvironment
 from headwater.engine.executors.base import Executor, TaskResult
+from headwater.engine.executors.process_tree import become_subreaper
+from headwater.engine.liveness import LockBusyError, hold_run_lock
 from headwater.engine.plan_file import CANCEL_FILE, ENVIRONMENTS_DIR, SCRIPT_RUN, RunPlan
 from headwater.engine.step_runner import StepRunner
 from headwater.errors import EnvironmentBuildError
@@ -282,6 +284,12 @@ def main(argv: list[str] | None = None) -> int:
     except OSError:
         pass  # already a session leader
     plan_path = Path(args[0])
+    try:  # held until this process is gone: how readers tell a dead orchestrator from a stalled one
+        lock = hold_run_lock(plan_path.parent)
+    except LockBusyError as exc:
+        print(f"not starting: {exc}", file=sys.stderr)
+        return 2
+    become_subreaper()  # a step's orphaned descendants stay under this process, to be found and stopped
     from headwater.engine.executors.local import LocalExecutor
     from headwater.engine.executors.routing import RoutingExecutor
 
@@ -316,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             status = orch.run()
         finally:
             orch.runner.close()
+    os.close(lock)  # the run has its final status: nothing is left to guard
     return 0 if status in ("Finished", "Completed") else 1
 
 

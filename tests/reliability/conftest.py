@@ -6,4 +6,4 @@ helpers (``ran``, ``script``, ``times``) come from :mod:`tests.e2e.conftest`.
 
 from __future__ import annotations
 
-from tests.e2e.conftest import pws, proj, project  # noqa: F401  (fixtures shared with e2e)
+from tests.e2e.conftest import proj, project, pws  # noqa: F401  (fixtures shared with e2e)
