@@ -27,12 +27,16 @@ def start_orchestrator(plan_path: Path, log_path: Path) -> int:
     """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie); it
     runs the plan at ``plan_path`` once that file exists. Returns its pid."""
     line = '"$0" -m headwater.engine.orchestrator "$1" </dev/null >>"$2" 2>&1 & echo $!'
+    # Submitted from inside a step, the new run is a run of its own, not a process of that step:
+    # without the step's marker, stopping the step (or its end) leaves the new run alone.
+    env = {k: v for k, v in os.environ.items() if k != "AZUREML_RUN_ID"}
     out = subprocess.run(
         ["/bin/sh", "-c", line, sys.executable, str(plan_path), str(log_path)],
         check=True,
         capture_output=True,
         text=True,
         close_fds=True,
+        env=env,
     )
     return int(out.stdout.strip())
 

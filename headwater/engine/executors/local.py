@@ -51,7 +51,7 @@ class LocalExecutor(Executor):
     def submit(self, task: TaskSpec) -> None:
         log = Path(task.log_path)
         log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **task.env}
+        env = {**os.environ, **task.env, process_tree.MARKER: task.run_id}  # what ties a descendant to it
         try:
             with open(log, "ab", buffering=0) as out:
                 proc = subprocess.Popen(
@@ -112,7 +112,7 @@ class LocalExecutor(Executor):
 
     def _stop_leftovers(self, entry: _Running) -> None:
         """Stop what the step left running (SIGTERM, SIGKILL after the grace period)."""
-        if process_tree.leftovers_possible(entry.proc.pid, self._tree_state()[0]):
+        if process_tree.leftovers_possible(entry.proc.pid, self._tree_state()[0], adopting=self._reaper is not None):
             process_tree.stop_step_processes({entry.task.run_id: entry.proc.pid}, grace=self._grace)
 
     def _stop(self, run_id: str, reason: str) -> None:

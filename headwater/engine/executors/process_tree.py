@@ -221,10 +221,13 @@ def children_of_self() -> set[int]:
     return out
 
 
-def leftovers_possible(pid: int, known: Collection[int]) -> bool:
+def leftovers_possible(pid: int, known: Collection[int], *, adopting: bool) -> bool:
     """Whether a step whose process ``pid`` has exited may have left processes behind: its group
-    still has members, or this process has children it did not start itself (adopted orphans).
+    still has members, or this process has children it did not start itself (orphans it adopted
+    as a subreaper; a process that is not ``adopting`` cannot tell, so the answer is yes).
     Cheap; a full search (:func:`find_step_processes`) only follows when this says yes."""
+    if not adopting:
+        return sys.platform == "linux"  # elsewhere there is no /proc to search
     try:
         os.killpg(pid, 0)
         return True
