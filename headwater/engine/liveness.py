@@ -11,8 +11,9 @@ orchestrator started again for the run (resume) waits until it is done.
 Before its orchestrator has taken the lock (it is still starting; a resumed run's new one), and
 for records an older Headwater wrote, the recorded process decides: it is dead when its pid is
 gone, a zombie, or another process now (a different start time). On a machine other than the
-orchestrator's (a PostgreSQL workspace read from elsewhere) nothing here can tell, so the
-orchestrator counts as alive.
+orchestrator's (a PostgreSQL workspace read from elsewhere) neither can be seen; there the
+orchestrator's session advisory lock in PostgreSQL tells (:func:`claim_store_lock`; the reader's
+side is in :mod:`headwater.ops.runs`), and without one the orchestrator counts as alive.
 
 The heartbeat the orchestrator writes stays, as information for the studio (a stalled run); it is
 never taken for death. Stdlib only; ``fcntl`` is POSIX (elsewhere only the process fallback holds).
@@ -27,11 +28,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from headwater.store.metadata import MetadataStore
 
 __all__ = [
     "LOCK_FILE",
     "Liveness",
     "LockBusyError",
+    "claim_store_lock",
     "hold_run_lock",
     "hostname",
     "identity",
@@ -39,6 +45,7 @@ __all__ = [
     "probe",
     "process_alive",
     "process_start",
+    "same_identity",
 ]
 
 LOCK_FILE = "orchestrator.lock"
@@ -104,8 +111,8 @@ def process_alive(pid: int, start: str | None = None) -> bool:
     return start is None or fields[19].decode() == str(start)
 
 
-def _same(held_by: str, pid: int, start: str | None) -> bool:
-    """Whether the identity in the lock file is the recorded orchestrator's."""
+def same_identity(held_by: str, pid: int, start: str | None) -> bool:
+    """Whether ``held_by`` (an :func:`identity`) is the process ``pid`` started at ``start``."""
     held_pid, _, held_start = held_by.partition(" ")
     if held_pid != str(pid):
         return False
@@ -137,6 +144,18 @@ def hold_run_lock(run_dir: Path, *, wait_seconds: float = 30.0) -> int:
     return fd
 
 
+def claim_store_lock(store: MetadataStore, run_id: str) -> bool:
+    """On PostgreSQL, also hold the run's session advisory lock (:mod:`headwater.store.run_locks`)
+    for the life of this process's store connection, and record who holds it, so readers on other
+    machines can tell too. False on SQLite (nothing to do) or when it could not be taken."""
+    from headwater.store.run_locks import hold_run_lock as hold_store_lock
+
+    if not hold_store_lock(store, run_id):
+        return False
+    store.merge_run_definition(run_id, {"orchestrator_pg_lock": identity()})
+    return True
+
+
 @contextmanager
 def probe(run_dir: Path | None, pid: int, start: str | None = None, host: str | None = None) -> Iterator[Liveness]:
     """Whether the run's orchestrator (``pid`` started at ``start`` on ``host``) is alive.
@@ -160,7 +179,7 @@ def probe(run_dir: Path | None, pid: int, start: str | None = None, host: str | 
             yield Liveness.ALIVE  # held: its orchestrator lives (stopped or not), or a reader looks
             return
         held_by = os.pread(fd, 256, 0).decode(errors="replace").strip()
-        if _same(held_by, pid, start):
+        if same_identity(held_by, pid, start):
             yield Liveness.DEAD  # the recorded orchestrator took the lock, and the kernel let go of it
         else:  # not taken yet by the recorded orchestrator (starting up, or an older Headwater's run)
             yield Liveness.ALIVE if process_alive(pid, start) else Liveness.DEAD

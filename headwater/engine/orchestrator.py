@@ -24,7 +24,7 @@ from headwater.engine.env_builds import EnvironmentBuilds
 from headwater.engine.environments import BuiltEnvironment
 from headwater.engine.executors.base import Executor, TaskResult
 from headwater.engine.executors.process_tree import become_subreaper
-from headwater.engine.liveness import LockBusyError, hold_run_lock
+from headwater.engine.liveness import LockBusyError, claim_store_lock, hold_run_lock
 from headwater.engine.plan_file import CANCEL_FILE, ENVIRONMENTS_DIR, SCRIPT_RUN, RunPlan
 from headwater.engine.step_runner import StepRunner
 from headwater.errors import EnvironmentBuildError
@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         grace_seconds=plan.terminate_grace_seconds,
         resources={sp.run_id: sp.resources for sp in plan.steps.values() if sp.resources},
     ) as executor:
+        claim_store_lock(store, plan.pipeline_run_id)  # PostgreSQL: for readers on other machines
         orch = Orchestrator(plan, store, executor, log=log)
 
         def on_term(signum: int, frame: Any) -> None:

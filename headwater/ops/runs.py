@@ -2,7 +2,8 @@
 
 :func:`refresh_status` reads a run and notices when its orchestrator is dead — known for sure,
 never guessed from a heartbeat's age (:mod:`headwater.engine.liveness`: the orchestrator holds a
-lock the kernel releases only when it is gone; a stopped or suspended orchestrator is alive).
+lock the kernel releases only when it is gone; a stopped or suspended orchestrator is alive; read
+from another machine, a PostgreSQL session advisory lock, :mod:`headwater.store.run_locks`).
 Such a run is marked Failed, its unfinished steps Canceled; every process of those steps (also
 one that left the step's process group) is stopped and their staging folders are removed.
 Outputs are only ever committed by the orchestrator after a step succeeds, so nothing a stopped
@@ -21,10 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from headwater.engine.executors.process_tree import stop_step_processes
-from headwater.engine.liveness import Liveness, probe, process_alive
+from headwater.engine.liveness import Liveness, hostname, probe, process_alive, same_identity
 from headwater.engine.plan_file import CANCEL_FILE
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import TERMINAL_STATUSES, RunRecord, utcnow
+from headwater.store.run_locks import release_run_lock, try_run_lock
 
 __all__ = [
     "ACTIVE",
@@ -56,25 +58,36 @@ def _run_dir(record: RunRecord) -> Path | None:
 
 
 @contextmanager
-def _liveness(record: RunRecord) -> Iterator[Liveness]:
+def _liveness(record: RunRecord, store: MetadataStore | None) -> Iterator[Liveness]:
     """The orchestrator's liveness; after DEAD the caller holds the run's lock inside the block."""
     d = record.definition
     if record.status not in ACTIVE or d.get("orchestrator_pid") is None:
         yield Liveness.ALIVE  # finished, finished in-process, or its orchestrator is being started
         return
-    with probe(
-        _run_dir(record), int(d["orchestrator_pid"]), d.get("orchestrator_start"), d.get("orchestrator_host")
-    ) as verdict:
+    pid, start, host = int(d["orchestrator_pid"]), d.get("orchestrator_start"), d.get("orchestrator_host")
+    pg_holder = d.get("orchestrator_pg_lock")
+    if store is not None and host not in (None, hostname()) and pg_holder and same_identity(pg_holder, pid, start):
+        # another machine's orchestrator: its session advisory lock in PostgreSQL tells
+        if not try_run_lock(store, record.id):
+            yield Liveness.ALIVE
+            return
+        try:
+            yield Liveness.DEAD
+        finally:
+            release_run_lock(store, record.id)
+        return
+    with probe(_run_dir(record), pid, start, host) as verdict:
         yield verdict
 
 
-def orchestrator_dead(record: RunRecord) -> bool:
+def orchestrator_dead(record: RunRecord, store: MetadataStore | None = None) -> bool:
     """Whether the orchestrator of an unfinished pipeline (or script) run is gone — for sure.
 
     Its lock was released by the kernel, or (no lock taken yet, or a record of an older
     Headwater) its process is gone or is another process now. A stopped, suspended or slow
-    orchestrator is alive, however old its heartbeat."""
-    with _liveness(record) as verdict:
+    orchestrator is alive, however old its heartbeat. An orchestrator on another machine is
+    alive unless ``store`` (PostgreSQL) shows that its session lock was released."""
+    with _liveness(record, store) as verdict:
         return verdict is Liveness.DEAD
 
 
@@ -88,7 +101,7 @@ def refresh_status(store: MetadataStore, run_id: str) -> RunRecord | None:
     record = store.get_run(run_id)
     if record is None or record.kind not in ("pipeline", "script"):
         return record
-    with _liveness(record) as verdict:
+    with _liveness(record, store) as verdict:
         if verdict is not Liveness.DEAD:
             return record
         current = store.get_run(run_id)  # it may have finished, or been resumed, while we looked

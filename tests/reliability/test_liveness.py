@@ -271,3 +271,28 @@ def _a_pid_that_is_gone() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("short_stale_threshold")
+def test_on_postgresql_a_reader_on_another_machine_asks_the_orchestrators_session_lock(
+    src: Path, headwater_home: Path, postgres_url: str, tmp_path: Path
+) -> None:
+    """Neither the orchestrator's process nor its run folder's flock can be seen from another
+    machine; its session advisory lock in PostgreSQL can. (The record is made to name another
+    host, which is what such a reader sees.)"""
+    with Workspace.create("pg", metadata_url=postgres_url) as ws:
+        run = Experiment(ws, "live").submit(Pipeline(ws, steps=[work_step(tmp_path)]))
+        (step_pid,) = wait_for_pids(tmp_path / "work.pid")
+        poll(lambda: "orchestrator_pg_lock" in ws._metadata.get_run(run.id).definition, "the session lock taken")
+        ws._metadata.merge_run_definition(run.id, {"orchestrator_host": "another-machine"})
+        orchestrator = orchestrator_of(ws, run.id)
+        with stopped(orchestrator):
+            poll(lambda: heartbeat_age(ws, run.id) > 4 * HEARTBEAT_SECONDS, "several missed heartbeats")
+            assert run.get_status() == "Running"
+        os.kill(orchestrator, signal.SIGKILL)
+        poll(lambda: not alive(orchestrator), "the orchestrator to be gone")
+        poll(lambda: run.get_status() != "Running", "the server to end the orchestrator's session", 30)
+        assert run.get_status() == "Failed"
+        assert run.find_step_run("work")[0].get_status() == "Canceled"
+        poll(lambda: not alive(step_pid), "the step to be stopped", 30)
