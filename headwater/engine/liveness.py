@@ -49,6 +49,9 @@ __all__ = [
 ]
 
 LOCK_FILE = "orchestrator.lock"
+#: The lock is held but its orchestrator's main thread is gone (killed; its other threads are
+#: still exiting, and they hold the lock until the last one is gone): wait this long for it.
+DYING_WAIT_SECONDS = 2.0
 
 
 class Liveness(Enum):
@@ -170,12 +173,8 @@ def probe(run_dir: Path | None, pid: int, start: str | None = None, host: str | 
     if fd is None:
         yield Liveness.ALIVE if process_alive(pid, start) else Liveness.DEAD
         return
-    import fcntl
-
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _take(fd, 0.0) and (process_alive(pid, start) or not _take(fd, DYING_WAIT_SECONDS)):
             yield Liveness.ALIVE  # held: its orchestrator lives (stopped or not), or a reader looks
             return
         held_by = os.pread(fd, 256, 0).decode(errors="replace").strip()
@@ -185,6 +184,21 @@ def probe(run_dir: Path | None, pid: int, start: str | None = None, host: str | 
             yield Liveness.ALIVE if process_alive(pid, start) else Liveness.DEAD
     finally:
         os.close(fd)  # releases the lock if we took it
+
+
+def _take(fd: int, seconds: float) -> bool:
+    """Take the lock on ``fd``, trying for up to ``seconds``."""
+    import fcntl
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _open_lock(run_dir: Path | None) -> int | None:
