@@ -25,6 +25,8 @@ from headwater.engine.destination_leases import DestinationLeases
 from headwater.engine.env_builds import EnvironmentBuilds
 from headwater.engine.environments import BuiltEnvironment
 from headwater.engine.executors.base import Executor, TaskResult
+from headwater.engine.executors.process_tree import become_subreaper
+from headwater.engine.liveness import LockBusyError, claim_store_lock, hold_run_lock
 from headwater.engine.plan_file import CANCEL_FILE, ENVIRONMENTS_DIR, SCRIPT_RUN, RunPlan
 from headwater.engine.step_runner import StepRunner
 from headwater.errors import EnvironmentBuildError
@@ -325,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         pass  # already a session leader
     plan_path = Path(args[0])
     resume = "--resume" in args[1:]  # started by headwater.ops.resume
+    try:  # held until this process is gone: how readers tell a dead orchestrator from a stalled one
+        lock = hold_run_lock(plan_path.parent)
+    except LockBusyError as exc:
+        print(f"not starting: {exc}", file=sys.stderr)
+        return 2
+    become_subreaper()  # a step's orphaned descendants stay under this process, to be found and stopped
     from headwater.engine.executors.local import LocalExecutor
     from headwater.engine.executors.routing import RoutingExecutor
 
@@ -349,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         grace_seconds=plan.terminate_grace_seconds,
         resources={sp.run_id: sp.resources for sp in plan.steps.values() if sp.resources},
     ) as executor:
+        claim_store_lock(store, plan.pipeline_run_id)  # PostgreSQL: for readers on other machines
         orch = Orchestrator(plan, store, executor, log=log, resume=resume)
 
         def on_term(signum: int, frame: Any) -> None:
@@ -359,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             status = orch.run()
         finally:
             orch.runner.close()
+    os.close(lock)  # the run has its final status: nothing is left to guard
     return 0 if status in ("Finished", "Completed") else 1
 
 

@@ -35,14 +35,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from headwater.engine.executors.process_tree import find_step_processes, stop_step_processes
+from headwater.engine.liveness import orchestrator_record, process_alive
 from headwater.engine.plan_file import CANCEL_FILE, SCRIPT_RUN
 from headwater.engine.workdir import DRIVER_LOG, STD_LOG
 from headwater.errors import HeadwaterError, NotFoundError
 from headwater.ops.runs import (
     ACTIVE,
-    _is_step_process,  # the other runs verbs' process checks: one definition of "still that step"
-    _stop_orphan,
-    pid_alive,
     refresh_status,
 )
 from headwater.ops.spawn import PendingRun, start_orchestrator
@@ -106,9 +105,7 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
         try:
             # The new orchestrator first (it waits for its plan), so the run is never active without one.
             pending.pid = start_orchestrator(next_plan, run_dir / "system_logs" / "orchestrator.log", resume=True)
-            store.merge_run_definition(
-                run_id, {"orchestrator_pid": pending.pid, "orchestrator_started_at": utcnow(), "attempt": attempt + 1}
-            )
+            store.merge_run_definition(run_id, {**orchestrator_record(pending.pid), "attempt": attempt + 1})
             store.set_tags(run_id, {ATTEMPT_TAG: str(attempt + 1)})
             store.update_run(run_id, status="NotStarted", ended_at=None, error=None, heartbeat_at=utcnow(), reopen=True)
             reopened = True
@@ -160,7 +157,7 @@ def _check_resumable(record: RunRecord, run_dir: Path) -> Path:
             f"Run {record.id} has already finished ({record.status}); there is nothing to resume.",
             hint="Submit the pipeline again to run it anew.",
         )
-    if record.status in ACTIVE or (pid is not None and not _orchestrator_gone(int(pid), record.id)):
+    if record.status in ACTIVE or (pid is not None and not _orchestrator_gone(record)):
         running = f"orchestrator pid {pid}" if pid is not None else "its orchestrator is starting"
         raise RunNotResumableError(
             f"Run {record.id} is still running ({running}); only a run whose orchestrator has stopped can be "
@@ -176,22 +173,12 @@ def _check_resumable(record: RunRecord, run_dir: Path) -> Path:
     return plan_path
 
 
-def _is_orchestrator(pid: int, run_id: str) -> bool:
-    """Whether ``pid`` is still an orchestrator of run ``run_id`` (not a reused pid)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            args = fh.read().split(b"\0")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return pid_alive(pid)  # no /proc (macOS): trust the pid
-    return b"headwater.engine.orchestrator" in args and any(run_id.encode() in a for a in args)
-
-
-def _orchestrator_gone(pid: int, run_id: str) -> bool:
-    """An orchestrator that wrote its run's final status exits right after: give it a moment."""
+def _orchestrator_gone(record: RunRecord) -> bool:
+    """An orchestrator that wrote its run's final status exits right after: give it a moment.
+    (Its pid with its start time names one process: a pid taken again is not it.)"""
+    pid, start = int(record.definition["orchestrator_pid"]), record.definition.get("orchestrator_start")
     deadline = time.monotonic() + GONE_SECONDS
-    while pid_alive(pid) and _is_orchestrator(pid, run_id):
+    while process_alive(pid, start):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -206,20 +193,19 @@ def _unfinished(store: MetadataStore, run: RunRecord) -> list[RunRecord]:
 
 
 def _stop_leftovers(steps: list[RunRecord]) -> None:
-    """Stop the processes of the dead attempt's steps that are still alive, and wait until they are gone."""
-    for step in steps:
-        _stop_orphan(step)
+    """Stop every process of the dead attempt's steps that is still alive (their descendants too),
+    and make sure they are gone."""
+    pids = {s.id: s.definition.get("pid") for s in steps}
+    stop_step_processes(pids)
     deadline = time.monotonic() + GONE_SECONDS
-    for step in steps:
-        pid = step.definition.get("pid")
-        while pid is not None and _is_step_process(int(pid), step.id) and pid_alive(int(pid)):
-            if time.monotonic() > deadline:
-                raise RunNotResumableError(
-                    f"Run {step.parent_id or step.id} cannot be resumed: process {pid} of Step {step.name!r} "
-                    "from the previous attempt is still alive.",
-                    hint=f"Stop it (kill -9 {pid}) and resume again.",
-                )
-            time.sleep(0.05)
+    while left := find_step_processes(pids):
+        if time.monotonic() > deadline:
+            raise RunNotResumableError(
+                f"Run {steps[0].parent_id or steps[0].id} cannot be resumed: process(es) "
+                f"{', '.join(map(str, sorted(left)))} of the previous attempt are still alive.",
+                hint=f"Stop them (kill -9 {' '.join(map(str, sorted(left)))}) and resume again.",
+            )
+        time.sleep(0.05)
 
 
 def _set_aside(path: Path, attempt: int) -> None:

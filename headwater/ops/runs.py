@@ -1,10 +1,14 @@
 """Verbs on a submitted pipeline run (or script run), shared by the SDK, the CLI and the server.
 
-:func:`refresh_status` reads a run and detects a dead orchestrator: its process is gone (or a
-zombie), or its heartbeat is stale. Such a run is marked Failed, its unfinished steps Canceled,
-and step processes that outlived the orchestrator are stopped. Outputs are only ever committed by
-the orchestrator after a step succeeds, so nothing a stopped step wrote reaches a datastore. (A
-run whose cancel was asked for before its orchestrator died is Canceled rather than Failed.)
+:func:`refresh_status` reads a run and notices when its orchestrator is dead — known for sure,
+never guessed from a heartbeat's age (:mod:`headwater.engine.liveness`: the orchestrator holds a
+lock the kernel releases only when it is gone; a stopped or suspended orchestrator is alive; read
+from another machine, a PostgreSQL session advisory lock, :mod:`headwater.store.run_locks`).
+Such a run is marked Failed, its unfinished steps Canceled; every process of those steps (also
+one that left the step's process group) is stopped and their staging folders are removed.
+Outputs are only ever committed by the orchestrator after a step succeeds, so nothing a stopped
+step wrote reaches a datastore. (A run whose cancel was asked for before its orchestrator died is
+Canceled rather than Failed.) A final status is never changed afterwards: the store refuses to.
 
 :func:`cancel_run` asks the orchestrator to cancel (a marker file its loop polls).
 """
@@ -12,14 +16,17 @@ run whose cancel was asked for before its orchestrator died is Canceled rather t
 from __future__ import annotations
 
 import os
-import signal
-import sys
-from datetime import UTC, datetime
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from headwater.engine.executors.process_tree import stop_step_processes
+from headwater.engine.liveness import Liveness, hostname, probe, process_alive, same_identity
 from headwater.engine.plan_file import CANCEL_FILE
 from headwater.store.metadata import MetadataStore
-from headwater.store.records import RunRecord, utcnow
+from headwater.store.records import TERMINAL_STATUSES, RunRecord, utcnow
+from headwater.store.run_locks import release_run_lock, try_run_lock
 
 __all__ = [
     "ACTIVE",
@@ -32,89 +39,99 @@ __all__ = [
     "refresh_status",
 ]
 
-#: A heartbeat older than this means the orchestrator is gone even if its pid is taken again.
+#: Information only (e.g. for the studio: "no heartbeat for a while, the orchestrator may be
+#: stalled"). A heartbeat's age never decides that an orchestrator is dead.
 ORCHESTRATOR_STALE_SECONDS = 30.0
 ACTIVE = frozenset({"NotStarted", "Queued", "Preparing", "Running", "Finalizing"})
-TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
-DEAD_MESSAGE = "The orchestrator of this run stopped (no heartbeat); the run cannot finish."
-
-
-def _seconds_since(iso: str | None) -> float:
-    if not iso:
-        return float("inf")
-    return (datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds()
+TERMINAL = TERMINAL_STATUSES
+DEAD_MESSAGE = "The orchestrator of this run stopped (its process is gone); the run cannot finish."
 
 
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): os.kill said it exists
-    return state != b"Z"
+    return process_alive(pid)
 
 
-def orchestrator_dead(record: RunRecord) -> bool:
-    """Whether the orchestrator of an unfinished pipeline run is gone."""
-    if record.status not in ACTIVE:
-        return False
-    pid = record.definition.get("orchestrator_pid")
-    if pid is None:
-        return False  # finished in-process, or the orchestrator is being started
-    if not pid_alive(int(pid)):
-        return True
-    beat = record.heartbeat_at or record.definition.get("orchestrator_started_at")
-    return _seconds_since(beat) > ORCHESTRATOR_STALE_SECONDS
+def _run_dir(record: RunRecord) -> Path | None:
+    plan = record.definition.get("plan")
+    return None if plan is None else Path(plan).parent
 
 
-def _is_step_process(pid: int, run_id: str) -> bool:
-    """Whether ``pid`` is still the process of step run ``run_id`` (not a reused pid)."""
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            return f"AZUREML_RUN_ID={run_id}".encode() in fh.read().split(b"\0")
-    except OSError:
-        return False  # gone, not ours, or no /proc: leave it alone
-
-
-def _stop_orphan(step: RunRecord) -> None:
-    pid = step.definition.get("pid")
-    if pid is None or sys.platform == "win32" or not _is_step_process(int(pid), step.id):
+@contextmanager
+def _liveness(record: RunRecord, store: MetadataStore | None) -> Iterator[Liveness]:
+    """The orchestrator's liveness; after DEAD the caller holds the run's lock inside the block."""
+    d = record.definition
+    if record.status not in ACTIVE or d.get("orchestrator_pid") is None:
+        yield Liveness.ALIVE  # finished, finished in-process, or its orchestrator is being started
         return
-    try:
-        os.killpg(int(pid), signal.SIGKILL)  # the step is its process group's leader
-    except (ProcessLookupError, PermissionError):
-        pass
+    pid, start, host = int(d["orchestrator_pid"]), d.get("orchestrator_start"), d.get("orchestrator_host")
+    pg_holder = d.get("orchestrator_pg_lock")
+    if store is not None and host not in (None, hostname()) and pg_holder and same_identity(pg_holder, pid, start):
+        # another machine's orchestrator: its session advisory lock in PostgreSQL tells
+        if not try_run_lock(store, record.id):
+            yield Liveness.ALIVE
+            return
+        try:
+            yield Liveness.DEAD
+        finally:
+            release_run_lock(store, record.id)
+        return
+    with probe(_run_dir(record), pid, start, host) as verdict:
+        yield verdict
+
+
+def orchestrator_dead(record: RunRecord, store: MetadataStore | None = None) -> bool:
+    """Whether the orchestrator of an unfinished pipeline (or script) run is gone — for sure.
+
+    Its lock was released by the kernel, or (no lock taken yet, or a record of an older
+    Headwater) its process is gone or is another process now. A stopped, suspended or slow
+    orchestrator is alive, however old its heartbeat. An orchestrator on another machine is
+    alive unless ``store`` (PostgreSQL) shows that its session lock was released."""
+    with _liveness(record, store) as verdict:
+        return verdict is Liveness.DEAD
+
+
+def _orchestrator(record: RunRecord) -> tuple[object, ...]:
+    d = record.definition
+    return d.get("orchestrator_pid"), d.get("orchestrator_start"), d.get("orchestrator_host")
 
 
 def refresh_status(store: MetadataStore, run_id: str) -> RunRecord | None:
     """The run's record, after marking it Failed if its orchestrator died (see the module doc)."""
     record = store.get_run(run_id)
-    if record is None or record.kind not in ("pipeline", "script") or not orchestrator_dead(record):
+    if record is None or record.kind not in ("pipeline", "script"):
         return record
-    current = store.get_run(run_id)  # it may have finished while we looked
-    if current is None or current.status not in ACTIVE:
-        return current
-    plan = current.definition.get("plan")
-    canceled = plan is not None and (Path(plan).parent / CANCEL_FILE).exists()
-    status = "Canceled" if canceled else "Failed"  # a cancel was asked for: that is what it is
-    if current.kind == "script":
-        _stop_orphan(current)  # a script run is its own step: its process is in its record
-    store.update_run(run_id, status=status, ended_at=utcnow(), error={"message": DEAD_MESSAGE})
-    for step in store.list_runs(parent_id=run_id):
-        if step.status in TERMINAL:
-            continue
-        _stop_orphan(step)
-        store.update_run(
-            step.id, status="Canceled", ended_at=utcnow(), error={"message": "the orchestrator stopped"}
-        )
+    with _liveness(record, store) as verdict:
+        if verdict is not Liveness.DEAD:
+            return record
+        current = store.get_run(run_id)  # it may have finished, or been resumed, while we looked
+        if current is None or current.status not in ACTIVE or _orchestrator(current) != _orchestrator(record):
+            return current
+        _bury(store, current)
     return store.get_run(run_id)
+
+
+def _bury(store: MetadataStore, run: RunRecord) -> None:
+    """A run whose orchestrator is dead: stop its steps' processes, remove their staging folders,
+    and record how it ended (Failed, or Canceled when a cancel had been asked for)."""
+    run_dir = _run_dir(run)
+    canceled = run_dir is not None and (run_dir / CANCEL_FILE).exists()
+    status = "Canceled" if canceled else "Failed"  # a cancel was asked for: that is what it is
+    if run.kind == "script":
+        steps = [run]  # a script run is its own step
+    else:
+        steps = [s for s in store.list_runs(parent_id=run.id) if s.status not in TERMINAL]
+    if os.name == "posix":
+        stop_step_processes({s.id: s.definition.get("pid") for s in steps})
+    if run_dir is not None:
+        for step in steps:
+            shutil.rmtree(run_dir.parent / step.id / "staging", ignore_errors=True)
+    store.update_run(run.id, status=status, ended_at=utcnow(), error={"message": DEAD_MESSAGE})
+    if run.kind == "pipeline":
+        for step in steps:
+            store.update_run(
+                step.id, status="Canceled", ended_at=utcnow(), error={"message": "the orchestrator stopped"}
+            )
 
 
 def cancel_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: str) -> None:

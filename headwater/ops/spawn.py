@@ -29,12 +29,16 @@ def start_orchestrator(plan_path: Path, log_path: Path, *, resume: bool = False)
     recorded by an earlier attempt; its Finished steps are kept (:mod:`headwater.ops.resume`)."""
     line = 'log="$1"; shift; "$0" -m headwater.engine.orchestrator "$@" </dev/null >>"$log" 2>&1 & echo $!'
     extra = ["--resume"] if resume else []
+    # Submitted from inside a step, the new run is a run of its own, not a process of that step:
+    # without the step's marker, stopping the step (or its end) leaves the new run alone.
+    env = {k: v for k, v in os.environ.items() if k != "AZUREML_RUN_ID"}
     out = subprocess.run(
         ["/bin/sh", "-c", line, sys.executable, str(log_path), str(plan_path), *extra],
         check=True,
         capture_output=True,
         text=True,
         close_fds=True,
+        env=env,
     )
     return int(out.stdout.strip())
 

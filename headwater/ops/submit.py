@@ -20,6 +20,7 @@ from typing import Any
 from headwater.data.files import DataAccess
 from headwater.engine.environments import find_built
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
+from headwater.engine.liveness import orchestrator_record
 from headwater.engine.plan_file import ENVIRONMENTS_DIR, PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import ConfigurationError, GraphValidationError
@@ -276,7 +277,7 @@ def _plan_and_record(
         record_all_reused(plan, store, reused)
         return run_id
     # A merge: a script run's orchestrator may already be writing the same record's definition.
-    store.merge_run_definition(run_id, {"orchestrator_pid": pending.pid, "orchestrator_started_at": utcnow()})
+    store.merge_run_definition(run_id, orchestrator_record(pending.pid))
     plan.save(plan_path)  # the orchestrator starts running steps once this file exists
     return run_id
 

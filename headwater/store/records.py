@@ -19,8 +19,13 @@ __all__ = [
     "MetricRecord",
     "RunOutputRecord",
     "RunRecord",
+    "TERMINAL_STATUSES",
     "utcnow",
 ]
+
+#: How runs end (SDK v1's final statuses of pipeline, step and script runs). The store refuses to
+#: move a run out of one unless it is reopened on purpose (``update_run(..., reopen=True)``).
+TERMINAL_STATUSES = frozenset({"Finished", "Failed", "Canceled", "Completed"})
 
 
 def utcnow() -> str:

@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from headwater.errors import AlreadyExistsError
-from headwater.store.records import ExperimentRecord, MetricRecord, RunOutputRecord, RunRecord, utcnow
+from headwater.store.records import (
+    TERMINAL_STATUSES,
+    ExperimentRecord,
+    MetricRecord,
+    RunOutputRecord,
+    RunRecord,
+    utcnow,
+)
 from headwater.store.repo_base import RepoBase, dumps, loads
 
 __all__ = ["RunQueries"]
@@ -111,23 +118,29 @@ class RunQueries(RepoBase):
          "snapshot_id", "compute_target", "definition", "error", "name"}
     )
 
-    def update_run(self, run_id: str, *, reopen: bool = False, **fields: Any) -> None:
-        """Set columns of a run (``definition`` and ``error`` are JSON-encoded here).
+    def update_run(self, run_id: str, *, reopen: bool = False, **fields: Any) -> bool:
+        """Set columns of a run (``definition`` and ``error`` are JSON-encoded here); returns
+        whether the run was changed.
 
-        ``reopen``: the caller moves the run out of a terminal status on purpose (``resume``). Accepted
-        and not checked yet: the guard that refuses to rewrite a final status without it comes with
-        the OS-lock liveness change.
+        A final status is final: an update that sets ``status`` on a run that is Finished, Failed,
+        Canceled or Completed changes nothing (no column of it) and returns False, unless
+        ``reopen=True`` (what resuming a run does). The check and the write are one statement, so
+        a late writer can never overwrite how a run ended.
         """
         unknown = set(fields) - self._RUN_UPDATABLE
         if unknown:
             raise ValueError(f"Cannot update run columns {sorted(unknown)}")
         if not fields:
-            return
+            return False
         for key in ("definition", "error"):
             if key in fields and fields[key] is not None:
                 fields[key] = dumps(fields[key])
         assignments = ", ".join(f"{k} = ?" for k in fields)
-        self._exec(f"UPDATE runs SET {assignments} WHERE id = ?", (*fields.values(), run_id))
+        sql = f"UPDATE runs SET {assignments} WHERE id = ?"
+        if "status" in fields and not reopen:
+            sql += f" AND status NOT IN ({', '.join('?' * len(TERMINAL_STATUSES))})"
+            return self._exec(sql, (*fields.values(), run_id, *sorted(TERMINAL_STATUSES))) > 0
+        return self._exec(sql, (*fields.values(), run_id)) > 0
 
     def forget_attempt(self, run_id: str, *, properties: Sequence[str] = ()) -> None:
         """Forget what an unfinished attempt of a run recorded, before the run is resumed: its metrics,

@@ -209,18 +209,17 @@ def test_logs_stream_while_the_step_runs_and_waiting_can_time_out(
     assert "after the gate" in run.find_step_run("speak")[0].get_stdout_log()
 
 
-def test_a_stale_heartbeat_means_a_dead_orchestrator(pws: Workspace) -> None:
+def test_a_stale_heartbeat_alone_is_not_a_dead_orchestrator(pws: Workspace) -> None:
     from headwater.store.records import RunRecord
 
     store = pws._metadata
     experiment = store.get_or_create_experiment("api")
-    # the pid is alive (this process) but not beating: the orchestrator hangs or the pid was reused
+    # the pid is alive (this process) but not beating: a stopped or suspended orchestrator is alive
+    # (tests/reliability/test_liveness.py covers the dead ones)
     store.create_run(RunRecord(id="p1", experiment_id=experiment.id, kind="pipeline", status="Running",
                                heartbeat_at="2000-01-01T00:00:00+00:00",
                                definition={"orchestrator_pid": os.getpid()}))
     store.create_run(RunRecord(id="s1", experiment_id=experiment.id, kind="step", status="Running",
                                parent_id="p1", name="s"))
-    run = Run.get(pws, "p1")
-    assert run.get_status() == "Failed"
-    assert "orchestrator" in run.get_details()["error"]["message"]
-    assert Run.get(pws, "s1").get_status() == "Canceled"
+    assert Run.get(pws, "p1").get_status() == "Running"
+    assert Run.get(pws, "s1").get_status() == "Running"

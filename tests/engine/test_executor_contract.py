@@ -69,6 +69,11 @@ elif mode == "spawn":  # a grandchild too, then sleep: only a signal ends it
     grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     write(args[0], f"{os.getpid()} {grandchild.pid} {os.getppid()}")
     time.sleep(300)
+elif mode == "daemon":  # a grandchild in a session of its own (a signal to our group misses it)
+    grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+    write(args[0], f"{os.getpid()} {grandchild.pid} {os.getppid()}")
+    if args[1:] != ["exit"]:
+        time.sleep(300)
 elif mode == "ledger":  # record each start; a second start (a retry) ends at once
     with open(args[0], "a") as fh:
         fh.write(f"start {os.getpid()}\n")
@@ -321,6 +326,25 @@ def test_cancel_stops_the_process_and_what_it_started(executor: Executor, tasks:
     assert (result.reason, result.message) == ("canceled", "canceled")
     assert executor.running() == set()
     wait_gone(child, grandchild)
+
+
+def test_cancel_stops_a_descendant_that_started_its_own_session(executor: Executor, tasks: Tasks) -> None:
+    pids = tasks.root / "pids"
+    spec = tasks.spec("daemon", str(pids))
+    executor.submit(spec)
+    child, grandchild, _ = (int(p) for p in wait_for_file(pids).split())
+    executor.cancel(spec.run_id)
+    assert collect(executor, {spec.run_id})[spec.run_id].reason == "canceled"
+    wait_gone(child, grandchild)
+
+
+def test_what_a_task_leaves_running_is_stopped_when_it_exits(executor: Executor, tasks: Tasks) -> None:
+    pids = tasks.root / "pids"
+    spec = tasks.spec("daemon", str(pids), "exit")
+    executor.submit(spec)
+    assert collect(executor, {spec.run_id})[spec.run_id].succeeded
+    _child, grandchild, _ = (int(p) for p in wait_for_file(pids).split())
+    wait_gone(grandchild)  # it was signalled before the result was reported
 
 
 def test_launch_failure_is_reported_not_raised(executor: Executor, tasks: Tasks) -> None:

@@ -339,6 +339,26 @@ def test_merge_run_definition_keeps_the_keys_it_does_not_name(store: MetadataSto
     assert store.get_run("no-such-run") is None
 
 
+@pytest.mark.parametrize("final", ["Finished", "Failed", "Canceled", "Completed"])
+def test_a_final_status_is_never_rewritten_unless_reopened(store: MetadataStore, exp_id: str, final: str) -> None:
+    run = new_run(store, exp_id, status="Running")
+    assert store.update_run(run.id, status=final, ended_at=ts(1), error={"message": "first"}) is True
+    # a late writer (a stalled orchestrator, a second reader) changes nothing: status, end, error
+    for other in ("Running", "Failed", "Canceled", "Finished", final):
+        assert store.update_run(run.id, status=other, ended_at=ts(2), error={"message": "late"}) is False
+    got = store.get_run(run.id)
+    assert got is not None
+    assert (got.status, got.ended_at, got.error) == (final, ts(1), {"message": "first"})
+    # columns other than the status may still change (the studio's heartbeat, a name)
+    assert store.update_run(run.id, name="renamed") is True
+    # resume reopens it on purpose
+    assert store.update_run(run.id, status="Running", ended_at=None, error=None, reopen=True) is True
+    got = store.get_run(run.id)
+    assert got is not None
+    assert (got.status, got.ended_at, got.error, got.name) == ("Running", None, None, "renamed")
+    assert store.update_run("no-such-run", status="Failed") is False
+
+
 def test_update_run_refuses_columns_that_are_not_updatable(store: MetadataStore, exp_id: str) -> None:
     run = new_run(store, exp_id)
     with pytest.raises(ValueError, match="experiment_id"):

@@ -1,9 +1,12 @@
 """Local executor: each task is a real subprocess on this machine.
 
 Each process gets its own session (process group), so cancelling or timing out a step stops
-everything it started: SIGTERM to the group, then SIGKILL after a grace period. One waiter
-thread per process reports its end on a queue, so the orchestrator sleeps until something
-happens instead of polling.
+everything it started: SIGTERM to the group, then SIGKILL after a grace period — and to every
+descendant that left the group (:mod:`~headwater.engine.executors.process_tree`). What a step
+leaves running when it exits is stopped before its result is reported (so nothing writes into its
+outputs once they are committed), and what is left at ``close`` is killed. One waiter thread per
+process reports its end on a queue, so the orchestrator sleeps until something happens instead
+of polling. In a subreaper process (the orchestrator) the orphans it adopts from steps are reaped.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headwater.engine.executors import process_tree
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 from headwater.engine.executors.log_capture import LogCapture, max_log_bytes
 
@@ -45,11 +49,13 @@ class LocalExecutor(Executor):
         self._done: queue.Queue[TaskResult] = queue.Queue()
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
+        self._launched: dict[str, int] = {}  # every step started: run id -> pid (for its descendants)
+        self._reaper = process_tree.OrphanReaper(self._tree_state) if process_tree.is_subreaper() else None
 
     def submit(self, task: TaskSpec) -> None:
         log = Path(task.log_path)
         log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **task.env}
+        env = {**os.environ, **task.env, process_tree.MARKER: task.run_id}  # what ties a descendant to it
         cap, note = max_log_bytes()
         try:
             proc = subprocess.Popen(
@@ -72,6 +78,7 @@ class LocalExecutor(Executor):
         entry = _Running(task, proc, LogCapture(proc.stdout, log, cap, note=note).start())
         with self._lock:
             self._running[task.run_id] = entry
+            self._launched[task.run_id] = proc.pid
         if task.timeout_seconds is not None:
             entry.timer = threading.Timer(task.timeout_seconds, self._stop, (task.run_id, "timeout"))
             entry.timer.daemon = True
@@ -80,10 +87,11 @@ class LocalExecutor(Executor):
 
     def _wait_for(self, entry: _Running) -> None:
         code = entry.proc.wait()
-        entry.log.close(LOG_LINGER_SECONDS)
         for t in (entry.timer, entry.killer):
             if t is not None:
                 t.cancel()
+        self._stop_leftovers(entry)  # first: a leftover holding the step's output open ends the log too
+        entry.log.close(LOG_LINGER_SECONDS)
         with self._lock:
             self._running.pop(entry.task.run_id, None)
         with entry.lock:
@@ -100,6 +108,18 @@ class LocalExecutor(Executor):
             os.killpg(entry.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+        # descendants that started a session of their own are not in the group
+        process_tree.signal_pids(process_tree.find_step_processes({entry.task.run_id: entry.proc.pid}), sig)
+
+    def _tree_state(self) -> tuple[set[int], dict[str, int]]:
+        """The step processes not reaped yet, and every step started (for the orphan reaper)."""
+        with self._lock:
+            return {e.proc.pid for e in self._running.values()}, dict(self._launched)
+
+    def _stop_leftovers(self, entry: _Running) -> None:
+        """Stop what the step left running (SIGTERM, SIGKILL after the grace period)."""
+        if process_tree.leftovers_possible(entry.proc.pid, self._tree_state()[0], adopting=self._reaper is not None):
+            process_tree.stop_step_processes({entry.task.run_id: entry.proc.pid}, grace=self._grace)
 
     def _stop(self, run_id: str, reason: str) -> None:
         with self._lock:
@@ -150,3 +170,9 @@ class LocalExecutor(Executor):
             except subprocess.TimeoutExpired:
                 self._signal_group(entry, signal.SIGKILL)
                 entry.proc.wait()
+        if self._reaper is not None:
+            self._reaper.close()
+        with self._lock:
+            launched = dict(self._launched)
+        if launched and (entries or process_tree.children_of_self()):
+            process_tree.stop_step_processes(launched)  # nothing a step started outlives this executor

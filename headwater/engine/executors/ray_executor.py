@@ -82,8 +82,9 @@ _LOG_LINGER_SECONDS = 2.0
 # --- the worker side: stdlib only (plus the Ray runtime context) -------------------------------
 
 
-def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> int:
-    """SIGTERM the process group led by ``proc``, SIGKILL it after ``grace``; return the exit code."""
+def _stop_group(proc: subprocess.Popen[bytes], grace: float, marker: str) -> int:
+    """SIGTERM the process group led by ``proc``, SIGKILL it after ``grace`` — and every process
+    carrying the task's ``marker`` (a descendant in a session of its own); return the exit code."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
@@ -96,7 +97,9 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> int:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    return proc.wait() if code is None else code
+    code = proc.wait() if code is None else code
+    _sweep(marker)
+    return code
 
 
 def _popen(
@@ -119,18 +122,20 @@ def _popen(
 
 
 def _watch(
-    proc: subprocess.Popen[bytes], timeout: float | None, grace: float, outcome: dict[str, Any]
+    proc: subprocess.Popen[bytes], timeout: float | None, grace: float, outcome: dict[str, Any], marker: str
 ) -> Iterator[None]:
-    """Poll ``proc`` until it exits (or its timeout stops it), yielding between polls; fills ``outcome``."""
+    """Poll ``proc`` until it exits (or its timeout stops it), yielding between polls; fills ``outcome``.
+    What the step left running (marked with the task's ``marker``) is killed when it exits."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         try:
             outcome["returncode"] = proc.wait(timeout=_POLL_SECONDS)
+            _sweep(marker)
             return
         except subprocess.TimeoutExpired:
             if deadline is not None and time.monotonic() >= deadline:
                 outcome.update(reason="timeout", message=f"exceeded max_run_duration_seconds={timeout:g}")
-                outcome["returncode"] = _stop_group(proc, grace)
+                outcome["returncode"] = _stop_group(proc, grace, marker)
                 return
         yield
 
@@ -171,12 +176,12 @@ def _run_subprocess(
             outcome.update(reason="launch_failed", message=message)
             return outcome
         outcome["pid"] = proc.pid
-        for _ in _watch(proc, timeout, grace, outcome):
+        for _ in _watch(proc, timeout, grace, outcome, marker):
             pass
         return outcome
     except KeyboardInterrupt:  # ray.cancel(ref): stop the step, then let Ray record the cancellation
         if proc is not None and proc.poll() is None:
-            _stop_group(proc, grace)
+            _stop_group(proc, grace, marker)
         raise
     finally:
         if capture is not None:
@@ -222,7 +227,7 @@ def _run_shipped(
             return
         outcome["pid"] = proc.pid
         last = time.monotonic()
-        for _ in _watch(proc, timeout, grace, outcome):
+        for _ in _watch(proc, timeout, grace, outcome, marker):
             if time.monotonic() - last >= STREAM_SECONDS:
                 last = time.monotonic()
                 for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
@@ -243,7 +248,7 @@ def _run_shipped(
         yield {"result": outcome}
     except KeyboardInterrupt:  # ray.cancel: stop the step, upload nothing, let Ray record the cancellation
         if proc is not None and proc.poll() is None:
-            _stop_group(proc, grace)
+            _stop_group(proc, grace, marker)
         raise
     finally:
         if capture is not None:
