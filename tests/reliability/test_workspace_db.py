@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -468,18 +469,23 @@ def test_check_does_not_count_a_failed_submit_as_a_lost_run_folder(
     assert _check(0)["runs_checked"] == 2
 
 
-@pytest.mark.parametrize("change", ["edit", "delete"])
-def test_check_reports_an_output_changed_on_disk(pws: Workspace, proj: Path, change: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [("edit", "changed on disk"), ("delete", "changed on disk"), ("remove-folder", "is missing")],
+)
+def test_check_reports_an_output_changed_on_disk(pws: Workspace, proj: Path, change: str, said: str) -> None:
     _ran_twice(pws, proj)
     f = _output_file(pws)
     if change == "edit":
         f.write_text("edited by hand")
-    else:
+    elif change == "delete":  # the output's folder stays, empty: its content changed
         f.unlink()
+    else:
+        shutil.rmtree(f.parent)
     report = _check(1)
     (problem,) = report["problems"]  # type: ignore[misc]
     assert problem["kind"] == "output" and "'s1_out'" in problem["message"], problem
-    assert ("changed on disk" if change == "edit" else "is missing") in problem["message"], problem
+    assert said in problem["message"], problem
 
 
 def test_check_reports_a_corrupted_database(pws: Workspace, proj: Path) -> None:
