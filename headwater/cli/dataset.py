@@ -31,7 +31,7 @@ def _short(digest: str | None) -> str:
 def list_cmd(workspace_name: str | None, folder: str | None, as_json: bool) -> None:
     """List registered datasets with their latest version."""
     with open_workspace(workspace_name, folder) as ws:
-        records = ws._metadata.list_datasets()
+        records = ws.metadata_store.list_datasets()
     rows: list[dict[str, Any]] = [
         {"name": r.name, "version": r.version, "kind": r.kind, "created_at": r.created_at, "id": r.id}
         for r in records
@@ -49,7 +49,7 @@ def _versions(ws: Workspace, name: str) -> list[DatasetRecord]:
     """Every version of ``name``; an unknown name raises NotFoundError with close names."""
     from headwater.errors import NotFoundError
 
-    store = ws._metadata
+    store = ws.metadata_store
     versions = store.list_dataset_versions(name)
     if not versions:
         raise NotFoundError(

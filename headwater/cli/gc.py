@@ -81,7 +81,7 @@ def gc(
     if older_than is None and keep_last is None:
         older_than = parse_age(DEFAULT_AGE)
     with open_workspace(workspace_name, folder) as ws:
-        store = ws._metadata
+        store = ws.metadata_store
         for record in store.list_runs(top_level=True):  # notices orchestrators that died
             if record.status not in ENDED and record.kind in ("pipeline", "script"):
                 run_from_record(ws, record).get_status()

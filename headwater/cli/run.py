@@ -103,7 +103,7 @@ def resolve_run(ws: Workspace, prefix: str) -> RunRecord:
 
     if not prefix.strip():
         raise click.BadParameter("give a run id or the start of one", param_hint="RUN_ID")
-    store = ws._metadata
+    store = ws.metadata_store
     record = store.get_run(prefix)
     if record is not None:
         return record
@@ -130,7 +130,7 @@ def list_cmd(
     from headwater.sdk.runs import run_from_record
 
     with open_workspace(workspace_name, folder) as ws:
-        store = ws._metadata
+        store = ws.metadata_store
         experiments = {e.id: e.name for e in store.list_experiments()}
         experiment_id = None
         if experiment is not None:
@@ -262,7 +262,7 @@ def _log_of(ws: Workspace, step: StepRun | ScriptRun) -> tuple[Path, str | None]
 
     reused_id = step.get_properties().get("azureml.reusedrunid")
     if reused_id:
-        earlier = ws._metadata.get_run(reused_id)
+        earlier = ws.metadata_store.get_run(reused_id)
         if earlier is not None:
             original = run_from_record(ws, earlier)
             if isinstance(original, StepRun):
@@ -401,7 +401,7 @@ def resume_cmd(run_id: str, workspace_name: str | None, folder: str | None) -> N
 
     with open_workspace(workspace_name, folder) as ws:
         record = resolve_run(ws, run_id)
-        resumed = resume_run(ws._metadata, ws.folder, record.id)
+        resumed = resume_run(ws.metadata_store, ws.folder, record.id)
     kept = ", ".join(resumed.kept) or "none"
     again = ", ".join(resumed.rerun) or "none"
     output.echo(f"Resumed run {record.id} (attempt {resumed.attempt}): steps kept: {kept}; run again: {again}.")

@@ -183,7 +183,7 @@ def create_cmd(
 
 
 def _counts(ws: Workspace) -> dict[str, int]:
-    store = ws._metadata
+    store = ws.metadata_store
     return {
         "datastores": len(store.list_datastores()),
         "datasets": len(store.list_datasets()),

@@ -82,7 +82,7 @@ def describe_source(source: dict[str, str]) -> str:
 class DataAccess:
     """Backends and an HTTP filesystem for one operation; use as a context manager.
 
-    ``workspace`` needs only ``_metadata`` (the MetadataStore), ``folder`` and ``name``, so code
+    ``workspace`` needs only ``metadata_store`` (the MetadataStore), ``folder`` and ``name``, so code
     below the SDK (the engine) can pass a lightweight handle instead of a Workspace.
     """
 
@@ -114,13 +114,13 @@ class DataAccess:
                 f"This dataset reads datastore {name!r} but is not bound to a workspace.",
                 hint="Create it from (datastore, 'path') tuples, or get it with Dataset.get_by_name(ws, name).",
             )
-        record = ws._metadata.get_datastore(name)
+        record = ws.metadata_store.get_datastore(name)
         if record is None:
             raise NotFoundError(
                 "Datastore",
                 name,
                 where=f"workspace {ws.name!r}",
-                candidates=[r.name for r in ws._metadata.list_datastores()],
+                candidates=[r.name for r in ws.metadata_store.list_datastores()],
                 hint="Register it first, or fix the dataset's path.",
             )
         backend = self._backends[name] = backend_for(record, ws.folder)

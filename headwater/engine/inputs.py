@@ -58,7 +58,7 @@ class WorkspaceHandle:
     """The little of a workspace that data access needs: its store, folder and name."""
 
     def __init__(self, store: MetadataStore, folder: Path, name: str) -> None:
-        self._metadata = store
+        self.metadata_store = store
         self.folder = folder
         self.name = name
 

@@ -24,7 +24,6 @@ from headwater.errors import (
     ConfigurationError,
     DataAccessError,
     HeadwaterError,
-    NotFoundError,
     NotSupportedError,
 )
 from headwater.runtime.context import CONTEXT_ENV, load_context
@@ -97,15 +96,11 @@ class Run:
     def get(workspace: Any, run_id: str) -> Run:
         """The run ``run_id`` of ``workspace`` (a PipelineRun, a StepRun ...), read from its store.
 
-        A client-side call (SDK v1: ``Run.get(workspace, run_id)``); the SDK is loaded only here.
+        A client-side call (SDK v1: ``Run.get(workspace, run_id)``): it asks the workspace
+        (``workspace.get_run(run_id)``, also SDK v1), so the runtime never loads the SDK itself.
         Raises :class:`~headwater.errors.NotFoundError` for an unknown id.
         """
-        from headwater.sdk.runs import run_from_record
-
-        record = workspace._metadata.get_run(run_id)
-        if record is None:
-            raise NotFoundError("Run", run_id, where=f"workspace {workspace.name!r}")
-        run: Run = run_from_record(workspace, record)
+        run: Run = workspace.get_run(run_id)
         return run
 
     # -- what the run is -----------------------------------------------------------------------

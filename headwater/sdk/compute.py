@@ -115,13 +115,13 @@ class ComputeTarget:
     def _lookup(workspace: Workspace, name: str) -> ComputeTarget:
         if name == LOCAL:
             return ComputeTarget._from_record(workspace, ComputeTargetRecord(LOCAL, LocalCompute._type, {}))
-        record = workspace._metadata.get_compute_target(name)
+        record = workspace.metadata_store.get_compute_target(name)
         if record is None:
             raise ComputeTargetException(
                 "Compute target",
                 name,
                 where=f"workspace {workspace.name!r}",
-                candidates=[LOCAL, *(r.name for r in workspace._metadata.list_compute_targets())],
+                candidates=[LOCAL, *(r.name for r in workspace.metadata_store.list_compute_targets())],
                 hint="Create it with ComputeTarget.create(ws, name, "
                 "AmlCompute.provisioning_configuration(max_nodes=4)).",
             )
@@ -163,7 +163,7 @@ class ComputeTarget:
         config = provisioning_configuration._config()
         if config.get("vm_size"):
             vm_sizes.lookup(str(config["vm_size"]))  # an unknown size is refused even when the name exists
-        store = workspace._metadata
+        store = workspace.metadata_store
         existing = store.get_compute_target(name)
         record = ComputeTargetRecord(name, provisioning_configuration.type, config)
         if existing is None:  # the request is computed for a new target only: it warns or, strict, raises
@@ -206,7 +206,7 @@ class ComputeTarget:
         if name == LOCAL:
             raise ConfigurationError(f"{LOCAL!r} is the built-in compute target", hint="Choose another name.")
         attach_configuration.validate_configuration()
-        store = workspace._metadata
+        store = workspace.metadata_store
         config = ray_config(store.get_compute_target(name), attach_configuration.address)
         for key in (SHARED_FILESYSTEM, STAGING_DATASTORE):  # attaching again sets them anew
             config.pop(key, None)
@@ -222,7 +222,7 @@ class ComputeTarget:
     @staticmethod
     def list(workspace: Workspace) -> builtins.list[ComputeTarget]:
         """The stored compute targets, by name (``'local'`` is not listed, as in SDK v1)."""
-        return [ComputeTarget._from_record(workspace, r) for r in workspace._metadata.list_compute_targets()]
+        return [ComputeTarget._from_record(workspace, r) for r in workspace.metadata_store.list_compute_targets()]
 
     # -- properties ----------------------------------------------------------------------------
 
@@ -332,7 +332,7 @@ class ComputeTarget:
 
     def delete(self) -> None:
         """Remove the target from the workspace; its name can then be created again."""
-        if not self._workspace._metadata.delete_compute_target(self.name):
+        if not self._workspace.metadata_store.delete_compute_target(self.name):
             raise ComputeTargetException("Compute target", self.name, where=f"workspace {self._workspace.name!r}")
 
     def detach(self) -> None:
@@ -511,7 +511,7 @@ class RayCompute(ComputeTarget):
     def detach(self) -> None:
         """Remove the Ray attachment: a rebound name gets its former kind and settings back, a
         name that was only ever Ray is removed. Get the target again with ``ComputeTarget(ws, name)``."""
-        store = self._workspace._metadata
+        store = self._workspace.metadata_store
         record = store.get_compute_target(self.name)
         if record is None or record.kind != RAY_KIND:
             raise ComputeTargetException("Ray compute target", self.name, where=f"workspace {self._workspace.name!r}")

@@ -77,7 +77,7 @@ def attach_data_factory(workspace: Workspace, name: str, config: DataFactoryAtta
     if name == LOCAL:
         raise ConfigurationError(f"{LOCAL!r} is the built-in compute target", hint="Choose another name.")
     config.validate_configuration()
-    store = workspace._metadata
+    store = workspace.metadata_store
     existing = store.get_compute_target(name)
     if existing is not None and existing.kind != DATA_FACTORY_KIND:
         raise ConfigurationError(
@@ -96,7 +96,7 @@ class DataFactoryCompute(ComputeTarget):
     _type: ClassVar[str] = DATA_FACTORY_KIND
 
     def __new__(cls, workspace: Workspace, name: str) -> Self:
-        record = workspace._metadata.get_compute_target(name)
+        record = workspace.metadata_store.get_compute_target(name)
         if record is None or record.kind != DATA_FACTORY_KIND:
             # SDK v1 code tests for 'ComputeTargetNotFound' in e.message before it creates the factory.
             kind = "ComputeTargetNotFound: Data Factory compute target"
@@ -137,7 +137,7 @@ class DataFactoryCompute(ComputeTarget):
 
     def detach(self) -> None:
         """Remove the target (attached or created: there is nothing else to release)."""
-        self._workspace._metadata.delete_compute_target(self.name)
+        self._workspace.metadata_store.delete_compute_target(self.name)
 
     def delete(self) -> None:
         """Remove the target."""

@@ -202,7 +202,7 @@ class AbstractDataset:
     @staticmethod
     def get_by_name(workspace: Workspace, name: str, version: int | str = "latest", **kwargs: Any) -> Any:
         """A registered dataset by name; ``version`` is an integer or ``'latest'``."""
-        store = workspace._metadata
+        store = workspace.metadata_store
         if version in ("latest", None):
             record = store.get_dataset(name)
         else:
@@ -235,7 +235,7 @@ class AbstractDataset:
     @staticmethod
     def get_by_id(workspace: Workspace, id: str, **kwargs: Any) -> Any:
         """A registered (or saved) dataset by id."""
-        record = workspace._metadata.get_dataset_by_id(id)
+        record = workspace.metadata_store.get_dataset_by_id(id)
         if record is None:
             raise NotFoundError(
                 "Dataset",
@@ -265,7 +265,7 @@ class AbstractDataset:
         with DataAccess(workspace) as access:
             digests = access.digests(self._resolve(access).files)
         digest = tree_digest(digests)
-        store = workspace._metadata
+        store = workspace.metadata_store
         if create_new_version:
             latest = store.get_dataset(name)
             if (
@@ -291,7 +291,7 @@ class AbstractDataset:
         """Store an unregistered definition so ``get_by_id`` finds it (done when a pipeline uses it)."""
         if self._record is not None:
             return self
-        record = workspace._metadata.save_dataset(
+        record = workspace.metadata_store.save_dataset(
             DatasetRecord(id=self.id, kind=self._KIND, definition=self._definition)
         )
         return type(self)(self._definition, workspace=workspace, record=record, baseline=self._baseline)

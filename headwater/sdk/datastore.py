@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from headwater.config import validate_name
 from headwater.errors import AlreadyExistsError, ConfigurationError, DataAccessError, NotFoundError, PathEscapeError
+from headwater.sdk import datastore_registration as _registration
 from headwater.sdk.data_reference import DataReference
-from headwater.sdk.datastore_registration import RemoteRegistration
 from headwater.sdk.workspace import _DEFAULT_DATASTORE_KEY, BUILTIN_DATASTORES, DEFAULT_DATASTORE
 from headwater.store.datastores import DatastoreBackend, backend_for, normalize_relative
 from headwater.store.records import DatastoreRecord
@@ -53,7 +53,7 @@ def _join(base: str, rel: str) -> str:
     return f"{base}/{rel}" if base else rel
 
 
-class Datastore(RemoteRegistration):
+class Datastore:
     """A registered datastore (SDK v1: ``azureml.core.Datastore``).
 
     ``Datastore(workspace, name)`` looks ``name`` up (``None``: the workspace's default) and returns
@@ -88,13 +88,13 @@ class Datastore(RemoteRegistration):
 
     @staticmethod
     def _lookup(workspace: Workspace, name: str) -> DatastoreRecord:
-        record = workspace._metadata.get_datastore(name)
+        record = workspace.metadata_store.get_datastore(name)
         if record is None:
             raise NotFoundError(
                 "Datastore",
                 name,
                 where=f"workspace {workspace.name!r}",
-                candidates=[r.name for r in workspace._metadata.list_datastores()],
+                candidates=[r.name for r in workspace.metadata_store.list_datastores()],
                 hint="Register it first, e.g. Datastore.register_local_folder(ws, name, path).",
             )
         return record
@@ -142,7 +142,7 @@ class Datastore(RemoteRegistration):
                 hint="Pass a folder (it is created when missing).",
             )
         record = DatastoreRecord(datastore_name, "local", {"root": root.as_posix()})
-        store = workspace._metadata
+        store = workspace.metadata_store
         existing = store.get_datastore(datastore_name)
         if existing is not None and not overwrite:
             if existing.kind == record.kind and existing.config == record.config:
@@ -153,6 +153,18 @@ class Datastore(RemoteRegistration):
         root.mkdir(parents=True, exist_ok=True)
         store.put_datastore(record, overwrite=overwrite)
         return LocalDatastore._checked(Datastore._from_record(workspace, record))
+
+    # SDK v1's register_* for remote kinds: plain functions in datastore_registration, same signatures.
+    register_azure_blob_container = staticmethod(_registration.register_azure_blob_container)
+    register_s3 = staticmethod(_registration.register_s3)
+    register_azure_file_share = staticmethod(_registration.register_azure_file_share)
+    register_azure_data_lake_gen2 = staticmethod(_registration.register_azure_data_lake_gen2)
+    register_azure_data_lake = staticmethod(_registration.register_azure_data_lake)
+    register_azure_sql_database = staticmethod(_registration.register_azure_sql_database)
+    register_azure_postgre_sql = staticmethod(_registration.register_azure_postgre_sql)
+    register_azure_my_sql = staticmethod(_registration.register_azure_my_sql)
+    register_dbfs = staticmethod(_registration.register_dbfs)
+    register_hdfs = staticmethod(_registration.register_hdfs)
 
     def set_as_default(self) -> None:
         """Make this datastore the workspace's default."""
@@ -168,7 +180,7 @@ class Datastore(RemoteRegistration):
             raise ConfigurationError(
                 f"Datastore {self.name!r} is built into every workspace and cannot be unregistered"
             )
-        store = self._workspace._metadata
+        store = self._workspace.metadata_store
         if (store.get_meta(_DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE) == self.name:
             raise ConfigurationError(
                 f"Datastore {self.name!r} is the workspace's default and cannot be unregistered",

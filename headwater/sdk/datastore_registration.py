@@ -1,9 +1,10 @@
 """Registering a remote datastore (Azure Blob, S3): checks, credentials, validation, the record.
 
-:class:`RemoteRegistration` holds ``Datastore.register_azure_blob_container``, ``register_s3`` and
-SDK v1's ``register_*`` methods for kinds Headwater does not support (they raise
-NotSupportedError, saying why and what to use). Both supported kinds follow one procedure,
-:func:`register_remote`:
+:func:`register_azure_blob_container`, :func:`register_s3` and SDK v1's ``register_*`` functions
+for kinds Headwater does not support (they raise NotSupportedError, saying why and what to use)
+are plain functions; :class:`~headwater.sdk.datastore.Datastore` offers each as the static method
+of the same name and signature (``Datastore.register_s3(...)``), as SDK v1 does. Both supported
+kinds follow one procedure, :func:`register_remote`:
 
 1. the name and the arguments are checked (nothing is written on a bad argument);
 2. an existing datastore of that name with the same settings and credentials is returned as it is;
@@ -40,12 +41,21 @@ if TYPE_CHECKING:
     from headwater.sdk.workspace import Workspace
 
 __all__ = [
-    "RemoteRegistration",
     "blob_service_url",
     "check_bucket_name",
     "check_container_name",
     "check_url",
+    "register_azure_blob_container",
+    "register_azure_data_lake",
+    "register_azure_data_lake_gen2",
+    "register_azure_file_share",
+    "register_azure_my_sql",
+    "register_azure_postgre_sql",
+    "register_azure_sql_database",
+    "register_dbfs",
+    "register_hdfs",
     "register_remote",
+    "register_s3",
 ]
 
 _CONTAINER_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
@@ -109,234 +119,226 @@ def _not_supported(what: str, instead: str) -> NoReturn:
     raise NotSupportedError(f"{what} is not supported by Headwater. {_NO_SERVER_HERE}", hint=instead)
 
 
-class RemoteRegistration:
-    """``Datastore``'s ``register_*`` methods for remote kinds (and SDK v1's kinds that are not supported).
+def register_azure_blob_container(
+    workspace: Workspace,
+    datastore_name: str,
+    container_name: str,
+    account_name: str,
+    sas_token: Credential = None,
+    account_key: Credential = None,
+    protocol: str | None = None,
+    endpoint: str | None = None,
+    overwrite: bool = False,
+    create_if_not_exists: bool = False,
+    skip_validation: bool = False,
+    blob_cache_timeout: int | None = None,
+    grant_workspace_access: bool = False,
+    subscription_id: str | None = None,
+    resource_group: str | None = None,
+    *,
+    account_url: str | None = None,
+) -> AzureBlobDatastore:
+    """Register an Azure Blob container as a datastore (SDK v1's signature, plus ``account_url=``).
 
-    A base class of :class:`~headwater.sdk.datastore.Datastore`, kept here so the datastore module
-    stays about files; call them as ``Datastore.register_s3(...)``.
+    The blob service is ``account_url`` when given (a Headwater addition: a full URL such as
+    Azurite's ``http://127.0.0.1:10000/devstoreaccount1``), else
+    ``{protocol}://{account_name}.blob.{endpoint}`` (defaults ``https``, ``core.windows.net``).
+    Give ``account_key`` or ``sas_token`` (a literal, kept in the workspace secrets file, or
+    :func:`~headwater.secret_from_env`), or neither for a public container.
+
+    Unless ``skip_validation``, the container is reached with those credentials first (and
+    created when ``create_if_not_exists``); nothing is registered when that fails. Registering
+    the same settings again returns the datastore; different ones need ``overwrite=True``.
+    ``blob_cache_timeout``, ``grant_workspace_access``, ``subscription_id`` and
+    ``resource_group`` are accepted for SDK v1 code and not used.
     """
-
-    @staticmethod
-    def register_azure_blob_container(
-        workspace: Workspace,
-        datastore_name: str,
-        container_name: str,
-        account_name: str,
-        sas_token: Credential = None,
-        account_key: Credential = None,
-        protocol: str | None = None,
-        endpoint: str | None = None,
-        overwrite: bool = False,
-        create_if_not_exists: bool = False,
-        skip_validation: bool = False,
-        blob_cache_timeout: int | None = None,
-        grant_workspace_access: bool = False,
-        subscription_id: str | None = None,
-        resource_group: str | None = None,
-        *,
-        account_url: str | None = None,
-    ) -> AzureBlobDatastore:
-        """Register an Azure Blob container as a datastore (SDK v1's signature, plus ``account_url=``).
-
-        The blob service is ``account_url`` when given (a Headwater addition: a full URL such as
-        Azurite's ``http://127.0.0.1:10000/devstoreaccount1``), else
-        ``{protocol}://{account_name}.blob.{endpoint}`` (defaults ``https``, ``core.windows.net``).
-        Give ``account_key`` or ``sas_token`` (a literal, kept in the workspace secrets file, or
-        :func:`~headwater.secret_from_env`), or neither for a public container.
-
-        Unless ``skip_validation``, the container is reached with those credentials first (and
-        created when ``create_if_not_exists``); nothing is registered when that fails. Registering
-        the same settings again returns the datastore; different ones need ``overwrite=True``.
-        ``blob_cache_timeout``, ``grant_workspace_access``, ``subscription_id`` and
-        ``resource_group`` are accepted for SDK v1 code and not used.
-        """
-        validate_name("datastore", datastore_name)
-        check_container_name(container_name, datastore=datastore_name)
-        if not isinstance(account_name, str) or not account_name:
-            raise ConfigurationError(f"Datastore {datastore_name!r} needs an account_name")
-        if protocol is not None and protocol not in ("https", "http"):
+    validate_name("datastore", datastore_name)
+    check_container_name(container_name, datastore=datastore_name)
+    if not isinstance(account_name, str) or not account_name:
+        raise ConfigurationError(f"Datastore {datastore_name!r} needs an account_name")
+    if protocol is not None and protocol not in ("https", "http"):
+        raise ConfigurationError(
+            f"Datastore {datastore_name!r}: protocol must be 'https' or 'http', got {protocol!r}"
+        )
+    if account_url is not None:
+        account_url = check_url(account_url, what="account_url", datastore=datastore_name)
+        if endpoint is not None or (protocol is not None and not account_url.startswith(f"{protocol}://")):
             raise ConfigurationError(
-                f"Datastore {datastore_name!r}: protocol must be 'https' or 'http', got {protocol!r}"
+                f"Datastore {datastore_name!r}: account_url is the whole service URL; "
+                "leave endpoint (and a protocol that disagrees with it) out"
             )
-        if account_url is not None:
-            account_url = check_url(account_url, what="account_url", datastore=datastore_name)
-            if endpoint is not None or (protocol is not None and not account_url.startswith(f"{protocol}://")):
-                raise ConfigurationError(
-                    f"Datastore {datastore_name!r}: account_url is the whole service URL; "
-                    "leave endpoint (and a protocol that disagrees with it) out"
-                )
-        if sas_token is not None and account_key is not None:
-            raise ConfigurationError(
-                f"Datastore {datastore_name!r}: pass account_key or sas_token, not both",
-                hint="An account key gives full access; a SAS token can be limited to this container.",
-            )
-        settings = {
-            "container_name": container_name,
-            "account_name": account_name,
-            "protocol": protocol,
-            "endpoint": endpoint,
-            "account_url": account_url,
-        }
-        record = register_remote(
-            workspace,
-            datastore_name,
-            "azure_blob",
-            settings,
-            {"account_key": account_key, "sas_token": sas_token},
-            overwrite=overwrite,
-            create_if_not_exists=create_if_not_exists,
-            skip_validation=skip_validation,
+    if sas_token is not None and account_key is not None:
+        raise ConfigurationError(
+            f"Datastore {datastore_name!r}: pass account_key or sas_token, not both",
+            hint="An account key gives full access; a SAS token can be limited to this container.",
         )
-        from headwater.sdk.datastore import AzureBlobDatastore, Datastore
+    settings = {
+        "container_name": container_name,
+        "account_name": account_name,
+        "protocol": protocol,
+        "endpoint": endpoint,
+        "account_url": account_url,
+    }
+    record = register_remote(
+        workspace,
+        datastore_name,
+        "azure_blob",
+        settings,
+        {"account_key": account_key, "sas_token": sas_token},
+        overwrite=overwrite,
+        create_if_not_exists=create_if_not_exists,
+        skip_validation=skip_validation,
+    )
+    from headwater.sdk.datastore import AzureBlobDatastore, Datastore
 
-        return AzureBlobDatastore._checked(Datastore._from_record(workspace, record))
+    return AzureBlobDatastore._checked(Datastore._from_record(workspace, record))
 
-    @staticmethod
-    def register_s3(
-        workspace: Workspace,
-        datastore_name: str,
-        bucket_name: str,
-        endpoint_url: str | None = None,
-        access_key_id: Credential = None,
-        secret_access_key: Credential = None,
-        region: str | None = None,
-        overwrite: bool = False,
-        *,
-        create_if_not_exists: bool = False,
-        skip_validation: bool = False,
-    ) -> S3Datastore:
-        """Register an S3 bucket as a datastore (a Headwater addition).
 
-        ``endpoint_url`` names an S3-compatible server (MinIO, moto, Ceph ...; ``None``: AWS).
-        Give both ``access_key_id`` and ``secret_access_key`` (literals, kept in the workspace
-        secrets file, or :func:`~headwater.secret_from_env`), or neither to use the usual AWS
-        credential chain (``AWS_ACCESS_KEY_ID``, ``~/.aws/credentials``, ...). Validation,
-        ``create_if_not_exists`` and ``overwrite`` work as for
-        :meth:`register_azure_blob_container`.
-        """
-        validate_name("datastore", datastore_name)
-        check_bucket_name(bucket_name, datastore=datastore_name)
-        if endpoint_url is not None:
-            endpoint_url = check_url(endpoint_url, what="endpoint_url", datastore=datastore_name)
-        if (access_key_id is None) != (secret_access_key is None):
-            raise ConfigurationError(
-                f"Datastore {datastore_name!r}: pass both access_key_id and secret_access_key, or neither",
-                hint="Without both, the AWS credential chain (environment, ~/.aws) is used.",
-            )
-        record = register_remote(
-            workspace,
-            datastore_name,
-            "s3",
-            {"bucket_name": bucket_name, "endpoint_url": endpoint_url, "region": region},
-            {"access_key_id": access_key_id, "secret_access_key": secret_access_key},
-            overwrite=overwrite,
-            create_if_not_exists=create_if_not_exists,
-            skip_validation=skip_validation,
+def register_s3(
+    workspace: Workspace,
+    datastore_name: str,
+    bucket_name: str,
+    endpoint_url: str | None = None,
+    access_key_id: Credential = None,
+    secret_access_key: Credential = None,
+    region: str | None = None,
+    overwrite: bool = False,
+    *,
+    create_if_not_exists: bool = False,
+    skip_validation: bool = False,
+) -> S3Datastore:
+    """Register an S3 bucket as a datastore (a Headwater addition).
+
+    ``endpoint_url`` names an S3-compatible server (MinIO, moto, Ceph ...; ``None``: AWS).
+    Give both ``access_key_id`` and ``secret_access_key`` (literals, kept in the workspace
+    secrets file, or :func:`~headwater.secret_from_env`), or neither to use the usual AWS
+    credential chain (``AWS_ACCESS_KEY_ID``, ``~/.aws/credentials``, ...). Validation,
+    ``create_if_not_exists`` and ``overwrite`` work as for
+    :func:`register_azure_blob_container`.
+    """
+    validate_name("datastore", datastore_name)
+    check_bucket_name(bucket_name, datastore=datastore_name)
+    if endpoint_url is not None:
+        endpoint_url = check_url(endpoint_url, what="endpoint_url", datastore=datastore_name)
+    if (access_key_id is None) != (secret_access_key is None):
+        raise ConfigurationError(
+            f"Datastore {datastore_name!r}: pass both access_key_id and secret_access_key, or neither",
+            hint="Without both, the AWS credential chain (environment, ~/.aws) is used.",
         )
-        from headwater.sdk.datastore import Datastore, S3Datastore
+    record = register_remote(
+        workspace,
+        datastore_name,
+        "s3",
+        {"bucket_name": bucket_name, "endpoint_url": endpoint_url, "region": region},
+        {"access_key_id": access_key_id, "secret_access_key": secret_access_key},
+        overwrite=overwrite,
+        create_if_not_exists=create_if_not_exists,
+        skip_validation=skip_validation,
+    )
+    from headwater.sdk.datastore import Datastore, S3Datastore
 
-        return S3Datastore._checked(Datastore._from_record(workspace, record))
+    return S3Datastore._checked(Datastore._from_record(workspace, record))
 
-    @staticmethod
-    def register_azure_file_share(
-        workspace: Workspace,
-        datastore_name: str,
-        file_share_name: str,
-        account_name: str,
-        sas_token: Credential = None,
-        account_key: Credential = None,
-        protocol: str | None = None,
-        endpoint: str | None = None,
-        overwrite: bool = False,
-        create_if_not_exists: bool = False,
-        skip_validation: bool = False,
-    ) -> NoReturn:
-        """Not supported: Azure Files (SMB/File REST) has no local server to test against."""
-        _not_supported(
-            "Registering an Azure file share (register_azure_file_share)",
-            "Copy the files into a blob container and use register_azure_blob_container, or mount the share "
-            "and use register_local_folder.",
-        )
 
-    @staticmethod
-    def register_azure_data_lake_gen2(
-        workspace: Workspace,
-        datastore_name: str,
-        filesystem: str,
-        account_name: str,
-        tenant_id: str | None = None,
-        client_id: str | None = None,
-        client_secret: Credential = None,
-        resource_url: str | None = None,
-        authority_url: str | None = None,
-        protocol: str | None = None,
-        endpoint: str | None = None,
-        overwrite: bool = False,
-        subscription_id: str | None = None,
-        resource_group: str | None = None,
-        grant_workspace_access: bool = False,
-    ) -> NoReturn:
-        """Not supported: ADLS Gen2's DFS endpoint has no local server to test against."""
-        _not_supported(
-            "Registering an Azure Data Lake Storage Gen2 filesystem (register_azure_data_lake_gen2)",
-            "A Gen2 account also serves its filesystems as blob containers: register it with "
-            "register_azure_blob_container(ws, name, container_name=<filesystem>, account_name=..., account_key=...).",
-        )
+def register_azure_file_share(
+    workspace: Workspace,
+    datastore_name: str,
+    file_share_name: str,
+    account_name: str,
+    sas_token: Credential = None,
+    account_key: Credential = None,
+    protocol: str | None = None,
+    endpoint: str | None = None,
+    overwrite: bool = False,
+    create_if_not_exists: bool = False,
+    skip_validation: bool = False,
+) -> NoReturn:
+    """Not supported: Azure Files (SMB/File REST) has no local server to test against."""
+    _not_supported(
+        "Registering an Azure file share (register_azure_file_share)",
+        "Copy the files into a blob container and use register_azure_blob_container, or mount the share "
+        "and use register_local_folder.",
+    )
 
-    @staticmethod
-    def register_azure_data_lake(
-        workspace: Workspace,
-        datastore_name: str,
-        store_name: str,
-        tenant_id: str | None = None,
-        client_id: str | None = None,
-        client_secret: Credential = None,
-        resource_url: str | None = None,
-        authority_url: str | None = None,
-        subscription_id: str | None = None,
-        resource_group: str | None = None,
-        overwrite: bool = False,
-        grant_workspace_access: bool = False,
-    ) -> NoReturn:
-        """Not supported: ADLS Gen1 was retired by Azure, and no local server speaks it."""
-        _not_supported(
-            "Registering an Azure Data Lake Storage Gen1 store (register_azure_data_lake)",
-            "Move the data to a blob container (register_azure_blob_container) or an S3 bucket (register_s3).",
-        )
 
-    @staticmethod
-    def register_azure_sql_database(*args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: Headwater's datastores hold files, not database tables."""
-        _not_supported(
-            "A SQL database datastore (register_azure_sql_database)",
-            "Export the tables to CSV or Parquet files on a datastore and read them with Dataset.Tabular.",
-        )
+def register_azure_data_lake_gen2(
+    workspace: Workspace,
+    datastore_name: str,
+    filesystem: str,
+    account_name: str,
+    tenant_id: str | None = None,
+    client_id: str | None = None,
+    client_secret: Credential = None,
+    resource_url: str | None = None,
+    authority_url: str | None = None,
+    protocol: str | None = None,
+    endpoint: str | None = None,
+    overwrite: bool = False,
+    subscription_id: str | None = None,
+    resource_group: str | None = None,
+    grant_workspace_access: bool = False,
+) -> NoReturn:
+    """Not supported: ADLS Gen2's DFS endpoint has no local server to test against."""
+    _not_supported(
+        "Registering an Azure Data Lake Storage Gen2 filesystem (register_azure_data_lake_gen2)",
+        "A Gen2 account also serves its filesystems as blob containers: register it with "
+        "register_azure_blob_container(ws, name, container_name=<filesystem>, account_name=..., account_key=...).",
+    )
 
-    @staticmethod
-    def register_azure_postgre_sql(*args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: Headwater's datastores hold files, not database tables."""
-        _not_supported(
-            "A PostgreSQL datastore (register_azure_postgre_sql)",
-            "Export the tables to CSV or Parquet files on a datastore and read them with Dataset.Tabular.",
-        )
 
-    @staticmethod
-    def register_azure_my_sql(*args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: Headwater's datastores hold files, not database tables."""
-        _not_supported(
-            "A MySQL datastore (register_azure_my_sql)",
-            "Export the tables to CSV or Parquet files on a datastore and read them with Dataset.Tabular.",
-        )
+def register_azure_data_lake(
+    workspace: Workspace,
+    datastore_name: str,
+    store_name: str,
+    tenant_id: str | None = None,
+    client_id: str | None = None,
+    client_secret: Credential = None,
+    resource_url: str | None = None,
+    authority_url: str | None = None,
+    subscription_id: str | None = None,
+    resource_group: str | None = None,
+    overwrite: bool = False,
+    grant_workspace_access: bool = False,
+) -> NoReturn:
+    """Not supported: ADLS Gen1 was retired by Azure, and no local server speaks it."""
+    _not_supported(
+        "Registering an Azure Data Lake Storage Gen1 store (register_azure_data_lake)",
+        "Move the data to a blob container (register_azure_blob_container) or an S3 bucket (register_s3).",
+    )
 
-    @staticmethod
-    def register_dbfs(*args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: there is no Databricks file system here."""
-        _not_supported("A Databricks File System datastore (register_dbfs)", "Use a blob container or an S3 bucket.")
 
-    @staticmethod
-    def register_hdfs(*args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: there is no HDFS cluster here to test against."""
-        _not_supported("An HDFS datastore (register_hdfs)", "Use a blob container, an S3 bucket or a local folder.")
+def register_azure_sql_database(*args: Any, **kwargs: Any) -> NoReturn:
+    """Not supported: Headwater's datastores hold files, not database tables."""
+    _not_supported(
+        "A SQL database datastore (register_azure_sql_database)",
+        "Export the tables to CSV or Parquet files on a datastore and read them with Dataset.Tabular.",
+    )
+
+
+def register_azure_postgre_sql(*args: Any, **kwargs: Any) -> NoReturn:
+    """Not supported: Headwater's datastores hold files, not database tables."""
+    _not_supported(
+        "A PostgreSQL datastore (register_azure_postgre_sql)",
+        "Export the tables to CSV or Parquet files on a datastore and read them with Dataset.Tabular.",
+    )
+
+
+def register_azure_my_sql(*args: Any, **kwargs: Any) -> NoReturn:
+    """Not supported: Headwater's datastores hold files, not database tables."""
+    _not_supported(
+        "A MySQL datastore (register_azure_my_sql)",
+        "Export the tables to CSV or Parquet files on a datastore and read them with Dataset.Tabular.",
+    )
+
+
+def register_dbfs(*args: Any, **kwargs: Any) -> NoReturn:
+    """Not supported: there is no Databricks file system here."""
+    _not_supported("A Databricks File System datastore (register_dbfs)", "Use a blob container or an S3 bucket.")
+
+
+def register_hdfs(*args: Any, **kwargs: Any) -> NoReturn:
+    """Not supported: there is no HDFS cluster here to test against."""
+    _not_supported("An HDFS datastore (register_hdfs)", "Use a blob container, an S3 bucket or a local folder.")
 
 
 
@@ -359,7 +361,7 @@ def register_remote(
         )
     staged = stage_credentials(name, credentials)
     record = DatastoreRecord(name, kind, {**settings, "credentials": staged.refs})
-    store = workspace._metadata
+    store = workspace.metadata_store
     prefix = datastore_prefix(name)
     existing = store.get_datastore(name)
     if existing is not None and not overwrite:

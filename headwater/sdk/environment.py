@@ -196,15 +196,15 @@ class Environment:
                 hint="Pass version= instead, or leave both out for the latest version.",
             )
         number = _version_number(version)
-        record = workspace._metadata.get_environment(name, number) if number != -1 else None
+        record = workspace.metadata_store.get_environment(name, number) if number != -1 else None
         if record is not None:
             return Environment._from_record(record)
         curated = CURATED_ENVIRONMENTS.get(name)
         if curated is not None and (version is None or str(version) == curated.version):
             return Environment._from_curated(curated)
-        registered = [r.name for r in workspace._metadata.list_environments()]
+        registered = [r.name for r in workspace.metadata_store.list_environments()]
         if version is not None and (name in registered or curated is not None):
-            latest = workspace._metadata.get_environment(name)
+            latest = workspace.metadata_store.get_environment(name)
             latest_version = curated.version if curated is not None else str(latest.version if latest else "")
             raise NotFoundError(
                 "Environment version",
@@ -224,7 +224,7 @@ class Environment:
     def list(workspace: Workspace) -> dict[str, Environment]:
         """Every environment ``get`` finds by name: the curated ones and the registered ones (latest versions)."""
         found = {name: Environment._from_curated(c) for name, c in CURATED_ENVIRONMENTS.items()}
-        found.update({r.name: Environment._from_record(r) for r in workspace._metadata.list_environments()})
+        found.update({r.name: Environment._from_record(r) for r in workspace.metadata_store.list_environments()})
         return dict(sorted(found.items()))
 
     def register(self, workspace: Workspace) -> Environment:
@@ -244,7 +244,7 @@ class Environment:
             )
         spec = self.to_spec()
         definition = {k: v for k, v in spec.items() if k not in ("name", "version")}
-        record = workspace._metadata.register_environment(self.name, definition, environment_digest(spec))
+        record = workspace.metadata_store.register_environment(self.name, definition, environment_digest(spec))
         return Environment._from_record(record)
 
     # -- folders (SDK v1: azureml_environment.json + conda_dependencies.yml) ----------------------

@@ -44,7 +44,7 @@ class Experiment:
     @property
     def id(self) -> str:
         if self._id is None:
-            self._id = self._workspace._metadata.get_or_create_experiment(self._name).id
+            self._id = self._workspace.metadata_store.get_or_create_experiment(self._name).id
         return self._id
 
     @overload
@@ -105,7 +105,7 @@ class Experiment:
         """Runs of this experiment, newest first (top-level runs unless ``include_children``)."""
         from headwater.sdk.runs import run_from_record
 
-        store = self._workspace._metadata
+        store = self._workspace.metadata_store
         record = store.get_experiment(self._name)
         if record is None:
             return
@@ -121,7 +121,7 @@ class Experiment:
 
     @staticmethod
     def list(workspace: Workspace, experiment_name: str | None = None, **kwargs: Any) -> list[Experiment]:
-        names = [r.name for r in workspace._metadata.list_experiments()]
+        names = [r.name for r in workspace.metadata_store.list_experiments()]
         return [Experiment(workspace, n) for n in names if experiment_name in (None, n)]
 
     def __repr__(self) -> str:

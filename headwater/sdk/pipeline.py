@@ -121,7 +121,7 @@ class Pipeline:
                 name: None if value is None else parameter_value(value, name=name)
                 for name, value in (pipeline_parameters or {}).items()
             }
-            store, ref = ws._metadata, ws._ref()  # opening the store may fail (a damaged database)
+            store, ref = ws.metadata_store, ws._ref()  # opening the store may fail (a damaged database)
         except BaseException:
             pending.discard()
             raise

@@ -408,7 +408,7 @@ class _Builder:
             return False
         from headwater.sdk.compute_config import RAY_KIND
 
-        store = getattr(self.workspace, "_metadata", None)
+        store = getattr(self.workspace, "metadata_store", None)
         record = None if store is None else store.get_compute_target(target)
         return record is not None and record.kind == RAY_KIND
 

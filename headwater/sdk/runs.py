@@ -84,7 +84,7 @@ class _StoreRun(Run):
         from headwater.sdk.experiment import Experiment
 
         if experiment is None:
-            exp = next((e for e in workspace._metadata.list_experiments() if e.id == record.experiment_id), None)
+            exp = next((e for e in workspace.metadata_store.list_experiments() if e.id == record.experiment_id), None)
             experiment = Experiment(workspace, exp.name if exp else "unknown", _skip_name_validation=True)
         super().__init__(experiment, record.id)
         self._workspace = workspace
@@ -96,7 +96,7 @@ class _StoreRun(Run):
 
     @property
     def _store(self) -> MetadataStore:
-        return self._workspace._metadata
+        return self._workspace.metadata_store
 
     def _refresh(self) -> RunRecord:
         record = self._store.get_run(self.id)
@@ -311,14 +311,14 @@ class PipelineRun(_StoreRun):
 
     def __init__(self, experiment: Experiment, run_id: str, _record: RunRecord | None = None) -> None:
         ws = experiment.workspace
-        record = _record or ws._metadata.get_run(run_id)
+        record = _record or ws.metadata_store.get_run(run_id)
         if record is None:
             raise NotFoundError("Run", run_id, where=f"workspace {ws.name!r}")
         super().__init__(ws, record, experiment)
 
     @staticmethod
     def _get(workspace: Workspace, run_id: str) -> PipelineRun:
-        record = workspace._metadata.get_run(run_id)
+        record = workspace.metadata_store.get_run(run_id)
         if record is None:
             raise NotFoundError("Run", run_id, where=f"workspace {workspace.name!r}")
         if record.kind != "pipeline":
@@ -435,7 +435,7 @@ def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experim
     from headwater.sdk.experiment import Experiment
 
     if experiment is None:
-        exp = next((e for e in workspace._metadata.list_experiments() if e.id == record.experiment_id), None)
+        exp = next((e for e in workspace.metadata_store.list_experiments() if e.id == record.experiment_id), None)
         experiment = Experiment(workspace, exp.name if exp else "unknown", _skip_name_validation=True)
     if record.kind == "pipeline":
         return PipelineRun(experiment, record.id, _record=record)

@@ -35,14 +35,14 @@ class ScriptRun(_StoreRun):
     def __init__(self, experiment: Experiment, run_id: str, directory: Any = None, _run_config: Any = None,
                  _record: RunRecord | None = None, **kwargs: Any) -> None:
         ws = experiment.workspace
-        record = _record or ws._metadata.get_run(run_id)
+        record = _record or ws.metadata_store.get_run(run_id)
         if record is None or record.kind != "script":
             raise NotFoundError("Script run", run_id, where=f"workspace {ws.name!r}")
         super().__init__(ws, record, experiment)
 
     @staticmethod
     def _get(workspace: Workspace, run_id: str) -> ScriptRun:
-        record = workspace._metadata.get_run(run_id)
+        record = workspace.metadata_store.get_run(run_id)
         if record is None or record.kind != "script":
             raise NotFoundError("Script run", run_id, where=f"workspace {workspace.name!r}")
         run = run_from_record(workspace, record)

@@ -151,7 +151,7 @@ class ScriptRunConfig:
         if problems:
             raise GraphValidationError(problems, what="script run")
         run_id = submit_script(
-            workspace._metadata,
+            workspace.metadata_store,
             workspace._ref(),
             spec,
             SubmitOptions(

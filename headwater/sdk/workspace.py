@@ -324,8 +324,14 @@ class Workspace:
     # -- the store -----------------------------------------------------------------------------
 
     @property
-    def _metadata(self) -> MetadataStore:
-        """The open metadata store (opened on first use)."""
+    def metadata_store(self) -> MetadataStore:
+        """The workspace's metadata store: runs, datastores, datasets, environments, compute targets.
+
+        Headwater's own (SDK v1 has no such attribute): the handle the SDK, the CLI and the data
+        layer read and write the workspace's records through. Opened on first use and kept until
+        :meth:`close` (or the ``with`` block ending, or the Workspace being garbage-collected);
+        after ``close()`` the next use opens a new connection, so keep the Workspace, not the store.
+        """
         if self._store is None:
             self._store = MetadataStore.open(self._store_url())
             # SDK v1 code never closes a Workspace: close the connection when the object goes away.
@@ -343,7 +349,7 @@ class Workspace:
         return WorkspaceRef(
             name=self._name,
             folder=str(self._folder),
-            metadata_url=self._metadata.url,
+            metadata_url=self.metadata_store.url,
             subscription_id=self._subscription_id or "",
             resource_group=self._resource_group or "",
             strict_python=self.strict_python,
@@ -375,7 +381,7 @@ class Workspace:
     @property
     def metadata_url(self) -> str:
         """The metadata store's URL, password redacted (a Headwater addition)."""
-        return self._metadata.redacted_url
+        return self.metadata_store.redacted_url
 
     @property
     def strict_python(self) -> bool:
@@ -404,30 +410,30 @@ class Workspace:
         """Every registered datastore by name."""
         from headwater.sdk.datastore import Datastore
 
-        return {r.name: Datastore._from_record(self, r) for r in self._metadata.list_datastores()}
+        return {r.name: Datastore._from_record(self, r) for r in self.metadata_store.list_datastores()}
 
     def get_default_datastore(self) -> Datastore:
         """The default datastore (``workspaceblobstore`` unless changed)."""
         from headwater.sdk.datastore import Datastore
 
-        name = self._metadata.get_meta(_DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE
+        name = self.metadata_store.get_meta(_DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE
         return Datastore.get(self, name)
 
     def set_default_datastore(self, name: str) -> None:
         """Make ``name`` the default datastore; an unknown name raises, suggesting close ones."""
-        if self._metadata.get_datastore(name) is None:
+        if self.metadata_store.get_datastore(name) is None:
             raise NotFoundError(
                 "Datastore", name, where=f"workspace {self._name!r}",
-                candidates=[r.name for r in self._metadata.list_datastores()],
+                candidates=[r.name for r in self.metadata_store.list_datastores()],
             )
-        self._metadata.set_meta(_DEFAULT_DATASTORE_KEY, name)
+        self.metadata_store.set_meta(_DEFAULT_DATASTORE_KEY, name)
 
     @property
     def datasets(self) -> dict[str, AbstractDataset]:
         """The latest version of every registered dataset by name."""
         from headwater.sdk.dataset import Dataset
 
-        return {r.name: Dataset._from_record(self, r) for r in self._metadata.list_datasets() if r.name}
+        return {r.name: Dataset._from_record(self, r) for r in self.metadata_store.list_datasets() if r.name}
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:
@@ -441,12 +447,21 @@ class Workspace:
         """Registered environments (latest versions) by name; curated ones are not listed here."""
         from headwater.sdk.environment import Environment
 
-        return {r.name: Environment._from_record(r) for r in self._metadata.list_environments()}
+        return {r.name: Environment._from_record(r) for r in self.metadata_store.list_environments()}
 
     @property
     def experiments(self) -> dict[str, Any]:
         """Experiments by name."""
-        return {r.name: r for r in self._metadata.list_experiments()}
+        return {r.name: r for r in self.metadata_store.list_experiments()}
+
+    def get_run(self, run_id: str) -> Any:
+        """The run ``run_id`` (a PipelineRun, StepRun, ScriptRun ...); NotFoundError for an unknown id."""
+        from headwater.sdk.runs import run_from_record
+
+        record = self.metadata_store.get_run(run_id)
+        if record is None:
+            raise NotFoundError("Run", run_id, where=f"workspace {self._name!r}")
+        return run_from_record(self, record)
 
     def get_details(self) -> dict[str, Any]:
         """A summary like SDK v1's, with Headwater's folder and store."""
@@ -459,7 +474,7 @@ class Workspace:
             "folder": str(self._folder),
             "metadataUrl": self.metadata_url,
             "creationTime": self._info.get("created_at"),
-            "defaultDatastore": self._metadata.get_meta(_DEFAULT_DATASTORE_KEY),
+            "defaultDatastore": self.metadata_store.get_meta(_DEFAULT_DATASTORE_KEY),
         }
 
     def __repr__(self) -> str:

@@ -41,7 +41,7 @@ def test_versions(hw: Cli, registered: Path) -> None:
 
 def test_show_and_data_changed(hw: Cli, cli_ws: Workspace, registered: Path) -> None:
     shown = fields(hw("dataset", "show", "raw", "--version", "1", "-w", "test-ws").stdout)
-    record = cli_ws._metadata.get_dataset("raw", 1)
+    record = cli_ws.metadata_store.get_dataset("raw", 1)
     assert record is not None
     assert shown == {
         "name": "raw",

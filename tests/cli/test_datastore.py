@@ -167,7 +167,7 @@ def test_register_usage_errors(hw: Cli, cli_ws: Workspace, monkeypatch: pytest.M
     assert "both --access-key-id-env and --secret-access-key-env, or neither" in out.stderr
     line = one_error_line(hw(*base[:4], "Bad_Container", *base[5:], "--skip-validation", code=1))
     assert "Invalid container name 'Bad_Container'" in line
-    assert cli_ws._metadata.get_datastore("raw") is None
+    assert cli_ws.metadata_store.get_datastore("raw") is None
 
 
 def test_register_help_says_secrets_come_from_environment_variables(hw: Cli) -> None:
@@ -209,7 +209,7 @@ def test_register_blob_on_azurite_then_upload_and_download(
     line = one_error_line(failed)
     assert "datastore 'bad'" in line and azure_container in line
     _assert_hidden(cli_ws, wrong, failed.stdout, failed.stderr)
-    assert cli_ws._metadata.get_datastore("bad") is None
+    assert cli_ws.metadata_store.get_datastore("bad") is None
     verbose = hw("--verbose", "datastore", "register-blob", "bad", "--container", azure_container,
                  "--account-name", azurite.account_name, "--account-url", azurite.account_url,
                  "--account-key-env", "HW_WRONG_KEY", "--store-secrets", "-w", "test-ws", code=1)

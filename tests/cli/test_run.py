@@ -245,7 +245,7 @@ def test_script_runs_are_listed_shown_logged_and_canceled(
 
 
 def test_run_id_prefixes(hw: Cli, cli_ws: Workspace) -> None:
-    store = cli_ws._metadata
+    store = cli_ws.metadata_store
     experiment = store.get_or_create_experiment("manual")
     for run_id in ("abc12345-0000", "abc19999-0000", "def00000-0000"):
         store.create_run(RunRecord(id=run_id, experiment_id=experiment.id, kind="pipeline", status="Finished"))

@@ -177,7 +177,7 @@ def test_a_dead_orchestrator_is_detected_and_nothing_is_half_committed(
     busy = step("busy", 60, "--pid", str(pid_file), "--out", out)
     run = Experiment(pws, "dead").submit(Pipeline(pws, steps=[busy]))
     step_pids = wait_for_file(pid_file, run)
-    orchestrator = pws._metadata.get_run(run.id).definition["orchestrator_pid"]
+    orchestrator = pws.metadata_store.get_run(run.id).definition["orchestrator_pid"]
     os.kill(orchestrator, signal.SIGKILL)
     assert wait_until_dead([orchestrator]) == []
 
@@ -253,9 +253,9 @@ def test_a_submit_that_fails_after_recording_leaves_a_failed_run_not_a_pending_o
     monkeypatch.setattr(RunPlan, "save", full_disk)
     with pytest.raises(OSError, match="No space left"):
         Experiment(pws, "full").submit(Pipeline(pws, steps=[step("only")]))
-    (run,) = pws._metadata.list_runs(top_level=True)
+    (run,) = pws.metadata_store.list_runs(top_level=True)
     assert run.status == "Failed" and run.ended_at is not None
     assert "The submit failed before the run could start: OSError" in run.error["message"]
-    assert [s.status for s in pws._metadata.list_runs(parent_id=run.id)] == ["Canceled"]
+    assert [s.status for s in pws.metadata_store.list_runs(parent_id=run.id)] == ["Canceled"]
     assert ran(src) == []  # nothing started
     assert not (pws.folder / "runs" / run.id).exists()  # its folder and waiting orchestrator are gone

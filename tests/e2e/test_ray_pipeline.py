@@ -71,4 +71,4 @@ def test_an_unreachable_ray_cluster_fails_the_submit_with_its_address(tmp_path: 
     with pytest.raises(ConfigurationError, match=r"127\.0\.0\.1:1") as err:
         Experiment(pws, "ray").submit(pipeline(pws, src, target))
     assert "cannot reach the Ray cluster" in str(err.value)
-    assert pws._metadata.list_runs() == []
+    assert pws.metadata_store.list_runs() == []

@@ -267,7 +267,7 @@ def test_ship_mode_refuses_a_local_datastore(ray_address: str, s3: Remote, pws: 
         Experiment(pws, "ship").submit(Pipeline(pws, steps=[step]))
     text = str(err.value)
     assert "'train.py'" in text and "'workspaceblobstore'" in text and "'cluster'" in text
-    assert pws._metadata.list_runs() == []
+    assert pws.metadata_store.list_runs() == []
 
 
 def test_ship_mode_needs_a_remote_staging_datastore(ray_address: str, pws: Workspace, tmp_path: Path) -> None:

@@ -163,10 +163,10 @@ def test_a_request_larger_than_the_cluster_is_lowered_or_refused_when_strict(
     assert (asked["cpu"], asked["gpu"]) == (2, 0)
 
     monkeypatch.setenv(STRICT_ENV, "1")
-    before = len(pws._metadata.list_runs())
+    before = len(pws.metadata_store.list_runs())
     with pytest.raises(ConfigurationError, match=r"'aml-compute'.*STANDARD_NC6 asks 6 CPUs.*largest node"):
         Experiment(pws, "ray-resources").submit(Pipeline(pws, steps=[step]))
-    assert len(pws._metadata.list_runs()) == before  # refused before anything was recorded
+    assert len(pws.metadata_store.list_runs()) == before  # refused before anything was recorded
 
 
 def asking(vm_size: str) -> RunConfiguration:
@@ -221,11 +221,11 @@ def test_a_step_s_own_request_larger_than_the_cluster_is_lowered_naming_the_step
     assert (asked["cpu"], asked["gpu"]) == (2, 0)
 
     monkeypatch.setenv(STRICT_ENV, "1")
-    before = len(pws._metadata.list_runs())
+    before = len(pws.metadata_store.list_runs())
     with pytest.raises(ConfigurationError, match=r"Step 'gpu-train' on compute target 'aml-compute': STANDARD_NC6 "
                        r"asks 6 CPUs.*largest node"):
         Experiment(pws, "ray-step-resources").submit(Pipeline(pws, steps=[step]))
-    assert len(pws._metadata.list_runs()) == before  # refused before anything was recorded
+    assert len(pws.metadata_store.list_runs()) == before  # refused before anything was recorded
 
 
 def test_changing_only_a_step_s_vm_size_reuses_it(tmp_path: Path, pws: Workspace, ray_address: str) -> None:
@@ -260,7 +260,7 @@ def test_a_target_s_concurrency_comes_from_its_smallest_request(pws: Workspace, 
     d2 = {"vm_size": "STANDARD_D2_V2", "cpu": 2, "gpu": 0, "memory_gb": 7.0}
 
     def plan(*steps: StepSpec) -> dict[str, int]:
-        return plan_ray_targets(PipelineSpec(steps), pws._metadata, parameters={},
+        return plan_ray_targets(PipelineSpec(steps), pws.metadata_store, parameters={},
                                 default_datastore="workspaceblobstore", workspace_folder=Path(pws.folder),
                                 nodes_of=four_cpus).concurrency
 
@@ -334,7 +334,7 @@ def test_a_killed_worker_fails_its_step_once_with_the_reason(tmp_path: Path, pws
     assert "the Ray worker running the step died" in error["log_tail"]
     assert "not retried" in error["log_tail"]
     assert len(ledger.read_text().splitlines()) == 1  # it ran once: Ray did not retry it
-    assert pws._metadata.get_run_outputs(steps["victim.py"].id) == []
+    assert pws.metadata_store.get_run_outputs(steps["victim.py"].id) == []
 
 
 # --- 4. cancel -----------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_cancel_stops_the_ray_task_and_its_processes_and_commits_nothing(
     while not (gone(child) and gone(grandchild)):
         assert time.monotonic() < deadline, "the step's processes still run"
         time.sleep(0.05)
-    assert pws._metadata.get_run_outputs(step_run.id) == []
+    assert pws.metadata_store.get_run_outputs(step_run.id) == []
     assert not list(Path(pws.folder).rglob("half.txt"))  # neither committed nor left in staging
 
 
@@ -378,7 +378,7 @@ def test_a_host_local_datastore_is_refused_on_a_multi_host_cluster_and_accepted_
 ) -> None:
     ComputeTarget.attach(pws, "aml-compute", RayCompute.attach_configuration(address=ray_address))
     spec = _one_step_spec("aml-compute")
-    store, folder = pws._metadata, Path(pws.folder)
+    store, folder = pws.metadata_store, Path(pws.folder)
 
     def two_hosts(address: str) -> list[ClusterNode]:
         return [ClusterNode("head", "127.0.0.1", 2, 0, 8.0), ClusterNode("worker", "127.0.0.2", 2, 0, 8.0)]

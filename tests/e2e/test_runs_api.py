@@ -212,7 +212,7 @@ def test_logs_stream_while_the_step_runs_and_waiting_can_time_out(
 def test_a_stale_heartbeat_alone_is_not_a_dead_orchestrator(pws: Workspace) -> None:
     from headwater.store.records import RunRecord
 
-    store = pws._metadata
+    store = pws.metadata_store
     experiment = store.get_or_create_experiment("api")
     # the pid is alive (this process) but not beating: a stopped or suspended orchestrator is alive
     # (tests/reliability/test_liveness.py covers the dead ones)

@@ -113,7 +113,7 @@ def test_a_script_run_completes_and_its_metrics_files_and_details_are_sdk_v1s(sr
     assert inside == {"id": run.id, "parent": True, "inputs": [], "files": None}  # Run.get_context() is this run
     assert "training with lr 0.1" in run.get_stdout_log()
 
-    record = pws._metadata.get_run(run.id)
+    record = pws.metadata_store.get_run(run.id)
     assert record is not None and record.kind == "script" and record.parent_id is None
     assert isinstance(Run.get(pws, run.id), ScriptRun)
     with pytest.raises(NotFoundError, match="It is a script run"):
@@ -158,7 +158,7 @@ def test_a_script_run_is_never_reused_and_is_never_reused_from(src: Path, pws: W
     second = Experiment(pws, "single").submit(config)
     second.wait_for_completion()
     assert ran(src) == ["train", "train"]
-    assert pws._metadata.get_run(second.id).reason == "allow_reuse=False"
+    assert pws.metadata_store.get_run(second.id).reason == "allow_reuse=False"
 
     # The same script as a pipeline step may be reused from earlier steps, never from a script run.
     step = PythonScriptStep("train.py", name="train.py", source_directory="src", arguments=["--lr", 0.1])
@@ -205,7 +205,7 @@ def test_a_dead_orchestrator_fails_the_script_run_and_stops_its_process(
     pid_file = tmp_path / "train.pid"
     run = Experiment(pws, "single").submit(ScriptRunConfig("src", "train.py", arguments=["--pid", str(pid_file)]))
     pids = wait_for_file(pid_file, run)
-    orchestrator = pws._metadata.get_run(run.id).definition["orchestrator_pid"]
+    orchestrator = pws.metadata_store.get_run(run.id).definition["orchestrator_pid"]
     os.kill(orchestrator, signal.SIGKILL)
     assert wait_until_dead([orchestrator]) == []
     assert run.get_status() == "Failed"

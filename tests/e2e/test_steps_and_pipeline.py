@@ -152,8 +152,8 @@ def test_submitting_an_invalid_pipeline_raises_and_records_nothing(src: Path, pw
     with pytest.raises(GraphValidationError) as err:
         Experiment(pws, "invalid").submit(_problems(pws, tmp_path))
     assert "script not found" in str(err.value) and "Cycle detected" in str(err.value)
-    assert pws._metadata.list_runs() == []
-    assert pws._metadata.get_experiment("invalid") is None
+    assert pws.metadata_store.list_runs() == []
+    assert pws.metadata_store.get_experiment("invalid") is None
     assert not (Path(pws.folder) / "runs").exists() or list((Path(pws.folder) / "runs").iterdir()) == []
     # the orchestrator started early for the run was stopped: nothing of it is left running
     assert [p for p in _processes_under(Path(pws.folder)) if _alive(p)] == []
@@ -167,7 +167,7 @@ def test_an_unknown_parameter_at_submit_names_it_and_suggests_one(src: Path, pws
     assert "learning_rate" in str(err.value)
     with pytest.raises(ValueError, match="'nope' does not exist"):
         pipeline.submit("params", pipeline_parameters={"nope": 1})
-    assert pws._metadata.list_runs() == []
+    assert pws.metadata_store.list_runs() == []
 
 
 def _alive(pid: int) -> bool:

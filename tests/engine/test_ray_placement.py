@@ -124,7 +124,7 @@ def _decide(ws: Workspace, nodes: list[ClusterNode], **attach: object) -> dict[s
     step = StepSpec("s", "s", "python", "/src", "s.py", compute_target="cluster",
                     outputs=(OutputSpec("out", "lake"),))
     return plan_ray_targets(
-        PipelineSpec((step,)), ws._metadata, parameters={}, default_datastore="workspaceblobstore",
+        PipelineSpec((step,)), ws.metadata_store, parameters={}, default_datastore="workspaceblobstore",
         workspace_folder=ws._folder, nodes_of=lambda address: nodes,
     ).ship
 

@@ -39,7 +39,7 @@ def planned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 def run_recording(plan_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Run the plan's orchestrator here; every (run id, status) the store was given, in order."""
-    store = ws._metadata
+    store = ws.metadata_store
     written: list[tuple[str, str]] = []
     update = store.update_run
 
@@ -69,12 +69,12 @@ def test_a_script_run_is_one_record_that_takes_sdk_v1s_script_statuses(
     assert plan.kind == SCRIPT_RUN and plan.parent_run_id is None
     assert [s.run_id for s in plan.steps.values()] == [run.id]  # the step's run is the script run
     assert [s.allow_reuse for s in plan.spec.steps] == [False]
-    assert [r.id for r in ws._metadata.list_runs()] == [run.id]
+    assert [r.id for r in ws.metadata_store.list_runs()] == [run.id]
     assert run.get_status() == "NotStarted"
 
     written = run_recording(plan_path, ws, monkeypatch)
     assert written == [(run.id, s) for s in ("Queued", "Preparing", "Running", "Finalizing", "Completed")]
-    record = ws._metadata.get_run(run.id)
+    record = ws.metadata_store.get_run(run.id)
     assert record is not None and record.definition["plan"] == str(plan_path)  # kept when the step started
 
 

@@ -60,7 +60,7 @@ def store(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[Store]:
             finally:
                 c.close()  # type: ignore[attr-defined]
 
-    record = ws._metadata.get_datastore("remote")
+    record = ws.metadata_store.get_datastore("remote")
     assert record is not None
     backend = backend_for(record, ws.folder)
     try:

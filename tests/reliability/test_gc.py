@@ -83,7 +83,7 @@ def _gc(ws: Workspace, *args: str) -> dict[str, Any]:
 
 def _output_folder(ws: Workspace, run: Any, step: str = "write") -> Path:
     """The local folder of step ``step``'s output 'out' (the default datastore is a local folder)."""
-    (out,) = ws._metadata.get_run_outputs(run.find_step_run(step)[0].id)
+    (out,) = ws.metadata_store.get_run_outputs(run.find_step_run(step)[0].id)
     return Datastore(ws, out.datastore)._backend.local_path(out.path)
 
 
@@ -211,7 +211,7 @@ def test_outputs_on_a_remote_datastore_are_deleted_through_its_backend(
     out = OutputFileDatasetConfig(name="out", destination=(remote_store, "gc/{run-id}/out"))
     write = PythonScriptStep(name="write", script_name="write.py", source_directory="src", arguments=[out, "r"])
     run = _done(_submit(pws, Pipeline(pws, [write])))
-    (record,) = pws._metadata.get_run_outputs(run.find_step_run("write")[0].id)
+    (record,) = pws.metadata_store.get_run_outputs(run.find_step_run("write")[0].id)
     backend = remote_store._backend
     assert backend.list_files(record.path) == [f"{record.path}/data.txt"]
     report = _gc(pws, "--older-than", "0s")

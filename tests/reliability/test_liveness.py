@@ -105,11 +105,11 @@ def processes_of(run_ids: set[str]) -> list[int]:
 
 
 def orchestrator_of(ws: Workspace, run_id: str) -> int:
-    return int(ws._metadata.get_run(run_id).definition["orchestrator_pid"])
+    return int(ws.metadata_store.get_run(run_id).definition["orchestrator_pid"])
 
 
 def heartbeat_age(ws: Workspace, run_id: str) -> float:
-    beat = ws._metadata.get_run(run_id).heartbeat_at
+    beat = ws.metadata_store.get_run(run_id).heartbeat_at
     return float("inf") if beat is None else (datetime.now(UTC) - datetime.fromisoformat(beat)).total_seconds()
 
 
@@ -198,7 +198,7 @@ def test_a_killed_orchestrator_fails_its_run_on_the_next_read_and_leaves_nothing
     assert processes_of({run.id, step_run.id}) == []
     assert not staging.exists()
     # a final status stays final: later reads (and writes without reopen) change nothing
-    pws._metadata.update_run(run.id, status="Running")
+    pws.metadata_store.update_run(run.id, status="Running")
     assert run.get_status() == "Failed"
     assert show(run.id)["status"] == "Failed"
 
@@ -244,7 +244,7 @@ def test_a_stale_heartbeat_of_a_live_orchestrator_is_not_death_but_a_gone_proces
     from headwater.ops.runs import refresh_status
     from headwater.store.records import RunRecord
 
-    store = pws._metadata
+    store = pws.metadata_store
     experiment = store.get_or_create_experiment("live")
     old = "2000-01-01T00:00:00+00:00"
     store.create_run(RunRecord(id="alive", experiment_id=experiment.id, kind="pipeline", status="Running",
@@ -284,8 +284,8 @@ def test_on_postgresql_a_reader_on_another_machine_asks_the_orchestrators_sessio
     with Workspace.create("pg", metadata_url=postgres_url) as ws:
         run = Experiment(ws, "live").submit(Pipeline(ws, steps=[work_step(tmp_path)]))
         (step_pid,) = wait_for_pids(tmp_path / "work.pid")
-        poll(lambda: "orchestrator_pg_lock" in ws._metadata.get_run(run.id).definition, "the session lock taken")
-        ws._metadata.merge_run_definition(run.id, {"orchestrator_host": "another-machine"})
+        poll(lambda: "orchestrator_pg_lock" in ws.metadata_store.get_run(run.id).definition, "the session lock taken")
+        ws.metadata_store.merge_run_definition(run.id, {"orchestrator_host": "another-machine"})
         orchestrator = orchestrator_of(ws, run.id)
         with stopped(orchestrator):
             poll(lambda: heartbeat_age(ws, run.id) > 4 * HEARTBEAT_SECONDS, "several missed heartbeats")

@@ -120,7 +120,7 @@ def wait_for_pid(path: Path) -> int:
 
 
 def kill_orchestrator(ws: Workspace, run_id: str) -> int:
-    pid = int(ws._metadata.get_run(run_id).definition["orchestrator_pid"])
+    pid = int(ws.metadata_store.get_run(run_id).definition["orchestrator_pid"])
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not alive(pid), "the orchestrator is gone")
     return pid
@@ -163,7 +163,7 @@ def test_resume_keeps_finished_steps_and_runs_the_rest_under_the_same_id(
 
     assert run.wait_for_completion(show_output=False) == "Finished"
     assert ran(src) == ["s2", "s3"]  # s1's process never started again
-    record = pws._metadata.get_run(run.id)
+    record = pws.metadata_store.get_run(run.id)
     assert record.error is None and record.status == "Finished"
     assert run.get_tags().get("headwater.attempt") == "2"
     s1, s2, s3 = (run.find_step_run(n)[0] for n in ("s1", "s2", "s3"))
@@ -188,7 +188,7 @@ def test_resume_refuses_a_live_run_a_finished_run_and_an_unknown_id(
     pid_file, gate = tmp_path / "s2.pid", tmp_path / "gate"
     run = Experiment(pws, "resume").submit(chain(pws, pid=pid_file, gate=gate))
     wait_for_pid(pid_file)
-    orchestrator = pws._metadata.get_run(run.id).definition["orchestrator_pid"]
+    orchestrator = pws.metadata_store.get_run(run.id).definition["orchestrator_pid"]
     line = one_error_line(hw("run", "resume", run.id, "-w", "pipelines"))
     assert f"Run {run.id} is still running (orchestrator pid {orchestrator})" in line
     assert alive(orchestrator)

@@ -341,7 +341,7 @@ def test_a_submit_failing_half_way_through_recording_records_nothing(
         Experiment(pws, "e").submit(pipeline)
     monkeypatch.undo()
     assert _runs_folders(pws.folder) == []
-    assert pws._metadata.list_runs() == []  # not a pipeline run and one step, NotStarted or Failed
+    assert pws.metadata_store.list_runs() == []  # not a pipeline run and one step, NotStarted or Failed
 
 
 def test_cli_on_a_read_only_metadata_db_prints_one_line(pws: Workspace) -> None:
@@ -464,7 +464,7 @@ def test_check_does_not_count_a_failed_submit_as_a_lost_run_folder(
     monkeypatch.setattr(RunPlan, "save", full_disk)
     with pytest.raises(OSError):
         Experiment(pws, "e").submit(pipeline)
-    (run,) = pws._metadata.list_runs(top_level=True)
+    (run,) = pws.metadata_store.list_runs(top_level=True)
     assert run.status == "Failed" and _runs_folders(pws.folder) == []
     assert _check(0)["runs_checked"] == 2
 
@@ -588,7 +588,7 @@ def test_a_backup_taken_while_a_pipeline_runs_opens_and_has_the_runs(
     assert statuses[first] == "Finished" and statuses[running.id] == "Running", statuses
     assert len(statuses) == 3 and ticks > 5
     with Workspace.get("pipelines", folder=pws.folder) as ws:  # the live workspace is unharmed
-        assert ws._metadata.get_run(running.id).status == "Finished"  # type: ignore[union-attr]
+        assert ws.metadata_store.get_run(running.id).status == "Finished"  # type: ignore[union-attr]
 
 
 def test_backup_refuses_to_overwrite(pws: Workspace, tmp_path: Path) -> None:

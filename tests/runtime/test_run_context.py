@@ -405,3 +405,21 @@ def test_the_runtime_loads_only_the_stdlib(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
         assert lines[-2:] == ["[]", "[]"], lines
+
+
+def test_run_get_asks_the_workspace_and_loads_no_sdk(tmp_path: Path) -> None:
+    code = """
+    import json, sys
+    from headwater.runtime.run import Run
+
+    class Workspace:  # anything with SDK v1's get_run(run_id)
+        name = 'w'
+        def get_run(self, run_id):
+            return ('run', run_id)
+
+    print(json.dumps(Run.get(Workspace(), 'r1')))
+    print(json.dumps(sorted(m for m in sys.modules if m.startswith(('headwater.sdk', 'headwater.store')))))
+    """
+    result = run_step(code, cwd=tmp_path / "work", context=None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ['["run", "r1"]', "[]"]

@@ -210,7 +210,7 @@ def test_secrets_are_not_stored(ws: Workspace) -> None:
         max_nodes=2, admin_username="azureuser", admin_user_password="hunter2", admin_user_ssh_key="ssh-rsa AAAA"
     )
     target = ComputeTarget.create(ws, "c", config)
-    record = ws._metadata.get_compute_target("c")
+    record = ws.metadata_store.get_compute_target("c")
     assert record is not None and "hunter2" not in str(record.config) and "ssh-rsa" not in str(record.config)
     assert record.config["admin_username"] == "azureuser"
     assert "hunter2" not in str(target.serialize())

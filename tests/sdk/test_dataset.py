@@ -208,7 +208,7 @@ def test_get_by_id_finds_registered_and_saved_datasets(ws: Workspace, store: Any
 
 def test_registration_records_file_and_content_digests(ws: Workspace, store: Any, root: Path) -> None:
     ds = Dataset.File.from_files((store, "data/train")).register(ws, "train")
-    record = ws._metadata.get_dataset("train")
+    record = ws.metadata_store.get_dataset("train")
     assert record is not None and record.file_digests is not None
     assert set(record.file_digests) == {"data/train/a.csv", "data/train/b.csv"}
     assert record.file_digests["data/train/a.csv"] == digests.file_digest(root / "data/train/a.csv")

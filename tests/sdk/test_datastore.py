@@ -142,7 +142,7 @@ def test_register_local_folder_makes_a_relative_path_absolute(
     monkeypatch.chdir(tmp_path)
     ds = Datastore.register_local_folder(ws, "rel", "data")
     assert ds.folder == (tmp_path / "data").resolve()
-    record = ws._metadata.get_datastore("rel")
+    record = ws.metadata_store.get_datastore("rel")
     assert record is not None and record.config["root"] == (tmp_path / "data").resolve().as_posix()
 
 

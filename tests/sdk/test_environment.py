@@ -126,7 +126,7 @@ def test_registered_digest_ignores_name_and_version(ws: Workspace) -> None:
     a = Environment("a").register(ws)
     b = Environment("b").register(ws)
     assert environment_digest(a.to_spec()) == environment_digest(b.to_spec())
-    record = ws._metadata.get_environment("a")
+    record = ws.metadata_store.get_environment("a")
     assert record is not None and record.digest == environment_digest(a.to_spec())
 
 

@@ -60,7 +60,7 @@ def test_attach_a_new_name(ws: Workspace, no_network: None) -> None:
         "ray://head.example.com:10001",
         None,
     )
-    record = ws._metadata.get_compute_target("ray-cluster")
+    record = ws.metadata_store.get_compute_target("ray-cluster")
     assert record is not None and record.kind == RAY_KIND == "ray"
     assert record.config == {
         "address": "ray://head.example.com:10001",
@@ -160,7 +160,7 @@ def test_detach_gives_a_rebound_name_its_kind_back(ws: Workspace) -> None:
     restored = ComputeTarget(ws, "aml-compute")
     assert type(restored) is AmlCompute
     assert (restored.vm_size, restored.max_nodes, restored.resources) == ("STANDARD_NC6", 4, (2, 0, 8.0, ()))
-    record = ws._metadata.get_compute_target("aml-compute")
+    record = ws.metadata_store.get_compute_target("aml-compute")
     assert record is not None and "address" not in record.config and "attached_over" not in record.config
     with pytest.raises(ComputeTargetException):
         ray.detach()  # not attached any more

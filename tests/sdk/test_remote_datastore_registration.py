@@ -74,7 +74,7 @@ def test_blob_record_holds_settings_and_a_reference_the_key_is_in_the_secrets_fi
     assert (ds.protocol, ds.endpoint) == (None, None)
     assert ds.credential_type == "AccountKey"
     assert ds.account_key is None and ds.sas_token is None  # never handed back
-    record = ws._metadata.get_datastore("raw")
+    record = ws.metadata_store.get_datastore("raw")
     assert record is not None and record.kind == "azure_blob"
     assert record.config == {
         "container_name": "data",
@@ -114,7 +114,7 @@ def test_an_environment_variable_is_recorded_by_name_only(ws: Workspace, monkeyp
     assert (ds.bucket_name, ds.endpoint_url, ds.region, ds.credential_type) == (
         "my-bucket", "http://127.0.0.1:9000", "eu-west-1", "AccessKey"
     )
-    record = ws._metadata.get_datastore("lake")
+    record = ws.metadata_store.get_datastore("lake")
     assert record is not None and record.kind == "s3"
     assert record.config == {
         "bucket_name": "my-bucket",
@@ -130,7 +130,7 @@ def test_an_environment_variable_is_recorded_by_name_only(ws: Workspace, monkeyp
 def test_s3_without_keys_uses_the_credential_chain(ws: Workspace) -> None:
     ds = Datastore.register_s3(ws, "public", "open-data", skip_validation=True)
     assert (ds.endpoint_url, ds.region, ds.credential_type) == (None, None, "None")
-    assert ws._metadata.get_datastore("public").config["credentials"] == {}  # type: ignore[union-attr]
+    assert ws.metadata_store.get_datastore("public").config["credentials"] == {}  # type: ignore[union-attr]
 
 
 def test_same_settings_return_it_different_ones_need_overwrite_which_replaces_the_secrets(ws: Workspace) -> None:
@@ -205,7 +205,7 @@ def test_bad_blob_arguments_are_refused_before_anything_is_written(
     with pytest.raises(ConfigurationError, match=message) as info:
         blob(ws, **kwargs)
     assert AZURITE_KEY not in str(info.value)
-    assert ws._metadata.get_datastore("raw") is None
+    assert ws.metadata_store.get_datastore("raw") is None
     assert secrets_file(ws) == {}
 
 
@@ -240,7 +240,40 @@ def test_kinds_without_a_server_here_are_not_supported_and_say_what_to_use(
     assert "is not supported by Headwater" in str(info.value)
     assert "No server that speaks this protocol runs here" in str(info.value)
     assert instead in str(info.value)
-    assert ws._metadata.get_datastore("x") is None
+    assert ws.metadata_store.get_datastore("x") is None
+
+
+_SDK_V1_REGISTER = {  # SDK v1's parameters (azureml-sdk-v1-api.md, section 1.2), in order
+    "register_azure_blob_container": (
+        "workspace", "datastore_name", "container_name", "account_name", "sas_token", "account_key", "protocol",
+        "endpoint", "overwrite", "create_if_not_exists", "skip_validation", "blob_cache_timeout",
+        "grant_workspace_access", "subscription_id", "resource_group",
+    ),
+    "register_azure_file_share": (
+        "workspace", "datastore_name", "file_share_name", "account_name", "sas_token", "account_key", "protocol",
+        "endpoint", "overwrite", "create_if_not_exists", "skip_validation",
+    ),
+    "register_azure_data_lake_gen2": (
+        "workspace", "datastore_name", "filesystem", "account_name", "tenant_id", "client_id", "client_secret",
+        "resource_url", "authority_url", "protocol", "endpoint", "overwrite", "subscription_id",
+        "resource_group", "grant_workspace_access",
+    ),
+}
+
+
+def test_registration_is_plain_functions_datastore_offers_with_sdk_v1_signatures(ws: Workspace) -> None:
+    import inspect
+
+    from headwater.sdk import datastore_registration
+
+    assert Datastore.__bases__ == (object,)  # no registration base class behind Datastore
+    for name in (*_SDK_V1_REGISTER, "register_s3", "register_azure_data_lake", "register_hdfs", "register_dbfs"):
+        assert getattr(Datastore, name) is getattr(datastore_registration, name), name
+    for name, params in _SDK_V1_REGISTER.items():
+        got = tuple(inspect.signature(getattr(Datastore, name)).parameters)
+        assert got[: len(params)] == params, name
+    s3 = datastore_registration.register_s3(ws, "lake", "bucket", skip_validation=True)
+    assert isinstance(s3, S3Datastore) and Datastore.get(ws, "lake").name == "lake"
 
 
 # -- against the servers ---------------------------------------------------------------------------
@@ -281,7 +314,7 @@ def test_a_wrong_key_fails_validation_without_showing_it_and_registers_nothing(
     text = "\n".join(chain)
     assert azure_container in text or "raw" in text  # it says which datastore
     assert wrong not in text and wrong[:20] not in text
-    assert ws._metadata.get_datastore("raw") is None
+    assert ws.metadata_store.get_datastore("raw") is None
     assert secrets_file(ws) == {}  # the key did not stay behind
     assert_nowhere(ws, wrong)
 
@@ -295,7 +328,7 @@ def test_create_if_not_exists_creates_the_container_else_a_missing_one_is_an_err
             ws, "raw", "hw-missing-container", azurite.account_name, account_key=azurite.account_key,
             account_url=azurite.account_url,
         )
-    assert ws._metadata.get_datastore("raw") is None
+    assert ws.metadata_store.get_datastore("raw") is None
     ds = Datastore.register_azure_blob_container(
         ws, "raw", "hw-created-container", azurite.account_name, account_key=azurite.account_key,
         account_url=azurite.account_url, create_if_not_exists=True,
@@ -372,7 +405,7 @@ def test_a_bad_sas_token_fails_validation_without_showing_it(
         for text in (str(exc), repr(exc)):
             assert SAS_TOKEN not in text and "hwDummySignature0123" not in text
         exc = exc.__cause__ or exc.__context__
-    assert ws._metadata.get_datastore("raw") is None and secrets_file(ws) == {}
+    assert ws.metadata_store.get_datastore("raw") is None and secrets_file(ws) == {}
     assert_nowhere(ws, SAS_TOKEN, "hwDummySignature0123")
 
 

@@ -63,8 +63,8 @@ def test_a_config_that_cannot_run_records_nothing(ws: Workspace, tmp_path: Path,
         experiment.submit(ScriptRunConfig("src", "train.py"), pipeline_parameters={"lr": 1})
     with pytest.raises(NotSupportedError, match="Submit a Pipeline of steps, or a ScriptRunConfig"):
         experiment.submit(object())
-    assert ws._metadata.list_runs() == []
-    assert ws._metadata.list_experiments() == []
+    assert ws.metadata_store.list_runs() == []
+    assert ws.metadata_store.list_experiments() == []
 
 
 def test_a_command_step_takes_its_command_folder_and_environment_from_a_script_run_config(

@@ -160,7 +160,7 @@ def test_the_seed_cluster_is_lowered_to_this_machine_with_a_warning(ws: Workspac
     ]
     assert record[0].filename == __file__  # the warning points at the user's create() call
     assert target.resources == (2, 0, 8.0, ())
-    stored = ws._metadata.get_compute_target("aml-compute")
+    stored = ws.metadata_store.get_compute_target("aml-compute")
     assert stored is not None and stored.config["resources"] == {"cpu": 2, "gpu": 0, "memory_gb": 8.0}
     assert ComputeTarget(ws, "aml-compute").resources == target.resources
 

@@ -207,3 +207,34 @@ def test_corrupt_workspace_file_is_reported(headwater_home: Path) -> None:
     (headwater_home / "workspaces" / "proj" / "workspace.json").write_text("{oops")
     with pytest.raises(ConfigurationError, match=r"workspace\.json"):
         Workspace.get("proj")
+
+
+def test_metadata_store_is_the_workspace_s_documented_open_store() -> None:
+    from headwater.store.metadata import MetadataStore
+
+    with Workspace.create("proj") as ws:
+        store = ws.metadata_store
+        assert isinstance(store, MetadataStore)
+        assert ws.metadata_store is store  # opened on first use, then kept
+        assert store.get_datastore("workspaceblobstore") is not None
+        assert "Headwater" in (type(ws).metadata_store.__doc__ or "")
+        assert not hasattr(ws, "_metadata")  # one name for it
+    reopened = ws.metadata_store  # close() forgets it; the next use opens it again
+    assert reopened is not store and reopened.get_meta("workspace_name") == "proj"
+    ws.close()
+
+
+def test_get_run_returns_the_run_object_of_its_kind() -> None:
+    from headwater import Run
+    from headwater.sdk.runs import PipelineRun
+    from headwater.store.records import RunRecord
+
+    with Workspace.create("proj") as ws:
+        store = ws.metadata_store
+        experiment = store.get_or_create_experiment("manual")
+        store.create_run(RunRecord(id="p1", experiment_id=experiment.id, kind="pipeline", status="Finished"))
+        run = ws.get_run("p1")
+        assert isinstance(run, PipelineRun) and run.id == "p1" and run.experiment.name == "manual"
+        assert isinstance(Run.get(ws, "p1"), PipelineRun)
+        with pytest.raises(NotFoundError, match=r"'nope'.*workspace 'proj'"):
+            ws.get_run("nope")
