@@ -21,7 +21,7 @@ def test_the_engine_the_runtime_and_the_cli_use_the_layouts_paths(hw: Cli, proje
     train = run.find_step_run("train.py")[0]
     step = ws.run(train.id)
     # the CLI and the SDK read the log the executor wrote
-    assert train._log_path() == step.std_log  # type: ignore[attr-defined]
+    assert train._log_path() == step.std_log
     assert hw("run", "logs", train.id, "-w", "test-ws").stdout == step.std_log.read_text() == "trained on 6\n"
     assert step.driver_log.read_text() == step.std_log.read_text()
     # the step read its context from the layout's file, and was told the layout's events file

@@ -15,8 +15,15 @@ from headwater.runtime.context import CONTEXT_ENV, InputDatasetRef, StepContext,
 
 
 def _plan(folder: Path, metadata_url: str) -> RunPlan:
-    step = StepSpec("train", "train", "python", str(folder), "train.py",
-                    inputs=(InputSpec("raw", {"dataset": "d"}),), outputs=(OutputSpec("model"),))
+    step = StepSpec(
+        "train",
+        "train",
+        "python",
+        str(folder),
+        "train.py",
+        inputs=(InputSpec("raw", {"dataset": "d"}),),
+        outputs=(OutputSpec("model"),),
+    )
     return RunPlan(
         pipeline_run_id="P",
         experiment_id="E",
@@ -35,8 +42,7 @@ def _write(tmp_path: Path, metadata_url: str) -> tuple[RunPlan, RunLayout, dict[
     run.folder.mkdir(parents=True)
     raw = ResolvedInput("raw", "download", str(run.inputs / "raw"), "d1", path=str(run.inputs / "raw"))
     model = ResolvedOutput("model", run.staged_output("model"), "store", "out/model")
-    task = build_task(plan, plan.spec.steps[0], run_dir=run.folder, workdir=run.workdir,
-                      inputs=[raw], outputs=[model])
+    task = build_task(plan, plan.spec.steps[0], run_dir=run.folder, workdir=run.workdir, inputs=[raw], outputs=[model])
     return plan, run, task.env, task.log_path
 
 
