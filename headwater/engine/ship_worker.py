@@ -29,6 +29,7 @@ This module never imports ``ray``: the Ray task body in
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import sys
@@ -43,6 +44,7 @@ from headwater.errors import ConfigurationError, DataAccessError
 from headwater.graph.spec import OutputSpec
 from headwater.layout import WORKDIR_FOLDERS, RunLayout
 from headwater.plan.digests import NULL_CACHE
+from headwater.runtime.context import StepContext
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.records import DatastoreRecord
 from headwater.store.secrets import ENV_PREFIX, resolve_secret
@@ -120,7 +122,8 @@ class ShippedStep:
             self._fetch_input(item)
         for out in self.payload["outputs"]:
             RunLayout(self.root).staged_output(out["name"]).mkdir(parents=True, exist_ok=True)
-        RunLayout(self.root).context_file.write_text(self.rewrite(self.payload["context"]), encoding="utf-8")
+        context = RunLayout(self.root).context_file  # the orchestrator's, read back and written the one way
+        StepContext.from_dict(json.loads(self.rewrite(self.payload["context"])), source=str(context)).write(context)
         argv = [self.rewrite(a) for a in argv]
         if os.path.isabs(argv[0]) and not Path(argv[0]).exists():
             raise ConfigurationError(
