@@ -42,9 +42,9 @@ def env() -> None:
 
 def environments_root(ws: Workspace) -> Path:
     """Where the workspace's built environments live (the folder the engine builds into)."""
-    from headwater.engine.plan_file import ENVIRONMENTS_DIR
+    from headwater.layout import WorkspaceLayout
 
-    return Path(ws.folder) / ENVIRONMENTS_DIR
+    return WorkspaceLayout(ws.folder).environments
 
 
 def _digest(environment: Environment) -> str:

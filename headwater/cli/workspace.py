@@ -106,7 +106,7 @@ def choose_workspace(name: str | None, folder: str | None) -> WorkspaceChoice:
 def known_workspace_folders() -> list[Path]:
     """The folders of the workspaces under ``$HEADWATER_HOME/workspaces``, by name."""
     from headwater.config import workspaces_root
-    from headwater.sdk.workspace import WORKSPACE_FILE
+    from headwater.layout import WORKSPACE_FILE
 
     root = workspaces_root()
     if not root.is_dir():
@@ -116,7 +116,7 @@ def known_workspace_folders() -> list[Path]:
 
 def _name_in_folder(folder: Path) -> str:
     from headwater.errors import ConfigurationError
-    from headwater.sdk.workspace import WORKSPACE_FILE
+    from headwater.layout import WORKSPACE_FILE
 
     info = folder / WORKSPACE_FILE
     try:

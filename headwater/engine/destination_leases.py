@@ -31,12 +31,10 @@ import posixpath
 from pathlib import Path
 
 from headwater.engine.outputs import resolve_output_path
-from headwater.engine.plan_file import RunPlan
+from headwater.layout import WorkspaceLayout
+from headwater.plan.run_plan import RunPlan
 
-__all__ = ["DestinationLeases", "LOCKS_DIR", "fixed_destination", "is_fixed"]
-
-#: Where the lock files live, below the workspace folder.
-LOCKS_DIR = ("locks", "outputs")
+__all__ = ["DestinationLeases", "fixed_destination", "is_fixed"]
 
 Key = tuple[str, str]  # (datastore, path)
 _FINAL = ("done", "failed", "canceled")
@@ -61,7 +59,7 @@ class DestinationLeases:
 
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
-        self.folder = Path(plan.workspace.folder).joinpath(*LOCKS_DIR)
+        self.folder = WorkspaceLayout(plan.workspace.folder).output_locks
         self.users: dict[Key, set[str]] = {}  # destination -> its producer and the steps reading it
         self.producing: dict[str, set[Key]] = {}  # node -> fixed destinations it writes
         consumers: dict[str, set[str]] = {}  # output name -> nodes reading it

@@ -17,10 +17,9 @@ from typing import Any
 
 from headwater.engine.environments import BuiltEnvironment, ensure_environment
 from headwater.errors import EnvironmentBuildError
+from headwater.layout import ENVIRONMENT_BUILD_LOG
 
-__all__ = ["EnvironmentBuilds", "BUILD_LOG"]
-
-BUILD_LOG = "environment_build.log"
+__all__ = ["EnvironmentBuilds"]
 
 
 class EnvironmentBuilds:
@@ -43,7 +42,7 @@ class EnvironmentBuilds:
 
     def request(self, node: str, digest: str, spec: dict[str, Any]) -> None:
         """Make ``node`` wait for its environment; start the build unless one is running."""
-        log_path = self._log_folder(node) / BUILD_LOG
+        log_path = self._log_folder(node) / ENVIRONMENT_BUILD_LOG
         log_path.parent.mkdir(parents=True, exist_ok=True)
         if digest in self._waiting:
             self._waiting[digest].append(node)

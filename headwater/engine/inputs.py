@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 from headwater.data.definition import DEFINITION_FORMAT, definition_id
 from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, check_listed_names, resolve
 from headwater.engine.launch import ResolvedInput
-from headwater.engine.plan_file import RunPlan
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.graph.analysis import producers
 from headwater.graph.spec import InputSpec, OutputSpec
+from headwater.layout import RunLayout
 from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
 from headwater.plan.hashing import dict_hash
+from headwater.plan.run_plan import RunPlan
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 
@@ -95,7 +96,7 @@ class InputResolver:
         return [self.resolve_one(node, i, run_dir) for i in step.inputs]
 
     def _download_path(self, run_dir: Path, i: InputSpec) -> str:
-        return str(run_dir / "inputs" / i.name)
+        return str(RunLayout(run_dir).inputs / i.name)
 
     def resolve_one(self, node: str, i: InputSpec, run_dir: Path) -> ResolvedInput:
         """Resolve one input without copying anything."""
@@ -137,7 +138,7 @@ class InputResolver:
         local = backend.local_path(path)
         value = str(local) if i.mode == "mount" and local is not None else self._download_path(run_dir, i)
         if i.path_on_compute and i.mode == "download":
-            value = str(run_dir / "inputs" / i.path_on_compute.strip("/"))
+            value = str(RunLayout(run_dir).inputs / i.path_on_compute.strip("/"))
         self._sources[value] = (datastore, path)
         return ResolvedInput(i.name, "mount" if i.mode == "direct" else i.mode, value, digest, value, i.legacy)
 
@@ -182,7 +183,7 @@ class InputResolver:
 
         Returns notices for the step's log (a mount that had to become a download, and why).
         """
-        step_inputs = run_dir / "inputs"
+        step_inputs = RunLayout(run_dir).inputs
         notices: list[str] = []
         for r in resolved:
             if r.path is None or not r.path.startswith(str(step_inputs)):
@@ -266,7 +267,7 @@ class InputResolver:
                     self.workspace.folder,
                     {f.display.lstrip("/"): f.path for f in files},
                     dest,
-                    run_dir / "system_logs" / f"mount_{r.name}.txt",
+                    RunLayout(run_dir).system_log(f"mount_{r.name}.txt"),
                 )
             except MountUnavailable as exc:
                 reason = f"a FUSE mount is not available here: {exc}"

@@ -20,8 +20,10 @@ from typing import Any
 
 from headwater._paths import COMPAT_SHIM_DIR, PACKAGE_DIR
 from headwater.engine.executors.base import TaskSpec
-from headwater.engine.plan_file import RunPlan
 from headwater.graph.spec import StepSpec
+from headwater.layout import RunLayout, WorkspaceLayout
+from headwater.plan.run_plan import RunPlan
+from headwater.runtime.context import CONTEXT_ENV, InputDatasetRef, StepContext
 
 __all__ = ["ResolvedInput", "ResolvedOutput", "parameter_env_name", "format_value", "build_task"]
 
@@ -122,7 +124,7 @@ def _command_argv(words: list[str], interpreter: str) -> tuple[str, ...]:
 def runtime_link_dir(workspace_folder: Path) -> Path:
     """``<workspace>/environments/.headwater-runtime``: a folder whose only entry links to the
     installed ``headwater`` package, for steps that run in a built environment."""
-    folder = workspace_folder / "environments" / ".headwater-runtime"
+    folder = WorkspaceLayout(workspace_folder).runtime_link_dir
     link = folder / "headwater"
     if not link.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -149,6 +151,7 @@ def build_task(
     by_in = {i.name: i for i in inputs}
     by_out = {o.name: o for o in outputs}
     ws = plan.workspace
+    layout = RunLayout(run_dir)
     env: dict[str, str] = {
         "AZUREML_RUN_ID": sp.run_id,
         "AZUREML_ARM_SUBSCRIPTION": ws.subscription_id,
@@ -157,7 +160,7 @@ def build_task(
         "AZUREML_ARM_PROJECT_NAME": plan.experiment_name,
         "AZUREML_EXPERIMENT_ID": plan.experiment_id,
         "AZUREML_WORKSPACE_ID": ws.folder,
-        "HEADWATER_CONTEXT": str(run_dir / "context.json"),
+        CONTEXT_ENV: str(layout.context_file),
         "PYTHONUNBUFFERED": "1",
     }
     if plan.parent_run_id is not None:  # a script run has no parent
@@ -205,33 +208,24 @@ def build_task(
     else:
         argv = _command_argv(args, python)
 
-    context = {
-        "run_id": sp.run_id,
-        "parent_run_id": plan.parent_run_id,
-        "step_name": step.name,
-        "experiment_name": plan.experiment_name,
-        "experiment_id": plan.experiment_id,
-        "workspace": {
-            "name": ws.name,
-            "folder": ws.folder,
-            "metadata_url": None if ws.metadata_url.startswith("sqlite:") else ws.metadata_url,
-            "subscription_id": ws.subscription_id,
-            "resource_group": ws.resource_group,
-        },
-        "run_dir": str(run_dir),
-        "events_file": str(run_dir / "events.jsonl"),
-        "input_datasets": {
-            i.name: {"mode": i.mode, "path": i.path, "dataset": i.dataset} for i in inputs
-        },
-        "output_datasets": {o.name: {"path": str(o.staging)} for o in outputs},
-    }
-    (run_dir / "context.json").write_text(json.dumps(context, indent=1), encoding="utf-8")
+    StepContext(
+        run_id=sp.run_id,
+        parent_run_id=plan.parent_run_id,
+        step_name=step.name,
+        experiment_name=plan.experiment_name,
+        experiment_id=plan.experiment_id,
+        workspace=ws.for_step(),
+        run_dir=str(run_dir),
+        events_file=str(layout.events_file),
+        input_datasets={i.name: InputDatasetRef(i.name, i.mode, i.path, i.dataset) for i in inputs},
+        output_datasets={o.name: str(o.staging) for o in outputs},
+    ).write(layout.context_file)
     return TaskSpec(
         run_id=sp.run_id,
         argv=argv,
         cwd=str(workdir),
         env=env,
-        log_path=str(run_dir / "user_logs" / "std_log.txt"),
+        log_path=str(layout.std_log),
         timeout_seconds=step.max_run_duration_seconds,
         target=target,
         resources=dict(sp.resources),

@@ -30,11 +30,12 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from headwater.layout import RunLayout
+
 if TYPE_CHECKING:
     from headwater.store.metadata import MetadataStore
 
 __all__ = [
-    "LOCK_FILE",
     "Liveness",
     "LockBusyError",
     "claim_store_lock",
@@ -48,7 +49,6 @@ __all__ = [
     "same_identity",
 ]
 
-LOCK_FILE = "orchestrator.lock"
 #: The lock is held but its orchestrator's main thread is gone (killed; its other threads are
 #: still exiting, and they hold the lock until the last one is gone): wait this long for it.
 DYING_WAIT_SECONDS = 2.0
@@ -129,7 +129,8 @@ def hold_run_lock(run_dir: Path, *, wait_seconds: float = 30.0) -> int:
     import fcntl
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    lock = RunLayout(run_dir).orchestrator_lock
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
@@ -139,7 +140,7 @@ def hold_run_lock(run_dir: Path, *, wait_seconds: float = 30.0) -> int:
             if time.monotonic() > deadline:
                 os.close(fd)
                 raise LockBusyError(
-                    f"another process holds {run_dir / LOCK_FILE}: this run already has an orchestrator"
+                    f"another process holds {lock}: this run already has an orchestrator"
                 ) from None
             time.sleep(0.01)
     os.ftruncate(fd, 0)
@@ -205,6 +206,6 @@ def _open_lock(run_dir: Path | None) -> int | None:
     if run_dir is None:
         return None
     try:
-        return os.open(run_dir / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+        return os.open(RunLayout(run_dir).orchestrator_lock, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None

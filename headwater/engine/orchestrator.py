@@ -27,10 +27,11 @@ from headwater.engine.environments import BuiltEnvironment
 from headwater.engine.executors.base import Executor, TaskResult
 from headwater.engine.executors.process_tree import become_subreaper
 from headwater.engine.liveness import LockBusyError, claim_store_lock, hold_run_lock
-from headwater.engine.plan_file import CANCEL_FILE, ENVIRONMENTS_DIR, SCRIPT_RUN, RunPlan
 from headwater.engine.step_runner import StepRunner
 from headwater.errors import EnvironmentBuildError
 from headwater.graph.analysis import dependencies, downstream, topological_order
+from headwater.layout import CANCEL_FILE, ENVIRONMENTS_DIR
+from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import utcnow
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from headwater.errors import DataAccessError
 from headwater.graph.spec import OutputSpec
+from headwater.layout import RunLayout
 from headwater.plan.digests import DigestCacheLike, digest_files, tree_digest
 from headwater.store.datastores import DatastoreBackend, LocalBackend
 
@@ -47,7 +48,7 @@ def resolve_output_path(output: OutputSpec, run_id: str) -> str:
 
 
 def staging_dir(run_dir: Path, output_name: str) -> Path:
-    return run_dir / "staging" / output_name
+    return RunLayout(run_dir).staged_output(output_name)
 
 
 _COPY = "Copy the file into the output instead of linking to it (shutil.copy2)."

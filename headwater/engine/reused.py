@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.engine.plan_file import RunPlan
 from headwater.engine.step_runner import StepRunner
 from headwater.errors import HeadwaterError
 from headwater.graph.analysis import producers, topological_order
 from headwater.plan.reuse import StepDecision
+from headwater.plan.run_plan import RunPlan
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import utcnow
 

@@ -33,6 +33,7 @@ from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedInput, ResolvedOutput
 from headwater.errors import ConfigurationError, DataAccessError
 from headwater.graph.spec import StepSpec
+from headwater.layout import RunLayout
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 from headwater.store.secrets import WORKSPACE_PREFIX, resolve_secret
@@ -85,7 +86,7 @@ def _input_items(
     """What the worker downloads for each input (by datastore), and the notices for the step's log."""
     items: list[dict[str, Any]] = []
     notices: list[str] = []
-    inputs_dir = run_dir / "inputs"
+    inputs_dir = RunLayout(run_dir).inputs
     for r in resolved:
         if r.path is None:
             continue  # direct: the dataset's id, nothing to fetch
@@ -148,8 +149,8 @@ def ship_payload(
         "run_dir": str(run_dir),
         "python": sys.executable,
         "package_dir": str(PACKAGE_DIR),
-        "events_file": str(run_dir / "events.jsonl"),
-        "context": (run_dir / "context.json").read_text(encoding="utf-8"),
+        "events_file": str(RunLayout(run_dir).events_file),
+        "context": RunLayout(run_dir).context_file.read_text(encoding="utf-8"),
         "snapshot": {"datastore": staging, "path": snapshot},
         "datastores": {name: _datastore_entry(store, name, workspace_folder) for name in sorted(names)},
         "inputs": items,

@@ -29,6 +29,7 @@ This module never imports ``ray``: the Ray task body in
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import sys
@@ -41,16 +42,15 @@ from typing import Any
 from headwater._paths import PACKAGE_DIR
 from headwater.errors import ConfigurationError, DataAccessError
 from headwater.graph.spec import OutputSpec
+from headwater.layout import WORKDIR_FOLDERS, RunLayout
 from headwater.plan.digests import NULL_CACHE
+from headwater.runtime.context import StepContext
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.records import DatastoreRecord
 from headwater.store.secrets import ENV_PREFIX, resolve_secret
 
-__all__ = ["ShippedStep", "open_backend", "ARTIFACT_FOLDERS"]
+__all__ = ["ShippedStep", "open_backend"]
 
-#: The folders of the working directory that come back to the run folder at the end (SDK v1's
-#: ``outputs/`` and ``logs/``, which ``run.get_file_names()`` lists).
-ARTIFACT_FOLDERS = ("outputs", "logs")
 #: The largest piece of a step's log sent back at once (memory on the worker and in flight stays bounded).
 LOG_PIECE_BYTES = 4 * 1024 * 1024
 
@@ -86,8 +86,8 @@ class ShippedStep:
     def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
         self.root = Path(tempfile.mkdtemp(prefix="hw-ship-"))
-        self.log = self.root / "user_logs" / "std_log.txt"
-        self.events = self.root / "events.jsonl"
+        self.log = RunLayout(self.root).std_log
+        self.events = RunLayout(self.root).events_file
         self._offsets = {"log": 0, "events": 0}
         self._backends: dict[str, DatastoreBackend] = {}
 
@@ -121,8 +121,9 @@ class ShippedStep:
         for item in self.payload["inputs"]:
             self._fetch_input(item)
         for out in self.payload["outputs"]:
-            (self.root / "staging" / out["name"]).mkdir(parents=True, exist_ok=True)
-        (self.root / "context.json").write_text(self.rewrite(self.payload["context"]), encoding="utf-8")
+            RunLayout(self.root).staged_output(out["name"]).mkdir(parents=True, exist_ok=True)
+        context = RunLayout(self.root).context_file  # the orchestrator's, read back and written the one way
+        StepContext.from_dict(json.loads(self.rewrite(self.payload["context"])), source=str(context)).write(context)
         argv = [self.rewrite(a) for a in argv]
         if os.path.isabs(argv[0]) and not Path(argv[0]).exists():
             raise ConfigurationError(
@@ -145,11 +146,11 @@ class ShippedStep:
         with backend.open(snap["path"], "rb") as fh:
             shutil.copyfileobj(fh, data)
         data.seek(0)
-        workdir = self.root / "wd"
+        workdir = RunLayout(self.root).workdir
         workdir.mkdir()
         with tarfile.open(fileobj=data, mode="r") as tar:
             tar.extractall(workdir, filter="data")
-        for sub in ARTIFACT_FOLDERS:
+        for sub in WORKDIR_FOLDERS:
             (workdir / sub).mkdir(exist_ok=True)
 
     def _fetch_input(self, item: dict[str, Any]) -> None:
@@ -205,9 +206,9 @@ class ShippedStep:
 
         digests: dict[str, str] = {}
         for out in self.payload["outputs"]:  # a link leading out of any output: none of them is committed
-            engine_outputs.check_output(self.root / "staging" / out["name"], out["name"])
+            engine_outputs.check_output(RunLayout(self.root).staged_output(out["name"]), out["name"])
         for out in self.payload["outputs"]:
-            staged = self.root / "staging" / out["name"]
+            staged = RunLayout(self.root).staged_output(out["name"])
             staged.mkdir(parents=True, exist_ok=True)
             backend = self.backend(out["datastore"])
             if out.get("spec"):
@@ -217,9 +218,10 @@ class ShippedStep:
         return digests
 
     def artifacts(self) -> bytes | None:
-        """A tar of the working directory's ``outputs/`` and ``logs/`` (None when both are empty)."""
-        workdir = self.root / "wd"
-        members = [workdir / sub for sub in ARTIFACT_FOLDERS if (workdir / sub).is_dir()]
+        """A tar of the working directory's ``outputs/`` and ``logs/`` (None when both are empty):
+        they come back to the run folder, where ``run.get_file_names()`` lists them."""
+        workdir = RunLayout(self.root).workdir
+        members = [workdir / sub for sub in WORKDIR_FOLDERS if (workdir / sub).is_dir()]
         members = [folder for folder in members if any(folder.iterdir())]
         if not members:
             return None

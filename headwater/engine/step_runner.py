@@ -28,12 +28,13 @@ from headwater.engine.outputs import (
     resolve_output_path,
     staging_dir,
 )
-from headwater.engine.plan_file import SCRIPT_RUN, RunPlan
 from headwater.engine.upstream_check import check_upstream
-from headwater.engine.workdir import STD_LOG, check_snapshot, prepare_workdir
+from headwater.engine.workdir import check_snapshot, prepare_workdir
 from headwater.errors import DataAccessError, HeadwaterError
+from headwater.layout import STD_LOG
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
+from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
 from headwater.plan.snapshots import load_manifest
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunOutputRecord, RunRecord, utcnow

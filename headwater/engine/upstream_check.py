@@ -18,10 +18,10 @@ from collections.abc import Callable
 
 from headwater.engine.destination_leases import is_fixed
 from headwater.engine.output_check import stored_output_digest
-from headwater.engine.plan_file import RunPlan
 from headwater.errors import DataAccessError
 from headwater.graph.analysis import producers
 from headwater.plan.digests import DigestCacheLike
+from headwater.plan.run_plan import RunPlan
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 

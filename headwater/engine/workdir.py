@@ -14,27 +14,24 @@ import json
 import os
 from pathlib import Path
 
+from headwater.layout import STD_LOG, WORKDIR_FOLDERS, RunLayout
 from headwater.plan.snapshots import Manifest, checkout, discard, verify
 
-__all__ = ["DRIVER_LOG", "STD_LOG", "check_snapshot", "prepare_workdir", "stored_manifest"]
-
-#: Where a step's stdout and stderr go (SDK v1's "common runtime" name) ...
-STD_LOG = ("user_logs", "std_log.txt")
-#: ... and the same file under SDK v1's classic name, which older tools and notebooks look for.
-DRIVER_LOG = ("azureml-logs", "70_driver_log.txt")
+__all__ = ["check_snapshot", "prepare_workdir", "stored_manifest"]
 
 
 def prepare_workdir(snapshot_dir: Path, run_dir: Path) -> Path:
     """Check the snapshot out into ``run_dir/wd`` (with ``outputs/`` and ``logs/``) and create the
     step's log file under both its names; return the working directory."""
-    workdir = run_dir / "wd"
+    run = RunLayout(run_dir)
+    workdir = run.workdir
     checkout(snapshot_dir, workdir)
-    for sub in ("outputs", "logs"):
+    for sub in WORKDIR_FOLDERS:
         (workdir / sub).mkdir(exist_ok=True)
-    log = run_dir.joinpath(*STD_LOG)
+    log = run.std_log
     log.parent.mkdir(parents=True, exist_ok=True)
     log.touch()
-    legacy = run_dir.joinpath(*DRIVER_LOG)
+    legacy = run.driver_log
     legacy.parent.mkdir(parents=True, exist_ok=True)
     if not legacy.exists():
         try:

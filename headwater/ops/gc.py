@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.engine.output_check import GC_PROPERTY
+from headwater.layout import RunLayout, WorkspaceLayout
 from headwater.store.datastores import DatastoreBackend, backend_for
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunOutputRecord, RunRecord, utcnow
@@ -327,12 +328,13 @@ def _forget(store: MetadataStore, records: list[RunOutputRecord]) -> None:
 
 
 def _staging(ws_folder: Path, selection: _Selection, report: GcReport) -> None:
-    runs_root = ws_folder / "runs"
+    runs_root = WorkspaceLayout(ws_folder).runs
     if not runs_root.is_dir():
         return
     # staging folders, and the ring file of a capped log whose orchestrator died before finishing it
-    for staging in sorted([*runs_root.glob("*/staging"), *runs_root.glob("*/user_logs/.std_log.txt.tail")]):
-        run_id = staging.parent.name if staging.name == "staging" else staging.parent.parent.name
+    every = RunLayout("*")
+    for staging in sorted([*runs_root.glob(str(every.staging)), *runs_root.glob(str(every.std_log_ring))]):
+        run_id = staging.relative_to(runs_root).parts[0]
         run = selection.runs.get(run_id)
         if run is None or run_id not in selection.collected or run.status not in ENDED:
             continue  # a kept run, or one this workspace does not know (it may be starting)
@@ -350,7 +352,7 @@ def _staging(ws_folder: Path, selection: _Selection, report: GcReport) -> None:
 
 
 def _snapshots(ws_folder: Path, selection: _Selection, holds: list[Hold], report: GcReport) -> None:
-    root = ws_folder / "snapshots"
+    root = WorkspaceLayout(ws_folder).snapshots
     if not root.is_dir():
         return
     used = {r.snapshot_id for run_id, r in selection.runs.items() if run_id not in selection.collected}
@@ -358,7 +360,7 @@ def _snapshots(ws_folder: Path, selection: _Selection, holds: list[Hold], report
     for entry in sorted(root.iterdir()):
         if not entry.is_dir() or entry.name in used:
             continue
-        manifest = root / f"{entry.name}.json"
+        manifest = WorkspaceLayout(ws_folder).snapshot_manifest(entry.name)
         touched = max(_mtime(manifest), _mtime(entry))
         if time.time() - touched < RECENT_SNAPSHOT_SECONDS:
             continue  # a submit stored or used it just now

@@ -37,14 +37,14 @@ from pathlib import Path
 
 from headwater.engine.executors.process_tree import find_step_processes, stop_step_processes
 from headwater.engine.liveness import orchestrator_record, process_alive
-from headwater.engine.plan_file import CANCEL_FILE, SCRIPT_RUN
-from headwater.engine.workdir import DRIVER_LOG, STD_LOG
 from headwater.errors import HeadwaterError, NotFoundError
+from headwater.layout import RunLayout
 from headwater.ops.runs import (
     ACTIVE,
     refresh_status,
 )
 from headwater.ops.spawn import PendingRun, start_orchestrator
+from headwater.plan.run_plan import SCRIPT_RUN
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 
@@ -52,7 +52,6 @@ __all__ = ["ATTEMPT_TAG", "ResumedRun", "RunNotResumableError", "resume_run"]
 
 #: The tag on a resumed run and on its step runs that run again: which attempt this is (2, 3 ...).
 ATTEMPT_TAG = "headwater.attempt"
-RESUME_LOCK = "resume.lock"
 #: How long to wait for the previous attempt's processes to be gone before giving up.
 GONE_SECONDS = 30.0
 #: Properties a step's start wrote (not its submit): an attempt that runs again writes them again.
@@ -87,7 +86,8 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
             f"Run {run_id} is a {record.kind} run; only a pipeline or script run can be resumed.",
             hint=f"Resume its pipeline run: headwater run resume {record.parent_id}" if record.parent_id else None,
         )
-    run_dir = Path(ws_folder) / "runs" / run_id
+    run = RunLayout.of(ws_folder, run_id)
+    run_dir = run.folder
     with _resume_lock(run_dir, run_id):
         current = refresh_status(store, run_id)  # a dead orchestrator is noticed (and its steps stopped) here
         assert current is not None
@@ -95,8 +95,8 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
         attempt = int(current.definition.get("attempt", 1))
         steps = _unfinished(store, current)
         _stop_leftovers(steps)
-        (run_dir / CANCEL_FILE).unlink(missing_ok=True)  # a cancel of the last attempt is over
-        next_plan = run_dir / f"plan.attempt{attempt + 1}.json"
+        run.cancel_file.unlink(missing_ok=True)  # a cancel of the last attempt is over
+        next_plan = run.plan_attempt(attempt + 1)
         next_plan.unlink(missing_ok=True)
         for step in steps:
             _reset_step(store, Path(ws_folder), step, attempt)
@@ -104,7 +104,7 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
         reopened = False
         try:
             # The new orchestrator first (it waits for its plan), so the run is never active without one.
-            pending.pid = start_orchestrator(next_plan, run_dir / "system_logs" / "orchestrator.log", resume=True)
+            pending.pid = start_orchestrator(next_plan, run.orchestrator_log, resume=True)
             store.merge_run_definition(run_id, {**orchestrator_record(pending.pid), "attempt": attempt + 1})
             store.set_tags(run_id, {ATTEMPT_TAG: str(attempt + 1)})
             store.update_run(run_id, status="NotStarted", ended_at=None, error=None, heartbeat_at=utcnow(), reopen=True)
@@ -135,7 +135,7 @@ def _resume_lock(run_dir: Path, run_id: str) -> Iterator[None]:
 
     if not run_dir.is_dir():
         raise RunNotResumableError(f"Run {run_id} cannot be resumed: its folder {run_dir} is missing.")
-    with open(run_dir / RESUME_LOCK, "a+b") as fh:
+    with open(RunLayout(run_dir).resume_lock, "a+b") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -164,7 +164,7 @@ def _check_resumable(record: RunRecord, run_dir: Path) -> Path:
             "resumed.",
             hint=f"Wait for it to end, or cancel it first: headwater run cancel {record.id}",
         )
-    plan_path = Path(record.definition.get("plan") or run_dir / "plan.json")
+    plan_path = Path(record.definition.get("plan") or RunLayout(run_dir).plan)
     if not plan_path.is_file():
         raise RunNotResumableError(
             f"Run {record.id} cannot be resumed: its plan {plan_path} was never written (the submit failed).",
@@ -216,14 +216,14 @@ def _set_aside(path: Path, attempt: int) -> None:
 
 def _reset_step(store: MetadataStore, ws_folder: Path, step: RunRecord, attempt: int) -> None:
     """Make an unfinished step run ready to run again: records back to NotStarted, half-written files gone."""
-    run_dir = ws_folder / "runs" / step.id
-    _set_aside(run_dir.joinpath(*STD_LOG), attempt)
-    run_dir.joinpath(*DRIVER_LOG).unlink(missing_ok=True)  # the same file under its classic name
-    _set_aside(run_dir / "events.jsonl", attempt)
-    for sub in ("staging", "wd", "inputs"):
-        shutil.rmtree(run_dir / sub, ignore_errors=True)
-        if (run_dir / sub).exists():  # something would not go (a mount left behind): out of the way
-            os.replace(run_dir / sub, run_dir / f"{sub}.attempt{attempt}")
+    run = RunLayout.of(ws_folder, step.id)
+    _set_aside(run.std_log, attempt)
+    run.driver_log.unlink(missing_ok=True)  # the same file under its classic name
+    _set_aside(run.events_file, attempt)
+    for folder in (run.staging, run.workdir, run.inputs):
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.exists():  # something would not go (a mount left behind): out of the way
+            os.replace(folder, folder.with_name(f"{folder.name}.attempt{attempt}"))
     store.forget_attempt(step.id, properties=_START_PROPERTIES)
     # A script run's definition also holds its plan and orchestrator: merge; a step run's is its own.
     definition = {**step.definition, "pid": None} if step.kind == SCRIPT_RUN else {}

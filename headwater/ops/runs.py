@@ -23,7 +23,7 @@ from pathlib import Path
 
 from headwater.engine.executors.process_tree import stop_step_processes
 from headwater.engine.liveness import Liveness, hostname, probe, process_alive, same_identity
-from headwater.engine.plan_file import CANCEL_FILE
+from headwater.layout import CANCEL_FILE, RunLayout
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import TERMINAL_STATUSES, RunRecord, utcnow
 from headwater.store.run_locks import release_run_lock, try_run_lock
@@ -115,7 +115,7 @@ def _bury(store: MetadataStore, run: RunRecord) -> None:
     """A run whose orchestrator is dead: stop its steps' processes, remove their staging folders,
     and record how it ended (Failed, or Canceled when a cancel had been asked for)."""
     run_dir = _run_dir(run)
-    canceled = run_dir is not None and (run_dir / CANCEL_FILE).exists()
+    canceled = run_dir is not None and RunLayout(run_dir).cancel_file.exists()
     status = "Canceled" if canceled else "Failed"  # a cancel was asked for: that is what it is
     if run.kind == "script":
         steps = [run]  # a script run is its own step
@@ -125,7 +125,7 @@ def _bury(store: MetadataStore, run: RunRecord) -> None:
         stop_step_processes({s.id: s.definition.get("pid") for s in steps})
     if run_dir is not None:
         for step in steps:
-            shutil.rmtree(run_dir.parent / step.id / "staging", ignore_errors=True)
+            shutil.rmtree(RunLayout(run_dir.parent / step.id).staging, ignore_errors=True)
     store.update_run(run.id, status=status, ended_at=utcnow(), error={"message": DEAD_MESSAGE})
     if run.kind == "pipeline":
         for step in steps:
@@ -143,6 +143,6 @@ def cancel_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
     record = refresh_status(store, run_id)
     if record is None or record.status in TERMINAL:
         return
-    run_dir = Path(ws_folder) / "runs" / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / CANCEL_FILE).write_text(utcnow(), encoding="utf-8")
+    run = RunLayout.of(ws_folder, run_id)
+    run.folder.mkdir(parents=True, exist_ok=True)
+    run.cancel_file.write_text(utcnow(), encoding="utf-8")

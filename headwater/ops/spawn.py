@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PendingRun", "start_pending_run", "start_orchestrator", "PLAN_FILE"]
+from headwater.layout import RunLayout
 
-PLAN_FILE = "plan.json"
+__all__ = ["PendingRun", "start_pending_run", "start_orchestrator"]
 
 
 def start_orchestrator(plan_path: Path, log_path: Path, *, resume: bool = False) -> int:
@@ -71,8 +71,7 @@ class PendingRun:
 def start_pending_run(workspace_folder: str | os.PathLike[str]) -> PendingRun:
     """A new run id and folder in the workspace, with its orchestrator started and waiting."""
     run_id = str(uuid.uuid4())
-    run_dir = Path(workspace_folder) / "runs" / run_id
-    (run_dir / "system_logs").mkdir(parents=True, exist_ok=True)
-    plan_path = run_dir / PLAN_FILE
-    pid = start_orchestrator(plan_path, run_dir / "system_logs" / "orchestrator.log")
-    return PendingRun(run_id, run_dir, plan_path, pid)
+    run = RunLayout.of(workspace_folder, run_id)
+    run.system_logs.mkdir(parents=True, exist_ok=True)
+    pid = start_orchestrator(run.plan, run.orchestrator_log)
+    return PendingRun(run_id, run.folder, run.plan, pid)

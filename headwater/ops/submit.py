@@ -21,11 +21,11 @@ from headwater.data.files import DataAccess
 from headwater.engine.environments import find_built
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
 from headwater.engine.liveness import orchestrator_record
-from headwater.engine.plan_file import ENVIRONMENTS_DIR, PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan, WorkspaceRef
 from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import ConfigurationError, GraphValidationError
 from headwater.graph.analysis import validate
 from headwater.graph.spec import PipelineSpec
+from headwater.layout import WorkspaceLayout
 from headwater.ops.destinations import destination_problems
 from headwater.ops.parameters import resolve_parameters
 from headwater.ops.ray_targets import plan_ray_targets, resources_property
@@ -33,7 +33,9 @@ from headwater.ops.spawn import PendingRun, start_pending_run
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.environments import check_current_interpreter, environment_digest
 from headwater.plan.git import git_properties_many
+from headwater.plan.run_plan import PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan
 from headwater.plan.snapshots import scan, store_snapshot
+from headwater.runtime.context import WorkspaceRef
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 
@@ -84,7 +86,7 @@ def _snapshot_ids(spec: PipelineSpec, store: MetadataStore, ws_folder: Path) -> 
                 continue
             manifest = scan(step.source_directory, cache)
             # Stored unless its folder is there (a snapshot a step corrupted was discarded).
-            store_snapshot(manifest, step.source_directory, ws_folder / "snapshots")
+            store_snapshot(manifest, step.source_directory, WorkspaceLayout(ws_folder).snapshots)
             if not store.has_snapshot(manifest.digest):
                 store.put_snapshot(manifest.digest, file_count=len(manifest.files), size=manifest.total_size)
             by_dir[step.source_directory] = manifest.digest
@@ -220,7 +222,9 @@ def _plan_and_record(
         env = check_current_interpreter(step.environment)
         interpreter, needs_build = env.interpreter, False
         if not env.satisfied:  # built before (a lookup, no build), else built by the orchestrator
-            built = find_built(step.environment, ws_folder / ENVIRONMENTS_DIR, strict_python=workspace.strict_python)
+            built = find_built(
+                step.environment, WorkspaceLayout(ws_folder).environments, strict_python=workspace.strict_python
+            )
             interpreter, needs_build = (built.interpreter, False) if built is not None else ("", True)
         if needs_build and (step.compute_target or "") in ray.ship:
             raise ConfigurationError(

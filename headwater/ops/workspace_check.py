@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.errors import ConfigurationError, HeadwaterError, NotSupportedError
+from headwater.layout import WorkspaceLayout
 from headwater.store.backends import redact_url, sqlite_path
 from headwater.store.datastores import DatastoreBackend, backend_for
 from headwater.store.maintenance import TABLES, backup_sqlite, sqlite_integrity_problems
@@ -168,7 +169,7 @@ def check_workspace(name: str, folder: Path, url: str, *, outputs: bool = True) 
         runs = store.list_runs()
         report.runs_checked = len(runs)
         for run in sorted(runs, key=lambda r: (r.created_at, r.id)):
-            run_dir = folder / "runs" / run.id
+            run_dir = WorkspaceLayout(folder).run(run.id).folder
             if _expects_folder(run) and not run_dir.is_dir():
                 report.problems.append(
                     Problem("run_folder", f"{_label(run)} has no folder ({run_dir}): its logs are gone",

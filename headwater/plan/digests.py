@@ -38,6 +38,8 @@ from typing import IO, Any, Protocol
 
 import blake3
 
+from headwater.layout import WorkspaceLayout
+
 __all__ = [
     "CACHE_SCHEMA_VERSION",
     "NULL_CACHE",
@@ -66,7 +68,7 @@ _LOOKUP_CHUNK = 500  # paths per look-up query (SQLite allows at least 999 param
 
 def workspace_cache_path(workspace_folder: str | os.PathLike[str]) -> Path:
     """Where a workspace keeps its digest cache: ``<folder>/cache/digests.db``."""
-    return Path(workspace_folder) / "cache" / "digests.db"
+    return WorkspaceLayout(workspace_folder).digest_cache
 
 
 class DigestCacheLike(Protocol):

@@ -6,7 +6,8 @@ Stdlib only, like all of :mod:`headwater.runtime` (the executor puts the package
 The executor's side
 -------------------
 Before it starts a step process the executor writes a JSON *context file* into the step's run
-folder and sets ``HEADWATER_CONTEXT`` to its absolute path::
+folder (``context.json``, see :mod:`headwater.layout`) with :meth:`StepContext.write`, the one
+writer, and sets ``HEADWATER_CONTEXT`` to its absolute path::
 
     {
       "run_id": "<step run id>",
@@ -15,7 +16,7 @@ folder and sets ``HEADWATER_CONTEXT`` to its absolute path::
       "experiment_name": "exp",
       "experiment_id": "<id>" | null,
       "workspace": {"name": "ws", "folder": "/abs/ws", "metadata_url": null | "postgresql://...",
-                    "subscription_id": "", "resource_group": ""},
+                    "subscription_id": "", "resource_group": "", "strict_python": false},
       "run_dir": "/abs/ws/runs/<run_id>",
       "events_file": "/abs/ws/runs/<run_id>/events.jsonl",
       "input_datasets": {"<name>": {"mode": "direct" | "download" | "mount",
@@ -98,32 +99,76 @@ DATASET_MODES = ("direct", "download", "mount")
 
 
 class WorkspaceRef:
-    """Where the step's workspace lives: enough to open it, nothing opened yet."""
+    """Where a workspace lives: enough to open its store and datastores from another process.
 
-    __slots__ = ("folder", "metadata_url", "name", "resource_group", "subscription_id")
+    The one description of a workspace that crosses a process boundary: the run plan holds it
+    (for the orchestrator) and the context file holds it (for the step). ``metadata_url`` is empty
+    (``null`` in JSON) where the store is the workspace folder's own SQLite file and the reader
+    opens it from there (a step's context, see :meth:`for_step`); a run plan always names it.
+    ``strict_python``: an environment asking for a Python version that is not available is an
+    error rather than the closest version.
+    """
+
+    __slots__ = ("folder", "metadata_url", "name", "resource_group", "strict_python", "subscription_id")
 
     def __init__(
         self,
         name: str,
         folder: str,
-        metadata_url: str | None = None,
+        metadata_url: str | None = "",
         subscription_id: str = "",
         resource_group: str = "",
+        strict_python: bool = False,
     ) -> None:
         self.name = name
         self.folder = folder
-        self.metadata_url = metadata_url
+        self.metadata_url: str = metadata_url or ""
         self.subscription_id = subscription_id
         self.resource_group = resource_group
+        self.strict_python = strict_python
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WorkspaceRef) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"WorkspaceRef({self.name!r}, {self.folder!r})"
+
+    def for_step(self) -> WorkspaceRef:
+        """The reference a step's context file gets: a SQLite store's URL is left out (the step
+        opens the workspace from its folder)."""
+        url = self.metadata_url
+        return WorkspaceRef(
+            self.name,
+            self.folder,
+            "" if url.startswith("sqlite:") else url,
+            self.subscription_id,
+            self.resource_group,
+            self.strict_python,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "folder": self.folder,
-            "metadata_url": self.metadata_url,
+            "metadata_url": self.metadata_url or None,
             "subscription_id": self.subscription_id,
             "resource_group": self.resource_group,
+            "strict_python": self.strict_python,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkspaceRef:
+        """Read :meth:`to_dict`'s form (unknown keys are ignored)."""
+        return cls(
+            name=data["name"],
+            folder=data["folder"],
+            metadata_url=data.get("metadata_url"),
+            subscription_id=data.get("subscription_id") or "",
+            resource_group=data.get("resource_group") or "",
+            strict_python=bool(data.get("strict_python", False)),
+        )
 
 
 class InputDatasetRef:
@@ -220,6 +265,7 @@ class StepContext:
             metadata_url=text("metadata_url", required=False, owner=ws),
             subscription_id=ws.get("subscription_id") or "",
             resource_group=ws.get("resource_group") or "",
+            strict_python=ws.get("strict_python") is True,
         )
         inputs: dict[str, InputDatasetRef] = {}
         for name, spec in _object(data, "input_datasets", fail).items():

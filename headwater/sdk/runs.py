@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.engine.ingest import apply_event
 from headwater.errors import ActivityFailedException, DataAccessError, NotFoundError
+from headwater.layout import WORKDIR_FOLDERS, RunLayout
 from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
 from headwater.store.records import RunRecord
@@ -32,9 +33,6 @@ __all__ = [
     "metrics_view",
     "run_from_record",
 ]
-
-_LOG = ("user_logs", "std_log.txt")
-
 
 def metrics_view(records: list[Any]) -> dict[str, Any]:
     """SDK v1's ``get_metrics`` shape: a value logged once is a scalar, repeated a list; rows form a table."""
@@ -89,7 +87,7 @@ class _StoreRun(Run):
         super().__init__(experiment, record.id)
         self._workspace = workspace
         self._record = record
-        self._folder = Path(workspace.folder) / "runs" / record.id
+        self._folder = RunLayout.of(workspace.folder, record.id).folder
         self._run_dir = str(self._folder)
 
     # -- store access --------------------------------------------------------------------------
@@ -183,19 +181,19 @@ class _StoreRun(Run):
 
     def _log_files(self) -> list[str]:
         root = self._folder
+        run = RunLayout(root)
         out: list[str] = []
-        for sub in ("user_logs", "azureml-logs", "system_logs", "logs"):
-            folder = root / sub
+        for folder in (run.std_log.parent, run.driver_log.parent, run.system_logs, root / "logs"):
             if folder.is_dir():
                 out.extend(str(p.relative_to(root)) for p in sorted(folder.rglob("*")) if p.is_file())
         return out
 
     def get_file_names(self) -> list[str]:
         """Files kept with the run: logs, ``outputs/`` and uploaded artifacts."""
-        root = self._folder
+        run = RunLayout(self._folder)
         names = self._log_files()
-        for sub, prefix in (("wd/outputs", "outputs"), ("wd/logs", "logs"), ("artifacts", "")):
-            folder = root / sub
+        kept = [(run.workdir / sub, sub) for sub in WORKDIR_FOLDERS]  # SDK v1's ./outputs and ./logs
+        for folder, prefix in (*kept, (run.artifacts, "")):
             if folder.is_dir():
                 for p in sorted(folder.rglob("*")):
                     if p.is_file():
@@ -205,7 +203,8 @@ class _StoreRun(Run):
 
     def _file_path(self, name: str) -> Path:
         root = self._folder
-        for candidate in (root / name, root / "wd" / name, root / "artifacts" / name):
+        run = RunLayout(root)
+        for candidate in (root / name, run.workdir / name, run.artifacts / name):
             if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
                 return candidate
         raise NotFoundError("File", name, where=f"run {self.id}", candidates=self.get_file_names())
@@ -279,10 +278,10 @@ class StepRun(_StoreRun):
 
     def _build_log_path(self) -> Path:
         """The environment-build log (``system_logs/environment_build.log``), when one was built."""
-        return Path(str(self._run_dir)) / "system_logs" / "environment_build.log"
+        return RunLayout(str(self._run_dir)).environment_build_log
 
     def _log_path(self) -> Path:
-        return self._folder.joinpath(*_LOG)
+        return RunLayout(self._folder).std_log
 
     def get_stdout_log(self) -> str:
         """The step's stdout and stderr (``user_logs/std_log.txt``)."""

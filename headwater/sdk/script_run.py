@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.errors import ActivityFailedException, NotFoundError
+from headwater.layout import RunLayout
 from headwater.ops.runs import cancel_run, refresh_status
-from headwater.sdk.runs import _LOG, _StoreRun, run_from_record
+from headwater.sdk.runs import _StoreRun, run_from_record
 from headwater.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class ScriptRun(_StoreRun):
         return self
 
     def _log_path(self) -> Path:
-        return self._folder.joinpath(*_LOG)
+        return RunLayout(self._folder).std_log
 
     def get_stdout_log(self) -> str:
         """The script's stdout and stderr (``user_logs/std_log.txt``)."""

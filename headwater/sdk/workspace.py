@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.config import find_config, load_config, validate_name, workspaces_root
 from headwater.errors import AlreadyExistsError, ConfigurationError, NotFoundError
+from headwater.layout import DATASTORES_DIR, WORKSPACE_FILE, WorkspaceLayout
 from headwater.sdk.workspace_create import build_atomically, check_target_folder
 from headwater.store.metadata import MetadataStore, sqlite_url
 from headwater.store.records import DatastoreRecord, utcnow
 
 if TYPE_CHECKING:
-    from headwater.engine.plan_file import WorkspaceRef
+    from headwater.runtime.context import WorkspaceRef
     from headwater.sdk.compute import ComputeTarget
     from headwater.sdk.dataset import AbstractDataset
     from headwater.sdk.datastore import Datastore
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Workspace", "WORKSPACE_FILE", "DEFAULT_DATASTORE", "BUILTIN_DATASTORES"]
 
-WORKSPACE_FILE = "workspace.json"
 DEFAULT_DATASTORE = "workspaceblobstore"
 #: The datastores every workspace has, as in SDK v1: name -> (kind, folder under datastores/).
 BUILTIN_DATASTORES = {"workspaceblobstore": "azure_blob", "workspacefilestore": "azure_file"}
@@ -59,7 +59,7 @@ def _init_store(url: str, name: str) -> None:
             if store.get_datastore(ds_name) is None:
                 try:
                     store.put_datastore(
-                        DatastoreRecord(ds_name, kind, {"root": f"datastores/{ds_name}", "builtin": True})
+                        DatastoreRecord(ds_name, kind, {"root": f"{DATASTORES_DIR}/{ds_name}", "builtin": True})
                     )
                 except AlreadyExistsError:
                     pass  # another process creating the same workspace recorded it first
@@ -215,9 +215,9 @@ class Workspace:
             info["strict_python"] = True
 
         def build(tmp: Path) -> None:
-            _init_store(metadata_url or sqlite_url(tmp / "metadata.db"), name)
+            _init_store(metadata_url or sqlite_url(WorkspaceLayout(tmp).metadata_db), name)
             for ds_name in BUILTIN_DATASTORES:
-                (tmp / "datastores" / ds_name).mkdir(parents=True, exist_ok=True)
+                WorkspaceLayout(tmp).datastore(ds_name).mkdir(parents=True, exist_ok=True)
             _write_json_atomic(tmp / WORKSPACE_FILE, info)  # written last: only a complete workspace is "found"
 
         if not build_atomically(root, name, WORKSPACE_FILE, build):
@@ -340,11 +340,11 @@ class Workspace:
 
     def _store_url(self) -> str:
         """The metadata store's URL (with any password), without opening it."""
-        return str(self._info.get("metadata_url") or sqlite_url(self._folder / "metadata.db"))
+        return str(self._info.get("metadata_url") or sqlite_url(WorkspaceLayout(self._folder).metadata_db))
 
     def _ref(self) -> WorkspaceRef:
         """What another process needs to open this workspace (the engine's view of it)."""
-        from headwater.engine.plan_file import WorkspaceRef
+        from headwater.runtime.context import WorkspaceRef
 
         return WorkspaceRef(
             name=self._name,

@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from headwater.errors import ConfigurationError
+from headwater.layout import SECRETS_FILE
 
 __all__ = [
     "ENV_PREFIX",
@@ -43,7 +44,6 @@ __all__ = [
 ENV_PREFIX = "env:"
 WORKSPACE_PREFIX = "workspace:"
 REDACTED = "***"
-SECRETS_FILE = "secrets.json"
 
 # SAS query parameters that carry the signature; everything else in a SAS token is harmless.
 _SAS_SIG = re.compile(r"(?i)\b(sig|signature|X-Amz-Signature|X-Amz-Credential|AccountKey)=([^&;\s\"']+)")

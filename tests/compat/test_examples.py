@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from headwater import Dataset, Experiment, PipelineRun, ScriptRun, StepRun, Workspace
-from headwater.engine.plan_file import PLAN_FILE, RunPlan
+from headwater.layout import PLAN_FILE
+from headwater.plan.run_plan import RunPlan
 
 pytestmark = pytest.mark.slow
 

@@ -245,7 +245,7 @@ def test_a_submit_that_fails_after_recording_leaves_a_failed_run_not_a_pending_o
     src: Path, pws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The plan file can't be written (a full disk): the recorded run says Failed, its steps Canceled."""
-    from headwater.engine.plan_file import RunPlan
+    from headwater.plan.run_plan import RunPlan
 
     def full_disk(self: Any, path: Any) -> None:
         raise OSError(28, "No space left on device")

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 from headwater.engine.destination_leases import DestinationLeases, fixed_destination, is_fixed
-from headwater.engine.plan_file import RunPlan, StepPlan, WorkspaceRef
 from headwater.graph.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
+from headwater.plan.run_plan import RunPlan, StepPlan
+from headwater.runtime.context import WorkspaceRef
 
 
 def make_plan(folder: Path, run_id: str, destinations: dict[str, str]) -> RunPlan:
@@ -87,7 +88,7 @@ HOLDER = """
 import sys, time
 from pathlib import Path
 from headwater.engine.destination_leases import DestinationLeases
-from headwater.engine.plan_file import RunPlan
+from headwater.plan.run_plan import RunPlan
 leases = DestinationLeases(RunPlan.load(Path(sys.argv[1])))
 assert leases.try_take("w_a") is None
 print("held", flush=True)

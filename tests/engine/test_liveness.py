@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from headwater.engine.liveness import LOCK_FILE, Liveness, hold_run_lock, identity, probe, process_start
+from headwater.engine.liveness import Liveness, hold_run_lock, identity, probe, process_start
+from headwater.layout import RunLayout
 
 HOLDER = """
 import sys, time
@@ -30,7 +31,7 @@ def test_a_held_lock_is_alive_even_stopped_and_a_released_one_is_dead(tmp_path: 
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         start = process_start(holder.pid)
-        assert (tmp_path / LOCK_FILE).read_text() == identity(holder.pid)
+        assert RunLayout(tmp_path).orchestrator_lock.read_text() == identity(holder.pid)
         os.kill(holder.pid, signal.SIGSTOP)
         assert verdict(tmp_path, holder.pid, start) is Liveness.ALIVE
         os.kill(holder.pid, signal.SIGCONT)

@@ -15,7 +15,8 @@ import headwater.ops.spawn as spawn_module
 from headwater import Experiment, Pipeline, PythonScriptStep, ScriptRunConfig, Workspace
 from headwater.engine.executors.local import LocalExecutor
 from headwater.engine.orchestrator import Orchestrator
-from headwater.engine.plan_file import PLAN_FILE, SCRIPT_RUN, RunPlan
+from headwater.layout import PLAN_FILE
+from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
 from tests.conftest import gen
 
 pytestmark = pytest.mark.slow

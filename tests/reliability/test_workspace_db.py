@@ -455,7 +455,7 @@ def test_check_reports_a_deleted_run_folder(pws: Workspace, proj: Path) -> None:
 def test_check_does_not_count_a_failed_submit_as_a_lost_run_folder(
     pws: Workspace, proj: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from headwater.engine.plan_file import RunPlan
+    from headwater.plan.run_plan import RunPlan
 
     def full_disk(self: object, path: object) -> None:
         raise OSError(28, "No space left on device")

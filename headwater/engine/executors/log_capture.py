@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
+from headwater.layout import log_ring
+
 __all__ = ["DEFAULT_MAX_LOG_MB", "MAX_LOG_ENV", "LogCapture", "max_log_bytes"]
 
 MAX_LOG_ENV = "HEADWATER_MAX_LOG_MB"
@@ -87,7 +89,7 @@ class LogCapture:
         self._head_left = max(0, cap - cap // 2 - existing)
         self._tail_size = cap // 2
         self._ring: int | None = None
-        self._ring_path = self._path.with_name(f".{self._path.name}.tail")
+        self._ring_path = log_ring(self._path)
         self._ring_pos = 0
         self._tail_total = 0
         self._stop = threading.Event()

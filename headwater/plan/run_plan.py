@@ -1,4 +1,5 @@
-"""The run plan: what ``submit`` hands the orchestrator, as one JSON file in the run folder.
+"""The run plan: what ``submit`` hands the orchestrator, as one JSON file in the run folder
+(``plan.json``, see :mod:`headwater.layout`).
 
 It holds everything the orchestrator needs — the pipeline spec, resolved parameter values, the
 step run ids, snapshot ids, interpreters, pre-computed input digests — so the orchestrator
@@ -14,25 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from headwater.graph.spec import PipelineSpec
+from headwater.runtime.context import WorkspaceRef
 
 __all__ = [
-    "CANCEL_FILE",
     "PIPELINE_RUN",
-    "PLAN_FILE",
     "SCRIPT_RUN",
     "SCRIPT_STATUSES",
     "STEP_STATUSES",
     "RunPlan",
     "StepPlan",
     "StepStatuses",
-    "WorkspaceRef",
 ]
-
-PLAN_FILE = "plan.json"
-#: Built environments live in ``<workspace>/environments/<digest>/``.
-ENVIRONMENTS_DIR = "environments"
-#: A marker file in the pipeline run's folder: its presence asks the orchestrator to cancel.
-CANCEL_FILE = "cancel.requested"
 
 #: A plan's kinds. A pipeline run has one step run per step; a script run (SDK v1's
 #: ScriptRunConfig submitted by Experiment.submit) is a one-step plan whose step run *is* the
@@ -62,18 +55,6 @@ class StepStatuses:
 STEP_STATUSES = StepStatuses(None, "Running", None, "Finished", "azureml.StepRun")
 #: A script run: NotStarted, Queued, Preparing, Running, Finalizing, Completed, Failed, Canceled.
 SCRIPT_STATUSES = StepStatuses("Preparing", "Running", "Finalizing", "Completed", None)
-
-
-@dataclass(frozen=True)
-class WorkspaceRef:
-    """Where the workspace is: enough to open its store and datastores from another process."""
-
-    name: str
-    folder: str
-    metadata_url: str
-    subscription_id: str = ""
-    resource_group: str = ""
-    strict_python: bool = False  # an unavailable Python version is an error, not the closest one
 
 
 @dataclass(frozen=True)
@@ -127,7 +108,7 @@ class RunPlan:
             "pipeline_run_id": self.pipeline_run_id,
             "experiment_id": self.experiment_id,
             "experiment_name": self.experiment_name,
-            "workspace": asdict(self.workspace),
+            "workspace": self.workspace.to_dict(),
             "spec": self.spec.to_dict(),
             "parameters": self.parameters,
             "steps": {k: asdict(v) for k, v in self.steps.items()},
@@ -148,7 +129,7 @@ class RunPlan:
             pipeline_run_id=d["pipeline_run_id"],
             experiment_id=d["experiment_id"],
             experiment_name=d["experiment_name"],
-            workspace=WorkspaceRef(**d["workspace"]),
+            workspace=WorkspaceRef.from_dict(d["workspace"]),
             spec=PipelineSpec.from_dict(d["spec"]),
             parameters=dict(d["parameters"]),
             steps={k: StepPlan(**v) for k, v in d["steps"].items()},
