@@ -28,10 +28,12 @@ import hashlib
 import json
 import os
 import posixpath
+from collections.abc import Mapping
 from pathlib import Path
 
 from headwater.engine.outputs import resolve_output_path
 from headwater.engine.plan_file import RunPlan
+from headwater.status import StepState
 
 __all__ = ["DestinationLeases", "LOCKS_DIR", "fixed_destination", "is_fixed"]
 
@@ -39,7 +41,7 @@ __all__ = ["DestinationLeases", "LOCKS_DIR", "fixed_destination", "is_fixed"]
 LOCKS_DIR = ("locks", "outputs")
 
 Key = tuple[str, str]  # (datastore, path)
-_FINAL = ("done", "failed", "canceled")
+_FINAL: tuple[StepState, ...] = ("done", "failed", "canceled")
 
 
 def is_fixed(path_template: str) -> bool:
@@ -114,7 +116,7 @@ class DestinationLeases:
         self.taken = True
         return None
 
-    def release_finished(self, state: dict[str, str]) -> list[Key]:
+    def release_finished(self, state: Mapping[str, StepState]) -> list[Key]:
         """Release each lease whose producer and consumers have all ended; returns those released."""
         done = [key for key in self.held if all(state.get(n) in _FINAL for n in self.users[key])]
         for key in done:
