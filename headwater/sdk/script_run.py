@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.errors import ActivityFailedException, NotFoundError
 from headwater.ops.runs import cancel_run, refresh_status
 from headwater.sdk.runs import _LOG, _StoreRun, run_from_record
+from headwater.status import ScriptRunStatus
 from headwater.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class ScriptRun(_StoreRun):
 
         status = wait_for_script(self, show_output=show_output)
         details = self.get_details()
-        if status == "Failed" and raise_on_error:
+        if status == ScriptRunStatus.Failed and raise_on_error:
             raise self._failure()
         return details
 
