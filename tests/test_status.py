@@ -75,3 +75,13 @@ def _status_literals(path: Path) -> list[str]:
 def test_no_status_is_written_as_a_bare_string_outside_the_vocabulary() -> None:
     found = [hit for p in sorted(PACKAGE.rglob("*.py")) if p != PACKAGE / "status.py" for hit in _status_literals(p)]
     assert found == [], "use headwater.status instead of these literals:\n" + "\n".join(found)
+
+
+def test_the_vocabulary_imports_nothing_but_the_standard_library() -> None:
+    """So every layer may import it, the step-side runtime included (and nothing it imports is heavy)."""
+    import ast
+
+    tree = ast.parse((PACKAGE / "status.py").read_text(encoding="utf-8"))
+    modules = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert modules <= {"__future__", "dataclasses", "enum", "typing"}, modules
