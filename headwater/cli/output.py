@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from headwater.status import ScriptRunStatus, StepRunStatus
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -37,16 +39,16 @@ __all__ = [
 ]
 
 #: Colours of run statuses on a terminal.
-STATUS_STYLES = {
-    "Finished": "green",
-    "Completed": "green",
-    "Failed": "red",
-    "Canceled": "magenta",
-    "Running": "yellow",
-    "Queued": "cyan",
-    "Preparing": "cyan",
-    "Finalizing": "yellow",
-    "NotStarted": "dim",
+STATUS_STYLES: dict[str, str] = {
+    StepRunStatus.Finished: "green",
+    ScriptRunStatus.Completed: "green",
+    ScriptRunStatus.Failed: "red",
+    ScriptRunStatus.Canceled: "magenta",
+    ScriptRunStatus.Running: "yellow",
+    ScriptRunStatus.Queued: "cyan",
+    ScriptRunStatus.Preparing: "cyan",
+    ScriptRunStatus.Finalizing: "yellow",
+    ScriptRunStatus.NotStarted: "dim",
 }
 
 _console: Console | None = None

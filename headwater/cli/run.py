@@ -14,6 +14,7 @@ import click
 
 from headwater.cli import output
 from headwater.cli.workspace import json_option, open_workspace, workspace_options
+from headwater.status import TERMINAL, PipelineRunStatus, StepRunStatus
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,7 +31,7 @@ __all__ = ["ENDED", "RunGroup", "resolve_run", "run"]
 POLL_SECONDS = 0.25
 _sleep = time.sleep  # tests replace this to act between two polls
 #: Statuses after which a run (any of SDK v1's three vocabularies) changes no more.
-ENDED = frozenset({"Finished", "Completed", "Failed", "Canceled"})
+ENDED = TERMINAL  # how runs end (headwater.status)
 
 
 class RunGroup(click.Group):
@@ -245,14 +246,14 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
         ],
         styles={"status": output.STATUS_STYLES.get},
     )
-    problems = [s for s in steps if s["error"] and s["status"] in ("Failed", "Canceled")]
+    problems = [s for s in steps if s["error"] and s["status"] in (StepRunStatus.Failed, StepRunStatus.Canceled)]
     if problems:
         output.echo()
         for s in problems:
             output.echo(f"{s['name']} {s['status'].lower()}: {s['error']}")
-        if any(s["status"] == "Failed" for s in problems):
+        if any(s["status"] == StepRunStatus.Failed for s in problems):
             output.echo(f"See a step's log: headwater run logs {data['id'][:8]} --step NAME")
-        if data["status"] in ("Failed", "Canceled"):
+        if data["status"] in (PipelineRunStatus.Failed, PipelineRunStatus.Canceled):
             output.echo(f"Continue it (finished steps are kept): headwater run resume {data['id'][:8]}")
 
 

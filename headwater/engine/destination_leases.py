@@ -28,16 +28,18 @@ import hashlib
 import json
 import os
 import posixpath
+from collections.abc import Mapping
 from pathlib import Path
 
 from headwater.engine.outputs import resolve_output_path
 from headwater.layout import WorkspaceLayout
 from headwater.plan.run_plan import RunPlan
+from headwater.status import StepState
 
 __all__ = ["DestinationLeases", "fixed_destination", "is_fixed"]
 
 Key = tuple[str, str]  # (datastore, path)
-_FINAL = ("done", "failed", "canceled")
+_FINAL: tuple[StepState, ...] = ("done", "failed", "canceled")
 
 
 def is_fixed(path_template: str) -> bool:
@@ -112,7 +114,7 @@ class DestinationLeases:
         self.taken = True
         return None
 
-    def release_finished(self, state: dict[str, str]) -> list[Key]:
+    def release_finished(self, state: Mapping[str, StepState]) -> list[Key]:
         """Release each lease whose producer and consumers have all ended; returns those released."""
         done = [key for key in self.held if all(state.get(n) in _FINAL for n in self.users[key])]
         for key in done:

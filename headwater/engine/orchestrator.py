@@ -32,6 +32,7 @@ from headwater.errors import EnvironmentBuildError
 from headwater.graph.analysis import dependencies, downstream, topological_order
 from headwater.layout import CANCEL_FILE, ENVIRONMENTS_DIR
 from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
+from headwater.status import SUCCEEDED, PipelineRunStatus, ScriptRunStatus, StepOutcome, StepState
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import utcnow
 
@@ -59,7 +60,7 @@ class Orchestrator:
         self.runner = StepRunner(plan, store, log=log)
         self.order = topological_order(plan.spec)
         self.deps = dependencies(plan.spec)
-        self.state: dict[str, str] = dict.fromkeys(self.order, "waiting")  # waiting|running|done|failed|canceled
+        self.state: dict[str, StepState] = dict.fromkeys(self.order, "waiting")
         self.by_run_id = {plan.steps[n].run_id: n for n in self.order}
         self.stopped = threading.Event()  # set when the loop is over: stops the heartbeat thread
         self.cancel_asked = False  # set by request_cancel (a signal handler, the heartbeat thread)
@@ -92,10 +93,10 @@ class Orchestrator:
         if self.resume:
             self._keep_finished()
         if self.plan.kind == SCRIPT_RUN:  # the run is its one step: the step runner moves it on from here
-            self.store.update_run(pid, status="Queued", heartbeat_at=utcnow())
+            self.store.update_run(pid, status=ScriptRunStatus.Queued, heartbeat_at=utcnow())
         else:
             started: dict[str, Any] = {} if self.resume else {"started_at": utcnow()}  # a resumed run keeps its start
-            self.store.update_run(pid, status="Running", heartbeat_at=utcnow(), **started)
+            self.store.update_run(pid, status=PipelineRunStatus.Running, heartbeat_at=utcnow(), **started)
         beat = threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True)
         beat.start()
         try:
@@ -108,9 +109,8 @@ class Orchestrator:
                     self.state[n] = "canceled"
                     self.runner.mark_canceled(n, f"the orchestrator failed: {exc}")
             self._cancel_remaining(f"the orchestrator failed: {exc}")
-            self.store.update_run(
-                pid, status="Failed", ended_at=utcnow(), error={"message": f"orchestrator failed: {exc}"}
-            )
+            error = {"message": f"orchestrator failed: {exc}"}
+            self.store.update_run(pid, status=PipelineRunStatus.Failed, ended_at=utcnow(), error=error)
             raise
         finally:
             self.leases.close()
@@ -200,12 +200,11 @@ class Orchestrator:
                     continue
                 sp = self.plan.steps[node]
                 if sp.needs_build and node not in self.runner.interpreters:
-                    # Reused steps need no environment: decide first, build only for a step that runs.
-                    outcome = self.runner.start(node, None)
-                    if outcome != "must-run":
-                        self.state[node] = outcome
-                        if outcome == "failed":
-                            self._after_failure(node)
+                    # Reused steps need no environment: decide first, build only for a step that runs
+                    # (decided again once built: the inputs are read when it starts).
+                    verdict = self.runner.decide(node).verdict
+                    if verdict != "must-run":
+                        self._ended(node, verdict)
                         progressed = True
                         continue
                     self.runner.mark_queued(node)  # Queued while its environment is built
@@ -219,13 +218,23 @@ class Orchestrator:
                 if not self._target_has_room(node, running):
                     self.runner.mark_queued(node)
                     continue
-                outcome = self.runner.start(node, self.executor)
-                self.state[node] = outcome
-                if outcome == "running":
-                    self.active.add(self.plan.steps[node].run_id)
-                if outcome == "failed":
-                    self._after_failure(node)
+                self._start(node)
                 progressed = True
+
+    def _start(self, node: str) -> None:
+        """Decide, then prepare and launch the step unless it was reused or could not start."""
+        self.runner.mark_preparing(node)
+        decided = self.runner.decide(node)
+        if decided.verdict != "must-run":
+            self._ended(node, decided.verdict)
+            return
+        prepared = self.runner.prepare(node, decided)
+        if prepared is None:
+            self._ended(node, "failed")
+            return
+        self.runner.launch(node, prepared, self.executor)
+        self.state[node] = "running"
+        self.active.add(self.plan.steps[node].run_id)
 
     def _leased(self, node: str) -> bool:
         """Whether the run holds its fixed-destination leases, if ``node`` needs them (it writes one);
@@ -258,7 +267,10 @@ class Orchestrator:
     def _on_result(self, result: TaskResult) -> None:
         node = self.by_run_id[result.run_id]
         self.active.discard(result.run_id)
-        outcome = self.runner.finish(node, result)
+        self._ended(node, self.runner.finish(node, result))
+
+    def _ended(self, node: str, outcome: StepOutcome) -> None:
+        """The step ended (reused, finished, failed, canceled): what that blocks."""
         if outcome == "timeout":  # Canceled, and it counts as the pipeline's failure
             self.state[node] = "failed"
             self._after_failure(node, "exceeded its max_run_duration_seconds")
@@ -296,15 +308,15 @@ class Orchestrator:
             return self._finish_script()
         states = set(self.state.values())
         if self._canceling:
-            status = "Canceled"  # what was asked for, even if a step had failed before
+            status = PipelineRunStatus.Canceled  # what was asked for, even if a step had failed before
         elif "failed" in states:
-            status = "Failed"
+            status = PipelineRunStatus.Failed
         elif "canceled" in states:
-            status = "Canceled"
+            status = PipelineRunStatus.Canceled
         else:
-            status = "Finished"
+            status = PipelineRunStatus.Finished
         error = None
-        if status == "Failed":
+        if status == PipelineRunStatus.Failed:
             failed = [self.plan.spec.step(n).name for n in self.order if self.state[n] == "failed"]
             error = {"message": "step(s) failed: " + ", ".join(repr(f) for f in failed), "steps": failed}
         self.store.update_run(self.plan.pipeline_run_id, status=status, ended_at=utcnow(), error=error)
@@ -314,7 +326,7 @@ class Orchestrator:
     def _finish_script(self) -> str:
         """A script run's record is its step's: the step runner already wrote how it ended."""
         record = self.store.get_run(self.plan.pipeline_run_id)
-        status = record.status if record is not None else "Failed"
+        status = record.status if record is not None else ScriptRunStatus.Failed
         self._say(f"script run {status}")
         return status
 
@@ -370,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             orch.runner.close()
     os.close(lock)  # the run has its final status: nothing is left to guard
-    return 0 if status in ("Finished", "Completed") else 1
+    return 0 if status in SUCCEEDED else 1
 
 
 

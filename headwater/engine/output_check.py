@@ -20,6 +20,7 @@ from pathlib import Path
 
 from headwater.errors import DataAccessError
 from headwater.plan.digests import DigestCacheLike, carry_over, digest_files, tree_digest
+from headwater.status import ReuseBlocker
 from headwater.store.datastores import DatastoreBackend
 from headwater.store.metadata import MetadataStore
 
@@ -56,17 +57,21 @@ def outputs_intact(
     backend_for_name: Callable[[str], DatastoreBackend],
     run_id: str,
     cache: DigestCacheLike,
-) -> str | None:
+) -> ReuseBlocker | None:
     """Why the outputs of run ``run_id`` cannot be reused, or None when they can.
 
     Every output must have a recorded digest (an output overwritten by a later commit has none),
     still exist, and have the recorded digest now.
     """
-    missing = f"the outputs of run {run_id} no longer exist"
+    missing = ReuseBlocker("outputs-missing", f"the outputs of run {run_id} no longer exist")
     for out in store.get_run_outputs(run_id):
         if out.digest is None:
             removed = store.get_properties(run_id).get(GC_PROPERTY)
-            return f"the outputs of run {run_id} were removed by headwater gc ({removed})" if removed else missing
+            if removed:
+                return ReuseBlocker(
+                    "outputs-removed-by-gc", f"the outputs of run {run_id} were removed by headwater gc ({removed})"
+                )
+            return missing
         backend = backend_for_name(out.datastore)
         # local: a listing and a stat per file (cached digests); remote: a listing, metadata reads
         try:
@@ -74,18 +79,19 @@ def outputs_intact(
         except (OSError, DataAccessError) as exc:  # a FIFO, an unreadable file, a link leaving the store
             if not backend.is_local:
                 raise  # a store that cannot be reached is not a reason to run the step again
-            return f"output {out.name!r} of the reused run {run_id} cannot be read ({exc})"
+            return ReuseBlocker(
+                "outputs-unreadable", f"output {out.name!r} of the reused run {run_id} cannot be read ({exc})"
+            )
         if current is None:
             return missing
         if current != out.digest:
+            where = f"({out.path!r} on datastore {out.datastore!r})"
             if backend.is_local:
-                return (
-                    f"output {out.name!r} of the reused run {run_id} changed on disk "
-                    f"({out.path!r} on datastore {out.datastore!r})"
+                return ReuseBlocker(
+                    "outputs-changed", f"output {out.name!r} of the reused run {run_id} changed on disk {where}"
                 )
-            return (
-                f"output {out.name!r} of run {run_id} changed since that run wrote it "
-                f"({out.path!r} on datastore {out.datastore!r})"
+            return ReuseBlocker(
+                "outputs-changed", f"output {out.name!r} of run {run_id} changed since that run wrote it {where}"
             )
     return None
 

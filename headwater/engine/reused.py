@@ -14,6 +14,7 @@ from headwater.errors import HeadwaterError
 from headwater.graph.analysis import producers, topological_order
 from headwater.plan.reuse import StepDecision
 from headwater.plan.run_plan import RunPlan
+from headwater.status import PipelineRunStatus
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import utcnow
 
@@ -44,7 +45,7 @@ def all_reused_decisions(plan: RunPlan, runner: StepRunner) -> dict[str, StepDec
                 digests[i.name] = runner.inputs.resolve_one(node, i, Path(runner.run_dir(node))).digest
             except HeadwaterError:
                 return None
-        decision = runner.decide(node, digests)
+        decision = runner.reuse_decision(node, digests)
         if decision.reuse_run is None:
             return None
         decisions[node] = decision
@@ -65,9 +66,9 @@ def record_all_reused(plan: RunPlan, store: MetadataStore, decisions: dict[str, 
     """Write a run whose every step is reused, as the orchestrator would (the run records exist)."""
     runner = StepRunner(plan, store)
     try:
-        store.update_run(plan.pipeline_run_id, status="Running", started_at=utcnow())
+        store.update_run(plan.pipeline_run_id, status=PipelineRunStatus.Running, started_at=utcnow())
         for node in topological_order(plan.spec):
             runner.record_reused(node, decisions[node])
-        store.update_run(plan.pipeline_run_id, status="Finished", ended_at=utcnow())
+        store.update_run(plan.pipeline_run_id, status=PipelineRunStatus.Finished, ended_at=utcnow())
     finally:
         runner.close()

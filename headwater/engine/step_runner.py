@@ -1,10 +1,15 @@
 """One step's life inside the orchestrator: decide, prepare, launch, finish.
 
+The orchestrator calls :meth:`StepRunner.decide` for a step whose dependencies are done; a step
+that must run gets its environment built if it needs one, then :meth:`StepRunner.prepare` (inputs,
+working copy, task) and :meth:`StepRunner.launch` (recorded as running, submitted to the
+executor); when its task ends, :meth:`StepRunner.finish` commits its outputs or records why not.
+
 :class:`StepRunner` owns every status write for step runs, so the transitions live in one place:
 NotStarted → Queued → Running → Finished | Failed | Canceled, or NotStarted → Finished for a
 reused step (with SDK v1's ``azureml.reusedrunid`` properties and the earlier run's outputs).
 The step of a script run (``plan.kind == SCRIPT_RUN``) takes SDK v1's script-run words instead
-(:data:`~headwater.engine.plan_file.SCRIPT_STATUSES`): Queued → Preparing (inputs, working
+(:data:`~headwater.plan.run_plan.SCRIPT_STATUSES`): Queued → Preparing (inputs, working
 copy) → Running → Finalizing (outputs being saved) → Completed | Failed | Canceled.
 """
 
@@ -12,13 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
-from headwater.engine.executors.base import Executor, TaskResult
+from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 from headwater.engine.ingest import ingest_events
 from headwater.engine.inputs import InputResolver
-from headwater.engine.launch import ResolvedOutput, build_task
+from headwater.engine.launch import ResolvedInput, ResolvedOutput, build_task
 from headwater.engine.output_check import outputs_intact, remember_committed, stored_output_digest
 from headwater.engine.outputs import (
     apply_upload_options,
@@ -36,12 +42,35 @@ from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
 from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
 from headwater.plan.snapshots import load_manifest
+from headwater.status import ReuseBlocker, StepOutcome, StepRunStatus, Verdict
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunOutputRecord, RunRecord, utcnow
 
-__all__ = ["StepRunner", "LOG_TAIL_LINES"]
+__all__ = ["Decided", "LOG_TAIL_LINES", "Prepared", "StepRunner"]
 
 LOG_TAIL_LINES = 30
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What :meth:`StepRunner.decide` found: ``verdict`` 'done' (reused, recorded), 'failed' (could
+    not start, recorded) or 'must-run' (nothing recorded yet), with the planner's decision and the
+    resolved inputs of a step that must run."""
+
+    verdict: Verdict
+    decision: StepDecision | None = None
+    inputs: list[ResolvedInput] = dataclasses.field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A step ready to launch (:meth:`StepRunner.prepare`): its task and what its record will say."""
+
+    task: TaskSpec
+    decision: StepDecision
+    inputs: list[ResolvedInput]
+    outputs: list[ResolvedOutput]
+    shipped: bool  # Ray without a shared filesystem: the worker fetches inputs and commits outputs
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -82,17 +111,17 @@ class StepRunner:
     def run_dir(self, node: str) -> Path:
         return self.ws_folder / "runs" / self.plan.steps[node].run_id
 
-    def _outputs_exist(self, run: RunRecord) -> bool | str:
-        """True when ``run``'s outputs may be reused, else why not (:mod:`headwater.engine.output_check`)."""
-        problem = outputs_intact(self.store, self.inputs.backend, run.id, self.cache)
-        return True if problem is None else problem
+    def _outputs_exist(self, run: RunRecord) -> ReuseBlocker | None:
+        """Why ``run``'s outputs may not be reused, or None (:mod:`headwater.engine.output_check`)."""
+        return outputs_intact(self.store, self.inputs.backend, run.id, self.cache)
 
     def _snapshot_files(self, snapshot_id: str) -> dict[str, str] | None:
         return load_manifest(self.snapshots_root, snapshot_id)
 
-    # -- decisions -----------------------------------------------------------------------------
+    # -- decide ------------------------------------------------------------------------------
 
-    def decide(self, node: str, input_digests: dict[str, str]) -> StepDecision:
+    def reuse_decision(self, node: str, input_digests: dict[str, str]) -> StepDecision:
+        """The planner's decision for ``node`` given its inputs' digests (nothing is written)."""
         step = self.plan.spec.step(node)
         sp = self.plan.steps[node]
         parts = fingerprint_parts(
@@ -113,55 +142,70 @@ class StepRunner:
             snapshot_files=self._snapshot_files,
         )
 
+    def decide(self, node: str) -> Decided:
+        """Resolve the step's inputs and decide: reused (recorded as Finished at once, verdict
+        'done'), could not start (recorded as Failed, 'failed'), or it must run ('must-run': nothing
+        written; the caller builds its environment if needed, then :meth:`prepare` and :meth:`launch`)."""
+        step = self.plan.spec.step(node)
+        env_error = self.plan.steps[node].environment_error
+        if env_error:
+            return Decided(self._fail(node, env_error))
+        try:
+            check_upstream(self.plan, self.store, self.inputs.backend, self.cache, node)  # fixed destinations only
+            resolved = self.inputs.resolve(node, self.run_dir(node))
+            decision = self.reuse_decision(node, {i.name: i.digest for i in resolved})
+        except HeadwaterError as exc:
+            return Decided(self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}"))
+        if decision.reused:
+            self.record_reused(node, decision)
+            return Decided("done", decision)
+        return Decided("must-run", decision, resolved)
+
     # -- transitions ---------------------------------------------------------------------------
 
     def mark_queued(self, node: str) -> None:
         run_id = self.plan.steps[node].run_id
         run = self.store.get_run(run_id)
-        if run is not None and run.status == "NotStarted":
-            self.store.update_run(run_id, status="Queued")
+        if run is not None and run.status == StepRunStatus.NotStarted:
+            self.store.update_run(run_id, status=StepRunStatus.Queued)
+
+    def mark_preparing(self, node: str) -> None:
+        """The step is about to be decided and prepared to run now: a script run is Preparing (a
+        step run has no such status; a step whose environment could not be resolved fails instead)."""
+        if self.statuses.preparing is not None and not self.plan.steps[node].environment_error:
+            self.store.update_run(self.plan.steps[node].run_id, status=self.statuses.preparing)
 
     def mark_canceled(self, node: str, reason: str) -> None:
         self.store.update_run(
-            self.plan.steps[node].run_id, status="Canceled", ended_at=utcnow(), error={"message": reason}
+            self.plan.steps[node].run_id, status=StepRunStatus.Canceled, ended_at=utcnow(), error={"message": reason}
         )
 
-    def fail_build(self, node: str, error: Exception) -> str:
+    def fail_build(self, node: str, error: Exception) -> Literal["failed"]:
         """The step's environment could not be built: it fails with the resolver's message."""
         step = self.plan.spec.step(node)
         message = f"{self.noun} {step.name!r} could not start: its environment could not be built. {error}"
         return self._fail(node, message)
 
-    def _fail(self, node: str, message: str, **extra: Any) -> str:
+    def _fail(self, node: str, message: str, **extra: Any) -> Literal["failed"]:
         self.store.update_run(
-            self.plan.steps[node].run_id, status="Failed", ended_at=utcnow(), error={"message": message, **extra}
+            self.plan.steps[node].run_id,
+            status=StepRunStatus.Failed,
+            ended_at=utcnow(),
+            error={"message": message, **extra},
         )
         return "failed"
 
-    def start(self, node: str, executor: Executor | None) -> str:
-        """Decide and either finish the step as reused ('done') or launch it ('running').
+    # -- prepare and launch --------------------------------------------------------------------
 
-        Without an ``executor`` only the reuse decision is made: 'done' when reused, else
-        'must-run' with nothing written (the orchestrator builds the environment first)."""
+    def prepare(self, node: str, decided: Decided) -> Prepared | None:
+        """Make a step that must run ready to launch: staging folders for its outputs, its inputs
+        (downloaded, mounted, or shipped to a Ray worker), its working copy and its task. None: it
+        could not start (recorded as Failed)."""
+        assert decided.verdict == "must-run" and decided.decision is not None, decided.verdict
         step = self.plan.spec.step(node)
         run_id = self.plan.steps[node].run_id
         run_dir = self.run_dir(node)
-        env_error = self.plan.steps[node].environment_error
-        if env_error:
-            return self._fail(node, env_error)
-        if self.statuses.preparing is not None and executor is not None:
-            self.store.update_run(run_id, status=self.statuses.preparing)
-        try:
-            check_upstream(self.plan, self.store, self.inputs.backend, self.cache, node)  # fixed destinations only
-            resolved = self.inputs.resolve(node, run_dir)
-            decision = self.decide(node, {i.name: i.digest for i in resolved})
-        except HeadwaterError as exc:
-            return self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
-        if decision.reused:
-            self.record_reused(node, decision)
-            return "done"
-        if executor is None:
-            return "must-run"
+        resolved = decided.inputs
         outputs = []
         for o in step.outputs:
             staged = staging_dir(run_dir, o.name)
@@ -196,18 +240,27 @@ class StepRunner:
                 task = dataclasses.replace(task, ship=payload)
         except (HeadwaterError, OSError) as exc:
             self.inputs.release(run_dir)
-            return self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
+            self._fail(node, f"{self.noun} {step.name!r} could not start: {exc}")
+            return None
         if notices:  # where the script's author looks (std_log) and with the other system notices
             with open(run_dir.joinpath(*STD_LOG), "a", encoding="utf-8") as fh:
                 fh.writelines(f"[headwater] {n}\n" for n in notices)
             self._system_log(node, "data_access.txt", notices)
+        return Prepared(task, decided.decision, resolved, outputs, shipped=staging is not None)
+
+    def launch(self, node: str, prepared: Prepared, executor: Executor) -> None:
+        """Record the step as running (its fingerprint, reason and definition), then submit its task."""
+        step = self.plan.spec.step(node)
+        run_id = self.plan.steps[node].run_id
+        decision, task = prepared.decision, prepared.task
         definition = {
             "fingerprint_parts": decision.parts,
             "argv": list(task.argv),
             "inputs": {
-                i.name: {"mode": i.mode, "path": i.path, "dataset_id": (i.dataset or {}).get("id")} for i in resolved
+                i.name: {"mode": i.mode, "path": i.path, "dataset_id": (i.dataset or {}).get("id")}
+                for i in prepared.inputs
             },
-            "outputs": {o.name: {"datastore": o.datastore, "path": o.path} for o in outputs},
+            "outputs": {o.name: {"datastore": o.datastore, "path": o.path} for o in prepared.outputs},
         }
         self.store.update_run(
             run_id,
@@ -223,7 +276,7 @@ class StepRunner:
         for o in step.outputs:
             # written in place (DataTransferStep), or committed by the Ray worker as soon as the step
             # succeeds: no earlier run vouches for this path from now on
-            if o.mode == "direct" or staging is not None:
+            if o.mode == "direct" or prepared.shipped:
                 self.store.supersede_run_outputs(
                     o.datastore or self.plan.default_datastore, resolve_output_path(o, run_id), keep_run_id=run_id
                 )
@@ -231,7 +284,6 @@ class StepRunner:
         pid = executor.pid(run_id)
         if pid is not None:  # lets a client stop the process if this orchestrator dies
             self.store.merge_run_definition(run_id, {"pid": pid})
-        return "running"
 
     def record_reused(self, node: str, decision: StepDecision) -> None:
         """Finish a step as reused: the earlier run's outputs, metrics and SDK v1's properties."""
@@ -241,7 +293,7 @@ class StepRunner:
         now = utcnow()
         self.store.update_run(
             run_id,
-            status="Finished",
+            status=StepRunStatus.Finished,
             started_at=now,
             ended_at=now,
             fingerprint=decision.fingerprint,
@@ -298,7 +350,7 @@ class StepRunner:
             self.log.write(f"{utcnow()} {text}\n")
             self.log.flush()
 
-    def finish(self, node: str, result: TaskResult) -> str:
+    def finish(self, node: str, result: TaskResult) -> StepOutcome:
         """Ingest the step's events, then commit its outputs (success) or record why it ended.
 
         Returns 'done', 'failed', 'canceled' or 'timeout' (the step is Canceled: it exceeded its
@@ -327,7 +379,7 @@ class StepRunner:
             error: dict[str, Any] = {"message": result.message}
             if result.reason == "timeout":
                 error["log_tail"] = log_tail(run_dir.joinpath(*STD_LOG))
-            self.store.update_run(run_id, status="Canceled", ended_at=utcnow(), error=error)
+            self.store.update_run(run_id, status=StepRunStatus.Canceled, ended_at=utcnow(), error=error)
             return "timeout" if result.reason == "timeout" else "canceled"
         if not result.succeeded:
             shutil.rmtree(run_dir / "staging", ignore_errors=True)

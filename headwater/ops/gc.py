@@ -37,6 +37,7 @@ from typing import Any
 
 from headwater.engine.output_check import GC_PROPERTY
 from headwater.layout import RunLayout, WorkspaceLayout
+from headwater.status import TERMINAL, StepRunStatus
 from headwater.store.datastores import DatastoreBackend, backend_for
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunOutputRecord, RunRecord, utcnow
@@ -44,7 +45,7 @@ from headwater.store.records import RunOutputRecord, RunRecord, utcnow
 __all__ = ["ENDED", "GcItem", "GcReport", "HOLDERS", "Hold", "collect_garbage", "parse_age"]
 
 #: Statuses after which a run (any of SDK v1's three vocabularies) changes no more.
-ENDED = frozenset({"Finished", "Completed", "Failed", "Canceled"})
+ENDED = TERMINAL  # how runs end (headwater.status)
 #: A snapshot whose manifest a submit wrote this recently is kept: its run may not be recorded yet.
 RECENT_SNAPSHOT_SECONDS = 3600
 KINDS = ("outputs", "staging", "snapshots", "environments")
@@ -213,7 +214,7 @@ class _Selection:
             head = by_id[top_id]
             # Live: the run has not ended, or a step of it is still recorded as running. (A step
             # left NotStarted by an orchestrator that died does not keep an ended run alive.)
-            if head.status not in ENDED or any(r.status == "Running" for r in group):
+            if head.status not in ENDED or any(r.status == StepRunStatus.Running for r in group):
                 self.live.update(r.id for r in group)
                 continue
             if top_id in newest:

@@ -45,6 +45,7 @@ from headwater.ops.runs import (
 )
 from headwater.ops.spawn import PendingRun, start_orchestrator
 from headwater.plan.run_plan import SCRIPT_RUN
+from headwater.status import SUCCEEDED, PipelineRunStatus, StepRunStatus
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 
@@ -107,7 +108,8 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
             pending.pid = start_orchestrator(next_plan, run.orchestrator_log, resume=True)
             store.merge_run_definition(run_id, {**orchestrator_record(pending.pid), "attempt": attempt + 1})
             store.set_tags(run_id, {ATTEMPT_TAG: str(attempt + 1)})
-            store.update_run(run_id, status="NotStarted", ended_at=None, error=None, heartbeat_at=utcnow(), reopen=True)
+            status = PipelineRunStatus.NotStarted  # reopened: no error, no end time
+            store.update_run(run_id, status=status, ended_at=None, error=None, heartbeat_at=utcnow(), reopen=True)
             reopened = True
             tmp = next_plan.with_name(f".{next_plan.name}.{os.getpid()}.tmp")
             shutil.copyfile(plan_path, tmp)
@@ -115,9 +117,8 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
         except BaseException as exc:
             pending.stop()
             if reopened:  # else it still has its final status: it can be resumed again as it is
-                store.update_run(
-                    run_id, status="Failed", ended_at=utcnow(), error={"message": f"The resume failed: {exc}"}
-                )
+                error = {"message": f"The resume failed: {exc}"}
+                store.update_run(run_id, status=PipelineRunStatus.Failed, ended_at=utcnow(), error=error)
             raise
     names = {s.id: s.name or s.id for s in steps}
     kept = [] if current.kind == SCRIPT_RUN else [
@@ -152,7 +153,7 @@ def _resume_lock(run_dir: Path, run_id: str) -> Iterator[None]:
 def _check_resumable(record: RunRecord, run_dir: Path) -> Path:
     """The run's plan file, when the run may be resumed; else why not."""
     pid = record.definition.get("orchestrator_pid")
-    if record.status in ("Finished", "Completed"):
+    if record.status in SUCCEEDED:
         raise RunNotResumableError(
             f"Run {record.id} has already finished ({record.status}); there is nothing to resume.",
             hint="Submit the pipeline again to run it anew.",
@@ -189,7 +190,7 @@ def _unfinished(store: MetadataStore, run: RunRecord) -> list[RunRecord]:
     """The step runs that run again: every one that did not finish (a script run is its own step)."""
     if run.kind == SCRIPT_RUN:
         return [run]
-    return [s for s in store.list_runs(parent_id=run.id) if s.status != "Finished"]
+    return [s for s in store.list_runs(parent_id=run.id) if s.status != StepRunStatus.Finished]
 
 
 def _stop_leftovers(steps: list[RunRecord]) -> None:
@@ -228,7 +229,7 @@ def _reset_step(store: MetadataStore, ws_folder: Path, step: RunRecord, attempt:
     # A script run's definition also holds its plan and orchestrator: merge; a step run's is its own.
     definition = {**step.definition, "pid": None} if step.kind == SCRIPT_RUN else {}
     store.update_run(
-        step.id, status="NotStarted", started_at=None, ended_at=None, error=None, fingerprint=None,
+        step.id, status=StepRunStatus.NotStarted, started_at=None, ended_at=None, error=None, fingerprint=None,
         reused_run_id=None, reason=None, definition=definition, reopen=True,
     )
     store.set_tags(step.id, {ATTEMPT_TAG: str(attempt + 1)})

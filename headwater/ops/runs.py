@@ -24,8 +24,9 @@ from pathlib import Path
 from headwater.engine.executors.process_tree import stop_step_processes
 from headwater.engine.liveness import Liveness, hostname, probe, process_alive, same_identity
 from headwater.layout import CANCEL_FILE, RunLayout
+from headwater.status import ACTIVE, TERMINAL, PipelineRunStatus, StepRunStatus
 from headwater.store.metadata import MetadataStore
-from headwater.store.records import TERMINAL_STATUSES, RunRecord, utcnow
+from headwater.store.records import RunRecord, utcnow
 from headwater.store.run_locks import release_run_lock, try_run_lock
 
 __all__ = [
@@ -42,8 +43,6 @@ __all__ = [
 #: Information only (e.g. for the studio: "no heartbeat for a while, the orchestrator may be
 #: stalled"). A heartbeat's age never decides that an orchestrator is dead.
 ORCHESTRATOR_STALE_SECONDS = 30.0
-ACTIVE = frozenset({"NotStarted", "Queued", "Preparing", "Running", "Finalizing"})
-TERMINAL = TERMINAL_STATUSES
 DEAD_MESSAGE = "The orchestrator of this run stopped (its process is gone); the run cannot finish."
 
 
@@ -116,7 +115,8 @@ def _bury(store: MetadataStore, run: RunRecord) -> None:
     and record how it ended (Failed, or Canceled when a cancel had been asked for)."""
     run_dir = _run_dir(run)
     canceled = run_dir is not None and RunLayout(run_dir).cancel_file.exists()
-    status = "Canceled" if canceled else "Failed"  # a cancel was asked for: that is what it is
+    # a cancel was asked for: that is what it is
+    status = PipelineRunStatus.Canceled if canceled else PipelineRunStatus.Failed
     if run.kind == "script":
         steps = [run]  # a script run is its own step
     else:
@@ -130,7 +130,7 @@ def _bury(store: MetadataStore, run: RunRecord) -> None:
     if run.kind == "pipeline":
         for step in steps:
             store.update_run(
-                step.id, status="Canceled", ended_at=utcnow(), error={"message": "the orchestrator stopped"}
+                step.id, status=StepRunStatus.Canceled, ended_at=utcnow(), error={"message": "the orchestrator stopped"}
             )
 
 

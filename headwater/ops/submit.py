@@ -36,6 +36,7 @@ from headwater.plan.git import git_properties_many
 from headwater.plan.run_plan import PIPELINE_RUN, SCRIPT_RUN, RunPlan, StepPlan
 from headwater.plan.snapshots import scan, store_snapshot
 from headwater.runtime.context import WorkspaceRef
+from headwater.status import PipelineRunStatus, ScriptRunStatus, StepRunStatus
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 
@@ -183,14 +184,14 @@ def _fail_recorded(store: MetadataStore, run_id: str, exc: BaseException) -> Non
     """
     try:
         run = store.get_run(run_id)
-        if run is None or run.status != "NotStarted":
+        if run is None or run.status != PipelineRunStatus.NotStarted:
             return
         now = utcnow()
         message = f"The submit failed before the run could start: {type(exc).__name__}: {exc}"
         for step in store.list_runs(parent_id=run_id):
-            if step.status == "NotStarted":
-                store.update_run(step.id, status="Canceled", ended_at=now, error={"message": message})
-        store.update_run(run_id, status="Failed", ended_at=now, error={"message": message})
+            if step.status == StepRunStatus.NotStarted:
+                store.update_run(step.id, status=StepRunStatus.Canceled, ended_at=now, error={"message": message})
+        store.update_run(run_id, status=PipelineRunStatus.Failed, ended_at=now, error={"message": message})
     except Exception:  # the original error is what the caller sees
         pass
 
@@ -300,7 +301,7 @@ def _record_pipeline_run(
             id=pipeline_run_id,
             experiment_id=plan.experiment_id,
             kind=PIPELINE_RUN,
-            status="NotStarted",
+            status=PipelineRunStatus.NotStarted,
             name=plan.spec.description,
             definition={"parameters": plan.parameters, "plan": str(plan_path)},
         )
@@ -313,7 +314,7 @@ def _record_pipeline_run(
                 id=sp.run_id,
                 experiment_id=plan.experiment_id,
                 kind="step",
-                status="NotStarted",
+                status=StepRunStatus.NotStarted,
                 name=step.name,
                 parent_id=pipeline_run_id,
                 snapshot_id=sp.snapshot_id,
@@ -336,7 +337,7 @@ def _record_script_run(
             id=plan.pipeline_run_id,
             experiment_id=plan.experiment_id,
             kind=SCRIPT_RUN,
-            status="NotStarted",
+            status=ScriptRunStatus.NotStarted,
             name=step.name,
             snapshot_id=sp.snapshot_id,
             compute_target=step.compute_target,

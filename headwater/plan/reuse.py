@@ -15,10 +15,11 @@ from typing import Any
 
 from headwater.graph.spec import StepSpec
 from headwater.plan.hashing import SnapshotFiles, dict_hash, explain_difference
+from headwater.status import ReuseBlocker
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord
 
-__all__ = ["StepDecision", "fingerprint_parts", "reuse_blocker", "decide"]
+__all__ = ["ReuseBlocker", "StepDecision", "fingerprint_parts", "reuse_blocker", "decide"]
 
 FINGERPRINT_SCHEMA = 1
 
@@ -32,13 +33,11 @@ class StepDecision:
     parts: dict[str, Any]
     reuse_run: RunRecord | None  # the earlier run whose outputs are reused; None: the step runs
     reason: str
+    blocker: ReuseBlocker | None = None  # why it is not reused (None: it is); ``reason`` is its message
 
     @property
     def reused(self) -> bool:
         return self.reuse_run is not None
-
-
-
 
 def fingerprint_parts(
     step: StepSpec,
@@ -88,22 +87,20 @@ def reuse_blocker(
     *,
     regenerate_outputs: bool,
     candidate: RunRecord | None,
-    outputs_exist: Callable[[RunRecord], bool | str],
-) -> str | None:
+    outputs_exist: Callable[[RunRecord], ReuseBlocker | None],
+) -> ReuseBlocker | None:
     """The one predicate: why ``step`` may not reuse ``candidate``, or None when it may.
 
-    Without a candidate there is nothing to reuse; the caller explains what changed.
+    ``outputs_exist`` says why a candidate's outputs can't be reused (None: they can). Without a
+    candidate there is nothing to reuse (code ``no-match``); :func:`decide` explains what changed.
     """
     if not step.allow_reuse:
-        return "allow_reuse=False"
+        return ReuseBlocker("allow_reuse", "allow_reuse=False")
     if regenerate_outputs:
-        return "regenerate_outputs=True"
+        return ReuseBlocker("regenerate_outputs", "regenerate_outputs=True")
     if candidate is None:
-        return "no earlier run matches"
-    found = outputs_exist(candidate)  # True, or False / why the outputs can't be reused
-    if found is not True:
-        return found or f"the outputs of run {candidate.id} no longer exist"
-    return None
+        return ReuseBlocker("no-match", "no earlier run matches")
+    return outputs_exist(candidate)
 
 
 def decide(
@@ -113,7 +110,7 @@ def decide(
     *,
     experiment_id: str,
     regenerate_outputs: bool,
-    outputs_exist: Callable[[RunRecord], bool | str],
+    outputs_exist: Callable[[RunRecord], ReuseBlocker | None],
     snapshot_files: SnapshotFiles | None = None,
 ) -> StepDecision:
     """Reuse an earlier run with the same fingerprint anywhere in the workspace, or say why not."""
@@ -127,12 +124,24 @@ def decide(
     if blocker is None:
         assert candidate is not None
         return StepDecision(step.node_id, fingerprint, parts, candidate, f"reused run {candidate.id}: unchanged")
-    if candidate is None and blocker == "no earlier run matches":
-        previous = store.find_latest_step_run(step.name, experiment_id=experiment_id)
-        old_parts = None if previous is None else previous.definition.get("fingerprint_parts")
-        if not old_parts:
-            blocker = "never ran before"
-        else:
-            reasons = explain_difference(old_parts, parts, script=step.script, snapshot_files=snapshot_files)
-            blocker = "; ".join(reasons) if reasons else "no earlier successful run matches"
-    return StepDecision(step.node_id, fingerprint, parts, None, blocker)
+    if blocker.code == "no-match":
+        blocker = _what_changed(step, parts, store, experiment_id, snapshot_files)
+    return StepDecision(step.node_id, fingerprint, parts, None, blocker.message, blocker)
+
+
+def _what_changed(
+    step: StepSpec,
+    parts: dict[str, Any],
+    store: MetadataStore,
+    experiment_id: str,
+    snapshot_files: SnapshotFiles | None,
+) -> ReuseBlocker:
+    """No earlier run has this fingerprint: what differs from the step's latest run in the experiment."""
+    previous = store.find_latest_step_run(step.name, experiment_id=experiment_id)
+    old_parts = None if previous is None else previous.definition.get("fingerprint_parts")
+    if not old_parts:
+        return ReuseBlocker("never-ran", "never ran before")
+    reasons = explain_difference(old_parts, parts, script=step.script, snapshot_files=snapshot_files)
+    if not reasons:
+        return ReuseBlocker("no-match", "no earlier successful run matches")
+    return ReuseBlocker("changed", "; ".join(reasons))

@@ -16,6 +16,7 @@ from typing import Any
 
 from headwater.graph.spec import PipelineSpec
 from headwater.runtime.context import WorkspaceRef
+from headwater.status import ScriptRunStatus, StepRunStatus
 
 __all__ = [
     "PIPELINE_RUN",
@@ -52,9 +53,11 @@ class StepStatuses:
 
 
 #: A pipeline's step run: NotStarted, Queued, Running, Finished, Failed, Canceled.
-STEP_STATUSES = StepStatuses(None, "Running", None, "Finished", "azureml.StepRun")
+STEP_STATUSES = StepStatuses(None, StepRunStatus.Running, None, StepRunStatus.Finished, "azureml.StepRun")
 #: A script run: NotStarted, Queued, Preparing, Running, Finalizing, Completed, Failed, Canceled.
-SCRIPT_STATUSES = StepStatuses("Preparing", "Running", "Finalizing", "Completed", None)
+SCRIPT_STATUSES = StepStatuses(
+    ScriptRunStatus.Preparing, ScriptRunStatus.Running, ScriptRunStatus.Finalizing, ScriptRunStatus.Completed, None
+)
 
 
 @dataclass(frozen=True)

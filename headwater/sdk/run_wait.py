@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from headwater.status import TERMINAL, PipelineRunStatus, StepRunStatus
+
 if TYPE_CHECKING:
     from headwater.sdk.runs import PipelineRun, StepRun
     from headwater.sdk.script_run import ScriptRun
@@ -17,7 +19,6 @@ __all__ = ["wait_for_pipeline", "wait_for_script", "wait_for_steps", "POLL_MIN_S
 #: POLL_MAX_SECONDS, which bounds how late the waiting script learns that the run ended.
 POLL_MIN_SECONDS = 0.005
 POLL_MAX_SECONDS = 0.05
-TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
 
 
 class _LogTail:
@@ -47,8 +48,8 @@ def _statuses(previous: str | None, current: str, started: bool) -> list[str]:
     if previous == current:
         return []
     shown = []
-    if current in TERMINAL and started and previous in (None, "NotStarted", "Queued"):
-        shown.append("Running")
+    if current in TERMINAL and started and previous in (None, StepRunStatus.NotStarted, StepRunStatus.Queued):
+        shown.append(StepRunStatus.Running)
     return [*shown, current]
 
 
@@ -83,12 +84,12 @@ def _follow(run: Any, steps: list[StepRun], out: TextIO, show_output: bool, dead
                     out.write(f"StepRun({record.name}) Status: {shown}{reused if shown == record.status else ''}\n")
                 changed = True
             seen[record.id] = record.status
-            if show_output and record.status == "Queued":  # its environment may be being built
+            if show_output and record.status == StepRunStatus.Queued:  # its environment may be being built
                 build = tails.setdefault(record.id + ":build", _LogTail(step._build_log_path(), out))
                 before_build = build.offset
                 build.pump()
                 changed = changed or build.offset != before_build
-            if show_output and record.status == "Running":
+            if show_output and record.status == StepRunStatus.Running:
                 tail.pump()
             changed = changed or tail.offset != before
         if status in TERMINAL:
@@ -119,7 +120,7 @@ def wait_for_pipeline(run: PipelineRun, *, show_output: bool, timeout_seconds: f
         summary = {k: details.get(k) for k in ("runId", "status", "startTimeUtc", "endTimeUtc", "properties")}
         out.write(f"{summary}\n\n")
         out.flush()
-    if status == "Failed" and raise_on_error:
+    if status == PipelineRunStatus.Failed and raise_on_error:
         raise run._failure()
     return status
 
@@ -129,7 +130,7 @@ def wait_for_steps(run: StepRun, steps: list[StepRun], *, show_output: bool, tim
     out = sys.stdout
     deadline = time.monotonic() + min(timeout_seconds, 10**9)
     status = _follow(run, steps, out, show_output, deadline)
-    if status == "Failed" and raise_on_error:
+    if status == StepRunStatus.Failed and raise_on_error:
         from headwater.errors import ActivityFailedException
 
         record = run._refresh()

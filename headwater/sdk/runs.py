@@ -18,6 +18,7 @@ from headwater.errors import ActivityFailedException, DataAccessError, NotFoundE
 from headwater.layout import WORKDIR_FOLDERS, RunLayout
 from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
+from headwater.status import StepRunStatus
 from headwater.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -342,7 +343,7 @@ class PipelineRun(_StoreRun):
     def get_steps(self) -> Iterator[StepRun]:
         """The step runs that started (or were reused), in the order they were created."""
         for child in self.get_children():
-            if child.get_status() != "NotStarted":
+            if child.get_status() != StepRunStatus.NotStarted:
                 yield child
 
     def find_step_run(self, name: str) -> list[StepRun]:
@@ -383,9 +384,11 @@ class PipelineRun(_StoreRun):
         lines = []
         for step in self._all_steps():
             r = step._refresh()
-            if r.error and (r.status == "Failed" or (r.status == "Canceled" and "log_tail" in r.error)):
+            if r.error and (
+                r.status == StepRunStatus.Failed or (r.status == StepRunStatus.Canceled and "log_tail" in r.error)
+            ):
                 message = r.error.get("message", "failed")
-                if r.status == "Canceled":  # stopped by its max_run_duration_seconds
+                if r.status == StepRunStatus.Canceled:  # stopped by its max_run_duration_seconds
                     message = f"Step {r.name!r} was canceled: {message}"
                 lines.append(message)
                 tail = r.error.get("log_tail")

@@ -15,6 +15,7 @@ from headwater.errors import ActivityFailedException, NotFoundError
 from headwater.layout import RunLayout
 from headwater.ops.runs import cancel_run, refresh_status
 from headwater.sdk.runs import _StoreRun, run_from_record
+from headwater.status import ScriptRunStatus
 from headwater.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class ScriptRun(_StoreRun):
 
         status = wait_for_script(self, show_output=show_output)
         details = self.get_details()
-        if status == "Failed" and raise_on_error:
+        if status == ScriptRunStatus.Failed and raise_on_error:
             raise self._failure()
         return details
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from headwater.status import TERMINAL
+
 __all__ = [
     "ComputeTargetRecord",
     "DatasetRecord",
@@ -25,7 +27,7 @@ __all__ = [
 
 #: How runs end (SDK v1's final statuses of pipeline, step and script runs). The store refuses to
 #: move a run out of one unless it is reopened on purpose (``update_run(..., reopen=True)``).
-TERMINAL_STATUSES = frozenset({"Finished", "Failed", "Canceled", "Completed"})
+TERMINAL_STATUSES = TERMINAL
 
 
 def utcnow() -> str:

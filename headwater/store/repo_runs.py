@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from headwater.errors import AlreadyExistsError
+from headwater.status import StepRunStatus
 from headwater.store.records import (
     TERMINAL_STATUSES,
     ExperimentRecord,
@@ -201,7 +202,7 @@ class RunQueries(RepoBase):
             sql += f" LIMIT {int(limit)}"
         return [self._run(r) for r in self._all(sql, params)]
 
-    def find_reusable_run(self, fingerprint: str, *, status: str = "Finished") -> RunRecord | None:
+    def find_reusable_run(self, fingerprint: str, *, status: str = StepRunStatus.Finished) -> RunRecord | None:
         """The newest run with ``fingerprint`` and ``status`` that ran itself (not a reuse).
 
         Newest by ``ended_at``; a run without one comes last (PostgreSQL would sort NULL first).

@@ -194,7 +194,8 @@ def test_outputs_intact_compares_remote_and_local_outputs(
     backends = {STORE: store._backend, "workspaceblobstore": local._backend}
 
     def check(run_id: str) -> str | None:
-        return outputs_intact(rws.metadata_store, backends.__getitem__, run_id, NULL_CACHE)
+        blocker = outputs_intact(rws.metadata_store, backends.__getitem__, run_id, NULL_CACHE)
+        return None if blocker is None else blocker.message
 
     assert check(remote_id) is None and check(local_id) is None
     remote.write(f"out/{remote_id}/new.txt", b"added by another tool")
