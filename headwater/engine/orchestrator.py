@@ -30,7 +30,7 @@ from headwater.engine.liveness import LockBusyError, claim_store_lock, hold_run_
 from headwater.engine.step_runner import StepRunner
 from headwater.errors import EnvironmentBuildError
 from headwater.graph.analysis import dependencies, downstream, topological_order
-from headwater.layout import CANCEL_FILE, ENVIRONMENTS_DIR
+from headwater.layout import CANCEL_FILE, ENVIRONMENTS_DIR, RunLayout, WorkspaceLayout
 from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
 from headwater.status import SUCCEEDED, PipelineRunStatus, ScriptRunStatus, StepOutcome, StepState
 from headwater.store.metadata import MetadataStore
@@ -65,7 +65,7 @@ class Orchestrator:
         self.stopped = threading.Event()  # set when the loop is over: stops the heartbeat thread
         self.cancel_asked = False  # set by request_cancel (a signal handler, the heartbeat thread)
         self.stop_launching = False
-        self.run_dir = Path(plan.workspace.folder) / "runs" / plan.pipeline_run_id
+        self.run_dir = WorkspaceLayout(plan.workspace.folder).run(plan.pipeline_run_id).folder
         self._canceling = False
         self.max_concurrency = plan.max_concurrency or (os.cpu_count() or 1)
         # Launched steps whose result is not handled yet. The executor forgets a process as soon
@@ -76,7 +76,7 @@ class Orchestrator:
         self.lease_waits: set[str] = set()  # steps told they wait for another run's lease
         self.builds = EnvironmentBuilds(
             Path(plan.workspace.folder) / ENVIRONMENTS_DIR,
-            lambda node: Path(plan.workspace.folder) / "runs" / plan.steps[node].run_id / "system_logs",
+            lambda node: WorkspaceLayout(plan.workspace.folder).run(plan.steps[node].run_id).system_logs,
             strict_python=plan.workspace.strict_python,
         )
 
@@ -135,7 +135,7 @@ class Orchestrator:
                 self.store.update_run(self.plan.pipeline_run_id, heartbeat_at=utcnow())
             except Exception as exc:  # a missed beat is not fatal; the next one may succeed
                 self._say(f"heartbeat failed: {exc}")
-            if (self.run_dir / CANCEL_FILE).exists():
+            if RunLayout(self.run_dir).cancel_file.exists():
                 self.request_cancel()
 
     def request_cancel(self) -> None:
@@ -145,7 +145,7 @@ class Orchestrator:
 
     def _loop(self) -> None:
         while True:
-            if not self.cancel_asked and (self.run_dir / CANCEL_FILE).exists():
+            if not self.cancel_asked and RunLayout(self.run_dir).cancel_file.exists():
                 self.request_cancel()  # also before anything was launched
             if self.cancel_asked and not self._canceling:
                 self._say("cancel requested")
@@ -359,10 +359,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         time.sleep(0.002)
     plan = RunPlan.load(plan_path)
-    log_dir = plan_path.parent / "system_logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = RunLayout(plan_path.parent).orchestrator_log
+    log_path.parent.mkdir(parents=True, exist_ok=True)
 
-    with open(log_dir / "orchestrator.log", "a", encoding="utf-8") as log, MetadataStore.open(
+    with open(log_path, "a", encoding="utf-8") as log, MetadataStore.open(
         plan.workspace.metadata_url
     ) as store, RoutingExecutor(
         LocalExecutor(grace_seconds=plan.terminate_grace_seconds),

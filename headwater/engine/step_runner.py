@@ -37,7 +37,7 @@ from headwater.engine.outputs import (
 from headwater.engine.upstream_check import check_upstream
 from headwater.engine.workdir import check_snapshot, prepare_workdir
 from headwater.errors import DataAccessError, HeadwaterError
-from headwater.layout import STD_LOG
+from headwater.layout import STD_LOG, RunLayout, WorkspaceLayout
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
 from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
@@ -96,7 +96,7 @@ class StepRunner:
         self.ws_folder = Path(plan.workspace.folder)
         self.cache = open_digest_cache(workspace_cache_path(self.ws_folder))
         self.inputs = InputResolver(plan, store, self.ws_folder, self.cache)
-        self.snapshots_root = self.ws_folder / "snapshots"
+        self.snapshots_root = WorkspaceLayout(self.ws_folder).snapshots
         self.offsets: dict[str, int] = {}  # node -> bytes of its events file already ingested
         self.statuses = plan.step_statuses
         self.noun = "Script" if plan.kind == SCRIPT_RUN else "Step"  # how messages name what failed
@@ -109,7 +109,7 @@ class StepRunner:
     # -- helpers -----------------------------------------------------------------------------
 
     def run_dir(self, node: str) -> Path:
-        return self.ws_folder / "runs" / self.plan.steps[node].run_id
+        return WorkspaceLayout(self.ws_folder).run(self.plan.steps[node].run_id).folder
 
     def _outputs_exist(self, run: RunRecord) -> ReuseBlocker | None:
         """Why ``run``'s outputs may not be reused, or None (:mod:`headwater.engine.output_check`)."""
@@ -322,7 +322,7 @@ class StepRunner:
         """Apply the step's new events (metrics, tags ...) to the store; problems go to system_logs."""
         run_id = self.plan.steps[node].run_id
         run_dir = self.run_dir(node)
-        events = run_dir / "events.jsonl"
+        events = RunLayout(run_dir).events_file
         offset = self.offsets.get(node, 0)
         try:
             if events.stat().st_size <= offset and not final:
@@ -339,7 +339,7 @@ class StepRunner:
         self._system_log(node, name, lines)
 
     def _system_log(self, node: str, name: str, lines: list[str]) -> None:
-        folder = self.run_dir(node) / "system_logs"
+        folder = RunLayout(self.run_dir(node)).system_logs
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / name, "a", encoding="utf-8") as fh:
             fh.writelines(f"{utcnow()} {line}\n" for line in lines)
@@ -375,14 +375,14 @@ class StepRunner:
                 + ", ".join(changed[:5]) + "); the snapshot was discarded and is stored again on the next submit"
             ])
         if result.reason in ("timeout", "canceled"):
-            shutil.rmtree(run_dir / "staging", ignore_errors=True)
+            shutil.rmtree(RunLayout(run_dir).staging, ignore_errors=True)
             error: dict[str, Any] = {"message": result.message}
             if result.reason == "timeout":
                 error["log_tail"] = log_tail(run_dir.joinpath(*STD_LOG))
             self.store.update_run(run_id, status=StepRunStatus.Canceled, ended_at=utcnow(), error=error)
             return "timeout" if result.reason == "timeout" else "canceled"
         if not result.succeeded:
-            shutil.rmtree(run_dir / "staging", ignore_errors=True)
+            shutil.rmtree(RunLayout(run_dir).staging, ignore_errors=True)
             tail = log_tail(run_dir.joinpath(*STD_LOG))
             if result.reason == "launch_failed":
                 message = f"{self.noun} {step.name!r} could not start: {result.message}"
@@ -394,7 +394,7 @@ class StepRunner:
         try:  # what it read from a fixed destination must not have changed under it
             check_upstream(self.plan, self.store, self.inputs.backend, self.cache, node, when="while it ran")
         except (HeadwaterError, OSError) as exc:
-            shutil.rmtree(run_dir / "staging", ignore_errors=True)
+            shutil.rmtree(RunLayout(run_dir).staging, ignore_errors=True)
             return self._fail(node, f"{self.noun} {step.name!r} failed: {exc}")
         if self.statuses.finalizing is not None:
             self.store.update_run(run_id, status=self.statuses.finalizing)
