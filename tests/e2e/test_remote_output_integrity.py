@@ -30,7 +30,7 @@ from headwater import (
 )
 from headwater.engine.output_check import outputs_intact
 from headwater.plan.digests import NULL_CACHE
-from headwater.store.remote_backends import RETRIES_SETTING
+from headwater.store.remote import RETRIES_SETTING
 from tests.conftest import gen
 from tests.e2e.conftest import ran, script
 from tests.fixtures.http_proxy import UploadCuttingProxy

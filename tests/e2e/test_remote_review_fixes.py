@@ -14,7 +14,7 @@ import pytest
 from headwater import Dataset, Datastore, Experiment, Pipeline, PythonScriptStep, Workspace
 from headwater.engine.transfer import TransferVerificationError, verify_copies
 from headwater.errors import DataAccessError
-from headwater.store.remote_backends import DIGEST_METADATA_KEY
+from headwater.store.remote import DIGEST_METADATA_KEY
 from tests.conftest import gen
 from tests.e2e.conftest import script
 
