@@ -23,6 +23,7 @@ from headwater import (
     Experiment,
     OutputFileDatasetConfig,
     Pipeline,
+    PipelineRun,
     PythonScriptStep,
     Workspace,
 )
@@ -175,13 +176,6 @@ def remote(request: pytest.FixtureRequest) -> Iterator[Remote]:
 
 
 @pytest.fixture
-def rws(headwater_home: Path) -> Iterator[Workspace]:
-    ws = Workspace.create("remote-data")
-    yield ws
-    ws.close()
-
-
-@pytest.fixture
 def seeded(remote: Remote, proj: Path, rws: Workspace) -> Datastore:
     """The project's scripts, and ``raw/`` (two small files) uploaded to the remote datastore."""
     gen(proj, {"prep_src": {"prep.py": PREP}, "train_src": {"train.py": TRAIN}, "data": DATA})
@@ -216,7 +210,7 @@ def build(ws: Workspace, store: Datastore, *, register: bool = False) -> Pipelin
     return Pipeline(ws, steps=[prep, train])
 
 
-def submit(ws: Workspace, pipeline: Pipeline) -> object:
+def submit(ws: Workspace, pipeline: Pipeline) -> PipelineRun:
     run = Experiment(ws, "remote").submit(pipeline)
     run.wait_for_completion(show_output=False)
     return run
@@ -278,7 +272,8 @@ def test_a_blob_changed_in_place_reruns_its_consumers(
     assert run.get_status() == "Finished"
     assert sorted(ran(proj)) == ["prep", "train"]
     prep = run.find_step_run("prep.py")[0]
-    assert "input 'raw_down' changed" in prep.reason and "input 'raw_mnt' changed" in prep.reason
+    reason = prep.reason or ""
+    assert "input 'raw_down' changed" in reason and "input 'raw_mnt' changed" in reason
     assert run.find_step_run("train.py")[0].reason == "input 'prepped' changed"
     assert remote.read(f"prepped/{prep.id}/prepped.txt").decode().split()[-1] == "6.0"
 

@@ -118,13 +118,6 @@ def remote(request: pytest.FixtureRequest) -> Iterator[Remote]:
         proxy.close()
 
 
-@pytest.fixture
-def rws(headwater_home: Path) -> Iterator[Workspace]:
-    ws = Workspace.create("remote-outputs")
-    yield ws
-    ws.close()
-
-
 def writer(tag: str, files: dict[str, str]) -> str:
     """A step script (ledger tag ``tag``) that writes ``files`` into its ``--out`` folder."""
     return script(
@@ -204,7 +197,7 @@ def test_outputs_intact_compares_remote_and_local_outputs(
     store._backend.delete(f"out/{remote_id}", recursive=True)
     assert check(remote_id) == f"the outputs of run {remote_id} no longer exist"
     # Local outputs are compared too (stat-cached digests): an in-place edit there is found.
-    (Path(local._backend.local_path(f"local/{local_id}")) / "a.txt").write_text("edited")
+    (Path(local._backend.root, "local", local_id) / "a.txt").write_text("edited")  # a local folder
     assert check(local_id) == (
         f"output 'out' of the reused run {local_id} changed on disk ('local/{local_id}' on datastore "
         "'workspaceblobstore')"
