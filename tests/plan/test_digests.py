@@ -215,10 +215,10 @@ def test_digest_files_streams_remote_files_without_the_cache(tmp_path: Path, rea
     root = gen(tmp_path / "remote", {"a.csv": "remote bytes"})
 
     class RemoteBackend(LocalBackend):
-        def local_path(self, path):  # type: ignore[no-untyped-def, override]
+        def local_path(self, path: str | os.PathLike[str] | None) -> Path | None:  # type: ignore[override]
             return None
 
-        def full_path(self, path):  # type: ignore[no-untyped-def, override]
+        def full_path(self, path: str | os.PathLike[str] | None) -> str:
             return LocalBackend.local_path(self, path).as_posix()
 
     assert digest_files(RemoteBackend("r", root), ["a.csv"]) == {"a.csv": _expected(b"remote bytes")}
