@@ -52,7 +52,7 @@ def describe(python: str) -> dict[str, Any]:
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu_model": _cpuinfo("model name"),
         "memory_gib": _mem_total_gib(),
         "os": f"{platform.system()} {platform.release()}",

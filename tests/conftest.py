@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,21 @@ def _settled_files(monkeypatch: pytest.MonkeyPatch) -> None:
     sets the real window back.)
     """
     monkeypatch.setattr(digests, "RACY_WINDOW_NS", 0)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process: a zombie waiting to be reaped counts as dead."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:  # no /proc (macOS): os.kill found it; on Linux it has just gone
+        return sys.platform != "linux"
 
 
 def _processes_under(folder: Path) -> list[int]:

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from headwater.engine.liveness import process_alive
+
 __all__ = ["MOUNT_SETTING", "MountUnavailable", "RemoteMount", "fuse_unavailable_reason", "mount_remote"]
 
 #: Environment variable: ``auto`` (default: FUSE where it works, else download) or ``download``.
@@ -273,19 +275,9 @@ class _View:
         return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 0, "f_bfree": 0, "f_bavail": 0, "f_namemax": 1024}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _watch(pid: int, mount_point: Path) -> None:
     """Unmount when the orchestrator that asked for the mount is gone (it cannot any more)."""
-    while _alive(pid):
+    while process_alive(pid):
         time.sleep(_WATCH_INTERVAL_S)
     _unmount(mount_point, lazy=True)
 

@@ -61,7 +61,7 @@ def open_backend(datastore: dict[str, Any]) -> DatastoreBackend:
     ``env:`` credential references are resolved here, on the worker (the variable must be set
     in the worker's environment); other references come resolved in ``secrets``.
     """
-    from headwater.store.remote_backends import from_record
+    from headwater.store.remote import from_record
 
     name, kind = datastore["name"], datastore["kind"]
     given: dict[str, str] = datastore.get("secrets") or {}

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from headwater.engine.executors.process_tree import stop_step_processes
-from headwater.engine.liveness import Liveness, hostname, probe, process_alive, same_identity
+from headwater.engine.liveness import Liveness, hostname, probe, same_identity
 from headwater.layout import CANCEL_FILE, RunLayout
 from headwater.status import ACTIVE, TERMINAL, PipelineRunStatus, StepRunStatus
 from headwater.store.metadata import MetadataStore
@@ -36,7 +36,6 @@ __all__ = [
     "TERMINAL",
     "cancel_run",
     "orchestrator_dead",
-    "pid_alive",
     "refresh_status",
 ]
 
@@ -44,11 +43,6 @@ __all__ = [
 #: stalled"). A heartbeat's age never decides that an orchestrator is dead.
 ORCHESTRATOR_STALE_SECONDS = 30.0
 DEAD_MESSAGE = "The orchestrator of this run stopped (its process is gone); the run cannot finish."
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
-    return process_alive(pid)
 
 
 def _run_dir(record: RunRecord) -> Path | None:

@@ -22,8 +22,8 @@ from typing import Any
 
 from headwater.errors import ConfigurationError, HeadwaterError, NotSupportedError
 from headwater.layout import WorkspaceLayout
-from headwater.store.backends import redact_url, sqlite_path
 from headwater.store.datastores import DatastoreBackend, backend_for
+from headwater.store.db import redact_url, sqlite_path
 from headwater.store.maintenance import TABLES, backup_sqlite, sqlite_integrity_problems
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord

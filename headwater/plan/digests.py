@@ -339,6 +339,12 @@ def file_digest(path: str | os.PathLike[str], cache: DigestCacheLike = NULL_CACH
 PARALLEL_MIN_BYTES = 8 << 20
 
 
+def _usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity where the OS has one (Linux), else every CPU (macOS)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
 def _hash_checked(key: str, st: os.stat_result) -> tuple[str, bool]:
     """The digest of ``key`` and whether it may be cached (unchanged while read, not racy)."""
     digest = _hash_file(key, st.st_size)
@@ -382,7 +388,7 @@ def file_digests(
     if len(misses) > 1 and sum(st.st_size for _, _, st in misses) >= PARALLEL_MIN_BYTES:
         from concurrent.futures import ThreadPoolExecutor
 
-        workers = min(8, 2 * len(os.sched_getaffinity(0)), len(misses))
+        workers = min(8, 2 * _usable_cpus(), len(misses))
         with ThreadPoolExecutor(workers, thread_name_prefix="digest") as pool:
             results = list(pool.map(one, misses))
     else:

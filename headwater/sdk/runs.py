@@ -32,8 +32,17 @@ __all__ = [
     "PortDataReference",
     "StepRun",
     "metrics_view",
+    "read_log",
     "run_from_record",
 ]
+
+def read_log(path: Path) -> str:
+    """A run's log as text ('' before it exists; bytes that are not UTF-8 are replaced)."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
 
 def metrics_view(records: list[Any]) -> dict[str, Any]:
     """SDK v1's ``get_metrics`` shape: a value logged once is a scalar, repeated a list; rows form a table."""
@@ -286,10 +295,7 @@ class StepRun(_StoreRun):
 
     def get_stdout_log(self) -> str:
         """The step's stdout and stderr (``user_logs/std_log.txt``)."""
-        try:
-            return self._log_path().read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self._log_path())
 
     get_job_log = get_stdout_log
 

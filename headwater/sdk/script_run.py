@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.errors import ActivityFailedException, NotFoundError
 from headwater.layout import RunLayout
 from headwater.ops.runs import cancel_run, refresh_status
-from headwater.sdk.runs import _StoreRun, run_from_record
+from headwater.sdk.runs import _StoreRun, read_log, run_from_record
 from headwater.status import ScriptRunStatus
 from headwater.store.records import RunRecord
 
@@ -88,10 +88,7 @@ class ScriptRun(_StoreRun):
 
     def get_stdout_log(self) -> str:
         """The script's stdout and stderr (``user_logs/std_log.txt``)."""
-        try:
-            return self._log_path().read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self._log_path())
 
     def wait_for_completion(
         self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True

@@ -6,7 +6,7 @@ Writes are atomic per file: data goes to a hidden temporary name beside the targ
 into place, so no half-written file is ever visible.
 
 Local folders live in this module; the remote kinds (Azure Blob, S3) are in
-:mod:`headwater.store.remote_backends`, imported only when such a datastore is opened.
+:mod:`headwater.store.remote`, imported only when such a datastore is opened.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class DatastoreBackend(ABC):
         """One content fingerprint per file: here the BLAKE3 hex digest of its bytes.
 
         Remote backends answer from object metadata without downloading (see
-        :mod:`headwater.store.remote_backends`). A missing file raises FileNotFoundError.
+        :mod:`headwater.store.remote`). A missing file raises FileNotFoundError.
         """
         import blake3
 
@@ -431,7 +431,7 @@ def backend_for(record: DatastoreRecord, workspace_folder: Path) -> DatastoreBac
     local = local_backend_for(record, workspace_folder)
     if local is not None:
         return local
-    from headwater.store.remote_backends import from_record
+    from headwater.store.remote import from_record
 
     def resolve(key: str, ref: str) -> str:
         return resolve_secret(ref, workspace_folder, what=f"{key.replace('_', ' ')} of datastore {record.name!r}")

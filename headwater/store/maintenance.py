@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from headwater.errors import MetadataStoreError
-from headwater.store.backends import sqlite_fault
+from headwater.store.db import sqlite_fault
 
 __all__ = ["TABLES", "backup_sqlite", "sqlite_integrity_problems"]
 

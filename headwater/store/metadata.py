@@ -2,7 +2,7 @@
 
 SQLite (stdlib ``sqlite3``, WAL mode) is the embedded default; PostgreSQL (``psycopg``) is used
 when the workspace's ``metadata_url`` names one. SQL is written once with ``?`` placeholders and
-translated for psycopg (:mod:`headwater.store.backends` holds what differs). The schema belongs to
+translated for psycopg (:mod:`headwater.store.db` holds what differs). The schema belongs to
 Alembic (:mod:`headwater.store.schema`); opening a store only reads its revision, so opening
 stays cheap.
 
@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from headwater.errors import AlreadyExistsError, MetadataStoreError
-from headwater.store.backends import Backend, connect, redact_url, sqlite_fault, sqlite_path
+from headwater.store.db import Connection, connect, redact_url, sqlite_fault, sqlite_path
 from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
@@ -63,9 +63,9 @@ class MetadataStore(DatasetQueries, RunQueries):
     a ``ResourceWarning``). It is safe to share between threads.
     """
 
-    def __init__(self, url: str, backend: Backend, *, read_only: bool = False) -> None:
+    def __init__(self, url: str, connection: Connection, *, read_only: bool = False) -> None:
         self.url = url
-        self._db = backend
+        self._db = connection
         self._read_only = read_only
         self._closed = False
         self._lock = threading.RLock()

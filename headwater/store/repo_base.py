@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from headwater.errors import MetadataStoreError
-from headwater.store.backends import Backend, redact_url
+from headwater.store.db import Connection, redact_url
 
 __all__ = ["RETRIES", "RepoBase", "as_stored", "dumps", "loads"]
 
@@ -43,7 +43,7 @@ class RepoBase:
     """The connection and the query helpers; :class:`MetadataStore` sets the attributes."""
 
     url: str
-    _db: Backend
+    _db: Connection
     _read_only: bool
     _lock: threading.RLock
     _tx_depth: int = 0

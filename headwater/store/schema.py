@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.store.backends import sqlite_path
+from headwater.store.db import sqlite_path
 
 __all__ = ["HEAD", "MIGRATION_LOCK_KEY", "MIGRATIONS_DIR", "SCHEMA_REVISIONS", "sqlalchemy_url", "upgrade_to_head"]
 

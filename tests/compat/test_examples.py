@@ -90,7 +90,7 @@ def pipeline_runs(ws: Workspace, experiment: str) -> list[PipelineRun]:
     return list(reversed(list(Experiment(ws, experiment).get_runs())))
 
 
-def steps_by_name(run: PipelineRun) -> dict[str, StepRun]:
+def steps_by_name(run: PipelineRun) -> dict[str | None, StepRun]:
     return {step.name: step for step in run.get_steps()}
 
 

@@ -51,7 +51,7 @@ def test_stand_ins_are_classes_that_code_can_mention() -> None:
     assert "not supported" in repr(HyperDriveStep)
     # private and dunder look-ups stay AttributeErrors, so tools that probe objects are not tripped
     with pytest.raises(AttributeError):
-        HyperDriveStep._repr_html_  # noqa: B018
+        HyperDriveStep._repr_html_  # type: ignore[attr-defined]  # noqa: B018  (the look-up that must fail)
     assert getattr(HyperDriveStep, "__wrapped__", None) is None
 
     assert HyperDriveStep | None is not None  # usable in annotations, evaluated or not

@@ -126,6 +126,12 @@ def pws(headwater_home: Path) -> Iterator[Workspace]:
     ws.close()
 
 
+@pytest.fixture
+def rws(pws: Workspace) -> Workspace:
+    """The workspace of the remote-datastore tests: ``pws``, under the name those tests use."""
+    return pws
+
+
 LEDGER_LINE = """import os as _os
 with open(_os.environ["HW_TEST_LEDGER"], "a") as _f:
     _f.write({tag!r} + "\\n")

@@ -90,7 +90,7 @@ def finish(ws: Workspace, steps: list[Any], **kwargs: Any) -> tuple[Any, str]:
 def seen(run: Any, step: str, tmp_path: Path) -> dict[str, Any]:
     target = tmp_path / f"{step}-seen.json"
     run.find_step_run(step)[0].download_file("outputs/seen.json", str(target))
-    return json.loads(target.read_text())  # type: ignore[no-any-return]
+    return json.loads(target.read_text())
 
 
 def committed(ws: Workspace, path: str) -> list[str]:

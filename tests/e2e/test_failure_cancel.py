@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from headwater import (
     PythonScriptStep,
     Workspace,
 )
-from tests.conftest import gen
+from tests.conftest import alive, gen
 from tests.e2e.conftest import ran
 
 pytestmark = pytest.mark.slow
@@ -65,21 +64,6 @@ def src(proj: Path) -> Path:
 def step(tag: str, seconds: float = 0, *extra: Any, **kwargs: Any) -> PythonScriptStep:
     args = [tag, str(seconds), *extra]
     return PythonScriptStep("step.py", name=tag, source_directory="src", arguments=args, **kwargs)
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as dead)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return sys.platform != "linux"
 
 
 def wait_for_file(path: Path, run: Any) -> list[int]:

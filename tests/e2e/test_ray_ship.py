@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,10 +31,10 @@ from headwater import (
 )
 from headwater.engine.ship import snapshot_object
 from tests.conftest import gen
+from tests.fixtures.remote_store import STORE, RemoteStore, remote_store
 
 pytestmark = pytest.mark.slow
 
-STORE = "remote"
 
 # prep: reads the remote input (download and mount), waits for the test's "go" file (so the test can
 # see its first lines streamed while it still runs), logs a metric and writes its output.
@@ -77,78 +76,17 @@ Run.get_context().log("total", sum(values))
 """
 
 
-@dataclass
-class Remote:
-    register: Callable[[Workspace], Datastore]
-    list_paths: Callable[[], list[str]]
-    read: Callable[[str], bytes]
-    metadata: Callable[[str], dict[str, str]]
-
-
-def _s3(request: pytest.FixtureRequest) -> Remote:
-    server = request.getfixturevalue("s3_server")
-    bucket = request.getfixturevalue("s3_bucket")
-
-    def call(fn: Callable[..., object]) -> object:
-        c = server.client()
-        try:
-            return fn(c)
-        finally:
-            c.close()
-
-    return Remote(
-        register=lambda ws: Datastore.register_s3(
-            ws, STORE, bucket, endpoint_url=server.endpoint_url, access_key_id=server.access_key_id,
-            secret_access_key=server.secret_access_key, region=server.region,
-        ),
-        list_paths=lambda: sorted(
-            o["Key"] for o in call(lambda c: c.list_objects_v2(Bucket=bucket)).get("Contents", [])  # type: ignore[attr-defined]
-        ),
-        read=lambda p: bytes(call(lambda c: c.get_object(Bucket=bucket, Key=p))["Body"].read()),  # type: ignore[index]
-        metadata=lambda p: dict(call(lambda c: c.head_object(Bucket=bucket, Key=p))["Metadata"]),  # type: ignore[index]
-    )
-
-
-def _azure(request: pytest.FixtureRequest) -> Remote:
-    from azure.storage.blob import BlobServiceClient
-
-    azurite = request.getfixturevalue("azurite")
-    container = request.getfixturevalue("azure_container")
-
-    def client() -> BlobServiceClient:
-        return BlobServiceClient.from_connection_string(azurite.connection_string)
-
-    def list_paths() -> list[str]:
-        with client() as c:
-            return sorted(b.name for b in c.get_container_client(container).list_blobs())
-
-    def read(path: str) -> bytes:
-        with client() as c:
-            return bytes(c.get_container_client(container).download_blob(path).readall())
-
-    def metadata(path: str) -> dict[str, str]:
-        with client() as c:
-            return dict(c.get_container_client(container).get_blob_client(path).get_blob_properties().metadata)
-
-    return Remote(
-        register=lambda ws: Datastore.register_azure_blob_container(
-            ws, STORE, container, azurite.account_name, account_key=azurite.account_key,
-            account_url=azurite.account_url,
-        ),
-        list_paths=list_paths,
-        read=read,
-        metadata=metadata,
-    )
+Remote = RemoteStore[None]
 
 
 @pytest.fixture(params=["s3", "azure"])
 def remote(request: pytest.FixtureRequest) -> Remote:
-    return (_s3 if request.param == "s3" else _azure)(request)
+    return remote_store(request, request.param, proxy=None)
 
 
 @pytest.fixture
 def s3(request: pytest.FixtureRequest) -> Remote:
-    return _s3(request)
+    return remote_store(request, "s3", proxy=None)
 
 
 def setup(

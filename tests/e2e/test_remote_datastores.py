@@ -10,8 +10,7 @@ downloading data" is read from the requests the store received, not from timing 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from headwater import (
     Experiment,
     OutputFileDatasetConfig,
     Pipeline,
+    PipelineRun,
     PythonScriptStep,
     Workspace,
 )
@@ -30,10 +30,10 @@ from headwater.engine.remote_mount import MOUNT_SETTING, fuse_unavailable_reason
 from tests.conftest import gen
 from tests.e2e.conftest import ran, script
 from tests.fixtures.http_proxy import CountingProxy, Request
+from tests.fixtures.remote_store import RemoteStore, remote_store
 
 pytestmark = pytest.mark.slow
 
-STORE = "remote"
 
 PREP = script(
     "prep",
@@ -82,84 +82,12 @@ with open(os.path.join(a.model, "model.txt"), "w") as fh:
 )
 
 
-@dataclass
-class Remote:
-    """A remote datastore for one test, reached through a request-logging proxy."""
-
-    kind: str
-    proxy: CountingProxy
-    register: Callable[[Workspace], Datastore]
-    write: Callable[[str, bytes], None]  # the plain client library, straight to the server
-    list_paths: Callable[[], list[str]]
-    read: Callable[[str], bytes]
-
-    def data_reads(self, requests: list[Request], folder: str) -> list[Request]:
-        """GETs of a blob's bytes below ``folder`` (listings and metadata reads are not GETs of a blob path)."""
-        return [r for r in requests if r.method == "GET" and f"/{folder}/" in r.path]
+Remote = RemoteStore[CountingProxy]
 
 
-def _azure(request: pytest.FixtureRequest, proxy: CountingProxy) -> Remote:
-    from azure.storage.blob import BlobServiceClient
-
-    azurite = request.getfixturevalue("azurite")
-    container = request.getfixturevalue("azure_container")
-
-    def register(ws: Workspace) -> Datastore:
-        return Datastore.register_azure_blob_container(
-            ws, STORE, container, azurite.account_name, account_key=azurite.account_key,
-            account_url=f"{proxy.url}/{azurite.account_name}",
-        )
-
-    def client() -> BlobServiceClient:
-        return BlobServiceClient.from_connection_string(azurite.connection_string)
-
-    def write(path: str, data: bytes) -> None:
-        with client() as c:
-            c.get_container_client(container).upload_blob(path, data, overwrite=True)
-
-    def list_paths() -> list[str]:
-        with client() as c:
-            return sorted(b.name for b in c.get_container_client(container).list_blobs())
-
-    def read(path: str) -> bytes:
-        with client() as c:
-            return bytes(c.get_container_client(container).download_blob(path).readall())
-
-    return Remote("azure", proxy, register, write, list_paths, read)
-
-
-def _s3(request: pytest.FixtureRequest, proxy: CountingProxy) -> Remote:
-    server = request.getfixturevalue("s3_server")
-    bucket = request.getfixturevalue("s3_bucket")
-
-    def register(ws: Workspace) -> Datastore:
-        return Datastore.register_s3(
-            ws, STORE, bucket, endpoint_url=proxy.url, access_key_id=server.access_key_id,
-            secret_access_key=server.secret_access_key, region=server.region,
-        )
-
-    def write(path: str, data: bytes) -> None:
-        c = server.client()
-        try:
-            c.put_object(Bucket=bucket, Key=path, Body=data)
-        finally:
-            c.close()
-
-    def list_paths() -> list[str]:
-        c = server.client()
-        try:
-            return sorted(o["Key"] for o in c.list_objects_v2(Bucket=bucket).get("Contents", []))
-        finally:
-            c.close()
-
-    def read(path: str) -> bytes:
-        c = server.client()
-        try:
-            return bytes(c.get_object(Bucket=bucket, Key=path)["Body"].read())
-        finally:
-            c.close()
-
-    return Remote("s3", proxy, register, write, list_paths, read)
+def data_reads(requests: list[Request], folder: str) -> list[Request]:
+    """GETs of a blob's bytes below ``folder`` (listings and metadata reads are not GETs of a blob path)."""
+    return [r for r in requests if r.method == "GET" and f"/{folder}/" in r.path]
 
 
 @pytest.fixture(params=["azure", "s3"])
@@ -171,14 +99,7 @@ def remote(request: pytest.FixtureRequest) -> Iterator[Remote]:
     else:
         upstream = request.getfixturevalue("s3_server").endpoint_url
     with CountingProxy(upstream) as proxy:
-        yield (_azure if request.param == "azure" else _s3)(request, proxy)
-
-
-@pytest.fixture
-def rws(headwater_home: Path) -> Iterator[Workspace]:
-    ws = Workspace.create("remote-data")
-    yield ws
-    ws.close()
+        yield remote_store(request, request.param, proxy=proxy, via=proxy.url)
 
 
 @pytest.fixture
@@ -216,7 +137,7 @@ def build(ws: Workspace, store: Datastore, *, register: bool = False) -> Pipelin
     return Pipeline(ws, steps=[prep, train])
 
 
-def submit(ws: Workspace, pipeline: Pipeline) -> object:
+def submit(ws: Workspace, pipeline: Pipeline) -> PipelineRun:
     run = Experiment(ws, "remote").submit(pipeline)
     run.wait_for_completion(show_output=False)
     return run
@@ -259,8 +180,8 @@ def test_seed_flow_on_a_remote_store_then_reuse_without_downloading(
     assert reasons == {"prep.py": f"reused run {prep.id}: unchanged", "train.py": f"reused run {train.id}: unchanged"}
     requests = remote.proxy.take()
     assert requests  # the decision did ask the store (listings, metadata) ...
-    assert remote.data_reads(requests, "raw") == []  # ... but read no byte of the input files
-    assert remote.data_reads(requests, "prepped") == []
+    assert data_reads(requests, "raw") == []  # ... but read no byte of the input files
+    assert data_reads(requests, "prepped") == []
 
     # the same bytes uploaded again (a new ETag): still reused
     seeded.upload(str(proj / "data"), target_path="raw", overwrite=True, show_progress=False)
@@ -278,7 +199,8 @@ def test_a_blob_changed_in_place_reruns_its_consumers(
     assert run.get_status() == "Finished"
     assert sorted(ran(proj)) == ["prep", "train"]
     prep = run.find_step_run("prep.py")[0]
-    assert "input 'raw_down' changed" in prep.reason and "input 'raw_mnt' changed" in prep.reason
+    reason = prep.reason or ""
+    assert "input 'raw_down' changed" in reason and "input 'raw_mnt' changed" in reason
     assert run.find_step_run("train.py")[0].reason == "input 'prepped' changed"
     assert remote.read(f"prepped/{prep.id}/prepped.txt").decode().split()[-1] == "6.0"
 

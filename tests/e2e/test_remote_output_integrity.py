@@ -13,7 +13,6 @@ told to, refuses uploads (HTTP 503) after a given number: a real partial failure
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,78 +29,16 @@ from headwater import (
 )
 from headwater.engine.output_check import outputs_intact
 from headwater.plan.digests import NULL_CACHE
-from headwater.store.remote_backends import RETRIES_SETTING
+from headwater.store.remote import RETRIES_SETTING
 from tests.conftest import gen
 from tests.e2e.conftest import ran, script
 from tests.fixtures.http_proxy import UploadCuttingProxy
+from tests.fixtures.remote_store import STORE, RemoteStore, remote_store
 
 pytestmark = pytest.mark.slow
 
-STORE = "remote"
 
-@dataclass
-class Remote:
-    """A remote datastore for one test (through the proxy) and plain-client access to its server."""
-
-    kind: str
-    proxy: UploadCuttingProxy
-    register: Any  # (Workspace) -> Datastore
-    write: Any  # (path, bytes) -> None, with the plain client library straight to the server
-    files: Any  # (prefix) -> {path: bytes}, likewise
-
-
-def _azure(request: pytest.FixtureRequest, proxy: UploadCuttingProxy) -> Remote:
-    from azure.storage.blob import BlobServiceClient
-
-    azurite = request.getfixturevalue("azurite")
-    container = request.getfixturevalue("azure_container")
-
-    def register(ws: Workspace) -> Datastore:
-        return Datastore.register_azure_blob_container(
-            ws, STORE, container, azurite.account_name, account_key=azurite.account_key,
-            account_url=f"{proxy.url}/{azurite.account_name}",
-        )
-
-    def write(path: str, data: bytes) -> None:
-        with BlobServiceClient.from_connection_string(azurite.connection_string) as c:
-            c.get_container_client(container).upload_blob(path, data, overwrite=True)
-
-    def files(prefix: str) -> dict[str, bytes]:
-        with BlobServiceClient.from_connection_string(azurite.connection_string) as c:
-            cc = c.get_container_client(container)
-            return {
-                b.name: bytes(cc.download_blob(b.name).readall()) for b in cc.list_blobs(name_starts_with=prefix)
-            }
-
-    return Remote("azure", proxy, register, write, files)
-
-
-def _s3(request: pytest.FixtureRequest, proxy: UploadCuttingProxy) -> Remote:
-    server = request.getfixturevalue("s3_server")
-    bucket = request.getfixturevalue("s3_bucket")
-
-    def register(ws: Workspace) -> Datastore:
-        return Datastore.register_s3(
-            ws, STORE, bucket, endpoint_url=proxy.url, access_key_id=server.access_key_id,
-            secret_access_key=server.secret_access_key, region=server.region,
-        )
-
-    def write(path: str, data: bytes) -> None:
-        c = server.client()
-        try:
-            c.put_object(Bucket=bucket, Key=path, Body=data)
-        finally:
-            c.close()
-
-    def files(prefix: str) -> dict[str, bytes]:
-        c = server.client()
-        try:
-            keys = [o["Key"] for o in c.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
-            return {k: bytes(c.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys}
-        finally:
-            c.close()
-
-    return Remote("s3", proxy, register, write, files)
+Remote = RemoteStore[UploadCuttingProxy]
 
 
 @pytest.fixture(params=["azure", "s3"])
@@ -113,16 +50,9 @@ def remote(request: pytest.FixtureRequest) -> Iterator[Remote]:
         port = request.getfixturevalue("s3_server").port
     proxy = UploadCuttingProxy(port)
     try:
-        yield (_azure if request.param == "azure" else _s3)(request, proxy)
+        yield remote_store(request, request.param, proxy=proxy, via=proxy.url)
     finally:
         proxy.close()
-
-
-@pytest.fixture
-def rws(headwater_home: Path) -> Iterator[Workspace]:
-    ws = Workspace.create("remote-outputs")
-    yield ws
-    ws.close()
 
 
 def writer(tag: str, files: dict[str, str]) -> str:
@@ -205,7 +135,7 @@ def test_outputs_intact_compares_remote_and_local_outputs(
     store._backend.delete(f"out/{remote_id}", recursive=True)
     assert check(remote_id) == f"the outputs of run {remote_id} no longer exist"
     # Local outputs are compared too (stat-cached digests): an in-place edit there is found.
-    (Path(local._backend.local_path(f"local/{local_id}")) / "a.txt").write_text("edited")
+    (Path(local._backend.root, "local", local_id) / "a.txt").write_text("edited")  # a local folder
     assert check(local_id) == (
         f"output 'out' of the reused run {local_id} changed on disk ('local/{local_id}' on datastore "
         "'workspaceblobstore')"

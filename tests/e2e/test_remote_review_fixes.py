@@ -14,28 +14,23 @@ import pytest
 from headwater import Dataset, Datastore, Experiment, Pipeline, PythonScriptStep, Workspace
 from headwater.engine.transfer import TransferVerificationError, verify_copies
 from headwater.errors import DataAccessError
-from headwater.store.remote_backends import DIGEST_METADATA_KEY
+from headwater.store.remote import DIGEST_METADATA_KEY
 from tests.conftest import gen
 from tests.e2e.conftest import script
+from tests.fixtures.azurite import Azurite
+from tests.fixtures.s3_server import S3Server
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def rws(headwater_home: Path) -> Workspace:
-    ws = Workspace.create("review")
-    yield ws
-    ws.close()
-
-
-def _s3_store(ws: Workspace, server: object, bucket: str) -> Datastore:
+def _s3_store(ws: Workspace, server: S3Server, bucket: str) -> Datastore:
     return Datastore.register_s3(
         ws, "s3", bucket, endpoint_url=server.endpoint_url, access_key_id=server.access_key_id,
         secret_access_key=server.secret_access_key, region=server.region,
     )
 
 
-def _put(server: object, bucket: str, key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:
+def _put(server: S3Server, bucket: str, key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:
     client = server.client()
     try:
         client.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata or {})
@@ -49,7 +44,7 @@ DOTS_KEY = "deep/a/b/c/../../../../planted.txt"
 
 
 def test_a_dot_segment_key_is_refused_by_dataset_download(
-    s3_server: object, s3_bucket: str, rws: Workspace, tmp_path: Path
+    s3_server: S3Server, s3_bucket: str, rws: Workspace, tmp_path: Path
 ) -> None:
     store = _s3_store(rws, s3_server, s3_bucket)
     _put(s3_server, s3_bucket, "deep/a/b/c/ok.txt", b"fine")
@@ -67,7 +62,7 @@ STEP = script("reader", "import os, sys\nprint(sorted(os.listdir(sys.argv[1])))\
 
 
 def test_a_dot_segment_key_fails_a_step_before_it_starts(
-    s3_server: object, s3_bucket: str, rws: Workspace, proj: Path
+    s3_server: S3Server, s3_bucket: str, rws: Workspace, proj: Path
 ) -> None:
     from headwater import DataReference
 
@@ -86,7 +81,7 @@ def test_a_dot_segment_key_fails_a_step_before_it_starts(
     assert not list(Path(rws.folder).rglob("planted.txt"))
 
 
-def test_data_transfer_refuses_a_dot_segment_source_key(s3_server: object, s3_bucket: str, rws: Workspace) -> None:
+def test_data_transfer_refuses_a_dot_segment_source_key(s3_server: S3Server, s3_bucket: str, rws: Workspace) -> None:
     from headwater.engine.transfer import plan_copies
 
     store = _s3_store(rws, s3_server, s3_bucket)
@@ -101,7 +96,7 @@ def test_data_transfer_refuses_a_dot_segment_source_key(s3_server: object, s3_bu
 
 
 def test_verify_copies_catches_bytes_that_differ_from_the_recorded_digest_on_s3(
-    s3_server: object, s3_bucket: str, rws: Workspace, tmp_path: Path
+    s3_server: S3Server, s3_bucket: str, rws: Workspace, tmp_path: Path
 ) -> None:
     backend = _s3_store(rws, s3_server, s3_bucket)._backend
     local = tmp_path / "source.bin"
@@ -116,7 +111,7 @@ def test_verify_copies_catches_bytes_that_differ_from_the_recorded_digest_on_s3(
 
 
 def test_verify_copies_catches_bytes_that_differ_from_the_recorded_digest_on_azure(
-    azurite: object, azure_container: str, rws: Workspace, tmp_path: Path
+    azurite: Azurite, azure_container: str, rws: Workspace, tmp_path: Path
 ) -> None:
     from azure.storage.blob import BlobServiceClient
 
@@ -142,7 +137,7 @@ def test_verify_copies_catches_bytes_that_differ_from_the_recorded_digest_on_azu
 
 
 def test_mount_helper_errors_are_logged_without_credentials(
-    azurite: object, azure_container: str, rws: Workspace, capsys: pytest.CaptureFixture[str]
+    azurite: Azurite, azure_container: str, rws: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from headwater.engine.remote_mount import _View
 

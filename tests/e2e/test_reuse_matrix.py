@@ -131,7 +131,7 @@ class Case:
     id: str
     ran: list[str]
     reasons: dict[str, str]  # step -> exact reason, or REUSED (the reason starts with "reused run")
-    change: Callable[[Path], None] | None = None
+    change: Callable[[Path], object] | None = None  # what it returns is not used
     build: dict[str, Any] = field(default_factory=dict)
     baseline: dict[str, Any] = field(default_factory=dict)
     submit: dict[str, Any] = field(default_factory=dict)

@@ -73,7 +73,7 @@ def test_first_run_then_everything_reused(project: Path, pws: Workspace) -> None
     for step in again.get_steps():
         props = step.get_properties()
         assert props["azureml.reusedrunid"] == steps[step.name].id
-        assert step.reason.startswith("reused run")
+        assert (step.reason or "").startswith("reused run")
 
 
 def test_parameter_change_reruns_train_and_compare_only(project: Path, pws: Workspace) -> None:

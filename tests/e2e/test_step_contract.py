@@ -220,7 +220,7 @@ def test_logs_under_both_names_and_the_offline_run(proj: Path, pws: Workspace) -
     step = run.find_step_run("hello.py")[0]
     names = step.get_file_names()
     assert "user_logs/std_log.txt" in names and "azureml-logs/70_driver_log.txt" in names
-    run_dir = Path(step._run_dir)
+    run_dir = step._folder
     legacy = (run_dir / "azureml-logs" / "70_driver_log.txt").read_text()
     assert legacy == (run_dir / "user_logs" / "std_log.txt").read_text()
     assert "hello from the step" in legacy
@@ -246,7 +246,7 @@ def test_bad_event_lines_are_reported_in_system_logs(proj: Path, pws: Workspace)
     assert run.wait_for_completion(show_output=False) == "Finished"
     step = run.find_step_run("ev.py")[0]
     assert step.get_metrics() == {"good": 1}
-    report = (Path(step._run_dir) / "system_logs" / "events.txt").read_text()
+    report = (step._folder / "system_logs" / "events.txt").read_text()
     assert "not a JSON line" in report
     assert "the last line is incomplete" in report
 
@@ -261,14 +261,14 @@ def test_a_step_that_writes_through_its_working_copy_does_not_poison_the_snapsho
     assert first.wait_for_completion(show_output=False) == "Finished"
     step = first.find_step_run("w.py")[0]
     snapshot = step.get_properties()["ContentSnapshotId"]
-    assert "data.txt" in (Path(step._run_dir) / "system_logs" / "snapshot.txt").read_text()
+    assert "data.txt" in (step._folder / "system_logs" / "snapshot.txt").read_text()
     assert not (Path(pws.folder) / "snapshots" / snapshot).exists()
     assert (proj / "src" / "data.txt").read_text() == "clean\n"
 
     second = Experiment(pws, "snap").submit(pipeline)
     assert second.wait_for_completion(show_output=False) == "Finished"
     assert second.find_step_run("w.py")[0].get_properties()["ContentSnapshotId"] == snapshot
-    wd = Path(second.find_step_run("w.py")[0]._run_dir) / "wd"
+    wd = second.find_step_run("w.py")[0]._folder / "wd"
     assert (wd / "data.txt").read_text() == "clean\npoison"  # the step saw the clean file again
 
 

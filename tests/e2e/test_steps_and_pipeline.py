@@ -21,7 +21,7 @@ from headwater import (
     PythonScriptStep,
     Workspace,
 )
-from tests.conftest import _processes_under, gen
+from tests.conftest import _processes_under, alive, gen
 from tests.e2e.conftest import ran, script
 
 pytestmark = pytest.mark.slow
@@ -58,7 +58,7 @@ def finish(ws: Workspace, pipeline: Pipeline, **kwargs: Any) -> Any:
 def seen(step: Any, tmp_path: Path) -> dict[str, Any]:
     target = tmp_path / f"{step.id}.json"
     step.download_file("outputs/seen.json", str(target))
-    return json.loads(target.read_text())  # type: ignore[no-any-return]
+    return json.loads(target.read_text())
 
 
 def test_the_name_defaults_to_the_script_name(src: Path, pws: Workspace) -> None:
@@ -156,7 +156,7 @@ def test_submitting_an_invalid_pipeline_raises_and_records_nothing(src: Path, pw
     assert pws.metadata_store.get_experiment("invalid") is None
     assert not (Path(pws.folder) / "runs").exists() or list((Path(pws.folder) / "runs").iterdir()) == []
     # the orchestrator started early for the run was stopped: nothing of it is left running
-    assert [p for p in _processes_under(Path(pws.folder)) if _alive(p)] == []
+    assert [p for p in _processes_under(Path(pws.folder)) if alive(p)] == []
 
 
 def test_an_unknown_parameter_at_submit_names_it_and_suggests_one(src: Path, pws: Workspace) -> None:
@@ -169,11 +169,3 @@ def test_an_unknown_parameter_at_submit_names_it_and_suggests_one(src: Path, pws
         pipeline.submit("params", pipeline_parameters={"nope": 1})
     assert pws.metadata_store.list_runs() == []
 
-
-def _alive(pid: int) -> bool:
-    """True for a running process (a zombie waiting to be reaped is not running)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

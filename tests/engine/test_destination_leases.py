@@ -13,6 +13,7 @@ from headwater.engine.destination_leases import DestinationLeases, fixed_destina
 from headwater.graph.spec import InputSpec, OutputSpec, PipelineSpec, StepSpec
 from headwater.plan.run_plan import RunPlan, StepPlan
 from headwater.runtime.context import WorkspaceRef
+from headwater.status import StepState
 
 
 def make_plan(folder: Path, run_id: str, destinations: dict[str, str]) -> RunPlan:
@@ -59,7 +60,7 @@ def test_leases_are_taken_all_at_once_or_not_at_all(tmp_path: Path) -> None:
         assert why is not None and "run A" in why and "'fixed/" in why and "{run-id}" in why
         assert second.held == {}  # nothing kept while waiting: no run holds one and waits for another
         # fixed/b's users ended: only that lease is released; fixed/a is still needed by r
-        state = {"w_a": "done", "w_b": "done", "r": "running"}
+        state: dict[str, StepState] = {"w_a": "done", "w_b": "done", "r": "running"}
         assert first.release_finished(state) == []
         state["r"] = "done"
         assert sorted(first.release_finished(state)) == [("store", "fixed/a"), ("store", "fixed/b")]

@@ -23,7 +23,7 @@ def sub(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Submi
     return Submitter(ws, monkeypatch)
 
 
-def step(name: str, *arguments: object, **kwargs: object) -> PythonScriptStep:
+def step(name: str, *arguments: object, **kwargs: Any) -> PythonScriptStep:
     return PythonScriptStep("step.py", name=name, source_directory="src", arguments=list(arguments), **kwargs)
 
 

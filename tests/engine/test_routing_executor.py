@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from headwater.engine.executors.base import TaskSpec
+from headwater.engine.executors.base import TaskResult, TaskSpec
 from headwater.engine.executors.local import LocalExecutor
 from headwater.engine.executors.routing import RoutingExecutor
 
@@ -30,7 +30,7 @@ def test_tasks_go_to_their_targets_executor_and_pids_and_cancel_are_forwarded(tm
         assert made["127.0.0.1:6379"].running() == {"there"}
         assert executor.pid("there") == made["127.0.0.1:6379"].pid("there") is not None
         executor.cancel("there")
-        results = {}
+        results: dict[str, TaskResult] = {}
         while len(results) < 2:
             for r in executor.wait(5):
                 results[r.run_id] = r

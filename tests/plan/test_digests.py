@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,10 +215,10 @@ def test_digest_files_streams_remote_files_without_the_cache(tmp_path: Path, rea
     root = gen(tmp_path / "remote", {"a.csv": "remote bytes"})
 
     class RemoteBackend(LocalBackend):
-        def local_path(self, path):  # type: ignore[no-untyped-def, override]
+        def local_path(self, path: str | os.PathLike[str] | None) -> Path | None:  # type: ignore[override]
             return None
 
-        def full_path(self, path):  # type: ignore[no-untyped-def, override]
+        def full_path(self, path: str | os.PathLike[str] | None) -> str:
             return LocalBackend.local_path(self, path).as_posix()
 
     assert digest_files(RemoteBackend("r", root), ["a.csv"]) == {"a.csv": _expected(b"remote bytes")}
@@ -254,3 +255,23 @@ def test_a_file_modified_just_now_is_hashed_but_not_cached(tmp_path: Path, monke
         os.utime(f, ns=(old, old))
         settled = file_digest(f, cache)
         assert cache.get(str(f), f.stat()) == settled
+
+
+def test_a_batch_is_hashed_on_threads_where_there_is_no_cpu_affinity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS has no ``os.sched_getaffinity``: the pool is sized from ``os.cpu_count()`` there."""
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(digests, "PARALLEL_MIN_BYTES", 4)  # what 8 MiB files would take, with small ones
+    threads: list[str] = []
+    real = digests._hash_file
+
+    def spy(path: str, size: int) -> str:
+        threads.append(threading.current_thread().name)
+        return real(path, size)
+
+    monkeypatch.setattr(digests, "_hash_file", spy)
+    gen(tmp_path, {"a.bin": "1234", "b.bin": "5678", "c.bin": "90"})
+    found = digests.file_digests([tmp_path / "a.bin", tmp_path / "b.bin", tmp_path / "c.bin"])
+    assert found == [_expected(b"1234"), _expected(b"5678"), _expected(b"90")]
+    assert len(threads) == 3 and all(name.startswith("digest") for name in threads)  # the pool, not this thread

@@ -56,9 +56,9 @@ def store(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[Store]:
         def write_plain(path: str, data: bytes) -> None:
             c = server.client()
             try:
-                c.put_object(Bucket=bucket, Key=path, Body=data)  # type: ignore[attr-defined]
+                c.put_object(Bucket=bucket, Key=path, Body=data)
             finally:
-                c.close()  # type: ignore[attr-defined]
+                c.close()
 
     record = ws.metadata_store.get_datastore("remote")
     assert record is not None

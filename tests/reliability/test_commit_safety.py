@@ -237,7 +237,7 @@ def test_remote_commit_uploads_the_bytes_of_an_internal_link(tmp_path: Path, req
     bucket = request.getfixturevalue("s3_bucket")
     from headwater.engine.outputs import commit_output, output_digest
     from headwater.plan.digests import NULL_CACHE
-    from headwater.store.remote_backends import S3Backend
+    from headwater.store.remote import S3Backend
 
     backend = S3Backend(
         "s3store", bucket=bucket, endpoint_url=server.endpoint_url, region=server.region,

@@ -84,7 +84,7 @@ def _gc(ws: Workspace, *args: str) -> dict[str, Any]:
 def _output_folder(ws: Workspace, run: Any, step: str = "write") -> Path:
     """The local folder of step ``step``'s output 'out' (the default datastore is a local folder)."""
     (out,) = ws.metadata_store.get_run_outputs(run.find_step_run(step)[0].id)
-    return Datastore(ws, out.datastore)._backend.local_path(out.path)
+    return Path(Datastore(ws, out.datastore)._backend.root, out.path)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from headwater import Experiment, OutputFileDatasetConfig, Pipeline, PythonScriptStep, ScriptRunConfig, Workspace
 from headwater.cli.main import cli
 from headwater.engine.orchestrator import HEARTBEAT_SECONDS
-from tests.conftest import gen
+from tests.conftest import alive, gen
 
 pytestmark = pytest.mark.slow
 
@@ -64,15 +64,6 @@ print("done")
 def src(proj: Path) -> Path:
     gen(proj, {"src": {"work.py": WORK}})
     return proj
-
-
-def alive(pid: int) -> bool:
-    """A live process (a zombie counts as dead)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 def poll(condition: Any, what: str, seconds: float = 60) -> None:
@@ -249,20 +240,20 @@ def test_a_stale_heartbeat_of_a_live_orchestrator_is_not_death_but_a_gone_proces
     old = "2000-01-01T00:00:00+00:00"
     store.create_run(RunRecord(id="alive", experiment_id=experiment.id, kind="pipeline", status="Running",
                                heartbeat_at=old, definition={"orchestrator_pid": os.getpid()}))
-    assert refresh_status(store, "alive").status == "Running"  # type: ignore[union-attr]
+    assert refresh_status(store, "alive").status == "Running"
 
     gone = _a_pid_that_is_gone()
     store.create_run(RunRecord(id="gone", experiment_id=experiment.id, kind="pipeline", status="Running",
                                heartbeat_at=old, definition={"orchestrator_pid": gone}))
     store.create_run(RunRecord(id="gone-step", experiment_id=experiment.id, kind="step", status="Running",
                                parent_id="gone", name="s"))
-    assert refresh_status(store, "gone").status == "Failed"  # type: ignore[union-attr]
-    assert store.get_run("gone-step").status == "Canceled"  # type: ignore[union-attr]
+    assert refresh_status(store, "gone").status == "Failed"
+    assert store.get_run("gone-step").status == "Canceled"
 
     # the pid is taken again by another process (its start time differs): that is death too
     store.create_run(RunRecord(id="reused", experiment_id=experiment.id, kind="pipeline", status="Running",
                                definition={"orchestrator_pid": os.getpid(), "orchestrator_start": "1"}))
-    assert refresh_status(store, "reused").status == "Failed"  # type: ignore[union-attr]
+    assert refresh_status(store, "reused").status == "Failed"
 
 
 def _a_pid_that_is_gone() -> int:

@@ -39,7 +39,7 @@ print("the end")
 
 
 def _loud_run(ws: Workspace, lines: int, gate: Path | None = None) -> object:
-    args: list[object] = [str(lines)] + ([str(gate)] if gate else [])
+    args: list[object] = [str(lines), *([str(gate)] if gate else [])]
     step = PythonScriptStep(name="loud", script_name="loud.py", source_directory="src", arguments=args,
                             allow_reuse=False)
     return Experiment(ws, "logs").submit(Pipeline(ws, [step]))

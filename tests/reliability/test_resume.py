@@ -28,7 +28,7 @@ from headwater import (
     Workspace,
 )
 from headwater.cli.main import cli
-from tests.conftest import gen
+from tests.conftest import alive, gen
 from tests.e2e.conftest import ran
 
 pytestmark = pytest.mark.slow
@@ -93,20 +93,6 @@ def chain(ws: Workspace, **s2_args: Path) -> Pipeline:
     return Pipeline(ws, steps=steps)
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return sys.platform != "linux"
-
-
 def wait_until(condition: Any, what: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -139,7 +125,7 @@ def one_error_line(result: Result) -> str:
 
 def output_text(ws: Workspace, run: Any, step: str, name: str) -> str:
     ref = run.find_step_run(step)[0].get_output_data(name)
-    return (ws.datastores[ref.datastore_name]._backend.local_path(ref.path_on_datastore) / "data.txt").read_text()
+    return Path(ws.datastores[ref.datastore_name]._backend.root, ref.path_on_datastore, "data.txt").read_text()
 
 
 def test_resume_keeps_finished_steps_and_runs_the_rest_under_the_same_id(

@@ -346,7 +346,7 @@ def fixed_pipeline(ws: Workspace, *, go: str = "", tamper: bool = False, scribbl
 def seen_by_reader(ws: Workspace, run: Any) -> str:
     step = run.find_step_run("reader")[0]
     path = step.get_output_data("seen").path_on_datastore
-    return (Datastore(ws, STORE)._backend.local_path(path) / "seen.txt").read_text()
+    return Path(Datastore(ws, STORE)._backend.root, path, "seen.txt").read_text()
 
 
 def reader_error(run: Any) -> str:
@@ -384,7 +384,7 @@ def test_a_run_waits_queued_for_the_run_holding_a_fixed_destination(shared: Path
     assert second.wait_for_completion(show_output=False) == "Finished"
     assert seen_by_reader(pws, first) == "first" and seen_by_reader(pws, second) == "second"
     assert "now holds" in leases().read_text().splitlines()[-1]
-    assert (Datastore(pws, STORE)._backend.local_path(FIXED) / "data.txt").read_text() == "second"
+    assert Path(Datastore(pws, STORE)._backend.root, FIXED, "data.txt").read_text() == "second"
 
 
 @pytest.mark.slow
@@ -405,7 +405,7 @@ def test_a_consumer_whose_fixed_input_changed_while_it_ran_fails_saying_so(share
     assert "Step 'reader' failed" in error and "changed while it ran" in error, error
     assert repr(FIXED) in error and "{run-id}" in error, error
     reader_id = run.find_step_run("reader")[0].id
-    assert not Datastore(pws, STORE)._backend.local_path(f"dataset/{reader_id}/seen").exists()  # nothing committed
+    assert not Path(Datastore(pws, STORE)._backend.root, "dataset", reader_id, "seen").exists()  # nothing committed
 
 
 def wait_for(condition: Callable[[], bool], *, attempts: int = 1500) -> None:

@@ -15,9 +15,10 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -35,10 +36,10 @@ from tests.e2e.conftest import script
 WAIT_S = 120.0
 
 
-def _poll(condition: object, what: str, timeout: float = WAIT_S) -> None:
+def _poll(condition: Callable[[], object], what: str, timeout: float = WAIT_S) -> None:
     """Wait (bounded) until ``condition()`` is true."""
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
@@ -84,7 +85,7 @@ with ws:
 """
 
 
-def _race_creates(tmp_path: Path, n: int, *, exist_ok: bool, url: str | None) -> list[dict[str, str]]:
+def _race_creates(tmp_path: Path, n: int, *, exist_ok: bool, url: str | None) -> list[dict[str, Any]]:
     """Start ``n`` processes, let them call Workspace.create at once, and return what each printed."""
     (tmp_path / "creator.py").write_text(CREATOR)
     go = tmp_path / "go"
@@ -415,9 +416,9 @@ def _ran_twice(ws: Workspace, proj: Path) -> str:
     return first.id
 
 
-def _check(code: int) -> dict[str, object]:
+def _check(code: int) -> dict[str, Any]:
     result = _hw("workspace", "check", "-w", "pipelines", "--json", code=code)
-    report: dict[str, object] = json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
     assert report["ok"] is (code == 0)
     return report
 
@@ -445,7 +446,7 @@ def test_check_reports_a_deleted_run_folder(pws: Workspace, proj: Path) -> None:
                and s.name == "r"]
     shutil.rmtree(pws.folder / "runs" / step.id)
     report = _check(1)
-    (problem,) = report["problems"]  # type: ignore[misc]
+    (problem,) = report["problems"]
     assert problem["kind"] == "run_folder" and problem["run_id"] == step.id, problem
     result = _hw("workspace", "check", "-w", "pipelines", code=1)
     assert step.id in result.stdout and "has no folder" in result.stdout
@@ -483,7 +484,7 @@ def test_check_reports_an_output_changed_on_disk(pws: Workspace, proj: Path, cha
     else:
         shutil.rmtree(f.parent)
     report = _check(1)
-    (problem,) = report["problems"]  # type: ignore[misc]
+    (problem,) = report["problems"]
     assert problem["kind"] == "output" and "'s1_out'" in problem["message"], problem
     assert said in problem["message"], problem
 
@@ -494,7 +495,7 @@ def test_check_reports_a_corrupted_database(pws: Workspace, proj: Path) -> None:
     corrupt(pws.folder / "metadata.db")
     report = _check(1)
     problems = report["problems"]
-    assert problems and all(p["kind"] == "database" for p in problems), problems  # type: ignore[index, union-attr]
+    assert problems and all(p["kind"] == "database" for p in problems), problems
     assert report["skipped"], report
 
 
@@ -507,7 +508,7 @@ def test_check_reports_a_schema_from_a_newer_headwater(pws: Workspace) -> None:
     finally:
         conn.close()
     report = _check(1)
-    (problem,) = report["problems"]  # type: ignore[misc]
+    (problem,) = report["problems"]
     assert problem["kind"] == "schema" and "newer Headwater" in problem["message"], problem
 
 
@@ -521,7 +522,11 @@ def test_check_does_not_read_unchanged_outputs_again(
     assert check_workspace(pws.name, pws.folder, pws._store_url()).ok  # fills the digest cache if needed
     hashed: list[str] = []
     real = digests._hash_file
-    monkeypatch.setattr(digests, "_hash_file", lambda path, size: hashed.append(path) or real(path, size))
+    def spy(path: str, size: int) -> str:
+        hashed.append(path)
+        return real(path, size)
+
+    monkeypatch.setattr(digests, "_hash_file", spy)
     report = check_workspace(pws.name, pws.folder, pws._store_url())
     assert report.ok and report.outputs_checked == 1
     assert hashed == []
@@ -569,7 +574,7 @@ def test_a_backup_taken_while_a_pipeline_runs_opens_and_has_the_runs(
     try:
         _poll(started.exists, "the step to start")
         (step,) = running.get_children()
-        _poll(lambda: len(step.get_metrics().get("tick", [])) > 5, "the step's metrics to be recorded")  # type: ignore[arg-type]
+        _poll(lambda: len(step.get_metrics().get("tick", [])) > 5, "the step's metrics to be recorded")
         backups = tmp_path / "backups"
         backups.mkdir()
         result = _hw("workspace", "backup", str(backups), "-w", "pipelines")

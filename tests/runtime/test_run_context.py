@@ -298,6 +298,7 @@ def test_offline_run_prints_sdk_v1_lines(capsys: pytest.CaptureFixture[str]) -> 
     run.tag("k", "v")
     run.remove_tags(["k"])
     run.add_properties({"p": "x"})
+    assert run.parent is not None  # an offline run has another offline run as its parent
     run.parent.log("best", 1)
     assert capsys.readouterr().out.splitlines() == [
         "Attempted to log scalar metric accuracy:",

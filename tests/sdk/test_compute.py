@@ -57,7 +57,7 @@ def seed_compute_block(ws: Workspace) -> ComputeTarget:
 
         # Can poll for a minimum number of nodes and for a specific timeout.
         # If no min node count is provided it will use the scale settings for the cluster
-        compute_target.wait_for_completion(show_output=True, min_node_count=None, timeout_in_minutes=20)
+        compute_target.wait_for_completion(show_output=True, min_node_count=None, timeout_in_minutes=20)  # type: ignore[call-arg]  # AmlCompute's
 
         # For a more detailed view of current cluster status, use the 'status' property
         print(compute_target.status.serialize()["provisioningState"])

@@ -223,7 +223,7 @@ def test_filter_mistakes_are_explained(store: Any, root: Path) -> None:
     with pytest.raises(DataAccessError, match="compare it with a value of that type"):
         ds.filter(ds["name"] > 3).to_pandas_dataframe()
     with pytest.raises(ValueError):
-        ds.filter("age > 3")  # type: ignore[arg-type]
+        ds.filter("age > 3")
 
 
 # -- rows: take, skip, samples, splits -----------------------------------------------------------

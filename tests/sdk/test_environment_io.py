@@ -211,7 +211,7 @@ def test_environment_variables_are_recorded_and_part_of_the_digest(ws: Workspace
     env = Environment("vars")
     env.environment_variables = {"A": "1"}
     first = environment_digest(env.to_spec())
-    assert Environment.get(ws, env.register(ws).name).environment_variables == {"A": "1"}
+    assert Environment.get(ws, env.register(ws).name or "").environment_variables == {"A": "1"}
     env.environment_variables["A"] = "2"
     assert environment_digest(env.to_spec()) != first
     assert env.register(ws).version == "2"
@@ -227,7 +227,7 @@ def test_docker_settings_are_recorded_but_not_digested(ws: Workspace) -> None:
     env.docker.base_dockerfile = "FROM ubuntu:22.04\n"
     env.docker.shm_size = "8g"
     assert environment_digest(env.to_spec()) == before  # no containers run yet: same environment
-    got = Environment.get(ws, env.register(ws).name)
+    got = Environment.get(ws, env.register(ws).name or "")
     assert (got.docker.enabled, got.docker.base_image, got.docker.base_dockerfile, got.docker.shm_size) == (
         True,
         "example.azurecr.io/base:1",

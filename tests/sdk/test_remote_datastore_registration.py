@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -200,7 +201,7 @@ def test_the_builtin_blob_store_keeps_its_sdk_v1_attributes(ws: Workspace) -> No
     ],
 )
 def test_bad_blob_arguments_are_refused_before_anything_is_written(
-    ws: Workspace, kwargs: dict[str, object], message: str
+    ws: Workspace, kwargs: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message) as info:
         blob(ws, **kwargs)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from headwater.errors import DataAccessError
-from headwater.store._azure_fs import proxy_named_for
-from headwater.store.remote_backends import AzureBlobBackend, RetryPolicy
+from headwater.store.remote import AzureBlobBackend, RetryPolicy
+from headwater.store.remote._azure_fs import proxy_named_for
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import pytest
 
 from headwater.errors import ConfigurationError, PathEscapeError
 from headwater.store.datastores import DatastoreBackend, LocalBackend
-from headwater.store.remote_backends import AzureBlobBackend, RetryPolicy, S3Backend
+from headwater.store.remote import AzureBlobBackend, RetryPolicy, S3Backend
 from tests.conftest import gen
 
 KINDS = [

@@ -20,7 +20,7 @@ import pytest
 from headwater.errors import ConfigurationError, DataAccessError
 from headwater.store.datastores import backend_for
 from headwater.store.records import DatastoreRecord
-from headwater.store.remote_backends import RETRIES_SETTING, AzureBlobBackend, RetryPolicy, S3Backend
+from headwater.store.remote import RETRIES_SETTING, AzureBlobBackend, RetryPolicy, S3Backend
 from headwater.store.secrets import SecretStore, env_ref
 from tests.fixtures._server_process import CannotStart, free_port, start_server, stop_group
 from tests.fixtures.http_proxy import FlakyProxy

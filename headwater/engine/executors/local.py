@@ -1,27 +1,27 @@
 """Local executor: each task is a real subprocess on this machine.
 
-Each process gets its own session (process group), so cancelling or timing out a step stops
-everything it started: SIGTERM to the group, then SIGKILL after a grace period — and to every
-descendant that left the group (:mod:`~headwater.engine.executors.process_tree`). What a step
-leaves running when it exits is stopped before its result is reported (so nothing writes into its
-outputs once they are committed), and what is left at ``close`` is killed. One waiter thread per
-process reports its end on a queue, so the orchestrator sleeps until something happens instead
-of polling. In a subreaper process (the orchestrator) the orphans it adopts from steps are reaped.
+Each process is started by :mod:`~headwater.engine.executors.spawn` (as on a Ray worker) in its
+own session (process group), so cancelling or timing out a step stops everything it started:
+SIGTERM to the group, then SIGKILL after a grace period — and to every descendant that left the
+group (:mod:`~headwater.engine.executors.process_tree`). What a step leaves running when it exits
+is stopped before its result is reported (so nothing writes into its outputs once they are
+committed), and what is left at ``close`` is killed. One waiter thread per process reports its
+end on a queue, so the orchestrator sleeps until something happens instead of polling. In a
+subreaper process (the orchestrator) the orphans it adopts from steps are reaped.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from headwater.engine.executors import process_tree
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 from headwater.engine.executors.log_capture import LogCapture, max_log_bytes
+from headwater.engine.executors.spawn import LaunchFailure, signal_group, start_step_or_note
 
 __all__ = ["LocalExecutor", "TERMINATE_GRACE_SECONDS"]
 
@@ -53,29 +53,16 @@ class LocalExecutor(Executor):
         self._reaper = process_tree.OrphanReaper(self._tree_state) if process_tree.is_subreaper() else None
 
     def submit(self, task: TaskSpec) -> None:
-        log = Path(task.log_path)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **task.env, process_tree.MARKER: task.run_id}  # what ties a descendant to it
+        env = {**task.env, process_tree.MARKER: task.run_id}  # what ties a descendant to it
         cap, note = max_log_bytes()
-        try:
-            proc = subprocess.Popen(
-                list(task.argv),
-                cwd=task.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,  # copied into the log by a LogCapture, which caps it
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-        except OSError as exc:
-            message = f"could not start {task.argv[0]!r}: {exc.strerror or exc}"
-            with open(log, "ab") as out:
-                out.write(f"[headwater] {message}\n".encode())
-            self._done.put(TaskResult(task.run_id, None, "launch_failed", message))
+        started = start_step_or_note(
+            task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note
+        )
+        if isinstance(started, LaunchFailure):
+            self._done.put(TaskResult(task.run_id, None, "launch_failed", started.message))
             return
-        assert proc.stdout is not None
-        entry = _Running(task, proc, LogCapture(proc.stdout, log, cap, note=note).start())
+        proc = started.proc
+        entry = _Running(task, proc, started.log)
         with self._lock:
             self._running[task.run_id] = entry
             self._launched[task.run_id] = proc.pid
@@ -104,10 +91,7 @@ class LocalExecutor(Executor):
         self._done.put(TaskResult(entry.task.run_id, code, reason, message, entry.proc.pid))
 
     def _signal_group(self, entry: _Running, sig: int) -> None:
-        try:
-            os.killpg(entry.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        signal_group(entry.proc.pid, sig)
         # descendants that started a session of their own are not in the group
         process_tree.signal_pids(process_tree.find_step_processes({entry.task.run_id: entry.proc.pid}), sig)
 

@@ -4,16 +4,18 @@ This is the only Headwater module that imports ``ray``; whoever selects a Ray co
 imports it lazily. The semantics are :class:`~headwater.engine.executors.local.LocalExecutor`'s:
 
 * **Running.** ``submit`` starts one Ray task (``max_retries=0``; CPUs, GPUs and memory from
-  ``task.resources``, see :func:`ray_options`) whose body starts the task's argv as a subprocess in its own session
-  (process group), with the spec's cwd, environment (over the worker's own, so Ray's
+  ``task.resources``, see :func:`ray_options`) whose body (:mod:`~headwater.engine.executors.ray_worker`)
+  starts the task's argv as a subprocess in its own session (process group), as the local executor
+  does (:mod:`~headwater.engine.executors.spawn`), with the spec's cwd, environment (over the worker's own, so Ray's
   ``CUDA_VISIBLE_DEVICES`` reaches the step) and log file, and polls it. It returns the exit
   code, the Ray node id and the process id, so the result records where the step ran.
   Paths are used as they are: on a single-host cluster the worker sees the orchestrator's files.
 * **Shipped tasks** (``task.ship`` set: a cluster without a shared filesystem,
-  :mod:`headwater.engine.ship`). The task is a Ray streaming generator (:func:`_run_shipped`,
-  driving :mod:`headwater.engine.ship_worker` on the worker, which needs Headwater installed):
+  :mod:`headwater.engine.ship`). The task is a Ray streaming generator
+  (:func:`~headwater.engine.executors.ray_worker.run_shipped_step`, driving
+  :mod:`headwater.engine.ship_worker` on the worker, which needs Headwater installed):
   it fetches the snapshot and inputs from the datastore into a temporary folder, runs the step
-  there and yields its new log and events bytes about every :data:`STREAM_SECONDS`; a thread
+  there and yields its new log and events bytes about every ``STREAM_SECONDS``; a thread
   here appends them to the run folder's log and events file as they come. On success the worker
   commits the outputs and the result carries their digests (``TaskResult.outputs``). Timeout,
   cancel and worker death behave as below; the folder is removed in every case.
@@ -43,11 +45,8 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import queue
-import signal
 import socket
-import subprocess
 import tarfile
 import threading
 import time
@@ -61,8 +60,9 @@ import ray
 from ray.exceptions import RayError, TaskCancelledError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from headwater.engine.executors import ray_worker
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
-from headwater.engine.executors.log_capture import LogCapture, max_log_bytes
+from headwater.engine.executors.log_capture import max_log_bytes
 from headwater.engine.executors.resources import ClusterNode
 from headwater.errors import ConfigurationError
 
@@ -72,215 +72,26 @@ TERMINATE_GRACE_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 3.0
 _FORCE_MARGIN_SECONDS = 5.0  # after grace: how long a cancelled task may take before its worker is killed
 _POLL_SECONDS = 0.1
-#: How often a shipped step's task sends what its log and events file gained.
-STREAM_SECONDS = 0.5
-_MARKER_ENV = "HEADWATER_RAY_TASK_MARKER"
-#: After a step ended, how long its log waits for background processes still holding its output.
-_LOG_LINGER_SECONDS = 2.0
 
 
-# --- the worker side: stdlib only (plus the Ray runtime context) -------------------------------
+# --- the task bodies (on the worker: headwater.engine.executors.ray_worker) ----------------------
 
 
-def _stop_group(proc: subprocess.Popen[bytes], grace: float, marker: str) -> int:
-    """SIGTERM the process group led by ``proc``, SIGKILL it after ``grace`` — and every process
-    carrying the task's ``marker`` (a descendant in a session of its own); return the exit code."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        code = proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        code = None
-    try:  # also what the leader started and left behind in its group
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    code = proc.wait() if code is None else code
-    _sweep(marker)
-    return code
+def _node_id() -> str:
+    return str(ray.get_runtime_context().get_node_id())
 
 
-def _popen(
-    argv: list[str], cwd: str, env: dict[str, str], log_path: str, marker: str, log_cap: int
-) -> tuple[subprocess.Popen[bytes], LogCapture]:
-    """Start ``argv`` in its own session, stdout and stderr appended to ``log_path`` within ``log_cap``
-    bytes (:mod:`headwater.engine.executors.log_capture`)."""
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env={**os.environ, **env, _MARKER_ENV: marker},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        close_fds=True,
-    )
-    assert proc.stdout is not None
-    return proc, LogCapture(proc.stdout, log_path, log_cap).start()
+def _run_step(*args: Any) -> dict[str, Any]:
+    return ray_worker.run_step(_node_id(), *args)
 
 
-def _watch(
-    proc: subprocess.Popen[bytes], timeout: float | None, grace: float, outcome: dict[str, Any], marker: str
-) -> Iterator[None]:
-    """Poll ``proc`` until it exits (or its timeout stops it), yielding between polls; fills ``outcome``.
-    What the step left running (marked with the task's ``marker``) is killed when it exits."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        try:
-            outcome["returncode"] = proc.wait(timeout=_POLL_SECONDS)
-            _sweep(marker)
-            return
-        except subprocess.TimeoutExpired:
-            if deadline is not None and time.monotonic() >= deadline:
-                outcome.update(reason="timeout", message=f"exceeded max_run_duration_seconds={timeout:g}")
-                outcome["returncode"] = _stop_group(proc, grace, marker)
-                return
-        yield
+def _run_shipped_step(*args: Any) -> Iterator[dict[str, Any]]:
+    yield from ray_worker.run_shipped_step(_node_id(), *args)  # send(), throw() and close() reach it
 
 
-def _new_outcome() -> dict[str, Any]:
-    return {
-        "node": ray.get_runtime_context().get_node_id(),
-        "returncode": None,
-        "reason": "exited",
-        "message": "",
-        "pid": None,
-    }
-
-
-def _run_subprocess(
-    argv: list[str],
-    cwd: str,
-    env: dict[str, str],
-    log_path: str,
-    timeout: float | None,
-    grace: float,
-    marker: str,
-    log_cap: int,
-) -> dict[str, Any]:
-    """The body of the Ray task: run ``argv`` to its end, a timeout or a cancellation."""
-    outcome = _new_outcome()
-    log = Path(log_path)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    proc: subprocess.Popen[bytes] | None = None
-    capture: LogCapture | None = None
-    try:
-        try:
-            proc, capture = _popen(argv, cwd, env, log_path, marker, log_cap)
-        except OSError as exc:
-            message = f"could not start {argv[0]!r}: {exc.strerror or exc}"
-            with open(log, "ab") as out:
-                out.write(f"[headwater] {message}\n".encode())
-            outcome.update(reason="launch_failed", message=message)
-            return outcome
-        outcome["pid"] = proc.pid
-        for _ in _watch(proc, timeout, grace, outcome, marker):
-            pass
-        return outcome
-    except KeyboardInterrupt:  # ray.cancel(ref): stop the step, then let Ray record the cancellation
-        if proc is not None and proc.poll() is None:
-            _stop_group(proc, grace, marker)
-        raise
-    finally:
-        if capture is not None:
-            capture.close(_LOG_LINGER_SECONDS)
-
-
-def _run_shipped(
-    argv: list[str],
-    cwd: str,
-    env: dict[str, str],
-    log_path: str,
-    timeout: float | None,
-    grace: float,
-    marker: str,
-    log_cap: int,
-    payload: dict[str, Any],
-) -> Iterator[dict[str, Any]]:
-    """The body of a shipped step's Ray task (a streaming generator; :mod:`headwater.engine.ship_worker`).
-
-    It fetches the snapshot and inputs into a fresh folder, runs the step there, yields
-    ``{"log": bytes}`` / ``{"events": bytes}`` about every :data:`STREAM_SECONDS` while it runs,
-    commits the outputs when it succeeded, yields ``{"artifacts": tar}`` (the working directory's
-    ``outputs/`` and ``logs/``) and finally ``{"result": outcome}``; the folder is removed in every case.
-    """
-    from headwater.engine.ship_worker import ShippedStep
-
-    outcome = _new_outcome()
-    step = ShippedStep(payload)
-    proc: subprocess.Popen[bytes] | None = None
-    capture: LogCapture | None = None
-    try:
-        try:
-            argv, cwd, env, log_path = step.prepare(argv, cwd, env, log_path)
-            proc, capture = _popen(argv, cwd, env, log_path, marker, log_cap)
-        except Exception as exc:  # HeadwaterError, OSError, a storage client's error
-            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            message = f"could not start the step on the Ray worker: {detail}"
-            step.note(message)
-            outcome.update(reason="launch_failed", message=message)
-            for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
-                yield chunk
-            yield {"result": outcome}
-            return
-        outcome["pid"] = proc.pid
-        last = time.monotonic()
-        for _ in _watch(proc, timeout, grace, outcome, marker):
-            if time.monotonic() - last >= STREAM_SECONDS:
-                last = time.monotonic()
-                for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
-                    yield chunk
-        capture.close(_LOG_LINGER_SECONDS)  # the log is complete before its last chunks go
-        capture = None
-        if outcome["reason"] == "exited" and outcome["returncode"] == 0:
-            try:
-                outcome["outputs"] = step.commit()
-            except Exception as exc:  # nothing more is uploaded; the orchestrator fails the step with this
-                outcome["message"] = f"committing its outputs from the Ray worker failed: {type(exc).__name__}: {exc}"
-                step.note(outcome["message"])
-        artifacts = step.artifacts()
-        if artifacts is not None:
-            yield {"artifacts": artifacts}
-        for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
-            yield chunk
-        yield {"result": outcome}
-    except KeyboardInterrupt:  # ray.cancel: stop the step, upload nothing, let Ray record the cancellation
-        if proc is not None and proc.poll() is None:
-            _stop_group(proc, grace, marker)
-        raise
-    finally:
-        if capture is not None:
-            capture.close(_LOG_LINGER_SECONDS)
-        step.cleanup()
-
-
-def _sweep(marker: str) -> list[int]:
-    """Kill the processes on this node whose environment carries ``marker``; return their pids."""
-    needle = f"{_MARKER_ENV}={marker}".encode()
-    killed: list[int] = []
-    try:
-        entries = list(os.scandir("/proc"))
-    except OSError:  # not Linux: nothing to look at
-        return killed
-    for entry in entries:
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            with open(os.path.join(entry.path, "environ"), "rb") as fh:
-                if needle not in fh.read().split(b"\0"):
-                    continue
-            os.kill(int(entry.name), signal.SIGKILL)
-            killed.append(int(entry.name))
-        except OSError:
-            continue
-    return killed
-
-
-_remote_run = ray.remote(max_retries=0)(_run_subprocess)
-_remote_shipped = ray.remote(max_retries=0, num_returns="streaming")(_run_shipped)
-_remote_sweep = ray.remote(max_retries=0, num_cpus=0)(_sweep)
+_remote_run = ray.remote(max_retries=0)(_run_step)
+_remote_shipped = ray.remote(max_retries=0, num_returns="streaming")(_run_shipped_step)
+_remote_sweep = ray.remote(max_retries=0, num_cpus=0)(ray_worker.sweep)
 
 
 # --- the orchestrator side -------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 One small class per database, holding the few things that differ between SQLite (stdlib
 ``sqlite3``, WAL mode) and PostgreSQL (``psycopg``, imported only when a store uses it): how a
 store URL connects, placeholders, how a write transaction starts, how a unique-key clash looks.
+They are called connections, not backends: in Headwater a backend is where a datastore's files
+are (:mod:`headwater.store.datastores`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from urllib.parse import quote
 
 from headwater.errors import MetadataStoreError
 
-__all__ = ["Backend", "PostgresBackend", "SQLiteBackend", "connect", "redact_url", "sqlite_fault", "sqlite_path"]
+__all__ = [
+    "Connection",
+    "PostgresConnection",
+    "SQLiteConnection",
+    "connect",
+    "redact_url",
+    "sqlite_fault",
+    "sqlite_path",
+]
 
 _BUSY_TIMEOUT_MS = 30_000
 _SQLITE_PREFIX = "sqlite:///"
@@ -38,7 +48,7 @@ def redact_url(url: str) -> str:
     return url
 
 
-class Backend(ABC):
+class Connection(ABC):
     """One DB-API connection (in autocommit mode; transactions are explicit)."""
 
     is_postgres = False
@@ -113,7 +123,7 @@ def sqlite_fault(path: Path, exc: BaseException) -> MetadataStoreError | None:
     return MetadataStoreError(f"The metadata database {path} {what} (SQLite: {exc}).", hint=hint)
 
 
-class SQLiteBackend(Backend):
+class SQLiteConnection(Connection):
     def __init__(self, path: Path, *, read_only: bool) -> None:
         self.path = path
         if read_only:
@@ -153,7 +163,7 @@ class SQLiteBackend(Backend):
         return row is not None
 
 
-class PostgresBackend(Backend):
+class PostgresConnection(Connection):
     is_postgres = True
 
     def __init__(self, url: str, *, read_only: bool) -> None:
@@ -218,7 +228,7 @@ class PostgresBackend(Backend):
         return row is not None and row[0] is not None
 
 
-def connect(url: str, *, read_only: bool) -> Backend:
+def connect(url: str, *, read_only: bool) -> Connection:
     """Connect to the store at ``url``; a SQLite file must exist already."""
     path = sqlite_path(url)
     if path is not None:
@@ -227,9 +237,9 @@ def connect(url: str, *, read_only: bool) -> Backend:
                 f"The metadata database {path} does not exist.",
                 hint="Create the workspace first (Workspace.create or `headwater workspace create`).",
             )
-        return SQLiteBackend(path, read_only=read_only)
+        return SQLiteConnection(path, read_only=read_only)
     if url.startswith(_POSTGRES_PREFIXES):
-        return PostgresBackend(url, read_only=read_only)
+        return PostgresConnection(url, read_only=read_only)
     raise MetadataStoreError(
         f"Unsupported metadata store URL {redact_url(url)!r}.",
         hint="Use sqlite:///<path> or postgresql://user@host:port/database.",

@@ -1,25 +1,9 @@
-"""Remote datastore backends: Azure Blob containers (adlfs) and S3 buckets (s3fs).
+"""What the object-store backends share: paths under a container or bucket, errors, batches, retries.
 
-Both are fsspec filesystems rooted at a container or bucket; paths are validated as for a local
-folder, so nothing escapes the root. What differs from a local folder:
-
-* **Writes** are single object PUTs (atomic on the service, so no temporary name) and record the
-  BLAKE3 of the bytes as object metadata ``headwater_blake3``.
-* **Fingerprints** (:meth:`RemoteBackend.content_digests`) come from the service's metadata,
-  never from downloading: ``headwater_blake3`` when Headwater wrote the file (the same string
-  :mod:`headwater.plan.digests` gives for the same bytes locally), else the stored content MD5 as
-  ``md5:<hex>``, else ``etag:<etag>:<size>:<last-modified>``. An ETag changes on every upload,
-  even of identical bytes; the recorded digest does not. Azure returns metadata in listings, so
-  a large batch costs one listing; S3 does not, so S3 sends concurrent HEAD requests.
-* **Batches** (:meth:`RemoteBackend.put_files`, :meth:`RemoteBackend.get_files`) run
-  concurrently on fsspec's event loop, at most ``max_workers`` at a time.
-* **Retries**: transient errors (HTTP 5xx, timeouts, connection resets) are retried by the
-  client libraries with the policy in :class:`RetryPolicy`, set explicitly on every client.
-  ``HEADWATER_REMOTE_RETRIES`` sets how many times a request is tried (default 5).
-  A persistent error raises :class:`~headwater.errors.DataAccessError` naming the datastore and
-  the path, with the credentials redacted.
-
-The client libraries are imported only when a backend first touches its store.
+:class:`RemoteBackend` holds the behaviour described in :mod:`headwater.store.remote` (single-PUT
+writes that record their BLAKE3, fingerprints from the service's metadata, concurrent batches on
+fsspec's event loop, errors named and redacted); a subclass says how to connect, upload, read
+fingerprints and check its root. :class:`RetryPolicy` is the retry policy every client is given.
 """
 
 from __future__ import annotations
@@ -27,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import posixpath
 import threading
 import uuid
 from abc import abstractmethod
@@ -38,7 +21,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from headwater.errors import ConfigurationError, DataAccessError, HeadwaterError
 from headwater.store.datastores import _TMP_PREFIX, DatastoreBackend, Progress, _is_tmp, normalize_relative
-from headwater.store.records import DatastoreRecord
 from headwater.store.secrets import redact
 
 if TYPE_CHECKING:
@@ -46,13 +28,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIGEST_METADATA_KEY",
+    "HEAD_CONCURRENCY",
     "RETRIES_SETTING",
-    "AzureBlobBackend",
-    "CredentialResolver",
     "RemoteBackend",
     "RetryPolicy",
-    "S3Backend",
-    "from_record",
+    "fingerprint",
+    "missing",
+    "split_full",
 ]
 
 #: The object metadata key under which Headwater records the BLAKE3 hex digest of what it wrote.
@@ -62,8 +44,8 @@ DIGEST_METADATA_KEY = "headwater_blake3"
 RETRIES_SETTING = "HEADWATER_REMOTE_RETRIES"
 
 _T = TypeVar("_T")
-_HEAD_BATCH_MAX = 16  # Azure: up to this many files are asked for one by one, more in one listing
-_HEAD_CONCURRENCY = 16
+#: How many HEAD requests for fingerprints are in flight at once.
+HEAD_CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -118,7 +100,7 @@ def _blake3_bytes(data: bytes) -> str:
     return str(blake3.blake3(data).hexdigest())
 
 
-def _fingerprint(
+def fingerprint(
     metadata: dict[str, str] | None, md5: bytes | bytearray | None, etag: str | None, size: Any, modified: Any
 ) -> str:
     """The content fingerprint from what the service says about an object (see the module doc)."""
@@ -354,303 +336,12 @@ class RemoteBackend(DatastoreBackend):
             self._run(self._ensure_root, create)
 
 
-def _split(full: str) -> tuple[str, str]:
+def split_full(full: str) -> tuple[str, str]:
+    """``container/key`` (or ``bucket/key``) -> ``(container, key)``."""
     bucket, _, key = full.partition("/")
     return bucket, key
 
 
-def _missing(full: str) -> FileNotFoundError:
+def missing(full: str) -> FileNotFoundError:
+    """The error for a file that is not in the store."""
     return FileNotFoundError(f"No such file in the datastore: {full}")
-
-
-class AzureBlobBackend(RemoteBackend):
-    """A datastore that is an Azure Blob container (the real service or Azurite)."""
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        container: str,
-        account_name: str,
-        account_url: str,
-        account_key: str | None = None,
-        sas_token: str | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(name, retry=retry)
-        self.container = container
-        self.account_name = account_name
-        self.account_url = account_url.rstrip("/")
-        self._account_key = account_key
-        self._sas_token = sas_token.lstrip("?") if sas_token else None
-
-    @property
-    def root(self) -> str:
-        return self.container
-
-    @property
-    def location(self) -> str:
-        return f"azure blob container {self.container!r} at {self.account_url}"
-
-    @property
-    def _secrets(self) -> list[str]:
-        return [s for s in (self._account_key, self._sas_token) if s]
-
-    def _connect(self) -> AbstractFileSystem:
-        from headwater.store._azure_fs import DoublingRetry, HeadwaterBlobFileSystem
-
-        r = self.retry
-        credential: dict[str, str] | str | None = None
-        if self._account_key:
-            credential = {"account_name": self.account_name, "account_key": self._account_key}
-        elif self._sas_token:
-            credential = self._sas_token
-        options = {
-            "retry_policy": DoublingRetry(attempts=r.attempts, backoff_s=r.backoff_s),
-            "connection_timeout": r.connect_timeout_s,
-            "read_timeout": r.read_timeout_s,
-        }
-        return HeadwaterBlobFileSystem(
-            account_name=self.account_name,
-            account_url=self.account_url,
-            credential=credential,
-            client_options=options,
-            skip_instance_cache=True,
-            use_listings_cache=False,
-        )
-
-    @property
-    def _service(self) -> Any:
-        return self.fs.service_client
-
-    async def _upload(self, source: Path | bytes, full: str, digest: str, overwrite: bool) -> bool:
-        from azure.core.exceptions import ResourceExistsError
-
-        container, blob = _split(full)
-        async with self._service.get_blob_client(container, blob) as client:
-            try:
-                if isinstance(source, bytes):
-                    await client.upload_blob(source, overwrite=overwrite, metadata={DIGEST_METADATA_KEY: digest})
-                else:
-                    with open(source, "rb") as f:
-                        await client.upload_blob(f, overwrite=overwrite, metadata={DIGEST_METADATA_KEY: digest})
-            except ResourceExistsError:
-                if overwrite:
-                    raise
-                return False
-        return True
-
-    async def _fingerprints(self, fulls: list[str]) -> dict[str, str]:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        def of(props: Any) -> str:
-            md5 = props.content_settings.content_md5 if props.content_settings else None
-            return _fingerprint(props.metadata, md5, props.etag, props.size, props.last_modified)
-
-        container_client = self._service.get_container_client(self.container)
-        out: dict[str, str] = {}
-        if len(fulls) <= _HEAD_BATCH_MAX:
-            limit = asyncio.Semaphore(_HEAD_CONCURRENCY)
-
-            async def head(full: str) -> None:
-                async with limit:
-                    try:
-                        props = await container_client.get_blob_client(_split(full)[1]).get_blob_properties()
-                    except ResourceNotFoundError:
-                        raise _missing(full) from None
-                out[full] = of(props)
-
-            await asyncio.gather(*(head(f) for f in fulls))
-            return out
-        # One listing of the folder the files share, metadata included.
-        keys = {_split(f)[1]: f for f in fulls}
-        prefix = posixpath.commonpath(list(keys))
-        prefix = "" if prefix in keys else (prefix + "/" if prefix else "")
-        async for props in container_client.list_blobs(name_starts_with=prefix or None, include=["metadata"]):
-            full = keys.get(props.name)
-            if full is not None:
-                out[full] = of(props)
-        for full in fulls:
-            if full not in out:
-                raise _missing(full)
-        return out
-
-    async def _ensure_root(self, create: bool) -> None:
-        from azure.core.exceptions import ResourceExistsError
-
-        client = self._service.get_container_client(self.container)
-        if await client.exists():
-            return
-        if not create:
-            raise ConfigurationError(
-                f"Azure blob container {self.container!r} does not exist at {self.account_url} "
-                f"(datastore {self.name!r})",
-                hint="Create it, or register the datastore with create_if_not_exists=True.",
-            )
-        with contextlib.suppress(ResourceExistsError):
-            await client.create_container()
-
-    def close(self) -> None:
-        if self._fs is not None:
-            fs, self._fs = self._fs, None
-            with contextlib.suppress(Exception):
-                from fsspec.asyn import sync
-
-                sync(fs.loop, fs.service_client.close)
-
-
-class S3Backend(RemoteBackend):
-    """A datastore that is an S3 bucket (AWS or any S3-compatible server at ``endpoint_url``)."""
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        bucket: str,
-        endpoint_url: str | None = None,
-        region: str | None = None,
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        super().__init__(name, retry=retry)
-        self.bucket = bucket
-        self.endpoint_url = endpoint_url
-        self.region = region
-        self._key = access_key_id
-        self._secret = secret_access_key
-
-    @property
-    def root(self) -> str:
-        return self.bucket
-
-    @property
-    def location(self) -> str:
-        return f"s3 bucket {self.bucket!r} at {self.endpoint_url or 'AWS S3'}"
-
-    @property
-    def _secrets(self) -> list[str]:
-        return [s for s in (self._secret,) if s]
-
-    def _connect(self) -> AbstractFileSystem:
-        from s3fs import S3FileSystem
-
-        r = self.retry
-        return S3FileSystem(
-            key=self._key,
-            secret=self._secret,
-            endpoint_url=self.endpoint_url,
-            client_kwargs={"region_name": self.region} if self.region else {},
-            config_kwargs={
-                "retries": {"total_max_attempts": r.attempts, "mode": "standard"},  # tries, the first included
-                "connect_timeout": r.connect_timeout_s,
-                "read_timeout": r.read_timeout_s,
-            },
-            skip_instance_cache=True,
-            use_listings_cache=False,
-        )
-
-    async def _upload(self, source: Path | bytes, full: str, digest: str, overwrite: bool) -> bool:
-        fs: Any = self.fs
-        if not overwrite and await fs._exists(full):
-            return False
-        metadata = {"Metadata": {DIGEST_METADATA_KEY: digest}}
-        if isinstance(source, bytes):
-            await fs._pipe_file(full, source, **metadata)
-        else:
-            await fs._put_file(os.fspath(source), full, **metadata)
-        return True
-
-    async def _fingerprints(self, fulls: list[str]) -> dict[str, str]:
-        # S3 listings carry no user metadata: one HEAD per object, concurrently.
-        fs: Any = self.fs
-        limit = asyncio.Semaphore(_HEAD_CONCURRENCY)
-        out: dict[str, str] = {}
-
-        async def head(full: str) -> None:
-            bucket, key = _split(full)
-            async with limit:
-                try:
-                    resp = await fs._call_s3("head_object", Bucket=bucket, Key=key)
-                except FileNotFoundError:
-                    raise _missing(full) from None
-            out[full] = _fingerprint(
-                resp.get("Metadata"), None, resp.get("ETag"), resp.get("ContentLength"), resp.get("LastModified")
-            )
-
-        await asyncio.gather(*(head(f) for f in fulls))
-        return out
-
-    async def _ensure_root(self, create: bool) -> None:
-        fs: Any = self.fs
-        try:
-            await fs._call_s3("head_bucket", Bucket=self.bucket)
-            return
-        except FileNotFoundError:
-            pass
-        if not create:
-            raise ConfigurationError(
-                f"S3 bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS S3'} "
-                f"(datastore {self.name!r})",
-                hint="Create it, or register the datastore with create_if_not_exists=True.",
-            )
-        where = {}
-        if self.region and self.region != "us-east-1":  # us-east-1 is the default and refuses to be named
-            where = {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
-        try:
-            await fs._call_s3("create_bucket", Bucket=self.bucket, **where)
-        except FileExistsError:
-            pass  # created meanwhile by someone else
-        fs.invalidate_cache()
-
-    def close(self) -> None:
-        if self._fs is not None:
-            fs: Any
-            fs, self._fs = self._fs, None
-            creator = getattr(fs, "_s3creator", None)
-            if creator is not None:
-                with contextlib.suppress(Exception):
-                    fs.close_session(fs.loop, creator)
-
-
-#: ``resolve(credential name, reference)``: the value of one credential of a datastore record, or
-#: None to go without it.
-CredentialResolver = Callable[[str, str], str | None]
-
-
-def from_record(record: DatastoreRecord, resolve: CredentialResolver) -> RemoteBackend | None:
-    """The backend of a remote datastore record, or None when the record is not a remote one.
-
-    Remote records are ``azure_blob`` with a ``container_name`` (the account URL from
-    ``account_url``, else from SDK v1's ``account_name``, ``protocol`` and ``endpoint``) and ``s3``.
-    ``resolve`` gives the value of each credential the record refers to (``account_key``,
-    ``sas_token``, ``access_key_id``, ``secret_access_key``); it is called only for a remote record.
-    """
-    cfg = record.config
-    if not ((record.kind == "azure_blob" and "container_name" in cfg) or record.kind == "s3"):
-        return None
-    secret: dict[str, str] = {}
-    for key, ref in (cfg.get("credentials") or {}).items():
-        if ref and (value := resolve(key, ref)) is not None:
-            secret[key] = value
-    if record.kind == "s3":
-        return S3Backend(
-            record.name,
-            bucket=cfg["bucket_name"],
-            endpoint_url=cfg.get("endpoint_url"),
-            region=cfg.get("region"),
-            access_key_id=secret.get("access_key_id"),
-            secret_access_key=secret.get("secret_access_key"),
-        )
-    account_name = cfg.get("account_name") or ""
-    account_url = cfg.get("account_url") or (
-        f"{cfg.get('protocol') or 'https'}://{account_name}.blob.{cfg.get('endpoint') or 'core.windows.net'}"
-    )
-    return AzureBlobBackend(
-        record.name,
-        container=cfg["container_name"],
-        account_name=account_name,
-        account_url=account_url,
-        account_key=secret.get("account_key"),
-        sas_token=secret.get("sas_token"),
-    )
