@@ -68,9 +68,9 @@ class Figure:
                 "median": round(self.floor_median, 6),
             },
             "ratio": round(self.ratio, 4),
-            "target": None if self.target is None else {
-                "kind": self.target.kind, "value": self.target.value, "text": self.target.text(self.unit)
-            },
+            "target": None
+            if self.target is None
+            else {"kind": self.target.kind, "value": self.target.value, "text": self.target.text(self.unit)},
             "met": self.met,
             "ran": self.ran,
             "notes": self.notes,

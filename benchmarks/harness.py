@@ -120,7 +120,11 @@ class Bench:
         with open(log_path, "wb") as log:
             start = time.perf_counter()
             proc = subprocess.Popen(
-                list(argv), cwd=cwd, env=env or self.env(), stdin=subprocess.DEVNULL, stdout=log,
+                list(argv),
+                cwd=cwd,
+                env=env or self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
                 stderr=subprocess.STDOUT,
             )
             watchdog = threading.Timer(self.timeout, proc.kill)

@@ -58,8 +58,10 @@ def write(out: Path, results: dict[str, Any], figures: list[Figure]) -> tuple[Pa
     """Write ``latest.json`` and ``latest.md`` atomically; their paths."""
     out.mkdir(parents=True, exist_ok=True)
     paths = (out / "latest.json", out / "latest.md")
-    bodies = (json.dumps({**results, "figures": [f.to_json() for f in figures]}, indent=2, ensure_ascii=False) + "\n",
-              markdown(results, figures))
+    bodies = (
+        json.dumps({**results, "figures": [f.to_json() for f in figures]}, indent=2, ensure_ascii=False) + "\n",
+        markdown(results, figures),
+    )
     for path, body in zip(paths, bodies, strict=True):
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(body, encoding="utf-8")

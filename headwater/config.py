@@ -110,8 +110,7 @@ def _check_folder(folder: Path, file: Path) -> None:
         )
     if not folder.parent.is_dir():
         raise ConfigurationError(
-            f"The workspace folder {str(folder)!r} cannot be created: its parent {str(folder.parent)!r} "
-            "does not exist",
+            f"The workspace folder {str(folder)!r} cannot be created: its parent {str(folder.parent)!r} does not exist",
             path=str(file),
             key="folder",
             hint=f"Create {folder.parent} first, or fix the path. {fix}",
@@ -156,9 +155,7 @@ def load_config(file: Path) -> WorkspaceConfig:
     for key in ("subscription_id", "resource_group", "metadata_url", "folder", "location"):
         value = data.get(key)
         if value is not None and not isinstance(value, str):
-            raise ConfigurationError(
-                f"Expected a string, got {type(value).__name__}", path=str(file), key=key
-            )
+            raise ConfigurationError(f"Expected a string, got {type(value).__name__}", path=str(file), key=key)
     url = data.get("metadata_url")
     if url is not None and not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
         raise ConfigurationError(

@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         file.write_text(text[:start] + table + text[end:], encoding="utf-8")
         return 0
     if text[start:end] != table:
-        print(f"{file}: the vm_size table is out of date; run python scripts/vm_size_table.py --write {file}",
-              file=sys.stderr)
+        print(
+            f"{file}: the vm_size table is out of date; run python scripts/vm_size_table.py --write {file}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

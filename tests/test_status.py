@@ -29,7 +29,14 @@ def test_the_three_vocabularies_are_sdk_v1s() -> None:
     assert list(PipelineRunStatus) == ["NotStarted", "Running", "Finished", "Failed", "Canceled"]
     assert list(StepRunStatus) == ["NotStarted", "Queued", "Running", "Finished", "Failed", "Canceled"]
     assert list(ScriptRunStatus) == [
-        "NotStarted", "Queued", "Preparing", "Running", "Finalizing", "Completed", "Failed", "Canceled",
+        "NotStarted",
+        "Queued",
+        "Preparing",
+        "Running",
+        "Finalizing",
+        "Completed",
+        "Failed",
+        "Canceled",
     ]
     assert {"Finished", "Completed", "Failed", "Canceled"} == TERMINAL
     assert {"Finished", "Completed"} == SUCCEEDED

@@ -18,9 +18,10 @@ def main() -> int:
     data = Dataset.File.from_files(path=[(Datastore(ws, "bigdata"), "files/")])
     out = OutputFileDatasetConfig(name="listing")
     step = PythonScriptStep(
-        script_name="step.py", name="big", source_directory=str(HERE / "src"),
-        arguments=["--name", "big", "--list-inputs", "--input", data.as_named_input("big").as_mount(),
-                   "--output", out],
+        script_name="step.py",
+        name="big",
+        source_directory=str(HERE / "src"),
+        arguments=["--name", "big", "--list-inputs", "--input", data.as_named_input("big").as_mount(), "--output", out],
     )
     run = Experiment(ws, "bigdata").submit(Pipeline(ws, steps=[step]))
     return 0 if run.wait_for_completion(show_output=True) == "Finished" else 1

@@ -25,7 +25,9 @@ def main() -> int:
             args += ["--input", previous.as_input()]
         steps.append(
             PythonScriptStep(
-                script_name="step.py", name=f"step_{i}", source_directory=str(HERE / "src" / f"step_{i}"),
+                script_name="step.py",
+                name=f"step_{i}",
+                source_directory=str(HERE / "src" / f"step_{i}"),
                 arguments=args,
             )
         )

@@ -32,21 +32,41 @@ def main() -> int:
         target = ComputeTarget.create(ws, "fan", AmlCompute.provisioning_configuration(max_nodes=width))
     src = str(HERE / "src")
     prepped = OutputFileDatasetConfig(name="prepped")
-    prep = PythonScriptStep(script_name="step.py", name="prep", source_directory=src, compute_target=target,
-                            arguments=["--name", "prep", "--output", prepped])
+    prep = PythonScriptStep(
+        script_name="step.py",
+        name="prep",
+        source_directory=src,
+        compute_target=target,
+        arguments=["--name", "prep", "--output", prepped],
+    )
     branches, outs = [], []
     for i in range(width):
         out = OutputFileDatasetConfig(name=f"branch_{i}")
-        branches.append(PythonScriptStep(
-            script_name="step.py", name=f"sleep_{i}", source_directory=src, compute_target=target,
-            arguments=["--name", f"sleep_{i}", "--input", prepped.as_input(), "--output", out, "--sleep", str(sleep)],
-        ))
+        branches.append(
+            PythonScriptStep(
+                script_name="step.py",
+                name=f"sleep_{i}",
+                source_directory=src,
+                compute_target=target,
+                arguments=[
+                    "--name",
+                    f"sleep_{i}",
+                    "--input",
+                    prepped.as_input(),
+                    "--output",
+                    out,
+                    "--sleep",
+                    str(sleep),
+                ],
+            )
+        )
         outs.append(out)
     join_args: list[object] = ["--name", "join"]
     for out in outs:
         join_args += ["--input", out.as_input()]
-    join = PythonScriptStep(script_name="step.py", name="join", source_directory=src, compute_target=target,
-                            arguments=join_args)
+    join = PythonScriptStep(
+        script_name="step.py", name="join", source_directory=src, compute_target=target, arguments=join_args
+    )
     run = Experiment(ws, "fan").submit(Pipeline(ws, steps=[prep, *branches, join]))
     return 0 if run.wait_for_completion(show_output=True) == "Finished" else 1
 

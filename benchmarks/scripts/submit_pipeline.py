@@ -21,8 +21,13 @@ def main() -> int:
     source = json.loads((HERE / "bench.json").read_text())["source"]
     ws = Workspace.from_config(str(HERE))
     out = OutputFileDatasetConfig(name="done")
-    step = PythonScriptStep(script_name="step.py", name="first", source_directory=source,
-                            arguments=["--name", "first", "--output", out], allow_reuse=False)
+    step = PythonScriptStep(
+        script_name="step.py",
+        name="first",
+        source_directory=source,
+        arguments=["--name", "first", "--output", out],
+        allow_reuse=False,
+    )
     pipeline = Pipeline(ws, steps=[step])
     experiment = Experiment(ws, "submit")
     with open(os.environ["BENCH_LEDGER"], "a", encoding="utf-8") as f:

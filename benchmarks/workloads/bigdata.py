@@ -69,8 +69,24 @@ def run(bench: Bench) -> list[Figure]:
     f_same, s_same = bench.repeat_pairs(f"{name} unchanged", stat_floor, lambda i: pipeline(f"{name} unchanged", []))
     shape = f"{sizes.big_files:,} files, {total_gib:.3g} GiB"
     return [
-        Figure(f"{name}.cold", f"{name} cold (first digest), {shape}", "s", s_cold, "BLAKE3 read of every file",
-               f_cold, Target("ratio", 1.5, f"DVC ≈ 9 {TIMES}, MD5"), ran=["big"]),
-        Figure(f"{name}.unchanged", f"{name} unchanged re-run, {shape}", "s", s_same, "Python stat walk", f_same,
-               Target("ratio", 8, f"DVC ≈ 30 {TIMES}"), ran=[]),
+        Figure(
+            f"{name}.cold",
+            f"{name} cold (first digest), {shape}",
+            "s",
+            s_cold,
+            "BLAKE3 read of every file",
+            f_cold,
+            Target("ratio", 1.5, f"DVC ≈ 9 {TIMES}, MD5"),
+            ran=["big"],
+        ),
+        Figure(
+            f"{name}.unchanged",
+            f"{name} unchanged re-run, {shape}",
+            "s",
+            s_same,
+            "Python stat walk",
+            f_same,
+            Target("ratio", 8, f"DVC ≈ 30 {TIMES}"),
+            ran=[],
+        ),
     ]

@@ -84,18 +84,62 @@ def run(bench: Bench) -> list[Figure]:
 
     figures = []
     f_cold, s_cold = bench.repeat_pairs(f"{name} cold", floor, cold)
-    figures.append(Figure(f"{name}.cold", f"{name} cold", "s", s_cold, f"plain loop, {n} processes", f_cold,
-                          Target("ratio", 1.5, f"DVC 5.5 {TIMES}, Metaflow 12.7 {TIMES}"), ran=every))
+    figures.append(
+        Figure(
+            f"{name}.cold",
+            f"{name} cold",
+            "s",
+            s_cold,
+            f"plain loop, {n} processes",
+            f_cold,
+            Target("ratio", 1.5, f"DVC 5.5 {TIMES}, Metaflow 12.7 {TIMES}"),
+            ran=every,
+        )
+    )
     f_same, s_same = bench.repeat_pairs(f"{name} unchanged", floor, lambda i: pipeline(f"{name} unchanged", []))
-    figures.append(Figure(f"{name}.unchanged", f"{name} unchanged re-run (all reused)", "s", s_same,
-                          f"plain loop, {n} processes", f_same, Target("ratio", 1.0, f"DVC 2.4 {TIMES}"), ran=[]))
+    figures.append(
+        Figure(
+            f"{name}.unchanged",
+            f"{name} unchanged re-run (all reused)",
+            "s",
+            s_same,
+            f"plain loop, {n} processes",
+            f_same,
+            Target("ratio", 1.0, f"DVC 2.4 {TIMES}"),
+            ran=[],
+        )
+    )
     f_chg, s_chg = bench.repeat_pairs(f"{name} changed", floor, output_changed)
-    figures.append(Figure(f"{name}.changed", f"{name} step {k} changed, output changes (steps {k} to {n - 1} run)",
-                          "s", s_chg, f"plain loop, {n} processes", f_chg, ran=every[k:]))
+    figures.append(
+        Figure(
+            f"{name}.changed",
+            f"{name} step {k} changed, output changes (steps {k} to {n - 1} run)",
+            "s",
+            s_chg,
+            f"plain loop, {n} processes",
+            f_chg,
+            ran=every[k:],
+        )
+    )
     f_cut, s_cut = bench.repeat_pairs(f"{name} cut-off", floor, output_identical)
-    figures.append(Figure(f"{name}.cutoff", f"{name} step {k} changed, output identical (only step {k} runs)",
-                          "s", s_cut, f"plain loop, {n} processes", f_cut, ran=[f"step_{k}"]))
-    figures.append(memory_figure(bench, name, lambda i: bench.workspace(project, f"chain-mem-{i}"),
-                                 lambda: pipeline(f"{name} memory", every), every))
+    figures.append(
+        Figure(
+            f"{name}.cutoff",
+            f"{name} step {k} changed, output identical (only step {k} runs)",
+            "s",
+            s_cut,
+            f"plain loop, {n} processes",
+            f_cut,
+            ran=[f"step_{k}"],
+        )
+    )
+    figures.append(
+        memory_figure(
+            bench,
+            name,
+            lambda i: bench.workspace(project, f"chain-mem-{i}"),
+            lambda: pipeline(f"{name} memory", every),
+            every,
+        )
+    )
     return figures
-

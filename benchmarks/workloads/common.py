@@ -26,5 +26,13 @@ def memory_figure(
         samples.append(peak.peak_mib)
         floors.append(bare_python_peak_mib(bench.python, bench.env()))
         bench.say(f"  {name} orchestrator peak {i + 1}/{bench.repeat}: {samples[-1]:.1f} MiB")
-    return Figure(f"{name}.orchestrator_rss", f"orchestrator peak RSS, {name} cold", "MiB", samples,
-                  "bare python process", floors, MEMORY_TARGET, ran=ran)
+    return Figure(
+        f"{name}.orchestrator_rss",
+        f"orchestrator peak RSS, {name} cold",
+        "MiB",
+        samples,
+        "bare python process",
+        floors,
+        MEMORY_TARGET,
+        ran=ran,
+    )

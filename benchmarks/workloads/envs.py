@@ -103,8 +103,20 @@ def run(bench: Bench) -> list[Figure]:
     floor(), resolve(0)  # warm-up (bytecode caches)
     floors, samples = bench.repeat_pairs("environment resolve", floor, resolve, times=4 * bench.repeat)
     return [
-        Figure("env.resolve_built", "environment resolve, already built: python -c ensure_environment(...)", "s",
-               samples, "python -c pass", floors),
-        Figure("env.first_build", "environment first build, one small package (six), uv cache warm", "s",
-               builds, "uv venv + uv pip install by hand", build_floors),
+        Figure(
+            "env.resolve_built",
+            "environment resolve, already built: python -c ensure_environment(...)",
+            "s",
+            samples,
+            "python -c pass",
+            floors,
+        ),
+        Figure(
+            "env.first_build",
+            "environment first build, one small package (six), uv cache warm",
+            "s",
+            builds,
+            "uv venv + uv pip install by hand",
+            build_floors,
+        ),
     ]

@@ -78,10 +78,19 @@ def run(bench: Bench) -> list[Figure]:
         return pipeline(f"{name} cold")
 
     f_cold, s_cold = bench.repeat_pairs(f"{name} cold", floor, cold)
-    figure = Figure(f"{name}.cold", f"{name} cold, {width} concurrent {TIMES} {sleep:g} s", "s", s_cold,
-                    f"xargs -P {width}", f_cold, Target("ratio", 1.3, f"DVC 8.1 {TIMES}"), [f"concurrency: {how}"],
-                    ran=every)
-    memory = memory_figure(bench, name, lambda i: bench.workspace(project, f"fan-mem-{i}"),
-                           lambda: pipeline(f"{name} memory"), every)
+    figure = Figure(
+        f"{name}.cold",
+        f"{name} cold, {width} concurrent {TIMES} {sleep:g} s",
+        "s",
+        s_cold,
+        f"xargs -P {width}",
+        f_cold,
+        Target("ratio", 1.3, f"DVC 8.1 {TIMES}"),
+        [f"concurrency: {how}"],
+        ran=every,
+    )
+    memory = memory_figure(
+        bench, name, lambda i: bench.workspace(project, f"fan-mem-{i}"), lambda: pipeline(f"{name} memory"), every
+    )
     memory.notes.append(f"concurrency: {how}")
     return [figure, memory]

@@ -74,7 +74,11 @@ def _azure(ws: Any, server: Any) -> _Store:
     container = service.get_container_client("bench")
     container.create_container()
     ds = Datastore.register_azure_blob_container(
-        ws, "benchblob", "bench", server.account_name, account_key=server.account_key,
+        ws,
+        "benchblob",
+        "bench",
+        server.account_name,
+        account_key=server.account_key,
         account_url=server.account_url,
     )
 
@@ -96,13 +100,21 @@ def _s3(ws: Any, server: Any) -> _Store:
     from headwater import Datastore
 
     client = boto3.client(
-        "s3", endpoint_url=server.endpoint_url, aws_access_key_id=server.access_key_id,
-        aws_secret_access_key=server.secret_access_key, region_name=server.region,
+        "s3",
+        endpoint_url=server.endpoint_url,
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+        region_name=server.region,
     )
     client.create_bucket(Bucket="bench")
     ds = Datastore.register_s3(
-        ws, "benchs3", "bench", endpoint_url=server.endpoint_url, access_key_id=server.access_key_id,
-        secret_access_key=server.secret_access_key, region=server.region,
+        ws,
+        "benchs3",
+        "bench",
+        endpoint_url=server.endpoint_url,
+        access_key_id=server.access_key_id,
+        secret_access_key=server.secret_access_key,
+        region=server.region,
     )
 
     def put(local: Path, name: str) -> None:
@@ -154,10 +166,24 @@ def _figures(bench: Bench, store: _Store, src: Path, work: Path, shape: str) -> 
     lib = {"azure": "azure-storage-blob", "s3": "boto3"}[store.kind]
     server = {"azure": "Azurite", "s3": "moto server"}[store.kind]
     return [
-        Figure(f"remote.{store.kind}_upload", f"{store.kind} upload {shape} ({server}): Datastore.upload", "s",
-               ups, f"{lib}, {THREADS} threads", up_floors, TARGET),
-        Figure(f"remote.{store.kind}_download", f"{store.kind} download {shape} ({server}): Datastore.download", "s",
-               downs, f"{lib}, {THREADS} threads", down_floors, TARGET),
+        Figure(
+            f"remote.{store.kind}_upload",
+            f"{store.kind} upload {shape} ({server}): Datastore.upload",
+            "s",
+            ups,
+            f"{lib}, {THREADS} threads",
+            up_floors,
+            TARGET,
+        ),
+        Figure(
+            f"remote.{store.kind}_download",
+            f"{store.kind} download {shape} ({server}): Datastore.download",
+            "s",
+            downs,
+            f"{lib}, {THREADS} threads",
+            down_floors,
+            TARGET,
+        ),
     ]
 
 

@@ -56,5 +56,14 @@ def run(bench: Bench) -> list[Figure]:
 
     floor(), step(0)  # warm-up
     floors, samples = bench.repeat_pairs("step start-up", floor, step, times=4 * bench.repeat)
-    return [Figure("startup.step", "step start-up: import headwater + Run.get_context()", "s", samples,
-                   "python -c pass", floors, Target("ratio", 4))]
+    return [
+        Figure(
+            "startup.step",
+            "step start-up: import headwater + Run.get_context()",
+            "s",
+            samples,
+            "python -c pass",
+            floors,
+            Target("ratio", 4),
+        )
+    ]

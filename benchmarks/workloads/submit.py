@@ -47,8 +47,9 @@ def run(bench: Bench) -> list[Figure]:
         label = "submit floor " + ("cold" if cold else "cached")
         # a new folder each time (removed at the end): deleting 100 MB just before a run slows its writes
         extra = ["--copy-to", str(copies / f"copy-{len(floors_cold)}-{time.monotonic_ns()}")] if cold else []
-        bench.timed([bench.python, str(SCRIPTS / "submit_floor.py"), str(source), *step_args, *extra],
-                    cwd=project, label=label)
+        bench.timed(
+            [bench.python, str(SCRIPTS / "submit_floor.py"), str(source), *step_args, *extra], cwd=project, label=label
+        )
         return _latency(label, bench.expect_started(label, ["first"]))
 
     floors_cold: list[float] = []
@@ -64,13 +65,29 @@ def run(bench: Bench) -> list[Figure]:
         cold.append(pipeline("submit cold"))
         floors_cached.append(floor(False))
         cached.append(pipeline("submit cached"))
-        bench.say(f"  submit latency {i + 1}/{bench.repeat}: cold {cold[-1]:.3f} (floor {floors_cold[-1]:.3f}), "
-                  f"cached {cached[-1]:.3f} (floor {floors_cached[-1]:.3f})")
+        bench.say(
+            f"  submit latency {i + 1}/{bench.repeat}: cold {cold[-1]:.3f} (floor {floors_cold[-1]:.3f}), "
+            f"cached {cached[-1]:.3f} (floor {floors_cached[-1]:.3f})"
+        )
     shutil.rmtree(copies, ignore_errors=True)
     shape = f"{sizes.submit_files:,} files, {mb:g} MB"
     return [
-        Figure("submit.cold", f"submit → first step started, cold snapshot, {shape}", "s", cold,
-               "copy the folder + start the step", floors_cold, ran=["first"]),
-        Figure("submit.cached", f"submit → first step started, snapshot cached, {shape}", "s", cached,
-               "start the step", floors_cached, ran=["first"]),
+        Figure(
+            "submit.cold",
+            f"submit → first step started, cold snapshot, {shape}",
+            "s",
+            cold,
+            "copy the folder + start the step",
+            floors_cold,
+            ran=["first"],
+        ),
+        Figure(
+            "submit.cached",
+            f"submit → first step started, snapshot cached, {shape}",
+            "s",
+            cached,
+            "start the step",
+            floors_cached,
+            ran=["first"],
+        ),
     ]

@@ -88,8 +88,10 @@ def _show(data: dict[str, Any]) -> None:
             *([("address", data["address"])] if data["address"] else []),
             *([("attached over", data["attached_over"])] if data["attached_over"] else []),
             *(
-                [("shared filesystem", _shared(data["shared_filesystem"])),
-                 ("staging datastore", data["staging_datastore"] or "(the default datastore)")]
+                [
+                    ("shared filesystem", _shared(data["shared_filesystem"])),
+                    ("staging datastore", data["staging_datastore"] or "(the default datastore)"),
+                ]
                 if data["type"] == "Ray"
                 else []
             ),
@@ -120,13 +122,26 @@ def show_cmd(name: str, workspace_name: str | None, folder: str | None, as_json:
 
 @compute.command("attach-ray")
 @click.argument("name")
-@click.option("--address", default="auto", show_default=True, metavar="ADDR",
-              help="The Ray cluster: 'auto' (started on this machine), host:port, or ray://host:port.")
-@click.option("--shared-filesystem/--no-shared-filesystem", "shared_filesystem", default=None,
-              help="Whether the cluster's nodes see this host's files (default: decided at each submit: "
-              "yes when every node is on this host). Without one, steps are shipped through a datastore.")
-@click.option("--staging-datastore", default=None, metavar="DATASTORE",
-              help="The Azure Blob or S3 datastore steps are shipped through (default: the default datastore).")
+@click.option(
+    "--address",
+    default="auto",
+    show_default=True,
+    metavar="ADDR",
+    help="The Ray cluster: 'auto' (started on this machine), host:port, or ray://host:port.",
+)
+@click.option(
+    "--shared-filesystem/--no-shared-filesystem",
+    "shared_filesystem",
+    default=None,
+    help="Whether the cluster's nodes see this host's files (default: decided at each submit: "
+    "yes when every node is on this host). Without one, steps are shipped through a datastore.",
+)
+@click.option(
+    "--staging-datastore",
+    default=None,
+    metavar="DATASTORE",
+    help="The Azure Blob or S3 datastore steps are shipped through (default: the default datastore).",
+)
 @workspace_options
 def attach_ray_cmd(
     name: str,

@@ -33,8 +33,7 @@ def list_cmd(workspace_name: str | None, folder: str | None, as_json: bool) -> N
     with open_workspace(workspace_name, folder) as ws:
         records = ws.metadata_store.list_datasets()
     rows: list[dict[str, Any]] = [
-        {"name": r.name, "version": r.version, "kind": r.kind, "created_at": r.created_at, "id": r.id}
-        for r in records
+        {"name": r.name, "version": r.version, "kind": r.kind, "created_at": r.created_at, "id": r.id} for r in records
     ]
     if as_json:
         output.emit_json(rows)
@@ -53,7 +52,10 @@ def _versions(ws: Workspace, name: str) -> list[DatasetRecord]:
     versions = store.list_dataset_versions(name)
     if not versions:
         raise NotFoundError(
-            "Dataset", name, where=f"workspace {ws.name!r}", candidates=store.dataset_names(),
+            "Dataset",
+            name,
+            where=f"workspace {ws.name!r}",
+            candidates=store.dataset_names(),
             hint="List them with `headwater dataset list`.",
         )
     return versions
@@ -136,8 +138,7 @@ def versions_cmd(name: str, workspace_name: str | None, folder: str | None, as_j
     with open_workspace(workspace_name, folder) as ws:
         versions = _versions(ws, name)
     rows: list[dict[str, Any]] = [
-        {"version": r.version, "created_at": r.created_at, "digest": r.digest, "description": r.description,
-         "id": r.id}
+        {"version": r.version, "created_at": r.created_at, "digest": r.digest, "description": r.description, "id": r.id}
         for r in versions
     ]
     if as_json:
@@ -145,6 +146,8 @@ def versions_cmd(name: str, workspace_name: str | None, folder: str | None, as_j
         return
     output.table(
         ["version", "created", "digest", "description"],
-        [[str(r["version"]), output.format_time(r["created_at"]), _short(r["digest"]), r["description"] or ""]
-         for r in rows],
+        [
+            [str(r["version"]), output.format_time(r["created_at"]), _short(r["digest"]), r["description"] or ""]
+            for r in rows
+        ],
     )

@@ -129,9 +129,7 @@ def _env_credential(variable: str | None, *, store: bool, option: str) -> Creden
     return value
 
 
-_create_option = click.option(
-    "--create", is_flag=True, help="Create the container/bucket when it does not exist."
-)
+_create_option = click.option("--create", is_flag=True, help="Create the container/bucket when it does not exist.")
 _skip_validation_option = click.option(
     "--skip-validation", is_flag=True, help="Register without reaching the server to check the credentials."
 )

@@ -41,16 +41,30 @@ def _human(size: int) -> str:
     return f"{value:.1f} TiB"  # unreachable
 
 
-_NOUNS = {"outputs": "output(s)", "staging": "staging folder(s)", "snapshots": "snapshot(s)",
-          "environments": "environment(s)"}
+_NOUNS = {
+    "outputs": "output(s)",
+    "staging": "staging folder(s)",
+    "snapshots": "snapshot(s)",
+    "environments": "environment(s)",
+}
 
 
 @click.command("gc")
-@click.option("--older-than", "older_than", metavar="AGE", callback=_age,
-              help=f"Collect runs that ended more than AGE ago (30d, 12h, 2w). Default {DEFAULT_AGE}, "
-                   "unless --keep-last is given.")
-@click.option("--keep-last", "keep_last", type=click.IntRange(min=0), metavar="N",
-              help="Keep everything of the newest N runs of each experiment.")
+@click.option(
+    "--older-than",
+    "older_than",
+    metavar="AGE",
+    callback=_age,
+    help=f"Collect runs that ended more than AGE ago (30d, 12h, 2w). Default {DEFAULT_AGE}, "
+    "unless --keep-last is given.",
+)
+@click.option(
+    "--keep-last",
+    "keep_last",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Keep everything of the newest N runs of each experiment.",
+)
 @click.option("--dry-run", is_flag=True, help="Remove nothing; report what would be removed.")
 @click.option("--verbose", "-v", is_flag=True, help="List every item, and the outputs kept on purpose.")
 @workspace_options
@@ -106,15 +120,18 @@ def _print(report: GcReport, *, dry_run: bool, verbose: bool) -> None:
     verb = "Would remove" if dry_run else "Removed"
     if verbose:
         for item in report.removed:
-            output.echo(f"{verb} {item.kind[:-1] if item.kind != 'staging' else 'staging'} {item.what} "
-                        f"({_human(item.bytes)})")
+            output.echo(
+                f"{verb} {item.kind[:-1] if item.kind != 'staging' else 'staging'} {item.what} ({_human(item.bytes)})"
+            )
         for what, why in report.kept:
             output.echo(f"Kept output {what}: {why}")
     totals = report.totals()
     parts = [f"{totals[k]['count']} {_NOUNS[k]} ({_human(totals[k]['bytes'])})" for k in totals]
     output.echo(f"{verb} {', '.join(parts)}; {'would free' if dry_run else 'freed'} {_human(report.freed_bytes)}.")
     if report.kept and not verbose:
-        output.echo(f"Kept {len(report.kept)} old output(s) that a registered dataset or a kept run uses "
-                    "(--verbose lists them).")
+        output.echo(
+            f"Kept {len(report.kept)} old output(s) that a registered dataset or a kept run uses "
+            "(--verbose lists them)."
+        )
     for problem in report.errors:
         output.echo(f"Could not remove: {problem}", err=True)

@@ -118,8 +118,9 @@ def resolve_run(ws: Workspace, prefix: str) -> RunRecord:
 
 @run.command("list")
 @click.option("--experiment", "-e", "experiment", metavar="NAME", help="Only runs of this experiment.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, metavar="N",
-              help="Show at most N runs.")
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="Show at most N runs."
+)
 @click.option("--all", "show_all", is_flag=True, help="Show every run (no --limit).")
 @workspace_options
 @json_option
@@ -162,8 +163,13 @@ def list_cmd(
     output.table(
         ["id", "experiment", "status", "started", "duration"],
         [
-            [r["id"], r["experiment"], r["status"], output.format_time(r["started_at"]),
-             output.format_duration(r["duration_seconds"])]
+            [
+                r["id"],
+                r["experiment"],
+                r["status"],
+                output.format_time(r["started_at"]),
+                output.format_duration(r["duration_seconds"]),
+            ]
             for r in rows
         ],
         styles={"status": output.STATUS_STYLES.get},
@@ -240,8 +246,13 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
     output.table(
         ["step", "status", "duration", "reuse", "reason"],
         [
-            [str(s["name"]), s["status"], output.format_duration(s["duration_seconds"]), _reuse_label(s),
-             s["reason"] or "-"]
+            [
+                str(s["name"]),
+                s["status"],
+                output.format_duration(s["duration_seconds"]),
+                _reuse_label(s),
+                s["reason"] or "-",
+            ]
             for s in steps
         ],
         styles={"status": output.STATUS_STYLES.get},
@@ -380,8 +391,7 @@ def cancel_cmd(run_id: str, workspace_name: str | None, folder: str | None) -> N
         if record.kind not in ("pipeline", "script"):
             raise HeadwaterError(
                 f"Run {record.id} is a {record.kind} run, not a pipeline or script run.",
-                hint=f"Cancel its pipeline run: headwater run cancel {record.parent_id}"
-                if record.parent_id else None,
+                hint=f"Cancel its pipeline run: headwater run cancel {record.parent_id}" if record.parent_id else None,
             )
         pipeline = run_from_record(ws, record)
         status = pipeline.get_status()

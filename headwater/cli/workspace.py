@@ -98,8 +98,7 @@ def choose_workspace(name: str | None, folder: str | None) -> WorkspaceChoice:
     raise ConfigurationError(
         "No workspace chosen.",
         hint="Pass --workspace NAME, set $HEADWATER_WORKSPACE, or run `headwater workspace create NAME "
-        "--write-config` in your project folder"
-        + (f" (existing workspaces: {', '.join(known)})." if known else "."),
+        "--write-config` in your project folder" + (f" (existing workspaces: {', '.join(known)})." if known else "."),
     )
 
 
@@ -153,13 +152,24 @@ def workspace() -> None:
 
 @workspace.command("create")
 @click.argument("name")
-@click.option("--folder", type=click.Path(file_okay=False), metavar="PATH",
-              help="Where to keep it (default: $HEADWATER_HOME/workspaces/NAME).")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False),
+    metavar="PATH",
+    help="Where to keep it (default: $HEADWATER_HOME/workspaces/NAME).",
+)
 @click.option("--metadata-url", metavar="URL", help="A postgresql:// URL for the metadata store (default: SQLite).")
 @click.option("--exist-ok", is_flag=True, help="Succeed when the workspace exists already.")
-@click.option("--write-config", "write_config", is_flag=False, flag_value=".", default=None, metavar="[DIR]",
-              type=click.Path(file_okay=False),
-              help="Also write DIR/.azureml/config.json naming it (DIR defaults to the current folder).")
+@click.option(
+    "--write-config",
+    "write_config",
+    is_flag=False,
+    flag_value=".",
+    default=None,
+    metavar="[DIR]",
+    type=click.Path(file_okay=False),
+    help="Also write DIR/.azureml/config.json naming it (DIR defaults to the current folder).",
+)
 def create_cmd(
     name: str, folder: str | None, metadata_url: str | None, exist_ok: bool, write_config: str | None
 ) -> None:
@@ -249,8 +259,12 @@ def list_cmd(as_json: bool) -> None:
 @workspace.command("check")
 @click.argument("name", required=False)
 @workspace_options
-@click.option("--no-outputs", "skip_outputs", is_flag=True,
-              help="Leave out the outputs' digests (the slow part on a large workspace).")
+@click.option(
+    "--no-outputs",
+    "skip_outputs",
+    is_flag=True,
+    help="Leave out the outputs' digests (the slow part on a large workspace).",
+)
 @json_option
 def check_cmd(
     name: str | None, workspace_name: str | None, folder: str | None, skip_outputs: bool, as_json: bool

@@ -158,10 +158,12 @@ def install(site_packages: str | os.PathLike[str] | None = None) -> Path:
     """
     site = Path(site_packages) if site_packages is not None else site_packages_dir()
     if not site.is_dir():
-        raise NotFoundError("site-packages folder", str(site),
-                            hint="Pass the purelib folder of an existing environment.")
-    _refuse_if_conflicting([str(site)] if site_packages is not None else None,
-                           f"install the azureml compatibility layer into {site}")
+        raise NotFoundError(
+            "site-packages folder", str(site), hint="Pass the purelib folder of an existing environment."
+        )
+    _refuse_if_conflicting(
+        [str(site)] if site_packages is not None else None, f"install the azureml compatibility layer into {site}"
+    )
     lines = [
         "# Headwater's azureml compatibility layer (`headwater compat install`); `headwater compat uninstall` "
         "removes it.",

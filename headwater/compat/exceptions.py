@@ -75,8 +75,9 @@ class ModelPathNotFoundException(SdkOnlyException):
 class ParallelRunException(SdkOnlyException):
     """SDK v1: raised by a ParallelRunStep entry script to steer retries."""
 
-    def __init__(self, exception_message: str = "", code: str | None = None, delay_seconds: float = 0,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, exception_message: str = "", code: str | None = None, delay_seconds: float = 0, **kwargs: object
+    ) -> None:
         super().__init__(exception_message)
         self.code = code
         self.delay_seconds = delay_seconds
@@ -97,8 +98,9 @@ class TrainingException(SdkOnlyException):
 class WebserviceException(SdkOnlyException):
     """SDK v1: a model-deployment request failed (Headwater does not deploy models)."""
 
-    def __init__(self, exception_message: str = "", status_code: object = None, logger: object = None,
-                 **kwargs: object) -> None:
+    def __init__(
+        self, exception_message: str = "", status_code: object = None, logger: object = None, **kwargs: object
+    ) -> None:
         super().__init__(exception_message)
         self.status_code = status_code
 

@@ -237,8 +237,6 @@ def check_listed_names(datastore: str, rels: Sequence[str]) -> list[str]:
     return list(rels)
 
 
-
-
 def _glob_base(path: str) -> str:
     """The folder part of ``path`` before its first glob segment."""
     parts = path.split("/")

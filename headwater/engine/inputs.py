@@ -319,4 +319,3 @@ class InputResolver:
         for run_dir in list(self._mounts):
             self.release(run_dir)
         self.access.close()
-

@@ -202,8 +202,16 @@ def build_task(
         assert step.script is not None
         argv: tuple[str, ...] = (python, step.script, *args)
     elif step.kind == "transfer":  # DataTransferStep: Headwater's copier, always on this machine
-        argv = (sys.executable, "-m", "headwater.engine.transfer", "--workspace-folder", ws.folder,
-                "--step-name", step.name, *args)
+        argv = (
+            sys.executable,
+            "-m",
+            "headwater.engine.transfer",
+            "--workspace-folder",
+            ws.folder,
+            "--step-name",
+            step.name,
+            *args,
+        )
         target = None
     else:
         argv = _command_argv(args, python)

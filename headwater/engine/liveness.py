@@ -139,9 +139,7 @@ def hold_run_lock(run_dir: Path, *, wait_seconds: float = 30.0) -> int:
         except BlockingIOError:
             if time.monotonic() > deadline:
                 os.close(fd)
-                raise LockBusyError(
-                    f"another process holds {lock}: this run already has an orchestrator"
-                ) from None
+                raise LockBusyError(f"another process holds {lock}: this run already has an orchestrator") from None
             time.sleep(0.01)
     os.ftruncate(fd, 0)
     os.pwrite(fd, identity().encode(), 0)

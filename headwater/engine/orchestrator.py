@@ -49,7 +49,12 @@ class Orchestrator:
     """Runs one pipeline run to its end."""
 
     def __init__(
-        self, plan: RunPlan, store: MetadataStore, executor: Executor, *, log: TextIO | None = None,
+        self,
+        plan: RunPlan,
+        store: MetadataStore,
+        executor: Executor,
+        *,
+        log: TextIO | None = None,
         resume: bool = False,
     ) -> None:
         self.plan = plan
@@ -362,14 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     log_path = RunLayout(plan_path.parent).orchestrator_log
     log_path.parent.mkdir(parents=True, exist_ok=True)
 
-    with open(log_path, "a", encoding="utf-8") as log, MetadataStore.open(
-        plan.workspace.metadata_url
-    ) as store, RoutingExecutor(
-        LocalExecutor(grace_seconds=plan.terminate_grace_seconds),
-        plan.ray_targets,
-        grace_seconds=plan.terminate_grace_seconds,
-        resources={sp.run_id: sp.resources for sp in plan.steps.values() if sp.resources},
-    ) as executor:
+    with (
+        open(log_path, "a", encoding="utf-8") as log,
+        MetadataStore.open(plan.workspace.metadata_url) as store,
+        RoutingExecutor(
+            LocalExecutor(grace_seconds=plan.terminate_grace_seconds),
+            plan.ray_targets,
+            grace_seconds=plan.terminate_grace_seconds,
+            resources={sp.run_id: sp.resources for sp in plan.steps.values() if sp.resources},
+        ) as executor,
+    ):
         claim_store_lock(store, plan.pipeline_run_id)  # PostgreSQL: for readers on other machines
         orch = Orchestrator(plan, store, executor, log=log, resume=resume)
 
@@ -383,7 +390,6 @@ def main(argv: list[str] | None = None) -> int:
             orch.runner.close()
     os.close(lock)  # the run has its final status: nothing is left to guard
     return 0 if status in SUCCEEDED else 1
-
 
 
 if __name__ == "__main__":

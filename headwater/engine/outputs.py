@@ -72,12 +72,16 @@ def _check_link(root: Path, base: str, rel: str, output: str) -> None:
         raise _refuse(output, rel, f"is a symlink to {raw!r}{shown}, outside the output folder")
     if not Path(target).exists():
         raise _refuse(
-            output, rel, f"is a symlink to {raw!r}, which does not exist (a dangling link or a loop)",
+            output,
+            rel,
+            f"is a symlink to {raw!r}, which does not exist (a dangling link or a loop)",
             "Remove the link before the step ends, or write the file it points to.",
         )
     if Path(target).is_dir():
         raise _refuse(
-            output, rel, f"is a symlink to the folder {raw!r}: outputs may link to files only, not to folders",
+            output,
+            rel,
+            f"is a symlink to the folder {raw!r}: outputs may link to files only, not to folders",
             "Link to the files one by one, or copy the folder (shutil.copytree).",
         )
     canonical = os.path.relpath(target, os.path.realpath(os.path.dirname(link)))
@@ -94,7 +98,9 @@ def check_output(folder: Path, output: str | None = None) -> list[str]:
     name = output or folder.name
     if folder.is_symlink():
         raise _refuse(
-            name, "", f"was replaced by a symlink to {os.readlink(folder)!r}",
+            name,
+            "",
+            f"was replaced by a symlink to {os.readlink(folder)!r}",
             "Write the output's files into the folder the step was given.",
         )
     if not folder.is_dir():
@@ -117,7 +123,9 @@ def check_output(folder: Path, output: str | None = None) -> list[str]:
                 out.append(rel)
             else:
                 raise _refuse(
-                    name, rel, "is not a regular file (a FIFO, socket or device): it cannot be committed",
+                    name,
+                    rel,
+                    "is not a regular file (a FIFO, socket or device): it cannot be committed",
                     "Remove it before the step ends.",
                 )
     return sorted(out)

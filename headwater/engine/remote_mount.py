@@ -295,8 +295,15 @@ def main() -> int:
     mount_point = Path(spec["mount_point"])
     threading.Thread(target=_watch, args=(int(spec["watch_pid"]), mount_point), daemon=True).start()
     try:
-        FUSE(_View(backend, spec["files"]), str(mount_point), foreground=True, nothreads=False, ro=True,
-             fsname=f"headwater:{record.name}", raw_fi=False)
+        FUSE(
+            _View(backend, spec["files"]),
+            str(mount_point),
+            foreground=True,
+            nothreads=False,
+            ro=True,
+            fsname=f"headwater:{record.name}",
+            raw_fi=False,
+        )
     finally:
         close = getattr(backend, "close", None)
         if close is not None:

@@ -155,8 +155,7 @@ def ship_payload(
         "datastores": {name: _datastore_entry(store, name, workspace_folder) for name in sorted(names)},
         "inputs": items,
         "outputs": [
-            {"name": o.name, "datastore": o.datastore, "path": o.path, "spec": specs[o.name].to_dict()}
-            for o in outputs
+            {"name": o.name, "datastore": o.datastore, "path": o.path, "spec": specs[o.name].to_dict()} for o in outputs
         ],
     }
     return payload, notices

@@ -226,16 +226,28 @@ class StepRunner:
             notices = self.inputs.materialize(resolved, run_dir) if staging is None else []
             workdir = prepare_workdir(self.snapshots_root / snapshot_id, run_dir)
             task = build_task(
-                self.plan, step, run_dir=run_dir, workdir=workdir, inputs=resolved, outputs=outputs,
+                self.plan,
+                step,
+                run_dir=run_dir,
+                workdir=workdir,
+                inputs=resolved,
+                outputs=outputs,
                 interpreter=self.interpreters.get(node),
             )
             if staging is not None:
                 from headwater.engine.ship import ship_payload  # tarfile & co: Ray targets without a shared FS only
 
                 payload, notices = ship_payload(
-                    store=self.store, resolver=self.inputs, step=step, run_dir=run_dir, resolved=resolved,
-                    outputs=outputs, staging=staging, snapshot_dir=self.snapshots_root / snapshot_id,
-                    snapshot_id=snapshot_id, workspace_folder=self.ws_folder,
+                    store=self.store,
+                    resolver=self.inputs,
+                    step=step,
+                    run_dir=run_dir,
+                    resolved=resolved,
+                    outputs=outputs,
+                    staging=staging,
+                    snapshot_dir=self.snapshots_root / snapshot_id,
+                    snapshot_id=snapshot_id,
+                    workspace_folder=self.ws_folder,
                 )
                 task = dataclasses.replace(task, ship=payload)
         except (HeadwaterError, OSError) as exc:
@@ -370,10 +382,15 @@ class StepRunner:
             self.store.add_properties(run_id, ran_on)
         changed = check_snapshot(self.snapshots_root, self.plan.steps[node].snapshot_id)
         if changed:
-            self._system_log(node, "snapshot.txt", [
-                "the step wrote into its working copy's files, which changed the stored snapshot ("
-                + ", ".join(changed[:5]) + "); the snapshot was discarded and is stored again on the next submit"
-            ])
+            self._system_log(
+                node,
+                "snapshot.txt",
+                [
+                    "the step wrote into its working copy's files, which changed the stored snapshot ("
+                    + ", ".join(changed[:5])
+                    + "); the snapshot was discarded and is stored again on the next submit"
+                ],
+            )
         if result.reason in ("timeout", "canceled"):
             shutil.rmtree(RunLayout(run_dir).staging, ignore_errors=True)
             error: dict[str, Any] = {"message": result.message}
@@ -401,8 +418,11 @@ class StepRunner:
         committed = result.outputs
         if committed is None and self.plan.ray_ship.get(step.compute_target or ""):
             # shipped: only its worker can commit (its staged files are there); it reported why it did not
-            return self._fail(node, f"{self.noun} {step.name!r} succeeded but its outputs could not be saved: "
-                              f"{result.message or 'the Ray worker reported no outputs'}")
+            return self._fail(
+                node,
+                f"{self.noun} {step.name!r} succeeded but its outputs could not be saved: "
+                f"{result.message or 'the Ray worker reported no outputs'}",
+            )
         try:
             self._commit_outputs(node, run_dir, committed)
         except (HeadwaterError, OSError) as exc:

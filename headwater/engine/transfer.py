@@ -380,8 +380,10 @@ def run(argv: Sequence[str]) -> Summary:
             sources, destination, dest_path, source_type=args.source_type, destination_type=args.destination_type
         )
         shown_sources = ", ".join(_where(b, p) for b, p in sources)
-        print(f"{args.step_name}: copying {len(copies)} files from {shown_sources} to {_where(destination, dest_path)}",
-              flush=True)
+        print(
+            f"{args.step_name}: copying {len(copies)} files from {shown_sources} to {_where(destination, dest_path)}",
+            flush=True,
+        )
         temp = Path(tempfile.mkdtemp(prefix=".transfer-", dir=Path.cwd()))
         try:
             summary = copy_files(copies, destination, temp_dir=temp, log=sys.stdout)

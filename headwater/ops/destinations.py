@@ -47,8 +47,7 @@ def destination_problems(
                     known = sorted(r.name for r in store.list_datastores())
                 problems.append(
                     f"{where} goes to {o.path_template!r} on datastore {name!r}, which is not registered in this "
-                    "workspace."
-                    + (did_you_mean(name, known) or f" Registered: {', '.join(repr(k) for k in known)}.")
+                    "workspace." + (did_you_mean(name, known) or f" Registered: {', '.join(repr(k) for k in known)}.")
                 )
                 continue
             if destination_escape(o.path_template):

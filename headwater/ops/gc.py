@@ -260,9 +260,7 @@ def collect_garbage(
     return report
 
 
-def _outputs(
-    ws_folder: Path, store: MetadataStore, selection: _Selection, holds: list[Hold], report: GcReport
-) -> None:
+def _outputs(ws_folder: Path, store: MetadataStore, selection: _Selection, holds: list[Hold], report: GcReport) -> None:
     kept_refs: list[tuple[str, str, str]] = []  # (datastore, path, why)
     candidates: dict[tuple[str, str], list[RunOutputRecord]] = {}
     held_runs = {h.run_id: h.what for h in holds if h.run_id}

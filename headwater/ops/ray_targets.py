@@ -304,4 +304,3 @@ def local_datastore_problems(
         for name, is_local in sorted(datastores.items())
         if is_local
     ]
-

@@ -121,9 +121,11 @@ def resume_run(store: MetadataStore, ws_folder: str | os.PathLike[str], run_id: 
                 store.update_run(run_id, status=PipelineRunStatus.Failed, ended_at=utcnow(), error=error)
             raise
     names = {s.id: s.name or s.id for s in steps}
-    kept = [] if current.kind == SCRIPT_RUN else [
-        s.name or s.id for s in store.list_runs(parent_id=run_id) if s.id not in names
-    ]
+    kept = (
+        []
+        if current.kind == SCRIPT_RUN
+        else [s.name or s.id for s in store.list_runs(parent_id=run_id) if s.id not in names]
+    )
     after = store.get_run(run_id)
     assert after is not None
     return ResumedRun(after, attempt + 1, kept, list(names.values()))
@@ -161,8 +163,7 @@ def _check_resumable(record: RunRecord, run_dir: Path) -> Path:
     if record.status in ACTIVE or (pid is not None and not _orchestrator_gone(record)):
         running = f"orchestrator pid {pid}" if pid is not None else "its orchestrator is starting"
         raise RunNotResumableError(
-            f"Run {record.id} is still running ({running}); only a run whose orchestrator has stopped can be "
-            "resumed.",
+            f"Run {record.id} is still running ({running}); only a run whose orchestrator has stopped can be resumed.",
             hint=f"Wait for it to end, or cancel it first: headwater run cancel {record.id}",
         )
     plan_path = Path(record.definition.get("plan") or RunLayout(run_dir).plan)
@@ -229,7 +230,15 @@ def _reset_step(store: MetadataStore, ws_folder: Path, step: RunRecord, attempt:
     # A script run's definition also holds its plan and orchestrator: merge; a step run's is its own.
     definition = {**step.definition, "pid": None} if step.kind == SCRIPT_RUN else {}
     store.update_run(
-        step.id, status=StepRunStatus.NotStarted, started_at=None, ended_at=None, error=None, fingerprint=None,
-        reused_run_id=None, reason=None, definition=definition, reopen=True,
+        step.id,
+        status=StepRunStatus.NotStarted,
+        started_at=None,
+        ended_at=None,
+        error=None,
+        fingerprint=None,
+        reused_run_id=None,
+        reason=None,
+        definition=definition,
+        reopen=True,
     )
     store.set_tags(step.id, {ATTEMPT_TAG: str(attempt + 1)})

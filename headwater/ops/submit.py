@@ -326,9 +326,7 @@ def _record_pipeline_run(
         store.set_tags(sp.run_id, {"azureml.nodeid": step.node_id, "azureml.pipeline": pipeline_run_id})
 
 
-def _record_script_run(
-    store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]]
-) -> None:
+def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]]) -> None:
     """The script run's one record (kind ``script``, NotStarted), with SDK v1's properties."""
     (step,) = plan.spec.steps
     sp = plan.steps[step.node_id]
@@ -353,4 +351,3 @@ def _record_script_run(
             **resources_property(sp.resources),
         },
     )
-

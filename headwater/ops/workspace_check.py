@@ -31,6 +31,7 @@ from headwater.store.schema import HEAD
 
 __all__ = ["CheckReport", "Problem", "backup_workspace", "check_workspace"]
 
+
 @dataclass(frozen=True)
 class Problem:
     """One thing found wrong: ``kind`` is ``database``, ``schema``, ``run_folder`` or ``output``."""
@@ -126,8 +127,12 @@ def _check_outputs(report: CheckReport, store: MetadataStore, folder: Path, runs
                     current = stored_output_digest(backend, out.path, cache)
                 except Exception as exc:  # a remote store's network or credential error: report it, go on
                     report.problems.append(
-                        Problem("output", f"output {out.name!r} of {_label(run)}: cannot read {where}: {exc}",
-                                run_id=run.id, path=out.path)
+                        Problem(
+                            "output",
+                            f"output {out.name!r} of {_label(run)}: cannot read {where}: {exc}",
+                            run_id=run.id,
+                            path=out.path,
+                        )
                     )
                     continue
                 if current is None:
@@ -172,8 +177,12 @@ def check_workspace(name: str, folder: Path, url: str, *, outputs: bool = True) 
             run_dir = WorkspaceLayout(folder).run(run.id).folder
             if _expects_folder(run) and not run_dir.is_dir():
                 report.problems.append(
-                    Problem("run_folder", f"{_label(run)} has no folder ({run_dir}): its logs are gone",
-                            run_id=run.id, path=str(run_dir))
+                    Problem(
+                        "run_folder",
+                        f"{_label(run)} has no folder ({run_dir}): its logs are gone",
+                        run_id=run.id,
+                        path=str(run_dir),
+                    )
                 )
         if outputs:
             _check_outputs(report, store, folder, runs)

@@ -351,9 +351,7 @@ def _hash_checked(key: str, st: os.stat_result) -> tuple[str, bool]:
     return digest, _same_file(st, os.stat(key)) and not _racy(st)
 
 
-def file_digests(
-    paths: Iterable[str | os.PathLike[str]], cache: DigestCacheLike = NULL_CACHE
-) -> list[str | OSError]:
+def file_digests(paths: Iterable[str | os.PathLike[str]], cache: DigestCacheLike = NULL_CACHE) -> list[str | OSError]:
     """Digests of many local files, as :func:`file_digest` gives them, in order; an ``OSError`` in
     place of a file that could not be read.
 

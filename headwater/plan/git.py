@@ -47,6 +47,7 @@ def _log() -> logging.Logger:
 
     return logging.getLogger(__name__)
 
+
 #: How long one git command may take before it is killed and its answer treated as unknown.
 GIT_TIMEOUT_S = 10.0
 
@@ -96,7 +97,11 @@ def _start_git(git: str, args: list[str], cwd: str, env: Mapping[str, str]) -> s
     """Start ``git args`` in ``cwd`` (stdout captured); None when it cannot start."""
     try:
         return subprocess.Popen(
-            [git, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            [git, *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
     except OSError as exc:  # cwd missing, git not executable
@@ -143,9 +148,7 @@ def _from_git(source_dir: str, wanted_uri: bool) -> dict[str, str | None] | None
     env["GIT_TERMINAL_PROMPT"] = "0"
     # Both commands run at once: each costs a process start, which is most of their time.
     uri = _start_git(git, ["ls-remote", "--get-url"], source_dir, env) if wanted_uri else None
-    status = _run_git(
-        git, ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "."], source_dir, env
-    )
+    status = _run_git(git, ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "."], source_dir, env)
     if status is None:  # not a work tree (or inside .git, or git refused the repository)
         _finish_git(uri, source_dir, kill=True)
         return None
@@ -217,8 +220,10 @@ def _status_many(
 ) -> tuple[dict[str, str | None], list[str]] | None:
     """Branch/commit of the work tree at ``root`` and the changed paths under ``rels`` (one git process)."""
     out = _run_git(
-        git, ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z", "--", *(r or "." for r in rels)],
-        root, env,
+        git,
+        ["--no-optional-locks", "status", "--porcelain=v2", "--branch", "-z", "--", *(r or "." for r in rels)],
+        root,
+        env,
     )
     if out is None:
         return None

@@ -39,6 +39,7 @@ class StepDecision:
     def reused(self) -> bool:
         return self.reuse_run is not None
 
+
 def fingerprint_parts(
     step: StepSpec,
     *,

@@ -140,9 +140,7 @@ def _load_spec(root: str) -> tuple[Any, bool]:
     return spec, not has_negation
 
 
-def _walk(
-    root: str, spec: Any, prune: bool, problems: list[str]
-) -> Iterator[tuple[str, str, os.stat_result]]:
+def _walk(root: str, spec: Any, prune: bool, problems: list[str]) -> Iterator[tuple[str, str, os.stat_result]]:
     """Yield ``(relative path, path, stat)`` of each snapshot file; skipped items go to ``problems``."""
     root_real = os.path.realpath(root)
     stack: list[tuple[str, str, str, frozenset[str]]] = [(root, "", root_real, frozenset({root_real}))]
@@ -160,9 +158,7 @@ def _walk(
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            if spec is not None and (
-                spec.match_file(rel) or (is_dir and prune and spec.match_file(rel + "/"))
-            ):
+            if spec is not None and (spec.match_file(rel) or (is_dir and prune and spec.match_file(rel + "/"))):
                 continue
             is_link = entry.is_symlink()
             if is_dir:

@@ -163,9 +163,7 @@ class DataReference:
         args.update(changes)
         return DataReference(**args)
 
-    def path(
-        self, path: str | os.PathLike[str] | None = None, data_reference_name: str | None = None
-    ) -> DataReference:
+    def path(self, path: str | os.PathLike[str] | None = None, data_reference_name: str | None = None) -> DataReference:
         """A reference to ``path`` below this one (mode ``mount``); ``path=None`` keeps this path.
 
         Without ``data_reference_name`` the new reference gets the stable default name of its path.
@@ -306,8 +304,7 @@ class DataPath:
             raise ValueError("datapath_compute_binding is a required parameter")
         if not isinstance(datapath_compute_binding, DataPathComputeBinding):
             raise ValueError(
-                "Invalid type. Expected DataPathComputeBinding, but type is "
-                f"{type(datapath_compute_binding).__name__}"
+                f"Invalid type. Expected DataPathComputeBinding, but type is {type(datapath_compute_binding).__name__}"
             )
         return DataReference.create(data_reference_name, self, datapath_compute_binding)
 
@@ -315,9 +312,7 @@ class DataPath:
     def create_from_data_reference(data_reference: DataReference) -> DataPath:
         """The data path of a :class:`DataReference`."""
         if not isinstance(data_reference, DataReference):
-            raise ValueError(
-                f"Invalid type. Expected DataReference, but type is {type(data_reference).__name__}"
-            )
+            raise ValueError(f"Invalid type. Expected DataReference, but type is {type(data_reference).__name__}")
         return DataPath(data_reference.datastore, data_reference.path_on_datastore)
 
     def to_dict(self) -> dict[str, Any]:
@@ -340,10 +335,7 @@ class DataPath:
         return hash(self._key())
 
     def __repr__(self) -> str:
-        return (
-            f"DataPath(datastore={self.datastore_name!r}, path_on_datastore={self._path!r}, "
-            f"name={self._name!r})"
-        )
+        return f"DataPath(datastore={self.datastore_name!r}, path_on_datastore={self._path!r}, name={self._name!r})"
 
 
 class DataPathComputeBinding:
@@ -386,12 +378,8 @@ class DataPathComputeBinding:
     def create_from_data_reference(data_reference: DataReference) -> DataPathComputeBinding:
         """The binding (mode, path on compute, overwrite) of a :class:`DataReference`."""
         if not isinstance(data_reference, DataReference):
-            raise ValueError(
-                f"Invalid type. Expected DataReference, but type is {type(data_reference).__name__}"
-            )
-        return DataPathComputeBinding(
-            data_reference.mode, data_reference.path_on_compute, data_reference.overwrite
-        )
+            raise ValueError(f"Invalid type. Expected DataReference, but type is {type(data_reference).__name__}")
+        return DataPathComputeBinding(data_reference.mode, data_reference.path_on_compute, data_reference.overwrite)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -255,9 +255,7 @@ class Datastore:
 
     # -- data references -----------------------------------------------------------------------
 
-    def path(
-        self, path: str | os.PathLike[str] | None = None, data_reference_name: str | None = None
-    ) -> DataReference:
+    def path(self, path: str | os.PathLike[str] | None = None, data_reference_name: str | None = None) -> DataReference:
         """A :class:`DataReference` to ``path`` on this datastore (the root when None)."""
         return DataReference(self).path(path, data_reference_name)
 
@@ -339,8 +337,7 @@ class Datastore:
                 raise DataAccessError(
                     f"Cannot upload {p}: it is not under relative_root {root}.",
                     path=str(p),
-                    hint="Pass a relative_root that contains every file, or leave it out to use their "
-                    "common folder.",
+                    hint="Pass a relative_root that contains every file, or leave it out to use their common folder.",
                 )
             pairs.append((p, _join(target, p.relative_to(root).as_posix())))
         self._upload_pairs(pairs, overwrite=overwrite, show_progress=show_progress)

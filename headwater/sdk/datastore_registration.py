@@ -157,9 +157,7 @@ def register_azure_blob_container(
     if not isinstance(account_name, str) or not account_name:
         raise ConfigurationError(f"Datastore {datastore_name!r} needs an account_name")
     if protocol is not None and protocol not in ("https", "http"):
-        raise ConfigurationError(
-            f"Datastore {datastore_name!r}: protocol must be 'https' or 'http', got {protocol!r}"
-        )
+        raise ConfigurationError(f"Datastore {datastore_name!r}: protocol must be 'https' or 'http', got {protocol!r}")
     if account_url is not None:
         account_url = check_url(account_url, what="account_url", datastore=datastore_name)
         if endpoint is not None or (protocol is not None and not account_url.startswith(f"{protocol}://")):
@@ -339,7 +337,6 @@ def register_dbfs(*args: Any, **kwargs: Any) -> NoReturn:
 def register_hdfs(*args: Any, **kwargs: Any) -> NoReturn:
     """Not supported: there is no HDFS cluster here to test against."""
     _not_supported("An HDFS datastore (register_hdfs)", "Use a blob container, an S3 bucket or a local folder.")
-
 
 
 def register_remote(

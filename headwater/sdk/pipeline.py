@@ -145,8 +145,13 @@ class Pipeline:
         )
         return PipelineRun._get(ws, run_id)
 
-    def publish(self, name: str | None = None, description: str | None = None, version: str | None = None,
-                continue_on_step_failure: bool | None = None) -> Any:
+    def publish(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> Any:
         """SDK v1's publish: not in this version of Headwater."""
         raise NotSupportedError(
             "Publishing pipelines is not available in this version of Headwater.",

@@ -102,7 +102,7 @@ def _closure(steps: list[PipelineStep]) -> list[PipelineStep]:
     while i < len(listed):
         listed.extend(p for p in _needs(listed[i]) if all(s is not p for s in listed))
         i += 1
-    added = listed[len(steps):]
+    added = listed[len(steps) :]
     if not added:
         return listed
     ordered: list[PipelineStep] = []
@@ -484,4 +484,3 @@ def build_spec(
         problems=tuple(builder.problems),
     )
     return BuildResult(result, objects)
-

@@ -53,8 +53,9 @@ def _statuses(previous: str | None, current: str, started: bool) -> list[str]:
     return [*shown, current]
 
 
-def _follow(run: Any, steps: list[StepRun], out: TextIO, show_output: bool, deadline: float,
-            pipeline_status: str | None = None) -> str:
+def _follow(
+    run: Any, steps: list[StepRun], out: TextIO, show_output: bool, deadline: float, pipeline_status: str | None = None
+) -> str:
     seen: dict[str, str] = {}
     tails: dict[str, _LogTail] = {}
     delay = POLL_MIN_SECONDS
@@ -125,8 +126,9 @@ def wait_for_pipeline(run: PipelineRun, *, show_output: bool, timeout_seconds: f
     return status
 
 
-def wait_for_steps(run: StepRun, steps: list[StepRun], *, show_output: bool, timeout_seconds: float,
-                   raise_on_error: bool) -> str:
+def wait_for_steps(
+    run: StepRun, steps: list[StepRun], *, show_output: bool, timeout_seconds: float, raise_on_error: bool
+) -> str:
     out = sys.stdout
     deadline = time.monotonic() + min(timeout_seconds, 10**9)
     status = _follow(run, steps, out, show_output, deadline)

@@ -36,6 +36,7 @@ __all__ = [
     "run_from_record",
 ]
 
+
 def read_log(path: Path) -> str:
     """A run's log as text ('' before it exists; bytes that are not UTF-8 are replaced)."""
     try:
@@ -154,8 +155,14 @@ class _StoreRun(Run):
             return out
         return metrics_view(self._store.get_metrics(self.id, name))
 
-    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None,
-                     type: str | None = None, status: str | None = None) -> Iterator[Any]:
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Any = None,
+        type: str | None = None,
+        status: str | None = None,
+    ) -> Iterator[Any]:
         for r in reversed(self._store.list_runs(parent_id=self.id)):
             if status is not None and r.status != status:
                 continue
@@ -219,8 +226,9 @@ class _StoreRun(Run):
                 return candidate
         raise NotFoundError("File", name, where=f"run {self.id}", candidates=self.get_file_names())
 
-    def download_file(self, name: str, output_file_path: str | os.PathLike[str] | None = None,
-                      _validate_checksum: bool = False) -> None:
+    def download_file(
+        self, name: str, output_file_path: str | os.PathLike[str] | None = None, _validate_checksum: bool = False
+    ) -> None:
         """Copy one of the run's files to ``output_file_path`` (default: its base name here)."""
         src = self._file_path(name)
         dest = Path(output_file_path) if output_file_path is not None else Path(Path(name).name)
@@ -229,15 +237,21 @@ class _StoreRun(Run):
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
 
-    def download_files(self, prefix: str | None = None, output_directory: str | os.PathLike[str] | None = None,
-                       output_paths: list[str] | None = None, batch_size: int = 100, append_prefix: bool = True,
-                       timeout_seconds: float | None = None) -> None:
+    def download_files(
+        self,
+        prefix: str | None = None,
+        output_directory: str | os.PathLike[str] | None = None,
+        output_paths: list[str] | None = None,
+        batch_size: int = 100,
+        append_prefix: bool = True,
+        timeout_seconds: float | None = None,
+    ) -> None:
         """Copy the run's files whose names start with ``prefix`` into ``output_directory`` (default: here),
         keeping their relative paths (without ``prefix`` when ``append_prefix`` is False)."""
         target = Path(output_directory) if output_directory is not None else Path.cwd()
         names = [n for n in self.get_file_names() if prefix is None or n.startswith(prefix)]
         for i, name in enumerate(names):
-            rel = name if append_prefix or not prefix else name[len(prefix):].lstrip("/")
+            rel = name if append_prefix or not prefix else name[len(prefix) :].lstrip("/")
             dest = Path(output_paths[i]) if output_paths is not None and i < len(output_paths) else target / rel
             self.download_file(name, dest)
 
@@ -283,8 +297,10 @@ class StepRun(_StoreRun):
         return PortDataReference(self._workspace, o.datastore, o.path, name)
 
     def get_outputs(self) -> dict[str, PortDataReference]:
-        return {o.name: PortDataReference(self._workspace, o.datastore, o.path, o.name)
-                for o in self._store.get_run_outputs(self.id)}
+        return {
+            o.name: PortDataReference(self._workspace, o.datastore, o.path, o.name)
+            for o in self._store.get_run_outputs(self.id)
+        }
 
     def _build_log_path(self) -> Path:
         """The environment-build log (``system_logs/environment_build.log``), when one was built."""
@@ -302,12 +318,14 @@ class StepRun(_StoreRun):
     def get_stderr_log(self) -> str:
         return self.get_stdout_log()
 
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize,
-                            raise_on_error: bool = True) -> str:
+    def wait_for_completion(
+        self, show_output: bool = True, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True
+    ) -> str:
         from headwater.sdk.run_wait import wait_for_steps
 
-        return wait_for_steps(self, [self], show_output=show_output, timeout_seconds=timeout_seconds,
-                              raise_on_error=raise_on_error)
+        return wait_for_steps(
+            self, [self], show_output=show_output, timeout_seconds=timeout_seconds, raise_on_error=raise_on_error
+        )
 
 
 class PipelineRun(_StoreRun):
@@ -328,8 +346,12 @@ class PipelineRun(_StoreRun):
         if record is None:
             raise NotFoundError("Run", run_id, where=f"workspace {workspace.name!r}")
         if record.kind != "pipeline":
-            raise NotFoundError("Pipeline run", run_id, where=f"workspace {workspace.name!r}",
-                                hint=f"It is a {record.kind} run: get it with Run.get(ws, {run_id!r}).")
+            raise NotFoundError(
+                "Pipeline run",
+                run_id,
+                where=f"workspace {workspace.name!r}",
+                hint=f"It is a {record.kind} run: get it with Run.get(ws, {run_id!r}).",
+            )
         run = run_from_record(workspace, record)
         assert isinstance(run, PipelineRun)
         return run
@@ -374,8 +396,9 @@ class PipelineRun(_StoreRun):
         self._record = resume_run(self._store, self._workspace.folder, self.id).record
         return self
 
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: float = sys.maxsize,
-                            raise_on_error: bool = True) -> str:
+    def wait_for_completion(
+        self, show_output: bool = True, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True
+    ) -> str:
         """Wait for the run to end, streaming step status and logs; return the final status.
 
         On failure (with ``raise_on_error``) raises ActivityFailedException naming the failing
@@ -383,8 +406,9 @@ class PipelineRun(_StoreRun):
         """
         from headwater.sdk.run_wait import wait_for_pipeline
 
-        return wait_for_pipeline(self, show_output=show_output, timeout_seconds=timeout_seconds,
-                                 raise_on_error=raise_on_error)
+        return wait_for_pipeline(
+            self, show_output=show_output, timeout_seconds=timeout_seconds, raise_on_error=raise_on_error
+        )
 
     def _failure(self) -> ActivityFailedException:
         lines = []
@@ -419,23 +443,33 @@ class PortDataReference:
 
         return Datastore.get(self._workspace, self.datastore_name)
 
-    def download(self, local_path: str | os.PathLike[str], overwrite: bool | None = None,
-                 show_progress: bool | None = None) -> str:
+    def download(
+        self, local_path: str | os.PathLike[str], overwrite: bool | None = None, show_progress: bool | None = None
+    ) -> str:
         """Download to ``local_path/<path_on_datastore>`` (as SDK v1 does); returns that folder."""
         ds = self.datastore
-        count = ds.download(local_path, prefix=self.path_on_datastore + "/", overwrite=bool(overwrite),
-                            show_progress=bool(show_progress))
+        count = ds.download(
+            local_path,
+            prefix=self.path_on_datastore + "/",
+            overwrite=bool(overwrite),
+            show_progress=bool(show_progress),
+        )
         target = Path(local_path) / self.path_on_datastore
         if count == 0 and not target.exists():
             if not ds._backend.exists(self.path_on_datastore):
-                raise DataAccessError(f"Output {self.name!r} is no longer at {self.path_on_datastore!r} on "
-                                      f"datastore {self.datastore_name!r}.", path=self.path_on_datastore)
+                raise DataAccessError(
+                    f"Output {self.name!r} is no longer at {self.path_on_datastore!r} on "
+                    f"datastore {self.datastore_name!r}.",
+                    path=self.path_on_datastore,
+                )
             target.mkdir(parents=True)  # the step wrote nothing: an empty folder, as on the datastore
         return str(target)
 
     def __repr__(self) -> str:
-        return (f"$AZUREML_DATAREFERENCE_{self.name} (datastore={self.datastore_name!r}, "
-                f"path_on_datastore={self.path_on_datastore!r})")
+        return (
+            f"$AZUREML_DATAREFERENCE_{self.name} (datastore={self.datastore_name!r}, "
+            f"path_on_datastore={self.path_on_datastore!r})"
+        )
 
 
 def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experiment | None = None) -> Any:
@@ -454,4 +488,3 @@ def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experim
 
         return ScriptRun(experiment, record.id, _record=record)
     return _StoreRun(workspace, record, experiment)
-

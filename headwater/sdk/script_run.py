@@ -34,8 +34,15 @@ class ScriptRun(_StoreRun):
 
     _type = "azureml.scriptrun"
 
-    def __init__(self, experiment: Experiment, run_id: str, directory: Any = None, _run_config: Any = None,
-                 _record: RunRecord | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        experiment: Experiment,
+        run_id: str,
+        directory: Any = None,
+        _run_config: Any = None,
+        _record: RunRecord | None = None,
+        **kwargs: Any,
+    ) -> None:
         ws = experiment.workspace
         record = _record or ws.metadata_store.get_run(run_id)
         if record is None or record.kind != "script":

@@ -140,8 +140,9 @@ class ScriptRunConfig:
         from headwater.sdk.pipeline_build import build_spec
         from headwater.sdk.script_run import ScriptRun
 
-        spec = build_spec(workspace, self._step(), default_datastore=None, default_source_directory=None,
-                          cwd=os.getcwd()).spec
+        spec = build_spec(
+            workspace, self._step(), default_datastore=None, default_source_directory=None, cwd=os.getcwd()
+        ).spec
         problems = validate(spec)
         if spec.parameters:
             problems.append(

@@ -208,4 +208,3 @@ class StepSequence:
 
     def __init__(self, steps: Sequence[Any] | None = None) -> None:
         self.steps = list(steps or [])
-

@@ -71,44 +71,138 @@ def _sizes(series: str, gpu_model: str, *rows: tuple[str, int, float, int]) -> l
 
 
 _TABLE: list[VmSize] = [
-    *_sizes("A v2", "", ("Standard_A1_v2", 1, 2, 0), ("Standard_A2_v2", 2, 4, 0), ("Standard_A4_v2", 4, 8, 0),
-            ("Standard_A8_v2", 8, 16, 0)),
-    *_sizes("Dv2", "", ("Standard_D1_v2", 1, 3.5, 0), ("Standard_D2_v2", 2, 7, 0), ("Standard_D3_v2", 4, 14, 0),
-            ("Standard_D4_v2", 8, 28, 0), ("Standard_D5_v2", 16, 56, 0), ("Standard_D11_v2", 2, 14, 0),
-            ("Standard_D12_v2", 4, 28, 0), ("Standard_D13_v2", 8, 56, 0), ("Standard_D14_v2", 16, 112, 0)),
-    *_sizes("DSv2", "", ("Standard_DS1_v2", 1, 3.5, 0), ("Standard_DS2_v2", 2, 7, 0), ("Standard_DS3_v2", 4, 14, 0),
-            ("Standard_DS4_v2", 8, 28, 0), ("Standard_DS5_v2", 16, 56, 0), ("Standard_DS11_v2", 2, 14, 0),
-            ("Standard_DS12_v2", 4, 28, 0), ("Standard_DS13_v2", 8, 56, 0), ("Standard_DS14_v2", 16, 112, 0)),
-    *_sizes("Dv3", "", ("Standard_D2_v3", 2, 8, 0), ("Standard_D4_v3", 4, 16, 0), ("Standard_D8_v3", 8, 32, 0),
-            ("Standard_D16_v3", 16, 64, 0)),
-    *_sizes("Dsv3", "", ("Standard_D2s_v3", 2, 8, 0), ("Standard_D4s_v3", 4, 16, 0), ("Standard_D8s_v3", 8, 32, 0),
-            ("Standard_D16s_v3", 16, 64, 0), ("Standard_D32s_v3", 32, 128, 0)),
-    *_sizes("Ev3", "", ("Standard_E2_v3", 2, 16, 0), ("Standard_E4_v3", 4, 32, 0), ("Standard_E8_v3", 8, 64, 0),
-            ("Standard_E16_v3", 16, 128, 0), ("Standard_E32_v3", 32, 256, 0)),
-    *_sizes("Esv3", "", ("Standard_E4s_v3", 4, 32, 0), ("Standard_E8s_v3", 8, 64, 0),
-            ("Standard_E16s_v3", 16, 128, 0)),
-    *_sizes("F", "", ("Standard_F2", 2, 4, 0), ("Standard_F4", 4, 8, 0), ("Standard_F8", 8, 16, 0),
-            ("Standard_F16", 16, 32, 0)),
-    *_sizes("Fsv2", "", ("Standard_F2s_v2", 2, 4, 0), ("Standard_F4s_v2", 4, 8, 0), ("Standard_F8s_v2", 8, 16, 0),
-            ("Standard_F16s_v2", 16, 32, 0), ("Standard_F32s_v2", 32, 64, 0), ("Standard_F72s_v2", 72, 144, 0)),
-    *_sizes("NC (K80)", "K80", ("Standard_NC6", 6, 56, 1), ("Standard_NC12", 12, 112, 2),
-            ("Standard_NC24", 24, 224, 4), ("Standard_NC24r", 24, 224, 4)),
-    *_sizes("NCv2 (P100)", "P100", ("Standard_NC6s_v2", 6, 112, 1), ("Standard_NC12s_v2", 12, 224, 2),
-            ("Standard_NC24s_v2", 24, 448, 4)),
-    *_sizes("NCv3 (V100)", "V100", ("Standard_NC6s_v3", 6, 112, 1), ("Standard_NC12s_v3", 12, 224, 2),
-            ("Standard_NC24s_v3", 24, 448, 4), ("Standard_NC24rs_v3", 24, 448, 4)),
-    *_sizes("NCasT4_v3 (T4)", "T4", ("Standard_NC4as_T4_v3", 4, 28, 1), ("Standard_NC8as_T4_v3", 8, 56, 1),
-            ("Standard_NC16as_T4_v3", 16, 110, 1), ("Standard_NC64as_T4_v3", 64, 440, 4)),
-    *_sizes("NC A100 v4", "A100", ("Standard_NC24ads_A100_v4", 24, 220, 1), ("Standard_NC48ads_A100_v4", 48, 440, 2),
-            ("Standard_NC96ads_A100_v4", 96, 880, 4)),
-    *_sizes("ND (P40)", "P40", ("Standard_ND6s", 6, 112, 1), ("Standard_ND12s", 12, 224, 2),
-            ("Standard_ND24s", 24, 448, 4)),
+    *_sizes(
+        "A v2",
+        "",
+        ("Standard_A1_v2", 1, 2, 0),
+        ("Standard_A2_v2", 2, 4, 0),
+        ("Standard_A4_v2", 4, 8, 0),
+        ("Standard_A8_v2", 8, 16, 0),
+    ),
+    *_sizes(
+        "Dv2",
+        "",
+        ("Standard_D1_v2", 1, 3.5, 0),
+        ("Standard_D2_v2", 2, 7, 0),
+        ("Standard_D3_v2", 4, 14, 0),
+        ("Standard_D4_v2", 8, 28, 0),
+        ("Standard_D5_v2", 16, 56, 0),
+        ("Standard_D11_v2", 2, 14, 0),
+        ("Standard_D12_v2", 4, 28, 0),
+        ("Standard_D13_v2", 8, 56, 0),
+        ("Standard_D14_v2", 16, 112, 0),
+    ),
+    *_sizes(
+        "DSv2",
+        "",
+        ("Standard_DS1_v2", 1, 3.5, 0),
+        ("Standard_DS2_v2", 2, 7, 0),
+        ("Standard_DS3_v2", 4, 14, 0),
+        ("Standard_DS4_v2", 8, 28, 0),
+        ("Standard_DS5_v2", 16, 56, 0),
+        ("Standard_DS11_v2", 2, 14, 0),
+        ("Standard_DS12_v2", 4, 28, 0),
+        ("Standard_DS13_v2", 8, 56, 0),
+        ("Standard_DS14_v2", 16, 112, 0),
+    ),
+    *_sizes(
+        "Dv3",
+        "",
+        ("Standard_D2_v3", 2, 8, 0),
+        ("Standard_D4_v3", 4, 16, 0),
+        ("Standard_D8_v3", 8, 32, 0),
+        ("Standard_D16_v3", 16, 64, 0),
+    ),
+    *_sizes(
+        "Dsv3",
+        "",
+        ("Standard_D2s_v3", 2, 8, 0),
+        ("Standard_D4s_v3", 4, 16, 0),
+        ("Standard_D8s_v3", 8, 32, 0),
+        ("Standard_D16s_v3", 16, 64, 0),
+        ("Standard_D32s_v3", 32, 128, 0),
+    ),
+    *_sizes(
+        "Ev3",
+        "",
+        ("Standard_E2_v3", 2, 16, 0),
+        ("Standard_E4_v3", 4, 32, 0),
+        ("Standard_E8_v3", 8, 64, 0),
+        ("Standard_E16_v3", 16, 128, 0),
+        ("Standard_E32_v3", 32, 256, 0),
+    ),
+    *_sizes("Esv3", "", ("Standard_E4s_v3", 4, 32, 0), ("Standard_E8s_v3", 8, 64, 0), ("Standard_E16s_v3", 16, 128, 0)),
+    *_sizes(
+        "F",
+        "",
+        ("Standard_F2", 2, 4, 0),
+        ("Standard_F4", 4, 8, 0),
+        ("Standard_F8", 8, 16, 0),
+        ("Standard_F16", 16, 32, 0),
+    ),
+    *_sizes(
+        "Fsv2",
+        "",
+        ("Standard_F2s_v2", 2, 4, 0),
+        ("Standard_F4s_v2", 4, 8, 0),
+        ("Standard_F8s_v2", 8, 16, 0),
+        ("Standard_F16s_v2", 16, 32, 0),
+        ("Standard_F32s_v2", 32, 64, 0),
+        ("Standard_F72s_v2", 72, 144, 0),
+    ),
+    *_sizes(
+        "NC (K80)",
+        "K80",
+        ("Standard_NC6", 6, 56, 1),
+        ("Standard_NC12", 12, 112, 2),
+        ("Standard_NC24", 24, 224, 4),
+        ("Standard_NC24r", 24, 224, 4),
+    ),
+    *_sizes(
+        "NCv2 (P100)",
+        "P100",
+        ("Standard_NC6s_v2", 6, 112, 1),
+        ("Standard_NC12s_v2", 12, 224, 2),
+        ("Standard_NC24s_v2", 24, 448, 4),
+    ),
+    *_sizes(
+        "NCv3 (V100)",
+        "V100",
+        ("Standard_NC6s_v3", 6, 112, 1),
+        ("Standard_NC12s_v3", 12, 224, 2),
+        ("Standard_NC24s_v3", 24, 448, 4),
+        ("Standard_NC24rs_v3", 24, 448, 4),
+    ),
+    *_sizes(
+        "NCasT4_v3 (T4)",
+        "T4",
+        ("Standard_NC4as_T4_v3", 4, 28, 1),
+        ("Standard_NC8as_T4_v3", 8, 56, 1),
+        ("Standard_NC16as_T4_v3", 16, 110, 1),
+        ("Standard_NC64as_T4_v3", 64, 440, 4),
+    ),
+    *_sizes(
+        "NC A100 v4",
+        "A100",
+        ("Standard_NC24ads_A100_v4", 24, 220, 1),
+        ("Standard_NC48ads_A100_v4", 48, 440, 2),
+        ("Standard_NC96ads_A100_v4", 96, 880, 4),
+    ),
+    *_sizes(
+        "ND (P40)", "P40", ("Standard_ND6s", 6, 112, 1), ("Standard_ND12s", 12, 224, 2), ("Standard_ND24s", 24, 448, 4)
+    ),
     *_sizes("NDv2 (V100)", "V100", ("Standard_ND40rs_v2", 40, 672, 8)),
     *_sizes("ND A100 v4", "A100", ("Standard_ND96asr_v4", 96, 900, 8)),
-    *_sizes("NV (M60)", "M60", ("Standard_NV6", 6, 56, 1), ("Standard_NV12", 12, 112, 2),
-            ("Standard_NV24", 24, 224, 4)),
-    *_sizes("NVv3 (M60)", "M60", ("Standard_NV12s_v3", 12, 112, 1), ("Standard_NV24s_v3", 24, 224, 2),
-            ("Standard_NV48s_v3", 48, 448, 4)),
+    *_sizes(
+        "NV (M60)", "M60", ("Standard_NV6", 6, 56, 1), ("Standard_NV12", 12, 112, 2), ("Standard_NV24", 24, 224, 4)
+    ),
+    *_sizes(
+        "NVv3 (M60)",
+        "M60",
+        ("Standard_NV12s_v3", 12, 112, 1),
+        ("Standard_NV24s_v3", 24, 224, 2),
+        ("Standard_NV48s_v3", 48, 448, 4),
+    ),
 ]
 
 #: Every documented size by its upper-case name (``"STANDARD_NC6"``); see :func:`lookup`.
@@ -229,10 +323,7 @@ def local_request(vm_size: str) -> ResourceRequest:
 
 def _fitting(cpus: int, gpus: int, memory_gb: float | None) -> str:
     """`` (the largest that do: A, B, C)`` for the node, or ``""`` when none does."""
-    fits = [
-        s for s in _TABLE
-        if s.cpus <= cpus and s.gpus <= gpus and (memory_gb is None or s.memory_gb <= memory_gb)
-    ]
+    fits = [s for s in _TABLE if s.cpus <= cpus and s.gpus <= gpus and (memory_gb is None or s.memory_gb <= memory_gb)]
     fits.sort(key=lambda s: (-s.gpus, -s.cpus, -s.memory_gb, s.name))
     return f" (the largest that do: {', '.join(s.name.upper() for s in fits[:3])})" if fits else ""
 

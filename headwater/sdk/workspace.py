@@ -299,9 +299,7 @@ class Workspace:
                 hint="Restore it from a backup, or recreate the workspace.",
             ) from exc
         if not isinstance(data, dict) or "name" not in data:
-            raise ConfigurationError(
-                "The workspace file has no workspace name", path=str(info_file), key="name"
-            )
+            raise ConfigurationError("The workspace file has no workspace name", path=str(info_file), key="name")
         return data
 
     def write_config(self, path: str | os.PathLike[str] | None = None, file_name: str | None = None) -> Path:
@@ -423,7 +421,9 @@ class Workspace:
         """Make ``name`` the default datastore; an unknown name raises, suggesting close ones."""
         if self.metadata_store.get_datastore(name) is None:
             raise NotFoundError(
-                "Datastore", name, where=f"workspace {self._name!r}",
+                "Datastore",
+                name,
+                where=f"workspace {self._name!r}",
                 candidates=[r.name for r in self.metadata_store.list_datastores()],
             )
         self.metadata_store.set_meta(_DEFAULT_DATASTORE_KEY, name)

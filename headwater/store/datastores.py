@@ -225,9 +225,7 @@ class DatastoreBackend(ABC):
             raise ValueError("open() is for reading; use put_file/put_bytes to write atomically")
         return self.fs.open(self.full_path(path), mode)
 
-    def put_file(
-        self, local: str | os.PathLike[str], path: str | os.PathLike[str], *, overwrite: bool
-    ) -> bool:
+    def put_file(self, local: str | os.PathLike[str], path: str | os.PathLike[str], *, overwrite: bool) -> bool:
         """Copy a local file to ``path`` atomically; returns False when it exists and not ``overwrite``."""
         target = self.full_path(path)
         if not overwrite and self.fs.exists(target):
@@ -242,9 +240,7 @@ class DatastoreBackend(ABC):
         self._atomic_put(target, lambda tmp: self.fs.pipe_file(tmp, data))
         return True
 
-    def get_file(
-        self, path: str | os.PathLike[str], local: str | os.PathLike[str], *, overwrite: bool
-    ) -> bool:
+    def get_file(self, path: str | os.PathLike[str], local: str | os.PathLike[str], *, overwrite: bool) -> bool:
         """Copy ``path`` to a local file atomically; returns False when it exists and not ``overwrite``."""
         dest = Path(local)
         if dest.exists() and not overwrite:

@@ -157,9 +157,7 @@ class SQLiteConnection(Connection):
         )
 
     def table_exists(self, name: str) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
-        ).fetchone()
+        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
         return row is not None
 
 
@@ -174,8 +172,7 @@ class PostgresConnection(Connection):
         except psycopg.OperationalError as exc:
             lines = str(exc).strip().splitlines()
             raise MetadataStoreError(
-                "Cannot connect to the PostgreSQL metadata store: "
-                + (lines[0] if lines else type(exc).__name__),
+                "Cannot connect to the PostgreSQL metadata store: " + (lines[0] if lines else type(exc).__name__),
                 hint="Check that the server is running and that metadata_url is right.",
             ) from exc
         try:

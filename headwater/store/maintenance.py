@@ -93,8 +93,9 @@ def backup_sqlite(path: Path, dest: Path) -> int:
             fault = sqlite_fault(path, exc)
             raise MetadataStoreError(
                 f"Cannot back up {path} to {dest}: {exc}.",
-                hint=fault.hint if fault is not None and fault.hint else
-                "Check that there is room on the destination's disk and that you may write there.",
+                hint=fault.hint
+                if fault is not None and fault.hint
+                else "Check that there is room on the destination's disk and that you may write there.",
             ) from exc
         if check != ["ok"]:
             raise MetadataStoreError(

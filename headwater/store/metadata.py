@@ -156,8 +156,7 @@ class MetadataStore(DatasetQueries, RunQueries):
             )
         if read_only:
             raise MetadataStoreError(
-                f"The metadata store at {self.redacted_url} is at schema {revision}; "
-                f"this Headwater needs {HEAD}.",
+                f"The metadata store at {self.redacted_url} is at schema {revision}; this Headwater needs {HEAD}.",
                 hint="Open it once for writing (or run `headwater workspace upgrade`) to migrate it.",
             )
         upgrade_to_head(self.url)
@@ -209,8 +208,7 @@ class MetadataStore(DatasetQueries, RunQueries):
 
     def set_meta(self, key: str, value: str) -> None:
         self._exec(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
@@ -230,9 +228,7 @@ class MetadataStore(DatasetQueries, RunQueries):
             self._exec("INSERT INTO datastores (name, kind, config, created_at) VALUES (?, ?, ?, ?)", params)
         except Exception as exc:
             if self._db.is_unique_violation(exc):
-                raise AlreadyExistsError(
-                    "Datastore", record.name, hint="Pass overwrite=True to replace it."
-                ) from exc
+                raise AlreadyExistsError("Datastore", record.name, hint="Pass overwrite=True to replace it.") from exc
             raise
 
     def get_datastore(self, name: str) -> DatastoreRecord | None:

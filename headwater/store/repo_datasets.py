@@ -49,21 +49,24 @@ class DatasetQueries(RepoBase):
     def _insert_dataset(self, r: DatasetRecord, *, ignore_existing: bool = False) -> bool:
         """Insert ``r``; with ``ignore_existing`` an existing id is left alone (returns False)."""
         conflict = " ON CONFLICT (id) DO NOTHING" if ignore_existing else ""
-        return self._exec(
-            f"INSERT INTO datasets ({_DATASET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?){conflict}",
-            (
-                r.id,
-                r.kind,
-                dumps(r.definition),
-                r.name,
-                r.version,
-                r.digest,
-                None if r.file_digests is None else dumps(r.file_digests),
-                r.description,
-                dumps(r.tags),
-                r.created_at,
-            ),
-        ) > 0
+        return (
+            self._exec(
+                f"INSERT INTO datasets ({_DATASET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?){conflict}",
+                (
+                    r.id,
+                    r.kind,
+                    dumps(r.definition),
+                    r.name,
+                    r.version,
+                    r.digest,
+                    None if r.file_digests is None else dumps(r.file_digests),
+                    r.description,
+                    dumps(r.tags),
+                    r.created_at,
+                ),
+            )
+            > 0
+        )
 
     def register_dataset_version(
         self,
@@ -90,8 +93,7 @@ class DatasetQueries(RepoBase):
             try:
                 with self._transaction(write=True):
                     row = self._one(
-                        f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? "
-                        "ORDER BY version DESC LIMIT 1",
+                        f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY version DESC LIMIT 1",
                         (name,),
                     )
                     latest = None if row is None else self._dataset(row)
@@ -134,9 +136,7 @@ class DatasetQueries(RepoBase):
                 (name,),
             )
         else:
-            row = self._one(
-                f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? AND version = ?", (name, version)
-            )
+            row = self._one(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? AND version = ?", (name, version))
         return None if row is None else self._dataset(row)
 
     def get_dataset_by_id(self, dataset_id: str) -> DatasetRecord | None:
@@ -144,9 +144,7 @@ class DatasetQueries(RepoBase):
         return None if row is None else self._dataset(row)
 
     def list_dataset_versions(self, name: str) -> list[DatasetRecord]:
-        rows = self._all(
-            f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY version", (name,)
-        )
+        rows = self._all(f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY version", (name,))
         return [self._dataset(r) for r in rows]
 
     def list_datasets(self) -> list[DatasetRecord]:
@@ -171,9 +169,7 @@ class DatasetQueries(RepoBase):
                     latest = self.get_environment(name)
                     if latest is not None and latest.definition == definition:
                         return latest
-                    record = EnvironmentRecord(
-                        name, 1 if latest is None else latest.version + 1, definition, digest
-                    )
+                    record = EnvironmentRecord(name, 1 if latest is None else latest.version + 1, definition, digest)
                     self._exec(
                         "INSERT INTO environments (name, version, definition, digest, created_at) "
                         "VALUES (?, ?, ?, ?, ?)",
@@ -184,9 +180,7 @@ class DatasetQueries(RepoBase):
                 if self._db.is_unique_violation(exc):
                     continue
                 raise
-        raise MetadataStoreError(
-            f"Could not register environment {name!r}: too much contention.", hint="Try again."
-        )
+        raise MetadataStoreError(f"Could not register environment {name!r}: too much contention.", hint="Try again.")
 
     def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
         sql = "SELECT name, version, definition, digest, created_at FROM environments WHERE name = ? "

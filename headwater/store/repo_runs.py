@@ -115,8 +115,20 @@ class RunQueries(RepoBase):
         return r
 
     _RUN_UPDATABLE = frozenset(
-        {"status", "started_at", "ended_at", "heartbeat_at", "fingerprint", "reused_run_id", "reason",
-         "snapshot_id", "compute_target", "definition", "error", "name"}
+        {
+            "status",
+            "started_at",
+            "ended_at",
+            "heartbeat_at",
+            "fingerprint",
+            "reused_run_id",
+            "reason",
+            "snapshot_id",
+            "compute_target",
+            "definition",
+            "error",
+            "name",
+        }
     )
 
     def update_run(self, run_id: str, *, reopen: bool = False, **fields: Any) -> bool:
@@ -217,13 +229,9 @@ class RunQueries(RepoBase):
     def find_latest_step_run(self, name: str, *, experiment_id: str | None = None) -> RunRecord | None:
         """The newest step run called ``name`` that got past planning (it ran or was reused),
         preferring ``experiment_id``, else anywhere in the workspace."""
-        sql = (
-            f"SELECT {_RUN_COLUMNS} FROM runs WHERE kind = 'step' AND name = ? AND fingerprint IS NOT NULL"
-        )
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE kind = 'step' AND name = ? AND fingerprint IS NOT NULL"
         if experiment_id is not None:
-            row = self._one(
-                sql + " AND experiment_id = ? ORDER BY created_at DESC LIMIT 1", (name, experiment_id)
-            )
+            row = self._one(sql + " AND experiment_id = ? ORDER BY created_at DESC LIMIT 1", (name, experiment_id))
             if row is not None:
                 return self._run(row)
         row = self._one(sql + " ORDER BY created_at DESC LIMIT 1", (name,))
@@ -245,9 +253,7 @@ class RunQueries(RepoBase):
                     "ON CONFLICT (run_id, key) DO NOTHING",
                     (run_id, key, text),
                 )
-                row = self._one(
-                    "SELECT value FROM run_properties WHERE run_id = ? AND key = ?", (run_id, key)
-                )
+                row = self._one("SELECT value FROM run_properties WHERE run_id = ? AND key = ?", (run_id, key))
                 if row is None or row[0] != text:
                     raise AlreadyExistsError(
                         "Run property",
@@ -284,8 +290,7 @@ class RunQueries(RepoBase):
         with self._transaction(write=True):
             for m in metrics:
                 self._exec(
-                    "INSERT INTO metrics (run_id, name, kind, value, description, logged_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO metrics (run_id, name, kind, value, description, logged_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (m.run_id, m.name, m.kind, dumps(m.value), m.description, m.logged_at),
                 )
 
@@ -317,17 +322,14 @@ class RunQueries(RepoBase):
         )
 
     def get_run_outputs(self, run_id: str) -> list[RunOutputRecord]:
-        rows = self._all(
-            "SELECT run_id, name, datastore, path, digest FROM run_outputs WHERE run_id = ?", (run_id,)
-        )
+        rows = self._all("SELECT run_id, name, datastore, path, digest FROM run_outputs WHERE run_id = ?", (run_id,))
         return sorted((RunOutputRecord(*r) for r in rows), key=lambda r: r.name)
 
     # -- snapshots -----------------------------------------------------------------------------
 
     def put_snapshot(self, snapshot_id: str, *, file_count: int, size: int) -> None:
         self._exec(
-            "INSERT INTO snapshots (id, file_count, size, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO snapshots (id, file_count, size, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (snapshot_id, file_count, size, utcnow()),
         )
 

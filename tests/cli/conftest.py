@@ -88,4 +88,3 @@ def one_error_line(result: Result) -> str:
 def section(text: str, index: int) -> str:
     """The ``index``-th blank-line-separated block of ``text``."""
     return text.split("\n\n")[index]
-

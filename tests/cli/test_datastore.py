@@ -71,8 +71,9 @@ def test_named_datastore(hw: Cli, cli_ws: Workspace, tmp_path: Path) -> None:
 
 
 def test_unknown_datastore(hw: Cli, cli_ws: Workspace, tmp_path: Path) -> None:
-    line = one_error_line(hw("datastore", "download", str(tmp_path), "-w", "test-ws", "--datastore", "workspaceblob",
-                             code=1))
+    line = one_error_line(
+        hw("datastore", "download", str(tmp_path), "-w", "test-ws", "--datastore", "workspaceblob", code=1)
+    )
     assert line.startswith("error: Datastore 'workspaceblob' does not exist in workspace 'test-ws'.")
     assert "Did you mean 'workspaceblobstore'" in line
 
@@ -112,9 +113,22 @@ def test_register_blob_records_the_variable_name_and_shows_stars(
     hw: Cli, cli_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HW_AZ_KEY", AZ_KEY_VALUE)
-    reg = hw("datastore", "register-blob", "raw", "--container", "data", "--account-name", "devstoreaccount1",
-             "--account-url", "http://127.0.0.1:10000/devstoreaccount1", "--account-key-env", "HW_AZ_KEY",
-             "--skip-validation", "-w", "test-ws")
+    reg = hw(
+        "datastore",
+        "register-blob",
+        "raw",
+        "--container",
+        "data",
+        "--account-name",
+        "devstoreaccount1",
+        "--account-url",
+        "http://127.0.0.1:10000/devstoreaccount1",
+        "--account-key-env",
+        "HW_AZ_KEY",
+        "--skip-validation",
+        "-w",
+        "test-ws",
+    )
     where = "azure blob container 'data' at http://127.0.0.1:10000/devstoreaccount1"
     assert reg.stdout.strip() == f"Registered datastore 'raw': {where}"
     rows = {r["name"]: r for r in table(hw("datastore", "list", "-w", "test-ws").stdout)}
@@ -136,9 +150,25 @@ def test_store_secrets_copies_the_values_into_the_secrets_file(
 ) -> None:
     monkeypatch.setenv("HW_S3_ID", S3_ID_VALUE)
     monkeypatch.setenv("HW_S3_SECRET", S3_SECRET_VALUE)
-    reg = hw("datastore", "register-s3", "lake", "--bucket", "my-bucket", "--endpoint-url", "http://127.0.0.1:9000",
-             "--region", "us-east-1", "--access-key-id-env", "HW_S3_ID", "--secret-access-key-env", "HW_S3_SECRET",
-             "--store-secrets", "--skip-validation", "-w", "test-ws")
+    reg = hw(
+        "datastore",
+        "register-s3",
+        "lake",
+        "--bucket",
+        "my-bucket",
+        "--endpoint-url",
+        "http://127.0.0.1:9000",
+        "--region",
+        "us-east-1",
+        "--access-key-id-env",
+        "HW_S3_ID",
+        "--secret-access-key-env",
+        "HW_S3_SECRET",
+        "--store-secrets",
+        "--skip-validation",
+        "-w",
+        "test-ws",
+    )
     assert reg.stdout.strip() == "Registered datastore 'lake': s3 bucket 'my-bucket' at http://127.0.0.1:9000"
     stored = json.loads((cli_ws.folder / "secrets.json").read_text())
     assert stored == {"datastore/lake/access_key_id": S3_ID_VALUE, "datastore/lake/secret_access_key": S3_SECRET_VALUE}
@@ -184,13 +214,29 @@ def test_unregister_is_not_a_cli_verb_but_show_of_an_unknown_name_suggests(hw: C
 
 @pytest.mark.slow
 def test_register_blob_on_azurite_then_upload_and_download(
-    hw: Cli, cli_ws: Workspace, azurite: Azurite, azure_container: str, tmp_path: Path,
+    hw: Cli,
+    cli_ws: Workspace,
+    azurite: Azurite,
+    azure_container: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HW_AZ_KEY", azurite.account_key)
-    reg = hw("datastore", "register-blob", "raw", "--container", azure_container, "--account-name",
-             azurite.account_name, "--account-url", azurite.account_url, "--account-key-env", "HW_AZ_KEY",
-             "-w", "test-ws")
+    reg = hw(
+        "datastore",
+        "register-blob",
+        "raw",
+        "--container",
+        azure_container,
+        "--account-name",
+        azurite.account_name,
+        "--account-url",
+        azurite.account_url,
+        "--account-key-env",
+        "HW_AZ_KEY",
+        "-w",
+        "test-ws",
+    )
     src = gen(tmp_path / "src", {"a.csv": "x\n1\n", "sub": {"b.csv": "y\n2\n"}})
     up = hw("datastore", "upload", str(src), "-w", "test-ws", "--datastore", "raw", "--target-path", "in")
     assert up.stdout.strip() == f"Uploaded {src} to datastore 'raw' at 'in'"
@@ -203,16 +249,45 @@ def test_register_blob_on_azurite_then_upload_and_download(
     # a wrong key: one error line naming the datastore, no key in it, nothing registered
     wrong = azurite.account_key[:-8] + "AAAAAA=="
     monkeypatch.setenv("HW_WRONG_KEY", wrong)
-    failed = hw("datastore", "register-blob", "bad", "--container", azure_container, "--account-name",
-                azurite.account_name, "--account-url", azurite.account_url, "--account-key-env", "HW_WRONG_KEY",
-                "--store-secrets", "-w", "test-ws", code=1)
+    failed = hw(
+        "datastore",
+        "register-blob",
+        "bad",
+        "--container",
+        azure_container,
+        "--account-name",
+        azurite.account_name,
+        "--account-url",
+        azurite.account_url,
+        "--account-key-env",
+        "HW_WRONG_KEY",
+        "--store-secrets",
+        "-w",
+        "test-ws",
+        code=1,
+    )
     line = one_error_line(failed)
     assert "datastore 'bad'" in line and azure_container in line
     _assert_hidden(cli_ws, wrong, failed.stdout, failed.stderr)
     assert cli_ws.metadata_store.get_datastore("bad") is None
-    verbose = hw("--verbose", "datastore", "register-blob", "bad", "--container", azure_container,
-                 "--account-name", azurite.account_name, "--account-url", azurite.account_url,
-                 "--account-key-env", "HW_WRONG_KEY", "--store-secrets", "-w", "test-ws", code=1)
+    verbose = hw(
+        "--verbose",
+        "datastore",
+        "register-blob",
+        "bad",
+        "--container",
+        azure_container,
+        "--account-name",
+        azurite.account_name,
+        "--account-url",
+        azurite.account_url,
+        "--account-key-env",
+        "HW_WRONG_KEY",
+        "--store-secrets",
+        "-w",
+        "test-ws",
+        code=1,
+    )
     _assert_hidden(cli_ws, wrong, verbose.stdout, verbose.stderr)  # the traceback too
 
 
@@ -222,9 +297,24 @@ def test_register_s3_with_create_then_round_trip(
 ) -> None:
     monkeypatch.setenv("HW_S3_ID", S3_ID_VALUE)
     monkeypatch.setenv("HW_S3_SECRET", S3_SECRET_VALUE)
-    hw("datastore", "register-s3", "lake", "--bucket", "hw-cli-created-bucket", "--endpoint-url",
-       s3_server.endpoint_url, "--region", s3_server.region, "--access-key-id-env", "HW_S3_ID",
-       "--secret-access-key-env", "HW_S3_SECRET", "--create", "-w", "test-ws")
+    hw(
+        "datastore",
+        "register-s3",
+        "lake",
+        "--bucket",
+        "hw-cli-created-bucket",
+        "--endpoint-url",
+        s3_server.endpoint_url,
+        "--region",
+        s3_server.region,
+        "--access-key-id-env",
+        "HW_S3_ID",
+        "--secret-access-key-env",
+        "HW_S3_SECRET",
+        "--create",
+        "-w",
+        "test-ws",
+    )
     src = gen(tmp_path / "src", {"a.txt": "a"})
     hw("datastore", "upload", str(src), "-w", "test-ws", "--datastore", "lake")
     out = hw("datastore", "download", str(tmp_path / "down"), "-w", "test-ws", "--datastore", "lake").stdout

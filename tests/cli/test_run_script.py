@@ -65,7 +65,9 @@ def test_compat_install_makes_plain_python_serve_azureml(tmp_path: Path) -> None
     python = venv / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     code = "from azureml.core import Workspace; print(Workspace.__module__)"
     before = subprocess.run([str(python), "-c", code], capture_output=True, text=True)

@@ -61,9 +61,7 @@ def test_write_config_defaults_to_the_current_folder(hw: Cli, _outside_any_proje
     assert (_outside_any_project / ".azureml" / "config.json").is_file()
 
 
-def test_environment_variable_names_the_workspace(
-    hw: Cli, cli_ws: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_environment_variable_names_the_workspace(hw: Cli, cli_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADWATER_WORKSPACE", "test-ws")
     assert fields(hw("workspace", "show").stdout)["name"] == "test-ws"
 

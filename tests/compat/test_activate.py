@@ -28,8 +28,13 @@ from tests.compat.conftest import fake_distribution
 
 def _python(python: str | Path, code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a child interpreter with only ``env`` (plus PATH) in its environment."""
-    return subprocess.run([str(python), "-c", code], cwd=cwd, capture_output=True, text=True,
-                          env={"PATH": os.environ.get("PATH", ""), **env})
+    return subprocess.run(
+        [str(python), "-c", code],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+    )
 
 
 def test_the_shim_folder_holds_an_azureml_package() -> None:

@@ -51,8 +51,9 @@ def test_every_example_folder_is_run_here_and_is_pure_sdk_v1_code() -> None:
 def copy_example(name: str, tmp_path: Path) -> Path:
     """The example's folder, copied as shipped (without what an earlier run wrote into it)."""
     folder = tmp_path / name
-    shutil.copytree(EXAMPLES / name, folder, ignore=shutil.ignore_patterns(
-        "data", "downloaded", "model.json", "__pycache__"))
+    shutil.copytree(
+        EXAMPLES / name, folder, ignore=shutil.ignore_patterns("data", "downloaded", "model.json", "__pycache__")
+    )
     return folder
 
 
@@ -170,8 +171,9 @@ def test_the_script_run_config_example(tmp_path: Path, headwater_home: Path, wor
         assert isinstance(run, ScriptRun) and run.get_status() == "Completed"
         metrics = run.get_metrics()
         assert metrics["rows"] == 200 and len(metrics["alpha"]) == len(metrics["mse"]) == 5
-    mechanisms = [[d["consumptionDetails"]["mechanism"] for d in r.get_details()["inputDatasets"]]
-                  for r in (first, second)]
+    mechanisms = [
+        [d["consumptionDetails"]["mechanism"] for d in r.get_details()["inputDatasets"]] for r in (first, second)
+    ]
     assert mechanisms == [["Mount"], ["Download"]]
 
 
@@ -224,8 +226,14 @@ def _environment_without_headwater(tmp_path: Path) -> Path:
     venv = tmp_path / "other-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     deps = tmp_path / "dependencies"
     deps.mkdir()
     ours = Path(sysconfig.get_paths()["purelib"])
@@ -246,11 +254,13 @@ def test_the_seed_example_runs_under_plain_python_after_compat_install(
     found = subprocess.run([str(python), "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert found.stdout.split() == ["True", "True"], found.stderr  # pandas is there, Headwater is not
 
-    installed = subprocess.run([str(HEADWATER), "compat", "install", "--python", str(python)],
-                               capture_output=True, text=True)
+    installed = subprocess.run(
+        [str(HEADWATER), "compat", "install", "--python", str(python)], capture_output=True, text=True
+    )
     assert installed.returncode == 0, installed.stderr
-    status = subprocess.run([str(HEADWATER), "compat", "status", "--python", str(python)],
-                            capture_output=True, text=True).stdout
+    status = subprocess.run(
+        [str(HEADWATER), "compat", "status", "--python", str(python)], capture_output=True, text=True
+    ).stdout
     assert status.startswith("installed: yes")
 
     out = run_example("seed_pipeline", tmp_path, headwater_home, python=python)
@@ -260,8 +270,9 @@ def test_the_seed_example_runs_under_plain_python_after_compat_install(
     plan = RunPlan.load(Path(ws.folder) / "runs" / first.id / PLAN_FILE)
     assert {s.interpreter for s in plan.steps.values()} == {str(python)}  # steps ran on that environment
 
-    removed = subprocess.run([str(HEADWATER), "compat", "uninstall", "--python", str(python)],
-                             capture_output=True, text=True)
+    removed = subprocess.run(
+        [str(HEADWATER), "compat", "uninstall", "--python", str(python)], capture_output=True, text=True
+    )
     assert removed.returncode == 0 and "no longer installed" in removed.stdout
     after = subprocess.run([str(python), "-c", "import azureml.core"], cwd=tmp_path, capture_output=True, text=True)
     assert after.returncode != 0 and "No module named 'azureml'" in after.stderr

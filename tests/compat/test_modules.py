@@ -163,8 +163,13 @@ def test_importing_azureml_loads_nothing_until_a_name_is_used(azureml_on: Path) 
         "heavy = ('pandas', 'pyarrow', 'sqlalchemy', 'fsspec', 'click', 'rich', 'headwater.sdk', 'headwater.store')\n"
         "print(json.dumps([before, [m for m in heavy if m in sys.modules]]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(azureml_on), "PATH": ""})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(azureml_on), "PATH": ""},
+    )
     before, heavy = json.loads(out.stdout)
     assert before == ["headwater._version"]
     assert heavy == []

@@ -35,8 +35,9 @@ RESULT = 42
 """
 
 
-def test_run_script_runs_a_sdk_v1_script_as_main(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_script_runs_a_sdk_v1_script_as_main(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     gen(tmp_path / "project", {"pipeline.py": SCRIPT})
     monkeypatch.delenv("PYTHONPATH", raising=False)
     argv_before = sys.argv
@@ -52,11 +53,20 @@ def test_run_script_runs_a_sdk_v1_script_as_main(tmp_path: Path, capsys: pytest.
     assert str(tmp_path / "project") not in sys.path
 
 
-def test_run_script_runs_a_module(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    gen(tmp_path, {"jobs": {"__init__.py": "", "submit.py": (
-        "import sys\nfrom azureml.core import Run\nprint(__name__, sys.argv[1:], Run.__module__)\n"
-    )}})
+def test_run_script_runs_a_module(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen(
+        tmp_path,
+        {
+            "jobs": {
+                "__init__.py": "",
+                "submit.py": (
+                    "import sys\nfrom azureml.core import Run\nprint(__name__, sys.argv[1:], Run.__module__)\n"
+                ),
+            }
+        },
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", "/somewhere")
     run_script("jobs.submit", ["a", "b"], module=True)
@@ -66,9 +76,13 @@ def test_run_script_runs_a_module(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_a_scripts_exit_code_and_errors_propagate(tmp_path: Path) -> None:
-    gen(tmp_path, {"exits.py": "raise SystemExit(3)\n", "fails.py": (
-        "from azureml.pipeline.core import PublishedPipeline\nPublishedPipeline.get(None, id='x')\n"
-    )})
+    gen(
+        tmp_path,
+        {
+            "exits.py": "raise SystemExit(3)\n",
+            "fails.py": ("from azureml.pipeline.core import PublishedPipeline\nPublishedPipeline.get(None, id='x')\n"),
+        },
+    )
     with pytest.raises(SystemExit) as info:
         run_script(tmp_path / "exits.py")
     assert info.value.code == 3

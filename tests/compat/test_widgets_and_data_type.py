@@ -17,8 +17,15 @@ pytestmark = pytest.mark.usefixtures("azureml_on")
 class FakeRun:
     """The public surface RunDetails reads (as PipelineRun and StepRun provide it)."""
 
-    def __init__(self, run_id: str, status: str, *, name: str | None = None, children: list[FakeRun] | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        name: str | None = None,
+        children: list[FakeRun] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         self.id = run_id
         self.name = name
         self._status = status
@@ -39,15 +46,38 @@ def test_run_details_prints_the_step_table(capsys: pytest.CaptureFixture[str]) -
     from azureml.widgets import RunDetails
 
     steps = [
-        FakeRun("s1", "Finished", name="prepare.py", details={
-            "startTimeUtc": "2026-01-01T10:00:00+00:00", "endTimeUtc": "2026-01-01T10:00:02.5+00:00",
-            "reuseReason": "never ran before", "properties": {}}),
-        FakeRun("s2", "Finished", name="train.py", details={
-            "startTimeUtc": "2026-01-01T10:00:03+00:00", "endTimeUtc": "2026-01-01T10:02:05+00:00",
-            "reuseReason": "unchanged", "properties": {"azureml.reusedrunid": "old-run"}}),
-        FakeRun("s3", "Failed", name="compare.py", details={
-            "startTimeUtc": "2026-01-01T10:03:00+00:00", "endTimeUtc": "2026-01-01T10:03:01+00:00",
-            "error": {"message": "compare.py exited with code 1\nTraceback ..."}}),
+        FakeRun(
+            "s1",
+            "Finished",
+            name="prepare.py",
+            details={
+                "startTimeUtc": "2026-01-01T10:00:00+00:00",
+                "endTimeUtc": "2026-01-01T10:00:02.5+00:00",
+                "reuseReason": "never ran before",
+                "properties": {},
+            },
+        ),
+        FakeRun(
+            "s2",
+            "Finished",
+            name="train.py",
+            details={
+                "startTimeUtc": "2026-01-01T10:00:03+00:00",
+                "endTimeUtc": "2026-01-01T10:02:05+00:00",
+                "reuseReason": "unchanged",
+                "properties": {"azureml.reusedrunid": "old-run"},
+            },
+        ),
+        FakeRun(
+            "s3",
+            "Failed",
+            name="compare.py",
+            details={
+                "startTimeUtc": "2026-01-01T10:03:00+00:00",
+                "endTimeUtc": "2026-01-01T10:03:01+00:00",
+                "error": {"message": "compare.py exited with code 1\nTraceback ..."},
+            },
+        ),
         FakeRun("s4", "Running", name="report.py", details={"startTimeUtc": "2026-01-01T10:03:00+00:00"}),
         FakeRun("s5", "NotStarted", name="publish.py"),
     ]
@@ -67,8 +97,12 @@ def test_run_details_prints_the_step_table(capsys: pytest.CaptureFixture[str]) -
 def test_a_reused_steps_reason_names_the_earlier_run_once(capsys: pytest.CaptureFixture[str]) -> None:
     from azureml.widgets import RunDetails
 
-    step = FakeRun("s1", "Finished", name="train.py", details={
-        "reuseReason": "reused run old-run: unchanged", "properties": {"azureml.reusedrunid": "old-run"}})
+    step = FakeRun(
+        "s1",
+        "Finished",
+        name="train.py",
+        details={"reuseReason": "reused run old-run: unchanged", "properties": {"azureml.reusedrunid": "old-run"}},
+    )
     RunDetails(FakeRun("p1", "Finished", children=[step])).show()
     row = capsys.readouterr().out.splitlines()[3]
     assert row.endswith("reused run old-run: unchanged") and row.count("old-run") == 1
@@ -114,8 +148,11 @@ def test_set_column_types_with_data_type_reads_typed_columns(ws: Workspace, tmp_
     store.upload(str(tmp_path / "data"), target_path="people", show_progress=False)
     table = Dataset.Tabular.from_delimited_files(
         [(store, "people/people.csv")],
-        set_column_types={"id": DataType.to_string(), "height": DataType.to_float(),
-                          "born": DataType.to_datetime("%d/%m/%Y")},
+        set_column_types={
+            "id": DataType.to_string(),
+            "height": DataType.to_float(),
+            "born": DataType.to_datetime("%d/%m/%Y"),
+        },
     )
     df = table.to_pandas_dataframe()
     assert list(df["id"]) == ["1", "2"]

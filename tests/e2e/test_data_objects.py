@@ -78,8 +78,7 @@ def writer(tag: str, out: Any, *extra: str, **kwargs: Any) -> PythonScriptStep:
 
 
 def reader(tag: str, *inputs: Any, **kwargs: Any) -> PythonScriptStep:
-    return PythonScriptStep("read.py", name=tag, source_directory="src", arguments=[tag], inputs=list(inputs),
-                            **kwargs)
+    return PythonScriptStep("read.py", name=tag, source_directory="src", arguments=[tag], inputs=list(inputs), **kwargs)
 
 
 def finish(ws: Workspace, steps: list[Any], **kwargs: Any) -> tuple[Any, str]:
@@ -175,7 +174,8 @@ def test_register_on_complete_after_success_and_not_after_failure(src: Path, pws
     _, status = finish(pws, [writer("t", tabular)])
     assert status == "Finished"
     assert Dataset.get_by_name(pws, "rows_table").to_pandas_dataframe().to_dict(orient="list") == {
-        "a": [1, 2], "b": ["x", "y"],
+        "a": [1, 2],
+        "b": ["x", "y"],
     }
 
 
@@ -231,8 +231,9 @@ def test_a_datapath_parameter_with_a_compute_binding(src: Path, pws: Workspace, 
     store.upload(str(src / "d2"), target_path="in/d2", show_progress=False)
     param = PipelineParameter(name="input_path", default_value=DataPath(datastore=store, path_on_datastore="in/d1"))
     binding = (param, DataPathComputeBinding(mode="mount"))
-    step = PythonScriptStep("read.py", name="r", source_directory="src", arguments=["r", "--x", binding],
-                            inputs=[binding])
+    step = PythonScriptStep(
+        "read.py", name="r", source_directory="src", arguments=["r", "--x", binding], inputs=[binding]
+    )
     run, status = finish(pws, [step])
     assert status == "Finished"
     assert seen(run, "r", tmp_path)["input_path"]["files"] == ["one.csv"]
@@ -291,8 +292,9 @@ for rel in ("a.csv", "b.txt", os.path.join("sub", "c.csv")):
 
 
 def several(out: Any, text: str) -> PythonScriptStep:
-    return PythonScriptStep("several.py", name="several", source_directory="src", arguments=[out, text],
-                            allow_reuse=False)
+    return PythonScriptStep(
+        "several.py", name="several", source_directory="src", arguments=[out, text], allow_reuse=False
+    )
 
 
 def test_as_upload_source_globs_upload_only_matching_files(src: Path, pws: Workspace) -> None:
@@ -303,7 +305,8 @@ def test_as_upload_source_globs_upload_only_matching_files(src: Path, pws: Works
     step = run.find_step_run("several")[0]
     root = Datastore(pws, "workspaceblobstore")._backend
     assert root.list_files(f"dataset/{step.id}/picked") == [
-        f"dataset/{step.id}/picked/a.csv", f"dataset/{step.id}/picked/sub/c.csv"
+        f"dataset/{step.id}/picked/a.csv",
+        f"dataset/{step.id}/picked/sub/c.csv",
     ]  # b.txt matched no glob: not uploaded
 
 

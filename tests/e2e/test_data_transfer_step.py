@@ -47,10 +47,13 @@ for folder, _dirs, files in sorted(os.walk(root)):
 
 
 def _stores(ws: Workspace, proj: Path) -> tuple[Datastore, Datastore]:
-    gen(proj, {
-        "src_store": {"raw": {"a.txt": "1 2 3", "sub": {"b.txt": "4 5"}}},
-        "dst_store": {"copied": {"keep.txt": "mine"}},
-    })
+    gen(
+        proj,
+        {
+            "src_store": {"raw": {"a.txt": "1 2 3", "sub": {"b.txt": "4 5"}}},
+            "dst_store": {"copied": {"keep.txt": "mine"}},
+        },
+    )
     return (
         Datastore.register_local_folder(ws, "src", proj / "src_store"),
         Datastore.register_local_folder(ws, "dst", proj / "dst_store"),
@@ -86,7 +89,10 @@ def _log(step: Any) -> str:
 def test_copies_into_a_data_reference_verified_and_read_downstream(proj: Path, pws: Workspace) -> None:
     src, dst = _stores(pws, proj)
     pipeline = _pipeline(
-        pws, proj, DataReference(src, "raw_in", "raw"), DataReference(dst, "copied", "copied"),
+        pws,
+        proj,
+        DataReference(src, "raw_in", "raw"),
+        DataReference(dst, "copied", "copied"),
         compute_target=_adf(pws),
     )
     run = _submit(pws, pipeline)
@@ -123,7 +129,8 @@ def test_reused_while_unchanged_and_a_changed_source_file_is_copied_again(proj: 
 def test_a_missing_source_fails_the_step_naming_the_datastore_and_path(proj: Path, pws: Workspace) -> None:
     src, dst = _stores(pws, proj)
     copy = DataTransferStep(
-        "copy", source_data_reference=DataReference(src, "gone", "no/such/folder"),
+        "copy",
+        source_data_reference=DataReference(src, "gone", "no/such/folder"),
         destination_data_reference=DataReference(dst, "copied", "copied"),
     )
     run = _submit(pws, Pipeline(pws, steps=[copy]), expect="Failed")
@@ -144,9 +151,11 @@ def test_a_file_dataset_copied_into_an_output_that_a_later_step_reads(proj: Path
 def test_one_file_to_a_file_path(proj: Path, pws: Workspace) -> None:
     src, dst = _stores(pws, proj)
     copy = DataTransferStep(
-        "copy", source_data_reference=DataReference(src, "one", "raw/a.txt"),
+        "copy",
+        source_data_reference=DataReference(src, "one", "raw/a.txt"),
         destination_data_reference=DataReference(dst, "renamed", "copied/renamed.txt"),
-        source_reference_type="file", destination_reference_type="file",
+        source_reference_type="file",
+        destination_reference_type="file",
     )
     _submit(pws, Pipeline(pws, steps=[copy]))
     assert (proj / "dst_store" / "copied" / "renamed.txt").read_text() == "1 2 3"
@@ -213,16 +222,20 @@ print("status", run.get_status())
 
 @pytest.mark.slow
 def test_the_sdk_v1_sample_runs_unchanged(tmp_path: Path, headwater_home: Path) -> None:
-    folder = gen(tmp_path / "sample", {
-        "transfer.py": SDK_V1_SAMPLE,
-        "testdata.txt": "hello transfer",
-        ".azureml": {"config.json": '{"workspace_name": "transfer-ws"}'},
-    })
+    folder = gen(
+        tmp_path / "sample",
+        {
+            "transfer.py": SDK_V1_SAMPLE,
+            "testdata.txt": "hello transfer",
+            ".azureml": {"config.json": '{"workspace_name": "transfer-ws"}'},
+        },
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HEADWATER_WORKSPACE")}
     env["HEADWATER_HOME"] = str(headwater_home)
     headwater = Path(sys.executable).with_name("headwater")
-    done = subprocess.run([str(headwater), "run", "transfer.py"], cwd=folder, env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [str(headwater), "run", "transfer.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     assert "Data factory not found, creating..." in done.stdout
     assert "attached DataFactory" in done.stdout and "status Finished" in done.stdout
@@ -242,22 +255,37 @@ def test_azure_blob_to_s3_and_s3_to_local(
     proj: Path, pws: Workspace, azurite: Any, azure_container: str, s3_server: Any, s3_bucket: str
 ) -> None:
     blob = Datastore.register_azure_blob_container(
-        pws, "blob", azure_container, azurite.account_name, account_key=azurite.account_key,
+        pws,
+        "blob",
+        azure_container,
+        azurite.account_name,
+        account_key=azurite.account_key,
         account_url=azurite.account_url,
     )
     s3 = Datastore.register_s3(
-        pws, "s3", s3_bucket, endpoint_url=s3_server.endpoint_url, access_key_id=s3_server.access_key_id,
-        secret_access_key=s3_server.secret_access_key, region=s3_server.region,
+        pws,
+        "s3",
+        s3_bucket,
+        endpoint_url=s3_server.endpoint_url,
+        access_key_id=s3_server.access_key_id,
+        secret_access_key=s3_server.secret_access_key,
+        region=s3_server.region,
     )
     gen(proj, {"data": {"a.txt": "1 2 3", "sub": {"b.txt": "4 5" * 1000}}})
     blob.upload(str(proj / "data"), target_path="raw", show_progress=False)
     local = Datastore.register_local_folder(pws, "back", proj / "back")
 
     def pipeline() -> Pipeline:
-        to_s3 = DataTransferStep("to_s3", source_data_reference=DataReference(blob, "raw_blob", "raw"),
-                                 destination_data_reference=DataReference(s3, "on_s3", "copied"))
-        back = DataTransferStep("back", source_data_reference=to_s3.get_output(),
-                                destination_data_reference=DataReference(local, "back_home", "here"))
+        to_s3 = DataTransferStep(
+            "to_s3",
+            source_data_reference=DataReference(blob, "raw_blob", "raw"),
+            destination_data_reference=DataReference(s3, "on_s3", "copied"),
+        )
+        back = DataTransferStep(
+            "back",
+            source_data_reference=to_s3.get_output(),
+            destination_data_reference=DataReference(local, "back_home", "here"),
+        )
         return Pipeline(pws, steps=[back])
 
     run = _submit(pws, pipeline())

@@ -48,9 +48,7 @@ def src(tmp_path: Path) -> Path:
     return gen(tmp_path / "src", {"uses_six.py": SCRIPT, "also_six.py": SCRIPT})
 
 
-def test_a_step_needing_a_missing_package_runs_in_a_built_environment_then_reuses_it(
-    src: Path, pws: Workspace
-) -> None:
+def test_a_step_needing_a_missing_package_runs_in_a_built_environment_then_reuses_it(src: Path, pws: Workspace) -> None:
     step = PythonScriptStep("uses_six.py", source_directory=str(src), runconfig=runconfig("six==1.16.0"))
     run = Experiment(pws, "envs").submit(Pipeline(pws, steps=[step]))
     assert run.wait_for_completion(show_output=False) == "Finished"
@@ -105,8 +103,9 @@ def python31() -> RunConfiguration:
 
 def test_an_unavailable_python_builds_with_the_closest_one_and_says_so(src: Path, pws: Workspace) -> None:
     (src / "plain.py").write_text("import sys\nprint(sys.version_info[:2])\n")
-    run = Experiment(pws, "envs").submit(Pipeline(pws, steps=[PythonScriptStep("plain.py", source_directory=str(src),
-                                                                            runconfig=python31())]))
+    run = Experiment(pws, "envs").submit(
+        Pipeline(pws, steps=[PythonScriptStep("plain.py", source_directory=str(src), runconfig=python31())])
+    )
     assert run.wait_for_completion(show_output=False) == "Finished"
     (step,) = run.get_steps()
     assert "3.1" in build_log(step) and "closest" in build_log(step).lower()

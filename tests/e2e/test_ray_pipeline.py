@@ -37,18 +37,18 @@ Run.get_context().log("answer", n * 2)
 def pipeline(ws: Workspace, src: Path, target: ComputeTarget) -> Pipeline:
     out = OutputFileDatasetConfig(name="n")
     produce = PythonScriptStep("produce.py", source_directory=str(src), arguments=[out], compute_target=target)
-    consume = PythonScriptStep("consume.py", source_directory=str(src), arguments=[out.as_input()],
-                               compute_target=target)
+    consume = PythonScriptStep(
+        "consume.py", source_directory=str(src), arguments=[out.as_input()], compute_target=target
+    )
     return Pipeline(ws, steps=[produce, consume])
 
 
-def test_a_pipeline_moves_to_ray_by_its_compute_target_alone(
-    tmp_path: Path, pws: Workspace, ray_address: str
-) -> None:
+def test_a_pipeline_moves_to_ray_by_its_compute_target_alone(tmp_path: Path, pws: Workspace, ray_address: str) -> None:
     src = gen(tmp_path / "src", {"produce.py": PRODUCE, "consume.py": CONSUME})
     # SDK v1 code creates its cluster as usual; attaching Ray to that name moves it, no edits
-    ComputeTarget.create(pws, "aml-compute", AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2",
-                                                                                   max_nodes=2))
+    ComputeTarget.create(
+        pws, "aml-compute", AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", max_nodes=2)
+    )
     ComputeTarget.attach(pws, "aml-compute", RayCompute.attach_configuration(address=ray_address))
     target = ComputeTarget(pws, "aml-compute")
     run = Experiment(pws, "ray").submit(pipeline(pws, src, target))

@@ -92,8 +92,14 @@ def s3(request: pytest.FixtureRequest) -> Remote:
 def setup(
     ws: Workspace, remote: Remote, root: Path, ray_address: str, **attach: object
 ) -> tuple[Datastore, ComputeTarget]:
-    gen(root, {"prep_src": {"prep.py": PREP}, "train_src": {"train.py": TRAIN}, "data": {"a.txt": "1 2 3\n",
-                                                                                      "b.txt": "4 5\n"}})
+    gen(
+        root,
+        {
+            "prep_src": {"prep.py": PREP},
+            "train_src": {"train.py": TRAIN},
+            "data": {"a.txt": "1 2 3\n", "b.txt": "4 5\n"},
+        },
+    )
     store = remote.register(ws)
     store.upload(str(root / "data"), target_path="raw", show_progress=False)
     config = RayCompute.attach_configuration(address=ray_address, **attach)  # type: ignore[arg-type]
@@ -106,12 +112,22 @@ def build(ws: Workspace, store: Datastore, target: ComputeTarget, root: Path, go
     prepped = OutputFileDatasetConfig(name="prepped", destination=(store, "prepped/{run-id}"))
     model = OutputFileDatasetConfig(name="model", destination=(store, "model/{run-id}"))
     prep = PythonScriptStep(
-        "prep.py", source_directory=str(root / "prep_src"), compute_target=target,
-        arguments=[raw.as_named_input("raw_down").as_download(), raw.as_named_input("raw_mnt").as_mount(),
-                   prepped, str(go)],
+        "prep.py",
+        source_directory=str(root / "prep_src"),
+        compute_target=target,
+        arguments=[
+            raw.as_named_input("raw_down").as_download(),
+            raw.as_named_input("raw_mnt").as_mount(),
+            prepped,
+            str(go),
+        ],
     )
-    train = PythonScriptStep("train.py", source_directory=str(root / "train_src"), compute_target=target,
-                             arguments=[prepped.as_input(), model])
+    train = PythonScriptStep(
+        "train.py",
+        source_directory=str(root / "train_src"),
+        compute_target=target,
+        arguments=[prepped.as_input(), model],
+    )
     return Pipeline(ws, steps=[prep, train])
 
 
@@ -155,8 +171,10 @@ def test_a_shipped_pipeline_moves_its_data_through_the_datastore(
     assert sum(p.startswith("headwater/snapshots/") and p.endswith(".tar") for p in paths) == 2
     assert snapshot_object(prep.get_details()["properties"]["ContentSnapshotId"]) in paths
     ws_folder = str(pws._folder)
-    for where in (json.loads(remote.read(f"prepped/{prep.id}/where.json")),
-                  json.loads(remote.read(f"model/{train.id}/where.json"))):
+    for where in (
+        json.loads(remote.read(f"prepped/{prep.id}/where.json")),
+        json.loads(remote.read(f"model/{train.id}/where.json")),
+    ):
         for path in [where["cwd"], *where["paths"], *([where["context"]] if "context" in where else [])]:
             assert not path.startswith(ws_folder), path
             assert not path.startswith(str(tmp_path)), path
@@ -199,8 +217,12 @@ def test_ship_mode_refuses_a_local_datastore(ray_address: str, s3: Remote, pws: 
     _, target = setup(pws, s3, root, ray_address, shared_filesystem=False, staging_datastore=STORE)
     pws.get_default_datastore().upload(str(root / "data"), target_path="raw", show_progress=False)
     local = Dataset.File.from_files([(pws.get_default_datastore(), "raw/")])
-    step = PythonScriptStep("train.py", source_directory=str(root / "train_src"), compute_target=target,
-                            arguments=[local.as_named_input("raw").as_download(), "x"])
+    step = PythonScriptStep(
+        "train.py",
+        source_directory=str(root / "train_src"),
+        compute_target=target,
+        arguments=[local.as_named_input("raw").as_download(), "x"],
+    )
     with pytest.raises(ConfigurationError, match="no shared filesystem") as err:
         Experiment(pws, "ship").submit(Pipeline(pws, steps=[step]))
     text = str(err.value)

@@ -127,8 +127,13 @@ def test_a_ray_step_asks_for_its_vm_size_so_2_cpu_steps_run_one_at_a_time(
     target = ray_target(pws, ray_address, vm_size="STANDARD_D2_V2")  # 2 CPUs, 7 GiB: the whole 2-CPU node
     steps = [
         # each waits up to 8 s for the other to start: if both ran at once, their spans would overlap
-        PythonScriptStep("stamp.py", name=name, source_directory=str(src), compute_target=target,
-                         arguments=[str(stamps), name, "", "8"])
+        PythonScriptStep(
+            "stamp.py",
+            name=name,
+            source_directory=str(src),
+            compute_target=target,
+            arguments=[str(stamps), name, "", "8"],
+        )
         for name in ("a", "b")
     ]
     (node,) = cluster_nodes(ray_address)
@@ -151,11 +156,15 @@ def test_a_request_larger_than_the_cluster_is_lowered_or_refused_when_strict(
     target = ray_target(pws, ray_address, vm_size="STANDARD_NC6")  # 6 CPUs and a GPU; the cluster: 2 CPUs
     stamps = tmp_path / "stamps"
     stamps.mkdir()
-    step = PythonScriptStep("stamp.py", source_directory=str(src), compute_target=target,
-                            arguments=[str(stamps), "only", "", "0"])
+    step = PythonScriptStep(
+        "stamp.py", source_directory=str(src), compute_target=target, arguments=[str(stamps), "only", "", "0"]
+    )
 
-    with pytest.warns(ResourceRequestWarning, match=r"STANDARD_NC6 asks 6 CPUs, 1 GPU.*the Ray cluster's largest "
-                      r"node \(.*\) has 2 CPUs, no GPU.*the step will get 2 CPUs, no GPU"):
+    with pytest.warns(
+        ResourceRequestWarning,
+        match=r"STANDARD_NC6 asks 6 CPUs, 1 GPU.*the Ray cluster's largest "
+        r"node \(.*\) has 2 CPUs, no GPU.*the step will get 2 CPUs, no GPU",
+    ):
         run = Experiment(pws, "ray-resources").submit(Pipeline(pws, steps=[step]))
     assert run.wait_for_completion(show_output=False) == "Finished"
     (step_run,) = run.get_steps()
@@ -183,10 +192,21 @@ def test_a_step_s_own_vm_size_wins_over_its_target_and_its_sibling_keeps_the_tar
     stamps = tmp_path / "stamps"
     stamps.mkdir()
     target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))  # no vm_size
-    big = PythonScriptStep("stamp.py", name="big", source_directory=str(src), compute_target=target,
-                           arguments=[str(stamps), "big", "", "0"], runconfig=asking("STANDARD_D2_V2"))
-    small = PythonScriptStep("stamp.py", name="small", source_directory=str(src), compute_target=target,
-                             arguments=[str(stamps), "small", "", "0"])
+    big = PythonScriptStep(
+        "stamp.py",
+        name="big",
+        source_directory=str(src),
+        compute_target=target,
+        arguments=[str(stamps), "big", "", "0"],
+        runconfig=asking("STANDARD_D2_V2"),
+    )
+    small = PythonScriptStep(
+        "stamp.py",
+        name="small",
+        source_directory=str(src),
+        compute_target=target,
+        arguments=[str(stamps), "small", "", "0"],
+    )
     (node,) = cluster_nodes(ray_address)
     memory = min(7.0, node.memory_gb or 7.0)
     with warnings.catch_warnings():  # a CI node with less than 7 GiB for Ray: lowered, with a warning
@@ -205,8 +225,14 @@ def test_a_step_s_own_request_larger_than_the_cluster_is_lowered_naming_the_step
     stamps = tmp_path / "stamps"
     stamps.mkdir()
     target = ray_target(pws, ray_address, vm_size="STANDARD_D1_V2")  # the target asks 1 CPU; the step more
-    step = PythonScriptStep("stamp.py", name="gpu-train", source_directory=str(src), compute_target=target,
-                            arguments=[str(stamps), "only", "", "0"], runconfig=asking("STANDARD_NC6"))
+    step = PythonScriptStep(
+        "stamp.py",
+        name="gpu-train",
+        source_directory=str(src),
+        compute_target=target,
+        arguments=[str(stamps), "only", "", "0"],
+        runconfig=asking("STANDARD_NC6"),
+    )
     (node,) = cluster_nodes(ray_address)
 
     with pytest.warns(ResourceRequestWarning) as caught:
@@ -222,8 +248,11 @@ def test_a_step_s_own_request_larger_than_the_cluster_is_lowered_naming_the_step
 
     monkeypatch.setenv(STRICT_ENV, "1")
     before = len(pws.metadata_store.list_runs())
-    with pytest.raises(ConfigurationError, match=r"Step 'gpu-train' on compute target 'aml-compute': STANDARD_NC6 "
-                       r"asks 6 CPUs.*largest node"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"Step 'gpu-train' on compute target 'aml-compute': STANDARD_NC6 "
+        r"asks 6 CPUs.*largest node",
+    ):
         Experiment(pws, "ray-step-resources").submit(Pipeline(pws, steps=[step]))
     assert len(pws.metadata_store.list_runs()) == before  # refused before anything was recorded
 
@@ -235,8 +264,14 @@ def test_changing_only_a_step_s_vm_size_reuses_it(tmp_path: Path, pws: Workspace
     target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
 
     def step(rc: RunConfiguration | None) -> PythonScriptStep:
-        return PythonScriptStep("stamp.py", name="train", source_directory=str(src), compute_target=target,
-                                arguments=[str(stamps), "train", "", "0"], runconfig=rc)
+        return PythonScriptStep(
+            "stamp.py",
+            name="train",
+            source_directory=str(src),
+            compute_target=target,
+            arguments=[str(stamps), "train", "", "0"],
+            runconfig=rc,
+        )
 
     first = Experiment(pws, "ray-step-reuse").submit(Pipeline(pws, steps=[step(asking("STANDARD_D1_V2"))]))
     assert first.wait_for_completion(show_output=False) == "Finished"
@@ -260,9 +295,14 @@ def test_a_target_s_concurrency_comes_from_its_smallest_request(pws: Workspace, 
     d2 = {"vm_size": "STANDARD_D2_V2", "cpu": 2, "gpu": 0, "memory_gb": 7.0}
 
     def plan(*steps: StepSpec) -> dict[str, int]:
-        return plan_ray_targets(PipelineSpec(steps), pws.metadata_store, parameters={},
-                                default_datastore="workspaceblobstore", workspace_folder=Path(pws.folder),
-                                nodes_of=four_cpus).concurrency
+        return plan_ray_targets(
+            PipelineSpec(steps),
+            pws.metadata_store,
+            parameters={},
+            default_datastore="workspaceblobstore",
+            workspace_folder=Path(pws.folder),
+            nodes_of=four_cpus,
+        ).concurrency
 
     assert plan(step("a", d3), step("b", d3)) == {"aml-compute": 1}
     assert plan(step("a", d3), step("b", d2)) == {"aml-compute": 2}  # Ray holds the 4-CPU step until there is room
@@ -281,8 +321,13 @@ def test_a_20_step_fan_out_spreads_over_ray_workers(tmp_path: Path, pws: Workspa
     stamps.mkdir()
     target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
     steps = [
-        PythonScriptStep("stamp.py", name=f"fan{i:02d}", source_directory=str(src), compute_target=target,
-                         arguments=[str(stamps), f"fan{i:02d}", "fan", "20"])
+        PythonScriptStep(
+            "stamp.py",
+            name=f"fan{i:02d}",
+            source_directory=str(src),
+            compute_target=target,
+            arguments=[str(stamps), f"fan{i:02d}", "fan", "20"],
+        )
         for i in range(20)
     ]
     began = time.monotonic()
@@ -313,14 +358,26 @@ def test_a_killed_worker_fails_its_step_once_with_the_reason(tmp_path: Path, pws
     stamps.mkdir()
     target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
     out = OutputFileDatasetConfig(name="never")
-    victim = PythonScriptStep("victim.py", source_directory=str(src), compute_target=target,
-                              arguments=[str(ledger), out])
-    after = PythonScriptStep("stamp.py", name="after", source_directory=str(src), compute_target=target,
-                             arguments=[str(stamps), "after", "", "0", out.as_input()])
-    bystander = PythonScriptStep("stamp.py", name="bystander", source_directory=str(src), compute_target=target,
-                                 arguments=[str(stamps), "bystander", "", "0"])
-    run = Experiment(pws, "ray-killed").submit(Pipeline(pws, steps=[victim, after, bystander]),
-                                              continue_on_step_failure=True)
+    victim = PythonScriptStep(
+        "victim.py", source_directory=str(src), compute_target=target, arguments=[str(ledger), out]
+    )
+    after = PythonScriptStep(
+        "stamp.py",
+        name="after",
+        source_directory=str(src),
+        compute_target=target,
+        arguments=[str(stamps), "after", "", "0", out.as_input()],
+    )
+    bystander = PythonScriptStep(
+        "stamp.py",
+        name="bystander",
+        source_directory=str(src),
+        compute_target=target,
+        arguments=[str(stamps), "bystander", "", "0"],
+    )
+    run = Experiment(pws, "ray-killed").submit(
+        Pipeline(pws, steps=[victim, after, bystander]), continue_on_step_failure=True
+    )
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
 
     steps = {s.name: s for s in run.get_steps()}
@@ -368,8 +425,9 @@ def test_cancel_stops_the_ray_task_and_its_processes_and_commits_nothing(
 
 
 def _one_step_spec(target: str) -> PipelineSpec:
-    step = StepSpec("train", "train", "python", "/src", "train.py", outputs=(OutputSpec("model"),),
-                    compute_target=target)
+    step = StepSpec(
+        "train", "train", "python", "/src", "train.py", outputs=(OutputSpec("model"),), compute_target=target
+    )
     return PipelineSpec((step,))
 
 
@@ -384,14 +442,21 @@ def test_a_host_local_datastore_is_refused_on_a_multi_host_cluster_and_accepted_
         return [ClusterNode("head", "127.0.0.1", 2, 0, 8.0), ClusterNode("worker", "127.0.0.2", 2, 0, 8.0)]
 
     with pytest.raises(ConfigurationError) as refused:
-        plan_ray_targets(spec, store, parameters={}, default_datastore="workspaceblobstore", workspace_folder=folder,
-                         nodes_of=two_hosts)
+        plan_ray_targets(
+            spec,
+            store,
+            parameters={},
+            default_datastore="workspaceblobstore",
+            workspace_folder=folder,
+            nodes_of=two_hosts,
+        )
     text = str(refused.value)
     assert "'train'" in text and "'aml-compute'" in text and "'workspaceblobstore'" in text
     assert "Azure Blob or S3" in text
 
     # the real cluster has one host: the workspace's local datastore is fine
-    accepted = plan_ray_targets(spec, store, parameters={}, default_datastore="workspaceblobstore",
-                                workspace_folder=folder)
+    accepted = plan_ray_targets(
+        spec, store, parameters={}, default_datastore="workspaceblobstore", workspace_folder=folder
+    )
     assert accepted.addresses == {"aml-compute": ray_address}
     assert accepted.concurrency == {"aml-compute": 2}

@@ -124,9 +124,12 @@ def build(ws: Workspace, store: Datastore, *, register: bool = False) -> Pipelin
         script_name="prep.py",
         source_directory="prep_src",
         arguments=[
-            "--down", raw.as_named_input("raw_down").as_download(),
-            "--mnt", raw.as_named_input("raw_mnt").as_mount(),
-            "--out", prepped,
+            "--down",
+            raw.as_named_input("raw_down").as_download(),
+            "--mnt",
+            raw.as_named_input("raw_mnt").as_mount(),
+            "--out",
+            prepped,
         ],
     )
     train = PythonScriptStep(

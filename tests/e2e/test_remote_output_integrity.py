@@ -111,9 +111,7 @@ def test_an_output_blob_edited_in_place_is_not_reused(remote: Remote, proj: Path
     )
 
 
-def test_outputs_intact_compares_remote_and_local_outputs(
-    remote: Remote, proj: Path, rws: Workspace
-) -> None:
+def test_outputs_intact_compares_remote_and_local_outputs(remote: Remote, proj: Path, rws: Workspace) -> None:
     """The check itself, on a remote output and on one in the workspace's local blob store."""
     gen(proj, {"src": {"write.py": writer("write", FIRST)}})
     store = remote.register(rws)

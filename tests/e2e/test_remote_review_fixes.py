@@ -25,8 +25,13 @@ pytestmark = pytest.mark.slow
 
 def _s3_store(ws: Workspace, server: S3Server, bucket: str) -> Datastore:
     return Datastore.register_s3(
-        ws, "s3", bucket, endpoint_url=server.endpoint_url, access_key_id=server.access_key_id,
-        secret_access_key=server.secret_access_key, region=server.region,
+        ws,
+        "s3",
+        bucket,
+        endpoint_url=server.endpoint_url,
+        access_key_id=server.access_key_id,
+        secret_access_key=server.secret_access_key,
+        region=server.region,
     )
 
 
@@ -116,7 +121,11 @@ def test_verify_copies_catches_bytes_that_differ_from_the_recorded_digest_on_azu
     from azure.storage.blob import BlobServiceClient
 
     store = Datastore.register_azure_blob_container(
-        rws, "az", azure_container, azurite.account_name, account_key=azurite.account_key,
+        rws,
+        "az",
+        azure_container,
+        azurite.account_name,
+        account_key=azurite.account_key,
         account_url=azurite.account_url,
     )
     backend = store._backend
@@ -142,7 +151,11 @@ def test_mount_helper_errors_are_logged_without_credentials(
     from headwater.engine.remote_mount import _View
 
     store = Datastore.register_azure_blob_container(
-        rws, "az", azure_container, azurite.account_name, account_key=azurite.account_key,
+        rws,
+        "az",
+        azure_container,
+        azurite.account_name,
+        account_key=azurite.account_key,
         account_url=azurite.account_url,
     )
     view = _View(store._backend, {"a.txt": "a.txt"})

@@ -139,8 +139,18 @@ def test_details_find_step_run_get_runs_and_run_get(src: Path, pws: Workspace, t
     assert second.find_step_run("no such step") == []
     step = found[0]
     details = step.get_details()
-    for key in ("runId", "target", "status", "startTimeUtc", "endTimeUtc", "properties", "logFiles",
-                "inputDatasets", "outputDatasets", "runDefinition"):
+    for key in (
+        "runId",
+        "target",
+        "status",
+        "startTimeUtc",
+        "endTimeUtc",
+        "properties",
+        "logFiles",
+        "inputDatasets",
+        "outputDatasets",
+        "runDefinition",
+    ):
         assert key in details, key
     assert details["runId"] == step.id and details["status"] == "Finished" and details["target"] == "local"
     assert "user_logs/std_log.txt" in details["logFiles"]
@@ -191,9 +201,7 @@ print("after the gate")
 )
 
 
-def test_logs_stream_while_the_step_runs_and_waiting_can_time_out(
-    src: Path, pws: Workspace, tmp_path: Path
-) -> None:
+def test_logs_stream_while_the_step_runs_and_waiting_can_time_out(src: Path, pws: Workspace, tmp_path: Path) -> None:
     gen(src, {"src": {"speak.py": SPEAK}})
     gate = tmp_path / "open"
     step = PythonScriptStep("speak.py", name="speak", source_directory="src", arguments=[str(gate)])
@@ -216,11 +224,19 @@ def test_a_stale_heartbeat_alone_is_not_a_dead_orchestrator(pws: Workspace) -> N
     experiment = store.get_or_create_experiment("api")
     # the pid is alive (this process) but not beating: a stopped or suspended orchestrator is alive
     # (tests/reliability/test_liveness.py covers the dead ones)
-    store.create_run(RunRecord(id="p1", experiment_id=experiment.id, kind="pipeline", status="Running",
-                               heartbeat_at="2000-01-01T00:00:00+00:00",
-                               definition={"orchestrator_pid": os.getpid()}))
-    store.create_run(RunRecord(id="s1", experiment_id=experiment.id, kind="step", status="Running",
-                               parent_id="p1", name="s"))
+    store.create_run(
+        RunRecord(
+            id="p1",
+            experiment_id=experiment.id,
+            kind="pipeline",
+            status="Running",
+            heartbeat_at="2000-01-01T00:00:00+00:00",
+            definition={"orchestrator_pid": os.getpid()},
+        )
+    )
+    store.create_run(
+        RunRecord(id="s1", experiment_id=experiment.id, kind="step", status="Running", parent_id="p1", name="s")
+    )
     # Run.get is typed as the step-side Run, which has no get_status; it returns the workspace's run
     assert Run.get(pws, "p1").get_status() == "Running"  # type: ignore[attr-defined]
     assert Run.get(pws, "s1").get_status() == "Running"  # type: ignore[attr-defined]

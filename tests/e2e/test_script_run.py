@@ -35,7 +35,9 @@ from tests.e2e.test_failure_cancel import wait_until_dead
 
 pytestmark = pytest.mark.slow
 
-TRAIN = script("train", """
+TRAIN = script(
+    "train",
+    """
 import argparse, json, os, sys
 from azureml.core import Run
 p = argparse.ArgumentParser()
@@ -68,7 +70,8 @@ if a.model:
     with open(os.path.join(a.model, "weights.txt"), "w") as fh:
         fh.write("42")
 print("done")
-""")
+""",
+)
 
 
 def wait_for_file(path: Path, run: ScriptRun) -> list[int]:
@@ -103,9 +106,7 @@ def test_a_script_run_completes_and_its_metrics_files_and_details_are_sdk_v1s(sr
     assert details["runDefinition"]["script"] == "train.py"
     props = details["properties"]
     assert props["azureml.runsource"] == "experiment" and props["ContentSnapshotId"]
-    assert {"outputs/model.txt", "user_logs/std_log.txt", "azureml-logs/70_driver_log.txt"} <= set(
-        run.get_file_names()
-    )
+    assert {"outputs/model.txt", "user_logs/std_log.txt", "azureml-logs/70_driver_log.txt"} <= set(run.get_file_names())
     run.download_file("outputs/context.json", str(src / "context.json"))
     run.download_files(prefix="outputs", output_directory=str(src / "all"))
     assert sorted(p.name for p in (src / "all" / "outputs").iterdir()) == ["context.json", "model.txt"]
@@ -215,8 +216,13 @@ def test_a_dead_orchestrator_fails_the_script_run_and_stops_its_process(
 
 def test_the_documented_output_example_registers_a_tabular_dataset(proj: Path, pws: Workspace) -> None:
     """OutputFileDatasetConfig's own docstring: ScriptRunConfig('.', 'train.py', arguments=[output])."""
-    gen(proj, {"train.py": "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\n"
-                           "open(os.path.join(sys.argv[1], 'rows.csv'), 'w').write('a,b\\n1,2\\n3,4\\n')\n"})
+    gen(
+        proj,
+        {
+            "train.py": "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\n"
+            "open(os.path.join(sys.argv[1], 'rows.csv'), 'w').write('a,b\\n1,2\\n3,4\\n')\n"
+        },
+    )
     output = OutputFileDatasetConfig().read_delimited_files().register_on_complete("foo")
     run = Experiment(pws, "output_example").submit(ScriptRunConfig(".", "train.py", arguments=[output]))
     assert run.wait_for_completion()["status"] == "Completed"

@@ -98,6 +98,8 @@ def test_failure_names_the_step_and_exit_code(project: Path, pws: Workspace) -> 
     text = str(err.value)
     assert "'train.py' failed with exit code 3" in text and "boom" in text
     assert run.get_status() == "Failed"
-    statuses = {s.name: s.get_status() for s in run.find_step_run("prep.py") + run.find_step_run("train.py")
-                + run.find_step_run("compare.py")}
+    statuses = {
+        s.name: s.get_status()
+        for s in run.find_step_run("prep.py") + run.find_step_run("train.py") + run.find_step_run("compare.py")
+    }
     assert statuses == {"prep.py": "Finished", "train.py": "Failed", "compare.py": "Canceled"}

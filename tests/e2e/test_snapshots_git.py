@@ -30,13 +30,18 @@ def finish(ws: Workspace, source: str = "src", **kwargs: Any) -> Any:
 
 
 def test_amlignore_takes_precedence_over_gitignore(proj: Path, pws: Workspace) -> None:
-    gen(proj, {"src": {
-        "s.py": script("s"),
-        ".gitignore": "git_ignored.txt\n",
-        ".amlignore": "aml_ignored.txt\n",
-        "git_ignored.txt": "1",
-        "aml_ignored.txt": "1",
-    }})
+    gen(
+        proj,
+        {
+            "src": {
+                "s.py": script("s"),
+                ".gitignore": "git_ignored.txt\n",
+                ".amlignore": "aml_ignored.txt\n",
+                "git_ignored.txt": "1",
+                "aml_ignored.txt": "1",
+            }
+        },
+    )
     finish(pws)
     ran(proj)
     (proj / "src" / "aml_ignored.txt").write_text("changed")
@@ -91,7 +96,10 @@ def test_git_properties_when_the_source_is_in_a_work_tree(proj: Path, pws: Works
     def git(*args: str) -> str:
         out = subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-            cwd=repo, check=True, capture_output=True, text=True,
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return out.stdout.strip()
 

@@ -114,14 +114,22 @@ def contract(proj: Path, pws: Workspace) -> tuple[Pipeline, dict[str, Any]]:
         name="look",
         source_directory="look_src",
         arguments=[
-            "--files-dl", files.as_named_input("files_dl").as_download(),
-            "--files-mnt", files.as_named_input("files_mnt").as_mount(),
-            "--pdata", pdata,
-            "--ofd", ofd.as_input("ofd_in"),
-            "--lit", 7,
-            "--n", n,
-            "--result", result,
-            "--as-text", f"{pdata}|${{AML_PARAMETER_n}}|$AML_PARAMETER_unknown",
+            "--files-dl",
+            files.as_named_input("files_dl").as_download(),
+            "--files-mnt",
+            files.as_named_input("files_mnt").as_mount(),
+            "--pdata",
+            pdata,
+            "--ofd",
+            ofd.as_input("ofd_in"),
+            "--lit",
+            7,
+            "--n",
+            n,
+            "--result",
+            result,
+            "--as-text",
+            f"{pdata}|${{AML_PARAMETER_n}}|$AML_PARAMETER_unknown",
         ],
         inputs=[pdata, table.as_named_input("table")],
         params={"alpha": 0.5, "beta": beta},
@@ -129,8 +137,9 @@ def contract(proj: Path, pws: Workspace) -> tuple[Pipeline, dict[str, Any]]:
     return Pipeline(pws, steps=[make, look]), {"store": store}
 
 
-def test_the_argv_and_environment_contract(contract: tuple[Pipeline, dict[str, Any]], proj: Path,
-                                           pws: Workspace, tmp_path: Path) -> None:
+def test_the_argv_and_environment_contract(
+    contract: tuple[Pipeline, dict[str, Any]], proj: Path, pws: Workspace, tmp_path: Path
+) -> None:
     pipeline, _ = contract
     run = Experiment(pws, "contract").submit(pipeline)
     assert run.wait_for_completion(show_output=False) == "Finished"
@@ -200,8 +209,9 @@ def test_the_argv_and_environment_contract(contract: tuple[Pipeline, dict[str, A
     assert ran(proj) == []
 
 
-def test_pipeline_parameters_reach_argv_and_params(contract: tuple[Pipeline, dict[str, Any]], proj: Path,
-                                                   pws: Workspace, tmp_path: Path) -> None:
+def test_pipeline_parameters_reach_argv_and_params(
+    contract: tuple[Pipeline, dict[str, Any]], proj: Path, pws: Workspace, tmp_path: Path
+) -> None:
     pipeline, _ = contract
     run = Experiment(pws, "contract").submit(pipeline, pipeline_parameters={"n": 9, "beta": "b-given"})
     assert run.wait_for_completion(show_output=False) == "Finished"
@@ -239,7 +249,7 @@ def test_bad_event_lines_are_reported_in_system_logs(proj: Path, pws: Workspace)
     body = (
         "import os\nfrom headwater import Run\nrun = Run.get_context()\nrun.log('good', 1)\n"
         "with open(os.path.join(os.path.dirname(os.environ['HEADWATER_CONTEXT']), 'events.jsonl'), 'a') as f:\n"
-        "    f.write('not json\\n')\n    f.write('{\"type\": \"metric\", \"half')\n"
+        '    f.write(\'not json\\n\')\n    f.write(\'{"type": "metric", "half\')\n'
     )
     gen(proj, {"src": {"ev.py": script("ev", body)}})
     run = Experiment(pws, "events").submit(Pipeline(pws, steps=[PythonScriptStep("ev.py", source_directory="src")]))

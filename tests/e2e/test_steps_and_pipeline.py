@@ -168,4 +168,3 @@ def test_an_unknown_parameter_at_submit_names_it_and_suggests_one(src: Path, pws
     with pytest.raises(ValueError, match="'nope' does not exist"):
         pipeline.submit("params", pipeline_parameters={"nope": 1})
     assert pws.metadata_store.list_runs() == []
-

@@ -19,12 +19,14 @@ from headwater.status import StepState
 def make_plan(folder: Path, run_id: str, destinations: dict[str, str]) -> RunPlan:
     """A run whose step ``w_<x>`` writes output ``<x>`` to each destination, and a step ``r`` reads them all."""
     writers = [
-        StepSpec(f"w_{name}", f"w_{name}", "python", str(folder), "w.py",
-                 outputs=(OutputSpec(name, path_template=path),))
+        StepSpec(
+            f"w_{name}", f"w_{name}", "python", str(folder), "w.py", outputs=(OutputSpec(name, path_template=path),)
+        )
         for name, path in destinations.items()
     ]
-    reader = StepSpec("r", "r", "python", str(folder), "r.py",
-                      inputs=tuple(InputSpec(f"{n}_in", {"output": n}) for n in destinations))
+    reader = StepSpec(
+        "r", "r", "python", str(folder), "r.py", inputs=tuple(InputSpec(f"{n}_in", {"output": n}) for n in destinations)
+    )
     steps = [*writers, reader]
     return RunPlan(
         pipeline_run_id=run_id,
@@ -100,8 +102,9 @@ time.sleep(600)
 def test_the_kernel_releases_the_leases_of_a_killed_process(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, "DEAD", {"a": "fixed/a"})
     plan.save(tmp_path / "plan.json")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "plan.json")], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path / "plan.json")], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         mine = DestinationLeases(make_plan(tmp_path, "ALIVE", {"a": "fixed/a"}))

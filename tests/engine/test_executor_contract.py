@@ -174,9 +174,14 @@ class Shipping(Executor):
         self.inner = inner
         self.snapshot = snapshot_object("empty")
         self.store = {
-            "name": "stage", "kind": "s3",
-            "config": {"bucket_name": bucket, "endpoint_url": s3.endpoint_url, "region": s3.region,
-                       "credentials": {"access_key_id": "workspace:k", "secret_access_key": "workspace:s"}},
+            "name": "stage",
+            "kind": "s3",
+            "config": {
+                "bucket_name": bucket,
+                "endpoint_url": s3.endpoint_url,
+                "region": s3.region,
+                "credentials": {"access_key_id": "workspace:k", "secret_access_key": "workspace:s"},
+            },
             "secrets": {"access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key},
         }
         backend = open_backend(self.store)
@@ -188,10 +193,15 @@ class Shipping(Executor):
 
         run_dir = str(Path(task.log_path).parent)
         payload = {
-            "run_dir": run_dir, "python": sys.executable, "package_dir": str(PACKAGE_DIR),
-            "events_file": os.path.join(run_dir, "events.jsonl"), "context": "{}",
-            "snapshot": {"datastore": "stage", "path": self.snapshot}, "datastores": {"stage": self.store},
-            "inputs": [], "outputs": [],
+            "run_dir": run_dir,
+            "python": sys.executable,
+            "package_dir": str(PACKAGE_DIR),
+            "events_file": os.path.join(run_dir, "events.jsonl"),
+            "context": "{}",
+            "snapshot": {"datastore": "stage", "path": self.snapshot},
+            "datastores": {"stage": self.store},
+            "inputs": [],
+            "outputs": [],
         }
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         self.inner.submit(dataclasses.replace(task, ship=payload))

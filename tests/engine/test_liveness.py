@@ -51,9 +51,16 @@ def test_a_second_orchestrator_cannot_take_a_held_lock(tmp_path: Path) -> None:
     fd = hold_run_lock(tmp_path)
     try:
         done = subprocess.run(
-            [sys.executable, "-c", "import sys; from pathlib import Path; from headwater.engine.liveness import "
-             "hold_run_lock; hold_run_lock(Path(sys.argv[1]), wait_seconds=0.2)", str(tmp_path)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; from headwater.engine.liveness import "
+                "hold_run_lock; hold_run_lock(Path(sys.argv[1]), wait_seconds=0.2)",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode != 0
         assert "this run already has an orchestrator" in done.stderr
@@ -83,9 +90,16 @@ def test_a_reader_holds_the_lock_while_it_acts_on_a_death(tmp_path: Path) -> Non
         assert v is Liveness.DEAD
         # a new orchestrator for the run waits for the reader (here: gives up, the reader is slow)
         done = subprocess.run(
-            [sys.executable, "-c", "import sys; from pathlib import Path; from headwater.engine.liveness import "
-             "hold_run_lock; hold_run_lock(Path(sys.argv[1]), wait_seconds=0.2)", str(tmp_path)],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from pathlib import Path; from headwater.engine.liveness import "
+                "hold_run_lock; hold_run_lock(Path(sys.argv[1]), wait_seconds=0.2)",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode != 0
     fd = hold_run_lock(tmp_path, wait_seconds=5)  # after the reader: free

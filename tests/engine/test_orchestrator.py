@@ -86,8 +86,10 @@ def test_keep_going_skips_only_the_failed_steps_dependents_and_names_it(sub: Sub
     a, b, c = chain(ws, "a", "b", "c")
     x, y = chain(ws, "x", "y")
     ran = sub.run(
-        Pipeline(ws, steps=[a, b, c, x, y]), {"a": 1},
-        plan_changes={"max_concurrency": 1}, continue_on_step_failure=True,
+        Pipeline(ws, steps=[a, b, c, x, y]),
+        {"a": 1},
+        plan_changes={"max_concurrency": 1},
+        continue_on_step_failure=True,
     )
     assert ran.started() == ["a", "x", "y"]
     assert ran.statuses() == {"a": "Failed", "b": "Canceled", "c": "Canceled", "x": "Finished", "y": "Finished"}
@@ -100,8 +102,10 @@ def test_cancel_stops_the_running_step_and_nothing_else_starts(sub: Submitter, w
     long, after = chain(ws, "long", "after")
     beside = step("beside")
     ran = sub.run(
-        Pipeline(ws, steps=[long, after, beside]), {"long": None},
-        plan_changes={"max_concurrency": 1}, cancel_after="long",
+        Pipeline(ws, steps=[long, after, beside]),
+        {"long": None},
+        plan_changes={"max_concurrency": 1},
+        cancel_after="long",
     )
     assert ran.started() == ["long"]
     assert [ran.names[r] for r in ran.executor.canceled] == ["long"]

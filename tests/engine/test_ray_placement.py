@@ -68,9 +68,7 @@ def test_capacity_counts_requests_that_fit_at_once() -> None:
 
 def test_ray_options_carry_cpu_gpu_and_memory() -> None:
     assert ray_options({}) == {"num_cpus": 1, "num_gpus": 0}
-    assert ray_options({"cpu": 2, "gpu": 0, "memory_gb": 7.0}) == {
-        "num_cpus": 2, "num_gpus": 0, "memory": 7 * 1024**3
-    }
+    assert ray_options({"cpu": 2, "gpu": 0, "memory_gb": 7.0}) == {"num_cpus": 2, "num_gpus": 0, "memory": 7 * 1024**3}
 
 
 def test_host_local_datastores_are_refused_only_on_a_multi_host_cluster() -> None:
@@ -103,7 +101,11 @@ def test_step_datastores_are_its_outputs_inputs_and_parameter_values() -> None:
     spec = PipelineSpec((prep, train))
     params = {"data": {"datastore": "param_store", "path": "x"}}
     assert step_datastores(train, spec, params, "workspaceblobstore") == [
-        "param_store", "raw_store", "refs", "shared", "workspaceblobstore"
+        "param_store",
+        "raw_store",
+        "refs",
+        "shared",
+        "workspaceblobstore",
     ]
 
 
@@ -121,17 +123,27 @@ def test_a_cluster_is_on_this_host_when_every_node_ip_is_one_of_its_addresses() 
 def _decide(ws: Workspace, nodes: list[ClusterNode], **attach: object) -> dict[str, str]:
     """What submit decides for a one-step pipeline on target 'cluster' (attached with ``attach``)."""
     ComputeTarget.attach(ws, "cluster", RayCompute.attach_configuration("127.0.0.1:1", **attach))  # type: ignore[arg-type]
-    step = StepSpec("s", "s", "python", "/src", "s.py", compute_target="cluster",
-                    outputs=(OutputSpec("out", "lake"),))
+    step = StepSpec("s", "s", "python", "/src", "s.py", compute_target="cluster", outputs=(OutputSpec("out", "lake"),))
     return plan_ray_targets(
-        PipelineSpec((step,)), ws.metadata_store, parameters={}, default_datastore="workspaceblobstore",
-        workspace_folder=ws._folder, nodes_of=lambda address: nodes,
+        PipelineSpec((step,)),
+        ws.metadata_store,
+        parameters={},
+        default_datastore="workspaceblobstore",
+        workspace_folder=ws._folder,
+        nodes_of=lambda address: nodes,
     ).ship
 
 
 def test_auto_ships_only_to_a_cluster_with_nodes_elsewhere_and_forced_settings_win(ws: Workspace) -> None:
-    Datastore.register_s3(ws, "lake", "bucket", endpoint_url="http://127.0.0.1:1", access_key_id="dummy",
-                          secret_access_key="dummy", skip_validation=True)
+    Datastore.register_s3(
+        ws,
+        "lake",
+        "bucket",
+        endpoint_url="http://127.0.0.1:1",
+        access_key_id="dummy",
+        secret_access_key="dummy",
+        skip_validation=True,
+    )
     assert _decide(ws, [LAPTOP], staging_datastore="lake") == {}
     assert _decide(ws, [LAPTOP, GPU_BOX], staging_datastore="lake") == {"cluster": "lake"}
     assert _decide(ws, [LAPTOP], shared_filesystem=False, staging_datastore="lake") == {"cluster": "lake"}

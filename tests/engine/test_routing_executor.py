@@ -11,8 +11,9 @@ from headwater.engine.executors.routing import RoutingExecutor
 
 
 def task(tmp_path: Path, run_id: str, target: str | None, code: str) -> TaskSpec:
-    return TaskSpec(run_id, (sys.executable, "-c", code), str(tmp_path), {}, str(tmp_path / f"{run_id}.log"),
-                    target=target)
+    return TaskSpec(
+        run_id, (sys.executable, "-c", code), str(tmp_path), {}, str(tmp_path / f"{run_id}.log"), target=target
+    )
 
 
 def test_tasks_go_to_their_targets_executor_and_pids_and_cancel_are_forwarded(tmp_path: Path) -> None:
@@ -22,8 +23,9 @@ def test_tasks_go_to_their_targets_executor_and_pids_and_cancel_are_forwarded(tm
         made[address] = LocalExecutor(grace_seconds=grace)
         return made[address]
 
-    with RoutingExecutor(LocalExecutor(grace_seconds=1), {"cluster": "127.0.0.1:6379"}, grace_seconds=1,
-                         ray_factory=fake_ray) as executor:
+    with RoutingExecutor(
+        LocalExecutor(grace_seconds=1), {"cluster": "127.0.0.1:6379"}, grace_seconds=1, ray_factory=fake_ray
+    ) as executor:
         executor.submit(task(tmp_path, "here", None, "print('local')"))
         executor.submit(task(tmp_path, "there", "cluster", "import time; time.sleep(30)"))
         assert set(made) == {"127.0.0.1:6379"}
@@ -47,9 +49,13 @@ def test_a_task_without_a_request_gets_the_one_the_plan_decided(tmp_path: Path) 
             submitted.append(task)
             super().submit(task)
 
-    with RoutingExecutor(LocalExecutor(grace_seconds=1), {"cluster": "127.0.0.1:6379"}, grace_seconds=1,
-                         ray_factory=lambda address, grace: Recording(grace_seconds=grace),
-                         resources={"there": {"cpu": 2, "gpu": 0, "memory_gb": 7.0}}) as executor:
+    with RoutingExecutor(
+        LocalExecutor(grace_seconds=1),
+        {"cluster": "127.0.0.1:6379"},
+        grace_seconds=1,
+        ray_factory=lambda address, grace: Recording(grace_seconds=grace),
+        resources={"there": {"cpu": 2, "gpu": 0, "memory_gb": 7.0}},
+    ) as executor:
         executor.submit(task(tmp_path, "there", "cluster", "pass"))
         while executor.running():
             executor.wait(5)

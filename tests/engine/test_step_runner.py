@@ -98,9 +98,7 @@ def test_a_step_whose_environment_could_not_be_resolved_fails_at_decide(sub: Sub
         assert record.error == {"message": "Step 's': no such Python 3.99"}
 
 
-def test_a_step_whose_snapshot_is_gone_fails_at_prepare_and_nothing_is_submitted(
-    sub: Submitter, ws: Workspace
-) -> None:
+def test_a_step_whose_snapshot_is_gone_fails_at_prepare_and_nothing_is_submitted(sub: Submitter, ws: Workspace) -> None:
     with sub.runner(one_step(ws)) as (runner, plan):
         node = by_name(plan, "s")
         decided = runner.decide(node)

@@ -53,9 +53,7 @@ def test_run_after_adds_a_control_edge() -> None:
 
 
 def test_cycle_names_the_steps() -> None:
-    spec = PipelineSpec(
-        steps=(step("a", inputs=("y",), outputs=("x",)), step("b", inputs=("x",), outputs=("y",)))
-    )
+    spec = PipelineSpec(steps=(step("a", inputs=("y",), outputs=("x",)), step("b", inputs=("x",), outputs=("y",))))
     problems = validate(spec)
     assert len(problems) == 1
     assert problems[0].startswith("Cycle detected including steps:")
@@ -103,7 +101,11 @@ def test_unknown_modes_are_problems(mode: str) -> None:
     spec = PipelineSpec(
         steps=(
             StepSpec(
-                node_id="a", name="a", kind="python", source_directory="/s", script="a.py",
+                node_id="a",
+                name="a",
+                kind="python",
+                source_directory="/s",
+                script="a.py",
                 inputs=(InputSpec(name="i", source={"dataset": {}}, mode=mode),),
                 outputs=(OutputSpec(name="o", mode=mode),),
             ),

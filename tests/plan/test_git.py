@@ -206,8 +206,15 @@ def test_many_folders_match_one_by_one(repo: Path, tmp_path: Path, monkeypatch: 
     (repo / "d" / "fresh" / "f.txt").write_text("untracked folder\n")
     outside = tmp_path / "not-a-repo"
     outside.mkdir()
-    folders = [str(repo), str(repo / "a"), str(repo / "b"), str(repo / "c"), str(repo / "c" / "deep"),
-               str(repo / "d"), str(outside)]
+    folders = [
+        str(repo),
+        str(repo / "a"),
+        str(repo / "b"),
+        str(repo / "c"),
+        str(repo / "c" / "deep"),
+        str(repo / "d"),
+        str(outside),
+    ]
     expected = {f: git_properties(f) for f in folders}
     assert git_properties_many(folders) == expected
     assert expected[str(repo / "a")]["azureml.git.dirty"] == "True"

@@ -36,7 +36,11 @@ def store(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[Store]:
         container = request.getfixturevalue("azure_container")
         proxy = CountingProxy(azurite.account_url.rsplit("/", 1)[0])
         Datastore.register_azure_blob_container(
-            ws, "remote", container, azurite.account_name, account_key=azurite.account_key,
+            ws,
+            "remote",
+            container,
+            azurite.account_name,
+            account_key=azurite.account_key,
             account_url=f"{proxy.url}/{azurite.account_name}",
         )
 
@@ -49,8 +53,13 @@ def store(request: pytest.FixtureRequest, ws: Workspace) -> Iterator[Store]:
         bucket = request.getfixturevalue("s3_bucket")
         proxy = CountingProxy(server.endpoint_url)
         Datastore.register_s3(
-            ws, "remote", bucket, endpoint_url=proxy.url, access_key_id=server.access_key_id,
-            secret_access_key=server.secret_access_key, region=server.region,
+            ws,
+            "remote",
+            bucket,
+            endpoint_url=proxy.url,
+            access_key_id=server.access_key_id,
+            secret_access_key=server.secret_access_key,
+            region=server.region,
         )
 
         def write_plain(path: str, data: bytes) -> None:

@@ -38,8 +38,9 @@ from tests.engine._in_memory import Submitter, by_name
 
 @pytest.fixture
 def sub(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Submitter:
-    proj = gen(tmp_path / "proj", {"src": {"step.py": "print('v1')\n", "helper.py": "X = 1\n"},
-                                   "data": {"x.txt": "1 2 3\n"}})
+    proj = gen(
+        tmp_path / "proj", {"src": {"step.py": "print('v1')\n", "helper.py": "X = 1\n"}, "data": {"x.txt": "1 2 3\n"}}
+    )
     monkeypatch.chdir(proj)
     Datastore(ws, "workspaceblobstore").upload(str(proj / "data"), target_path="raw", show_progress=False)
     return Submitter(ws, monkeypatch)
@@ -50,9 +51,18 @@ def pipeline(ws: Workspace, *, scale: float = 1.0, allow_reuse: bool = True) -> 
     raw = Dataset.File.from_files([(store, "raw/")])
     out = OutputFileDatasetConfig(name="out")
     step = PythonScriptStep(
-        "step.py", name="s", source_directory="src", allow_reuse=allow_reuse,
-        arguments=["--data", raw.as_named_input("raw").as_download(), "--out", out,
-                   "--scale", PipelineParameter(name="scale", default_value=scale)],
+        "step.py",
+        name="s",
+        source_directory="src",
+        allow_reuse=allow_reuse,
+        arguments=[
+            "--data",
+            raw.as_named_input("raw").as_download(),
+            "--out",
+            out,
+            "--scale",
+            PipelineParameter(name="scale", default_value=scale),
+        ],
     )
     return Pipeline(ws, steps=[step])
 

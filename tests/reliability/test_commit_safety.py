@@ -240,8 +240,12 @@ def test_remote_commit_uploads_the_bytes_of_an_internal_link(tmp_path: Path, req
     from headwater.store.remote import S3Backend
 
     backend = S3Backend(
-        "s3store", bucket=bucket, endpoint_url=server.endpoint_url, region=server.region,
-        access_key_id=server.access_key_id, secret_access_key=server.secret_access_key,
+        "s3store",
+        bucket=bucket,
+        endpoint_url=server.endpoint_url,
+        region=server.region,
+        access_key_id=server.access_key_id,
+        secret_access_key=server.secret_access_key,
     )
     try:
         out = gen(tmp_path / "staging" / "model", {"data.txt": "payload"})
@@ -293,8 +297,9 @@ def test_cli_download_of_a_prefix_with_a_bad_link_fails_clearly(tmp_path: Path, 
     _store, root = _local_store(ws)
     gen(root / "shared", {"a.txt": "a"})
     (root / "shared" / "leak.txt").symlink_to("/etc/passwd")
-    result = CliRunner().invoke(cli, ["datastore", "download", str(tmp_path / "down"), "--prefix", "shared/",
-                                      "-w", ws.name])
+    result = CliRunner().invoke(
+        cli, ["datastore", "download", str(tmp_path / "down"), "--prefix", "shared/", "-w", ws.name]
+    )
     assert result.exit_code != 0
     assert "'shared/leak.txt'" in result.output and "'/etc/passwd'" in result.output
     assert (tmp_path / "down" / "shared" / "a.txt").read_text() == "a"
@@ -366,9 +371,7 @@ def test_pipeline_validate_reports_an_escaping_destination(noop: Path, pws: Work
     assert any("Step 'second'" in p and "output 'result'" in p and "'../up'" in p for p in problems), problems
 
 
-def test_a_good_destination_inside_a_symlinked_folder_that_stays_inside_is_accepted(
-    noop: Path, pws: Workspace
-) -> None:
+def test_a_good_destination_inside_a_symlinked_folder_that_stays_inside_is_accepted(noop: Path, pws: Workspace) -> None:
     store, root = _local_store(pws)
     (root / "real").mkdir()
     (root / "alias").symlink_to(root / "real", target_is_directory=True)
@@ -427,7 +430,10 @@ def test_a_datapath_parameter_refuses_a_scalar(params: Path, pws: Workspace) -> 
     gen(_root, {"data": {"x.txt": "x"}})
     p = PipelineParameter("where", default_value=DataPath(store, "data"))
     step = PythonScriptStep(
-        "param.py", name="uses", source_directory="src", arguments=["--p", "x"],
+        "param.py",
+        name="uses",
+        source_directory="src",
+        arguments=["--p", "x"],
         inputs=[(p, DataPathComputeBinding())],
     )
     with pytest.raises(HeadwaterError) as info:

@@ -34,22 +34,28 @@ pytestmark = pytest.mark.slow
 
 HANG_GUARD_S = 120.0
 
-WRITE = script("write", """
+WRITE = script(
+    "write",
+    """
 import os, sys
 out, tag = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
 with open(os.path.join(out, "data.txt"), "w") as fh:
     fh.write(tag * 1000)
-""")
+""",
+)
 
-READ = script("read", """
+READ = script(
+    "read",
+    """
 import os, sys, time
 src, gate = sys.argv[1], sys.argv[2]
 with open(os.path.join(src, "data.txt")) as fh:
     print("read", len(fh.read()))
 while gate != "-" and not os.path.exists(gate):
     time.sleep(0.02)
-""")
+""",
+)
 
 
 def _pipeline(ws: Workspace, tag: str = "a", gate: str = "-", register: str | None = None) -> Pipeline:
@@ -58,10 +64,10 @@ def _pipeline(ws: Workspace, tag: str = "a", gate: str = "-", register: str | No
     if register:
         out = out.register_on_complete(register)
     param = PipelineParameter("tag", default_value=tag)
-    write = PythonScriptStep(name="write", script_name="write.py", source_directory="src",
-                             arguments=[out, param])
-    read = PythonScriptStep(name="read", script_name="read.py", source_directory="src",
-                            arguments=[out.as_input("inp"), gate])
+    write = PythonScriptStep(name="write", script_name="write.py", source_directory="src", arguments=[out, param])
+    read = PythonScriptStep(
+        name="read", script_name="read.py", source_directory="src", arguments=[out.as_input("inp"), gate]
+    )
     return Pipeline(ws, [write, read])
 
 
@@ -194,14 +200,23 @@ def remote_store(request: pytest.FixtureRequest, pws: Workspace) -> Datastore:
         azurite = request.getfixturevalue("azurite")
         container = request.getfixturevalue("azure_container")
         return Datastore.register_azure_blob_container(
-            pws, "remote", container, azurite.account_name, account_key=azurite.account_key,
+            pws,
+            "remote",
+            container,
+            azurite.account_name,
+            account_key=azurite.account_key,
             account_url=azurite.account_url,
         )
     server = request.getfixturevalue("s3_server")
     bucket = request.getfixturevalue("s3_bucket")
     return Datastore.register_s3(
-        pws, "remote", bucket, endpoint_url=server.endpoint_url, access_key_id=server.access_key_id,
-        secret_access_key=server.secret_access_key, region=server.region,
+        pws,
+        "remote",
+        bucket,
+        endpoint_url=server.endpoint_url,
+        access_key_id=server.access_key_id,
+        secret_access_key=server.secret_access_key,
+        region=server.region,
     )
 
 
@@ -246,8 +261,15 @@ def test_unused_built_environments_go_as_env_prune_would(pws: Workspace) -> None
 
 @pytest.mark.parametrize(
     ("source", "prefix"),
-    [("gc/x/out", "gc/x/out"), ("gc/x/out/", "gc/x/out"), ("gc/*/out/*.txt", "gc"), ("gc/x/out/*.csv", "gc/x/out"),
-     ("*.csv", ""), ("gc/x?", "gc"), ("", "")],
+    [
+        ("gc/x/out", "gc/x/out"),
+        ("gc/x/out/", "gc/x/out"),
+        ("gc/*/out/*.txt", "gc"),
+        ("gc/x/out/*.csv", "gc/x/out"),
+        ("*.csv", ""),
+        ("gc/x?", "gc"),
+        ("", ""),
+    ],
 )
 def test_a_dataset_source_holds_the_folder_before_its_first_glob(source: str, prefix: str) -> None:
     from headwater.ops.gc import _literal_prefix

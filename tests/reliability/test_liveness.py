@@ -131,8 +131,12 @@ def short_stale_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def work_step(tmp_path: Path, *extra: Any) -> PythonScriptStep:
-    return PythonScriptStep("work.py", name="work", source_directory="src",
-                            arguments=[str(tmp_path / "work.pid"), str(tmp_path / "gate"), *extra])
+    return PythonScriptStep(
+        "work.py",
+        name="work",
+        source_directory="src",
+        arguments=[str(tmp_path / "work.pid"), str(tmp_path / "gate"), *extra],
+    )
 
 
 @pytest.mark.usefixtures("short_stale_threshold")
@@ -238,21 +242,47 @@ def test_a_stale_heartbeat_of_a_live_orchestrator_is_not_death_but_a_gone_proces
     store = pws.metadata_store
     experiment = store.get_or_create_experiment("live")
     old = "2000-01-01T00:00:00+00:00"
-    store.create_run(RunRecord(id="alive", experiment_id=experiment.id, kind="pipeline", status="Running",
-                               heartbeat_at=old, definition={"orchestrator_pid": os.getpid()}))
+    store.create_run(
+        RunRecord(
+            id="alive",
+            experiment_id=experiment.id,
+            kind="pipeline",
+            status="Running",
+            heartbeat_at=old,
+            definition={"orchestrator_pid": os.getpid()},
+        )
+    )
     assert refresh_status(store, "alive").status == "Running"
 
     gone = _a_pid_that_is_gone()
-    store.create_run(RunRecord(id="gone", experiment_id=experiment.id, kind="pipeline", status="Running",
-                               heartbeat_at=old, definition={"orchestrator_pid": gone}))
-    store.create_run(RunRecord(id="gone-step", experiment_id=experiment.id, kind="step", status="Running",
-                               parent_id="gone", name="s"))
+    store.create_run(
+        RunRecord(
+            id="gone",
+            experiment_id=experiment.id,
+            kind="pipeline",
+            status="Running",
+            heartbeat_at=old,
+            definition={"orchestrator_pid": gone},
+        )
+    )
+    store.create_run(
+        RunRecord(
+            id="gone-step", experiment_id=experiment.id, kind="step", status="Running", parent_id="gone", name="s"
+        )
+    )
     assert refresh_status(store, "gone").status == "Failed"
     assert store.get_run("gone-step").status == "Canceled"
 
     # the pid is taken again by another process (its start time differs): that is death too
-    store.create_run(RunRecord(id="reused", experiment_id=experiment.id, kind="pipeline", status="Running",
-                               definition={"orchestrator_pid": os.getpid(), "orchestrator_start": "1"}))
+    store.create_run(
+        RunRecord(
+            id="reused",
+            experiment_id=experiment.id,
+            kind="pipeline",
+            status="Running",
+            definition={"orchestrator_pid": os.getpid(), "orchestrator_start": "1"},
+        )
+    )
     assert refresh_status(store, "reused").status == "Failed"
 
 

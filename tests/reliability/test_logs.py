@@ -40,8 +40,9 @@ print("the end")
 
 def _loud_run(ws: Workspace, lines: int, gate: Path | None = None) -> object:
     args: list[object] = [str(lines), *([str(gate)] if gate else [])]
-    step = PythonScriptStep(name="loud", script_name="loud.py", source_directory="src", arguments=args,
-                            allow_reuse=False)
+    step = PythonScriptStep(
+        name="loud", script_name="loud.py", source_directory="src", arguments=args, allow_reuse=False
+    )
     return Experiment(ws, "logs").submit(Pipeline(ws, [step]))
 
 
@@ -193,8 +194,14 @@ def test_a_ray_step_log_is_capped_too(
     gen(proj, {"src": {"loud.py": LOUD}})
     target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
     lines = 30_000  # 3 MB through a 1 MB cap
-    step = PythonScriptStep(name="loud", script_name="loud.py", source_directory="src", arguments=[str(lines)],
-                            compute_target=target, allow_reuse=False)
+    step = PythonScriptStep(
+        name="loud",
+        script_name="loud.py",
+        source_directory="src",
+        arguments=[str(lines)],
+        compute_target=target,
+        allow_reuse=False,
+    )
     run = Experiment(pws, "logs").submit(Pipeline(pws, [step]))
     assert run.wait_for_completion(show_output=False) == "Finished"
     log = run.find_step_run("loud")[0]._log_path().read_bytes()

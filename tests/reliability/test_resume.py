@@ -85,10 +85,15 @@ def chain(ws: Workspace, **s2_args: Path) -> Pipeline:
     extra: list[Any] = [x for k, v in sorted(s2_args.items()) for x in (f"--{k}", str(v))]
     steps = [
         PythonScriptStep("step.py", name="s1", source_directory="src", arguments=["s1", "--out", o1]),
-        PythonScriptStep("step.py", name="s2", source_directory="src",
-                         arguments=["s2", "--inp", o1.as_input("i1"), "--out", o2, *extra]),
-        PythonScriptStep("step.py", name="s3", source_directory="src",
-                         arguments=["s3", "--inp", o2.as_input("i2"), "--out", o3]),
+        PythonScriptStep(
+            "step.py",
+            name="s2",
+            source_directory="src",
+            arguments=["s2", "--inp", o1.as_input("i1"), "--out", o2, *extra],
+        ),
+        PythonScriptStep(
+            "step.py", name="s3", source_directory="src", arguments=["s3", "--inp", o2.as_input("i2"), "--out", o3]
+        ),
     ]
     return Pipeline(ws, steps=steps)
 
@@ -168,9 +173,7 @@ def pws_folder(ws: Workspace) -> Path:
     return Path(ws.folder)
 
 
-def test_resume_refuses_a_live_run_a_finished_run_and_an_unknown_id(
-    src: Path, pws: Workspace, tmp_path: Path
-) -> None:
+def test_resume_refuses_a_live_run_a_finished_run_and_an_unknown_id(src: Path, pws: Workspace, tmp_path: Path) -> None:
     pid_file, gate = tmp_path / "s2.pid", tmp_path / "gate"
     run = Experiment(pws, "resume").submit(chain(pws, pid=pid_file, gate=gate))
     wait_for_pid(pid_file)
@@ -227,9 +230,7 @@ def test_a_failed_step_is_continued_from_by_resume(src: Path, pws: Workspace, tm
     flag = tmp_path / "ready"
     run = Experiment(pws, "resume").submit(chain(pws, need=flag))
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
-    assert {s.name: s.get_status() for s in run.get_children()} == {
-        "s1": "Finished", "s2": "Failed", "s3": "Canceled"
-    }
+    assert {s.name: s.get_status() for s in run.get_children()} == {"s1": "Finished", "s2": "Failed", "s3": "Canceled"}
     assert ran(src) == ["s1", "s2"]
     flag.write_text("now")
     shown = hw("run", "show", run.id, "-w", "pipelines").stdout
@@ -247,8 +248,9 @@ def test_a_failed_step_is_continued_from_by_resume(src: Path, pws: Workspace, tm
 
 def test_a_script_run_is_resumed_by_running_its_script_again(src: Path, pws: Workspace, tmp_path: Path) -> None:
     pid_file, gate, out = tmp_path / "s.pid", tmp_path / "gate", tmp_path / "out"
-    config = ScriptRunConfig("src", "step.py", arguments=["solo", "--pid", str(pid_file), "--gate", str(gate),
-                                                          "--out", str(out)])
+    config = ScriptRunConfig(
+        "src", "step.py", arguments=["solo", "--pid", str(pid_file), "--gate", str(gate), "--out", str(out)]
+    )
     run = Experiment(pws, "single").submit(config)
     old = wait_for_pid(pid_file)
     kill_orchestrator(pws, run.id)

@@ -82,8 +82,10 @@ age(dst)
 
 @pytest.fixture
 def chain(proj: Path, pws: Workspace) -> Path:
-    gen(proj, {"s1_src": {"s1.py": S1}, "s2_src": {"s2.py": script("s2", COPY)},
-               "s3_src": {"s3.py": script("s3", COPY)}})
+    gen(
+        proj,
+        {"s1_src": {"s1.py": S1}, "s2_src": {"s2.py": script("s2", COPY)}, "s3_src": {"s3.py": script("s3", COPY)}},
+    )
     return proj
 
 
@@ -91,8 +93,9 @@ def build(ws: Workspace, *, nonce: bool = False) -> Pipeline:
     s1_out = OutputFileDatasetConfig(name="s1_out")
     s2_out = OutputFileDatasetConfig(name="s2_out")
     s3_out = OutputFileDatasetConfig(name="s3_out")
-    s1 = PythonScriptStep("s1.py", name="s1", source_directory="s1_src",
-                          arguments=[s1_out, *(["--nonce"] if nonce else [])])
+    s1 = PythonScriptStep(
+        "s1.py", name="s1", source_directory="s1_src", arguments=[s1_out, *(["--nonce"] if nonce else [])]
+    )
     s2 = PythonScriptStep("s2.py", name="s2", source_directory="s2_src", arguments=[s1_out.as_input("s1_in"), s2_out])
     s3 = PythonScriptStep("s3.py", name="s3", source_directory="s3_src", arguments=[s2_out.as_input("s2_in"), s3_out])
     return Pipeline(ws, steps=[s1, s2, s3])
@@ -329,14 +332,25 @@ def fixed_pipeline(ws: Workspace, *, go: str = "", tamper: bool = False, scribbl
     seen = OutputFileDatasetConfig(name="seen")
     tag = PipelineParameter(name="tag", default_value="none")
     local = str(store._backend.local_path(FIXED))
-    writer = PythonScriptStep("writer.py", name="writer", source_directory="w_src", allow_reuse=False,
-                              arguments=["--tag", tag, "--out", fixed, *(["--go", go] if go else [])])
-    reader = PythonScriptStep("reader.py", name="reader", source_directory="r_src", allow_reuse=False,
-                              arguments=[fixed.as_input("shared_in"), seen, *([local] if scribble else [])])
+    writer = PythonScriptStep(
+        "writer.py",
+        name="writer",
+        source_directory="w_src",
+        allow_reuse=False,
+        arguments=["--tag", tag, "--out", fixed, *(["--go", go] if go else [])],
+    )
+    reader = PythonScriptStep(
+        "reader.py",
+        name="reader",
+        source_directory="r_src",
+        allow_reuse=False,
+        arguments=[fixed.as_input("shared_in"), seen, *([local] if scribble else [])],
+    )
     steps = [writer, reader]
     if tamper:  # between the writer's commit and the reader's start
-        tamperer = PythonScriptStep("tamperer.py", name="tamperer", source_directory="t_src", allow_reuse=False,
-                                    arguments=[local])
+        tamperer = PythonScriptStep(
+            "tamperer.py", name="tamperer", source_directory="t_src", allow_reuse=False, arguments=[local]
+        )
         tamperer.run_after(writer)
         reader.run_after(tamperer)
         steps.append(tamperer)
@@ -356,8 +370,9 @@ def reader_error(run: Any) -> str:
 @pytest.mark.slow
 def test_concurrent_runs_on_one_fixed_destination_each_read_their_own_writer(shared: Path, pws: Workspace) -> None:
     pipeline = fixed_pipeline(pws)
-    runs = {f"run-{i}": Experiment(pws, "fixed").submit(pipeline, pipeline_parameters={"tag": f"run-{i}"})
-            for i in range(4)}
+    runs = {
+        f"run-{i}": Experiment(pws, "fixed").submit(pipeline, pipeline_parameters={"tag": f"run-{i}"}) for i in range(4)
+    }
     for tag, run in runs.items():
         status = run.wait_for_completion(show_output=False, raise_on_error=False)
         if status == "Finished":

@@ -305,9 +305,7 @@ def _run_count(db: Path) -> int:
         conn.close()
 
 
-def test_submit_to_a_read_only_metadata_db_names_the_file_and_leaves_nothing(
-    pws: Workspace, proj: Path
-) -> None:
+def test_submit_to_a_read_only_metadata_db_names_the_file_and_leaves_nothing(pws: Workspace, proj: Path) -> None:
     pipeline = _pipeline(pws, proj)
     db = pws.folder / "metadata.db"
     pws.close()
@@ -349,8 +347,9 @@ def test_cli_on_a_read_only_metadata_db_prints_one_line(pws: Workspace) -> None:
     db = pws.folder / "metadata.db"
     pws.close()
     with read_only(db):
-        line = _one_error_line(_hw("compute", "attach-ray", "ray1", "--address", "127.0.0.1:1", "-w", "pipelines",
-                                   code=1))
+        line = _one_error_line(
+            _hw("compute", "attach-ray", "ray1", "--address", "127.0.0.1:1", "-w", "pipelines", code=1)
+        )
     assert str(db) in line and "read-only" in line, line
 
 
@@ -398,10 +397,13 @@ def _two_steps(ws: Workspace, proj: Path) -> Pipeline:
 
     gen(proj / "src", {"w.py": script("w", WRITER), "r.py": script("r", READER)})
     out = OutputFileDatasetConfig("s1_out")
-    return Pipeline(ws, [
-        PythonScriptStep("w.py", name="w", source_directory=str(proj / "src"), arguments=["--out", out]),
-        PythonScriptStep("r.py", name="r", source_directory=str(proj / "src"), arguments=["--inp", out.as_input()]),
-    ])
+    return Pipeline(
+        ws,
+        [
+            PythonScriptStep("w.py", name="w", source_directory=str(proj / "src"), arguments=["--out", out]),
+            PythonScriptStep("r.py", name="r", source_directory=str(proj / "src"), arguments=["--inp", out.as_input()]),
+        ],
+    )
 
 
 def _ran_twice(ws: Workspace, proj: Path) -> str:
@@ -442,8 +444,11 @@ def test_check_reports_a_deleted_run_folder(pws: Workspace, proj: Path) -> None:
     import shutil
 
     first = _ran_twice(pws, proj)
-    (step,) = [s for s in Experiment(pws, "e").get_runs(include_children=True) if s.parent and s.parent.id == first
-               and s.name == "r"]
+    (step,) = [
+        s
+        for s in Experiment(pws, "e").get_runs(include_children=True)
+        if s.parent and s.parent.id == first and s.name == "r"
+    ]
     shutil.rmtree(pws.folder / "runs" / step.id)
     report = _check(1)
     (problem,) = report["problems"]
@@ -522,6 +527,7 @@ def test_check_does_not_read_unchanged_outputs_again(
     assert check_workspace(pws.name, pws.folder, pws._store_url()).ok  # fills the digest cache if needed
     hashed: list[str] = []
     real = digests._hash_file
+
     def spy(path: str, size: int) -> str:
         hashed.append(path)
         return real(path, size)

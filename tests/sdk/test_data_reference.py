@@ -67,9 +67,7 @@ def test_default_names_are_stable_per_path(ws: Workspace, blob: Datastore) -> No
 
 
 def test_explicit_name_and_normalised_path(blob: Datastore) -> None:
-    ref = DataReference(
-        blob, "raw", "a//b/./c/../d/", mode="download", path_on_compute="/mnt/x", overwrite=True
-    )
+    ref = DataReference(blob, "raw", "a//b/./c/../d/", mode="download", path_on_compute="/mnt/x", overwrite=True)
     assert ref.data_reference_name == "raw"
     assert ref.path_on_datastore == "a/b/d"
     assert (ref.mode, ref.path_on_compute, ref.overwrite) == ("download", "/mnt/x", True)
@@ -111,10 +109,7 @@ def test_path_joins_below_the_reference(blob: Datastore) -> None:
     child = base.path("raw/2024")
     assert child.path_on_datastore == "data/raw/2024"
     assert child.mode == "mount"
-    assert (
-        child.data_reference_name
-        == DataReference(blob, path_on_datastore="data/raw/2024").data_reference_name
-    )
+    assert child.data_reference_name == DataReference(blob, path_on_datastore="data/raw/2024").data_reference_name
     assert base.path("x", "named").data_reference_name == "named"
     assert base.path("../sibling").path_on_datastore == "sibling"  # still inside the datastore
     assert DataReference(blob).path("a").path_on_datastore == "a"

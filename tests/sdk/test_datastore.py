@@ -33,9 +33,7 @@ TMP_PREFIX = ".hw-tmp-"
 def files_under(root: Path) -> dict[str, str]:
     """Every file below ``root`` (hidden ones too) as ``{relative posix path: text}``."""
     return {
-        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()
     }
 
 
@@ -220,9 +218,7 @@ def test_unregister_refuses_the_default(ws: Workspace, tmp_path: Path) -> None:
 # -- upload ----------------------------------------------------------------------------------------
 
 
-def test_upload_a_tree(
-    blob: Datastore, blob_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_upload_a_tree(blob: Datastore, blob_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = gen(tmp_path / "src", {"a.csv": "1", "sub": {"b.csv": "2", "deeper": {"c.bin": b"3"}}})
     ref = blob.upload(src, target_path="data/raw")
     assert isinstance(ref, DataReference)
@@ -298,9 +294,7 @@ def test_upload_refuses_targets_that_escape(
     assert [p.name for p in blob_root.iterdir()] == ["link"]
 
 
-def test_upload_files_relative_to_their_common_folder(
-    blob: Datastore, blob_root: Path, tmp_path: Path
-) -> None:
+def test_upload_files_relative_to_their_common_folder(blob: Datastore, blob_root: Path, tmp_path: Path) -> None:
     src = gen(tmp_path / "src", {"x": {"a.txt": "a", "deep": {"b.txt": "b"}}})
     ref = blob.upload_files(
         [src / "x" / "a.txt", str(src / "x" / "deep" / "b.txt")], target_path="up", show_progress=False
@@ -309,9 +303,7 @@ def test_upload_files_relative_to_their_common_folder(
     assert files_under(blob_root) == {"up/a.txt": "a", "up/deep/b.txt": "b"}
 
 
-def test_upload_files_single_file_goes_to_the_target(
-    blob: Datastore, blob_root: Path, tmp_path: Path
-) -> None:
+def test_upload_files_single_file_goes_to_the_target(blob: Datastore, blob_root: Path, tmp_path: Path) -> None:
     src = gen(tmp_path / "src", {"a.txt": "a"})
     blob.upload_files([src / "a.txt"], target_path="t", show_progress=False)
     blob.upload_files(str(src / "a.txt"), show_progress=False)  # a single path is accepted too
@@ -323,16 +315,12 @@ def test_upload_files_with_relative_root(
 ) -> None:
     src = gen(tmp_path / "src", {"x": {"a.txt": "a"}, "y": {"b.txt": "b"}})
     monkeypatch.chdir(tmp_path)
-    blob.upload_files(
-        ["src/x/a.txt", "src/y/b.txt"], relative_root="src", target_path="t", show_progress=False
-    )
+    blob.upload_files(["src/x/a.txt", "src/y/b.txt"], relative_root="src", target_path="t", show_progress=False)
     blob.upload_files([src / "x" / "a.txt"], relative_root=tmp_path, show_progress=False)
     assert files_under(blob_root) == {"t/x/a.txt": "a", "t/y/b.txt": "b", "src/x/a.txt": "a"}
 
 
-def test_upload_files_refuses_a_file_outside_relative_root(
-    blob: Datastore, blob_root: Path, tmp_path: Path
-) -> None:
+def test_upload_files_refuses_a_file_outside_relative_root(blob: Datastore, blob_root: Path, tmp_path: Path) -> None:
     src = gen(tmp_path / "src", {"x": {"a.txt": "a"}, "y": {"b.txt": "b"}})
     with pytest.raises(DataAccessError, match="not under relative_root") as info:
         blob.upload_files([src / "x" / "a.txt", src / "y" / "b.txt"], relative_root=src / "x")

@@ -15,9 +15,7 @@ SDK = Path(headwater.sdk.__file__).parent
 
 def sdk_contract() -> dict[str, Any]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    (contract,) = [
-        c for c in config["tool"]["importlinter"]["contracts"] if c.get("containers") == ["headwater.sdk"]
-    ]
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c.get("containers") == ["headwater.sdk"]]
     return contract
 
 

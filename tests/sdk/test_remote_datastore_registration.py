@@ -92,8 +92,14 @@ def test_blob_record_holds_settings_and_a_reference_the_key_is_in_the_secrets_fi
 
 def test_sdk_v1_endpoint_and_protocol_make_the_service_url(ws: Workspace) -> None:
     ds = Datastore.register_azure_blob_container(
-        ws, "cloud", "data", "myaccount", sas_token=SAS_TOKEN, protocol="https",
-        endpoint="core.chinacloudapi.cn", skip_validation=True,
+        ws,
+        "cloud",
+        "data",
+        "myaccount",
+        sas_token=SAS_TOKEN,
+        protocol="https",
+        endpoint="core.chinacloudapi.cn",
+        skip_validation=True,
     )
     assert ds.account_url == "https://myaccount.blob.core.chinacloudapi.cn"
     assert (ds.protocol, ds.endpoint, ds.credential_type) == ("https", "core.chinacloudapi.cn", "Sas")
@@ -107,13 +113,21 @@ def test_an_environment_variable_is_recorded_by_name_only(ws: Workspace, monkeyp
     monkeypatch.setenv("HW_TEST_S3_ID", S3_KEY_ID)
     monkeypatch.setenv("HW_TEST_S3_SECRET", S3_SECRET)
     ds = Datastore.register_s3(
-        ws, "lake", "my-bucket", endpoint_url="http://127.0.0.1:9000/", region="eu-west-1",
-        access_key_id=secret_from_env("HW_TEST_S3_ID"), secret_access_key=secret_from_env("HW_TEST_S3_SECRET"),
+        ws,
+        "lake",
+        "my-bucket",
+        endpoint_url="http://127.0.0.1:9000/",
+        region="eu-west-1",
+        access_key_id=secret_from_env("HW_TEST_S3_ID"),
+        secret_access_key=secret_from_env("HW_TEST_S3_SECRET"),
         skip_validation=True,
     )
     assert isinstance(ds, S3Datastore) and ds.datastore_type == "S3"
     assert (ds.bucket_name, ds.endpoint_url, ds.region, ds.credential_type) == (
-        "my-bucket", "http://127.0.0.1:9000", "eu-west-1", "AccessKey"
+        "my-bucket",
+        "http://127.0.0.1:9000",
+        "eu-west-1",
+        "AccessKey",
     )
     record = ws.metadata_store.get_datastore("lake")
     assert record is not None and record.kind == "s3"
@@ -181,7 +195,10 @@ def test_the_builtin_blob_store_keeps_its_sdk_v1_attributes(ws: Workspace) -> No
     builtin = Datastore(ws, "workspaceblobstore")
     assert isinstance(builtin, AzureBlobDatastore)
     assert (builtin.container_name, builtin.account_url, builtin.credential_type, builtin.account_key) == (
-        None, None, None, None
+        None,
+        None,
+        None,
+        None,
     )
     with pytest.raises(ConfigurationError, match="built into every workspace"):
         blob(ws, "workspaceblobstore")
@@ -246,18 +263,51 @@ def test_kinds_without_a_server_here_are_not_supported_and_say_what_to_use(
 
 _SDK_V1_REGISTER = {  # SDK v1's parameters (azureml-sdk-v1-api.md, section 1.2), in order
     "register_azure_blob_container": (
-        "workspace", "datastore_name", "container_name", "account_name", "sas_token", "account_key", "protocol",
-        "endpoint", "overwrite", "create_if_not_exists", "skip_validation", "blob_cache_timeout",
-        "grant_workspace_access", "subscription_id", "resource_group",
+        "workspace",
+        "datastore_name",
+        "container_name",
+        "account_name",
+        "sas_token",
+        "account_key",
+        "protocol",
+        "endpoint",
+        "overwrite",
+        "create_if_not_exists",
+        "skip_validation",
+        "blob_cache_timeout",
+        "grant_workspace_access",
+        "subscription_id",
+        "resource_group",
     ),
     "register_azure_file_share": (
-        "workspace", "datastore_name", "file_share_name", "account_name", "sas_token", "account_key", "protocol",
-        "endpoint", "overwrite", "create_if_not_exists", "skip_validation",
+        "workspace",
+        "datastore_name",
+        "file_share_name",
+        "account_name",
+        "sas_token",
+        "account_key",
+        "protocol",
+        "endpoint",
+        "overwrite",
+        "create_if_not_exists",
+        "skip_validation",
     ),
     "register_azure_data_lake_gen2": (
-        "workspace", "datastore_name", "filesystem", "account_name", "tenant_id", "client_id", "client_secret",
-        "resource_url", "authority_url", "protocol", "endpoint", "overwrite", "subscription_id",
-        "resource_group", "grant_workspace_access",
+        "workspace",
+        "datastore_name",
+        "filesystem",
+        "account_name",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "resource_url",
+        "authority_url",
+        "protocol",
+        "endpoint",
+        "overwrite",
+        "subscription_id",
+        "resource_group",
+        "grant_workspace_access",
     ),
 }
 
@@ -285,7 +335,11 @@ def test_blob_registration_validates_and_moves_files_on_azurite(
     ws: Workspace, azurite: Azurite, azure_container: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ds = Datastore.register_azure_blob_container(
-        ws, "raw", azure_container, azurite.account_name, account_key=azurite.account_key,
+        ws,
+        "raw",
+        azure_container,
+        azurite.account_name,
+        account_key=azurite.account_key,
         account_url=azurite.account_url,
     )
     src = gen(tmp_path / "src", {"a.csv": "x\n1\n", "sub": {"b.csv": "y\n2\n"}})
@@ -326,13 +380,22 @@ def test_create_if_not_exists_creates_the_container_else_a_missing_one_is_an_err
 ) -> None:
     with pytest.raises((DataAccessError, ConfigurationError), match="hw-missing-container"):
         Datastore.register_azure_blob_container(
-            ws, "raw", "hw-missing-container", azurite.account_name, account_key=azurite.account_key,
+            ws,
+            "raw",
+            "hw-missing-container",
+            azurite.account_name,
+            account_key=azurite.account_key,
             account_url=azurite.account_url,
         )
     assert ws.metadata_store.get_datastore("raw") is None
     ds = Datastore.register_azure_blob_container(
-        ws, "raw", "hw-created-container", azurite.account_name, account_key=azurite.account_key,
-        account_url=azurite.account_url, create_if_not_exists=True,
+        ws,
+        "raw",
+        "hw-created-container",
+        azurite.account_name,
+        account_key=azurite.account_key,
+        account_url=azurite.account_url,
+        create_if_not_exists=True,
     )
     ds._backend.put_bytes(b"hello", "x.txt")
     assert ds._backend.list_files() == ["x.txt"]
@@ -345,8 +408,13 @@ def test_s3_registration_with_env_credentials_moves_files(
     monkeypatch.setenv("HW_TEST_S3_ID", S3_KEY_ID)
     monkeypatch.setenv("HW_TEST_S3_SECRET", S3_SECRET)
     ds = Datastore.register_s3(
-        ws, "lake", s3_bucket, endpoint_url=s3_server.endpoint_url, region=s3_server.region,
-        access_key_id=secret_from_env("HW_TEST_S3_ID"), secret_access_key=secret_from_env("HW_TEST_S3_SECRET"),
+        ws,
+        "lake",
+        s3_bucket,
+        endpoint_url=s3_server.endpoint_url,
+        region=s3_server.region,
+        access_key_id=secret_from_env("HW_TEST_S3_ID"),
+        secret_access_key=secret_from_env("HW_TEST_S3_SECRET"),
     )
     ds.set_as_default()
     src = gen(tmp_path / "src", {f"f{i}.txt": str(i) * 100 for i in range(12)})
@@ -363,8 +431,14 @@ def test_s3_registration_with_env_credentials_moves_files(
 @pytest.mark.slow
 def test_s3_create_if_not_exists(ws: Workspace, s3_server: S3Server) -> None:
     ds = Datastore.register_s3(
-        ws, "lake", "hw-new-bucket-for-test", endpoint_url=s3_server.endpoint_url, region=s3_server.region,
-        access_key_id=S3_KEY_ID, secret_access_key=S3_SECRET, create_if_not_exists=True,
+        ws,
+        "lake",
+        "hw-new-bucket-for-test",
+        endpoint_url=s3_server.endpoint_url,
+        region=s3_server.region,
+        access_key_id=S3_KEY_ID,
+        secret_access_key=S3_SECRET,
+        create_if_not_exists=True,
     )
     ds._backend.put_bytes(b"x", "a/b.txt")
     assert ds._backend.list_files("a") == ["a/b.txt"]
@@ -377,12 +451,21 @@ def test_s3_create_if_not_exists(ws: Workspace, s3_server: S3Server) -> None:
 
 @pytest.mark.slow
 def test_a_progress_bar_replaces_the_per_file_lines_on_a_terminal(
-    ws: Workspace, s3_server: S3Server, s3_bucket: str, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    ws: Workspace,
+    s3_server: S3Server,
+    s3_bucket: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ds = Datastore.register_s3(
-        ws, "lake", s3_bucket, endpoint_url=s3_server.endpoint_url, region=s3_server.region,
-        access_key_id=S3_KEY_ID, secret_access_key=S3_SECRET,
+        ws,
+        "lake",
+        s3_bucket,
+        endpoint_url=s3_server.endpoint_url,
+        region=s3_server.region,
+        access_key_id=S3_KEY_ID,
+        secret_access_key=S3_SECRET,
     )
     src = gen(tmp_path / "src", {"a.txt": "a" * 2000, "b.txt": "b" * 3000})
     monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich treats stdout as a terminal

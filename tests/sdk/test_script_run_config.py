@@ -22,8 +22,9 @@ from tests.conftest import gen
 
 def test_the_settings_go_to_its_run_config_as_in_sdk_v1() -> None:
     env = Environment("train-env")
-    config = ScriptRunConfig("src", script="train.py", arguments=["--lr", 0.1], compute_target="cpu-cluster",
-                             environment=env)
+    config = ScriptRunConfig(
+        "src", script="train.py", arguments=["--lr", 0.1], compute_target="cpu-cluster", environment=env
+    )
     rc = config.run_config
     assert (config.source_directory, config.script, config.arguments) == ("src", "train.py", ["--lr", 0.1])
     assert (rc.script, rc.arguments, rc.target, rc.environment) == ("train.py", ["--lr", 0.1], "cpu-cluster", env)
@@ -48,8 +49,9 @@ def test_unsupported_and_contradictory_settings_are_refused() -> None:
         ScriptRunConfig("src", script="train.py", run_config="local")  # type: ignore[arg-type]
 
 
-def test_a_config_that_cannot_run_records_nothing(ws: Workspace, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_config_that_cannot_run_records_nothing(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(gen(tmp_path / "proj", {"src": {"train.py": "print(1)\n"}}))
     experiment = Experiment(ws, "single")
     with pytest.raises(GraphValidationError, match=r"(?s)The script run is not valid .*script not found") as err:

@@ -65,8 +65,15 @@ def test_sdk_v1_constructor_opens_by_name() -> None:
 
 def test_azure_only_arguments_are_accepted_and_ignored() -> None:
     ws = Workspace.create(
-        "proj", auth=object(), subscription_id="s", resource_group="r", location="eastus",
-        create_resource_group=True, sku="enterprise", storage_account="acct", show_output=False,
+        "proj",
+        auth=object(),
+        subscription_id="s",
+        resource_group="r",
+        location="eastus",
+        create_resource_group=True,
+        sku="enterprise",
+        storage_account="acct",
+        show_output=False,
     )
     ws.close()
 
@@ -103,9 +110,7 @@ def test_list_shows_home_workspaces() -> None:
 def _azure_config(folder: Path, name: str = "proj", sub: str = ".azureml") -> Path:
     target = folder / sub / "config.json" if sub else folder / "config.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        json.dumps({"subscription_id": "0000-sub", "resource_group": "rg", "workspace_name": name})
-    )
+    target.write_text(json.dumps({"subscription_id": "0000-sub", "resource_group": "rg", "workspace_name": name}))
     return target
 
 

@@ -57,5 +57,3 @@ def register_same(url: str, name: str) -> tuple[int, str, str]:
         exp = store.get_or_create_experiment(name)
     assert rec.version is not None
     return rec.version, rec.id, exp.id
-
-

@@ -28,8 +28,7 @@ def test_processes_registering_versions_of_one_dataset_get_each_number_once(
 ) -> None:
     with _process_pool(PROCESSES) as pool:
         futures = [
-            pool.submit(_workers.register_versions, store_url, "shared", w, PER_PROCESS)
-            for w in range(PROCESSES)
+            pool.submit(_workers.register_versions, store_url, "shared", w, PER_PROCESS) for w in range(PROCESSES)
         ]
         results = [f.result() for f in futures]
 
@@ -49,9 +48,7 @@ def test_processes_registering_versions_of_one_dataset_get_each_number_once(
             assert by_version[version].definition == {"worker": worker, "i": i}
 
 
-def test_processes_registering_one_definition_at_once_share_version_one(
-    store: MetadataStore, store_url: str
-) -> None:
+def test_processes_registering_one_definition_at_once_share_version_one(store: MetadataStore, store_url: str) -> None:
     workers = 3
     with _process_pool(workers) as pool:
         results = list(pool.map(_workers.register_same, [store_url] * workers, ["raw"] * workers))

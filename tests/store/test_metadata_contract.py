@@ -133,9 +133,7 @@ def test_datastores_list_by_name_in_code_point_order_and_delete(store: MetadataS
 
 
 def test_dataset_versions_count_up_from_one(store: MetadataStore) -> None:
-    versions = [
-        register(store, "raw", {"paths": [i]}, create_new_version=True, digest=f"d{i}") for i in range(3)
-    ]
+    versions = [register(store, "raw", {"paths": [i]}, create_new_version=True, digest=f"d{i}") for i in range(3)]
     assert [v.version for v in versions] == [1, 2, 3]
     assert len({v.id for v in versions}) == 3
     assert [v.version for v in store.list_dataset_versions("raw")] == [1, 2, 3]
@@ -371,8 +369,7 @@ def test_list_runs_newest_first_with_filters(store: MetadataStore, exp_id: str) 
     other_exp = store.get_or_create_experiment("other").id
     pipe = new_run(store, exp_id, kind="pipeline", name="p", created_at=ts(1))
     steps = [
-        new_run(store, exp_id, kind="step", name=f"s{i}", parent_id=pipe.id, created_at=ts(2 + i))
-        for i in range(3)
+        new_run(store, exp_id, kind="step", name=f"s{i}", parent_id=pipe.id, created_at=ts(2 + i)) for i in range(3)
     ]
     script = new_run(store, exp_id, kind="script", name="sc", created_at=ts(10))
     elsewhere = new_run(store, other_exp, kind="pipeline", name="q", created_at=ts(11))
@@ -399,13 +396,12 @@ def test_list_runs_breaks_created_at_ties_by_id(store: MetadataStore, exp_id: st
     assert [r.id for r in store.list_runs()] == ["a", "b", "c"]
 
 
-def test_find_reusable_run_takes_the_newest_finished_run_that_ran_itself(
-    store: MetadataStore, exp_id: str
-) -> None:
+def test_find_reusable_run_takes_the_newest_finished_run_that_ran_itself(store: MetadataStore, exp_id: str) -> None:
     old = new_run(store, exp_id, fingerprint="fp", status="Finished", created_at=ts(1), ended_at=ts(2))
     newest = new_run(store, exp_id, fingerprint="fp", status="Finished", created_at=ts(3), ended_at=ts(4))
-    new_run(store, exp_id, fingerprint="fp", status="Finished", created_at=ts(5), ended_at=ts(6),
-            reused_run_id=newest.id)
+    new_run(
+        store, exp_id, fingerprint="fp", status="Finished", created_at=ts(5), ended_at=ts(6), reused_run_id=newest.id
+    )
     new_run(store, exp_id, fingerprint="fp", status="Failed", created_at=ts(7), ended_at=ts(8))
     new_run(store, exp_id, fingerprint="fp", status="Running", created_at=ts(9))
     new_run(store, exp_id, fingerprint="other", status="Finished", created_at=ts(10), ended_at=ts(11))
@@ -508,9 +504,7 @@ def test_run_outputs_are_upserted_by_name(store: MetadataStore, exp_id: str) -> 
     assert store.get_run_outputs("nope") == []
 
 
-def test_superseding_outputs_forgets_other_runs_digests_at_that_path(
-    store: MetadataStore, exp_id: str
-) -> None:
+def test_superseding_outputs_forgets_other_runs_digests_at_that_path(store: MetadataStore, exp_id: str) -> None:
     first, second, keeper = (new_run(store, exp_id) for _ in range(3))
     store.put_run_output(RunOutputRecord(first.id, "out", "blob", "shared/out", "d1"))
     store.put_run_output(RunOutputRecord(first.id, "other", "blob", "first/other", "d2"))

@@ -115,9 +115,7 @@ def test_read_only_store_reads_and_refuses_writes(store_url: str) -> None:
             with pytest.raises(MetadataStoreError, match="read-only"):
                 reader.get_or_create_experiment("new")
             with pytest.raises(MetadataStoreError, match="read-only"):
-                reader.register_dataset_version(
-                    "raw", kind="file", definition={}, digest=None, file_digests=None
-                )
+                reader.register_dataset_version("raw", kind="file", definition={}, digest=None, file_digests=None)
             with pytest.raises(MetadataStoreError, match="read-only"):
                 reader.add_properties("run", {"a": "1"})
         assert writer.get_meta("k") == "v2"

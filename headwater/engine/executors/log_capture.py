@@ -195,8 +195,10 @@ class LogCapture:
             kept = min(self._tail_total, size)
             cut = self._tail_total - kept
             if cut:
-                self._append(f"\n[headwater] {cut:,} bytes cut here ({_setting(self._cap)}); the last {kept:,} "
-                                f"bytes of the step's output follow.\n".encode())
+                self._append(
+                    f"\n[headwater] {cut:,} bytes cut here ({_setting(self._cap)}); the last {kept:,} "
+                    f"bytes of the step's output follow.\n".encode()
+                )
             else:
                 self._append(b"\n[headwater] Nothing was cut; the rest of the step's output follows.\n")
             start = self._ring_pos if self._tail_total > size else 0

@@ -92,7 +92,7 @@ def _marker(pid: int) -> str | None:
         return None
     for item in data.split(b"\0"):
         if item.startswith(prefix):
-            return item[len(prefix):].decode(errors="replace")
+            return item[len(prefix) :].decode(errors="replace")
     return None
 
 

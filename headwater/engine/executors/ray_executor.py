@@ -254,8 +254,16 @@ class RayExecutor(Executor):
     def submit(self, task: TaskSpec) -> None:
         marker = uuid.uuid4().hex
         log_cap, _ = max_log_bytes()  # this process's HEADWATER_MAX_LOG_MB, carried to the worker
-        args = (list(task.argv), task.cwd, dict(task.env), task.log_path, task.timeout_seconds, self._grace, marker,
-                log_cap)
+        args = (
+            list(task.argv),
+            task.cwd,
+            dict(task.env),
+            task.log_path,
+            task.timeout_seconds,
+            self._grace,
+            marker,
+            log_cap,
+        )
         ref: Any
         try:
             options = {**ray_options(task.resources), "name": f"headwater:{task.run_id}"}
@@ -386,7 +394,13 @@ class RayExecutor(Executor):
         if entry.stop_reason is not None and reason == "exited":  # as LocalExecutor: our decision wins
             reason, message = entry.stop_reason, entry.stop_reason
         return TaskResult(
-            run_id, out["returncode"], reason, message, out["pid"], node=out["node"], task_id=task_id,
+            run_id,
+            out["returncode"],
+            reason,
+            message,
+            out["pid"],
+            node=out["node"],
+            task_id=task_id,
             outputs=out.get("outputs"),
         )
 

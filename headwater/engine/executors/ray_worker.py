@@ -94,9 +94,7 @@ def run_step(
     proc: subprocess.Popen[bytes] | None = None
     capture: LogCapture | None = None
     try:
-        started = start_step_or_note(
-            argv, cwd=cwd, env={**env, MARKER_ENV: marker}, log_path=log_path, log_cap=log_cap
-        )
+        started = start_step_or_note(argv, cwd=cwd, env={**env, MARKER_ENV: marker}, log_path=log_path, log_cap=log_cap)
         if isinstance(started, LaunchFailure):
             outcome.update(reason="launch_failed", message=started.message)
             return outcome
