@@ -11,7 +11,7 @@ help:
 	@echo "make demo       install into .venv and run the example end to end"
 	@echo "make test       install test dependencies and services, lint, run the whole suite"
 	@echo "make test-fast  the suite without the slow integration tests"
-	@echo "make lint       ruff, mypy, import-linter"
+	@echo "make lint       ruff check, ruff format --check, mypy (package and tests), import-linter"
 	@echo "make bench      the benchmarks (ratios against floors measured in the same run)"
 
 $(PY):
@@ -34,6 +34,7 @@ services:
 
 lint: $(DEV_INSTALLED)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
