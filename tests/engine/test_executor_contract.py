@@ -8,6 +8,7 @@ Nothing here asserts on wall time: overlap comes from timestamps the children wr
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import sys
@@ -161,6 +162,20 @@ class Tasks:
 # --- fixtures --------------------------------------------------------------------------------------
 
 
+def _context_json(run_id: str, run_dir: str) -> str:
+    """A step's context file as the engine writes it (the worker reads it back and rewrites its paths)."""
+    from headwater.runtime.context import StepContext, WorkspaceRef
+
+    context = StepContext(
+        run_id=run_id,
+        experiment_name="contract",
+        workspace=WorkspaceRef("contract-ws", run_dir),
+        run_dir=run_dir,
+        events_file=os.path.join(run_dir, "events.jsonl"),
+    )
+    return json.dumps(context.to_dict())
+
+
 class Shipping(Executor):
     """The Ray executor with every task *shipped* (engine.ship_worker), as on a cluster without a
     shared filesystem: its log and events come back through the task's stream, its snapshot (an
@@ -197,7 +212,7 @@ class Shipping(Executor):
             "python": sys.executable,
             "package_dir": str(PACKAGE_DIR),
             "events_file": os.path.join(run_dir, "events.jsonl"),
-            "context": "{}",
+            "context": _context_json(task.run_id, run_dir),
             "snapshot": {"datastore": "stage", "path": self.snapshot},
             "datastores": {"stage": self.store},
             "inputs": [],
