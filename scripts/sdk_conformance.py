@@ -323,7 +323,7 @@ def _public_names(module: object) -> tuple[list[str], bool]:
 
     declared = getattr(module, "__all__", None)
     if declared is not None:
-        return sorted(set(declared)), True
+        return sorted(n for n in set(declared) if not n.startswith("_")), True
     names = []
     for name, value in vars(module).items():
         if name.startswith("_") or not (inspect.isclass(value) or inspect.isfunction(value)):
