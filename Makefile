@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 RUN_INSTALLED := $(VENV)/.installed-run
 DEV_INSTALLED := $(VENV)/.installed-dev
 
-.PHONY: demo test test-fast lint bench services clean help
+.PHONY: demo test test-fast lint bench services clean help conformance-snapshot
 
 help:
 	@echo "make demo       install into .venv and run the example end to end"
@@ -13,6 +13,7 @@ help:
 	@echo "make test-fast  the suite without the slow integration tests"
 	@echo "make lint       ruff check, ruff format --check, mypy (package and tests), import-linter"
 	@echo "make bench      the benchmarks (ratios against floors measured in the same run)"
+	@echo "make conformance-snapshot  re-take tests/compat/sdk_v1_snapshot.json from the real SDK v1 (own venv, offline)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ test-fast: $(DEV_INSTALLED)
 
 bench: $(DEV_INSTALLED)
 	$(PY) benchmarks/run.py
+
+# Not part of `make test`: installs the real SDK v1 into .conformance/venv (git-ignored) and introspects it offline.
+conformance-snapshot: $(RUN_INSTALLED)
+	$(PY) scripts/sdk_conformance.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
