@@ -62,7 +62,8 @@ for module, names in MODULES.items():  # every azureml name a script can import 
             broken.append((module, name, repr(exc)))
 print(broken)
 if sys.version_info < SDK:
-    for attempt in (lambda: run.input_datasets["direct"], lambda: Dataset.get_by_name(None, "x")):
+    attempts = [lambda: run.input_datasets["direct"], lambda: Dataset.get_by_name(None, "x")]
+    for attempt in attempts + [lambda: run.experiment.workspace]:
         try:
             attempt()
         except Exception as exc:
@@ -105,8 +106,9 @@ def test_the_runtime_and_the_azureml_names_work_on_each_step_python(tmp_path: Pa
             f"{python.version}.",
             "NotSupportedError Dataset.get_by_name (azureml.core.Dataset) is not available in this step: the step "
             f"runs on Python {python.version}",
+            "NotSupportedError run.experiment.workspace is a Headwater SDK object",
         ]
-        assert len(lines) == 6 and all(line.startswith(w) for line, w in zip(lines[4:], wanted, strict=True)), lines
+        assert len(lines) == 7 and all(line.startswith(w) for line, w in zip(lines[4:], wanted, strict=True)), lines
     events = [json.loads(line) for line in (tmp_path / "runs" / "step-run" / "events.jsonl").read_text().splitlines()]
     assert [(e["type"], e["run"], e.get("name"), e.get("value")) for e in events] == [
         ("metric", "self", "acc", 0.5),
