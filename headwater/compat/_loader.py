@@ -43,15 +43,37 @@ def submodules(module: str) -> list[str]:
     return sorted(m[len(prefix) :] for m in MODULES if m.startswith(prefix) and "." not in m[len(prefix) :])
 
 
-def _target(spec: str, name: str) -> Any:
+#: Where the names that work on any step Python live (:mod:`headwater.runtime.pythons`).
+_STEP_SIDE = ("headwater.runtime", "headwater.errors", "headwater.compat")
+
+
+def _needs_sdk(module: str, name: str) -> bool:
+    """Whether the object served from ``module`` (``headwater``: the package's export) is Headwater's SDK side."""
+    if module == HEADWATER:
+        import headwater
+
+        module = headwater._EXPORTS.get(name, module)
+    return not module.startswith(_STEP_SIDE)
+
+
+def _target(spec: str, name: str, served_as: str) -> Any:
+    from headwater.runtime.pythons import sdk_available
+
     module, _, attribute = spec.partition(":")
+    if not sdk_available() and _needs_sdk(module, attribute or name):
+        from headwater.compat.old_python import stand_in  # a step on an old Python: see that module
+
+        return stand_in(served_as, name)
     try:
         return getattr(importlib.import_module(module), attribute or name)
     except ImportError as exc:
-        exc.add_note(
+        note = (
             f"Headwater serves this azureml name from {module}; the Python environment running this code "
             "needs Headwater's dependencies (pip install headwater)."
         )
+        if not hasattr(exc, "add_note"):  # Python < 3.11, in a step
+            raise ImportError(f"{exc} ({note})", name=exc.name) from exc
+        exc.add_note(note)
         raise
 
 
@@ -67,14 +89,16 @@ def resolve(module: str, name: str) -> Any:
             from headwater.errors import did_you_mean
 
             message += "." + did_you_mean(name, [*public_names(module), *submodules(module)])
-        raise AttributeError(message.rstrip("."), name=name, obj=sys.modules.get(module))
+        error = AttributeError(message.rstrip("."))
+        error.name, error.obj = name, sys.modules.get(module)  # AttributeError(name=, obj=) needs 3.10
+        raise error
     if spec == NOT_SUPPORTED:
         from headwater.compat.placeholders import placeholder
 
         return placeholder(name)
     if spec == HEADWATER:
-        return _target(HEADWATER, name)
-    return _target(spec, name)
+        return _target(HEADWATER, name, module)
+    return _target(spec, name, module)
 
 
 def extend_root(path: list[str]) -> list[str]:

@@ -40,7 +40,9 @@ class NotSupportedPlaceholder(type):
 
     def __getattr__(cls, attribute: str) -> NoReturn:
         if attribute.startswith("_"):
-            raise AttributeError(f"type object {cls.__name__!r} has no attribute {attribute!r}", name=attribute)
+            error = AttributeError(f"type object {cls.__name__!r} has no attribute {attribute!r}")
+            error.name = attribute  # AttributeError(name=) needs Python 3.10; this module runs in steps
+            raise error
         raise cls._headwater_error(attribute)
 
     def __repr__(cls) -> str:

@@ -18,7 +18,8 @@
 
 uv is the binary of the ``uv`` package installed with Headwater (never one found on ``PATH``);
 its output is streamed, line by line, into ``log`` as it is written. The Python version is
-chosen by :mod:`headwater.engine.interpreters` (closest one, with a notice, unless strict).
+chosen by :mod:`headwater.engine.interpreters` (closest one, with a warning, unless strict; never
+one older than a step can run on: an environment built with one before is built again).
 
 :func:`list_environments` lists the built environments; :func:`prune` removes those not kept,
 never one being built (it takes each environment's lock without waiting). Lock files are left
@@ -45,6 +46,7 @@ from headwater.engine.env_requirements import install_plan
 from headwater.engine.interpreters import Interpreter, choose_interpreter
 from headwater.errors import EnvironmentBuildError
 from headwater.plan.environments import check_current_interpreter, environment_digest, normalize_spec
+from headwater.runtime.pythons import OLDEST_STEP_PYTHON
 
 __all__ = [
     "MARKER",
@@ -80,6 +82,7 @@ class BuiltEnvironment:
     lock: dict[str, str] = field(default_factory=dict)
     reused: bool = True
     notices: list[str] = field(default_factory=list)
+    python_version: str | None = None  # the base interpreter's, as recorded in the marker
 
 
 def uv_binary() -> str:
@@ -228,8 +231,10 @@ def _build(spec: dict[str, Any], digest: str, root: Path, log: TextIO | None, st
     plan = install_plan(spec)
     interpreter, python_notices = choose_interpreter(plan.python_version, strict=strict)
     notices = [*plan.notices, *python_notices]
-    for notice in notices:
+    for notice in plan.notices:
         _say(log, f"notice: {notice}")
+    for notice in python_notices:  # another Python than the one asked for: a warning
+        _say(log, f"warning: {notice}")
     uv = uv_binary()
     work = Path(tempfile.mkdtemp(prefix=f"{_BUILD_PREFIX}{digest}-", dir=root))
     try:
@@ -269,7 +274,7 @@ def _build(spec: dict[str, Any], digest: str, root: Path, log: TextIO | None, st
     finally:
         shutil.rmtree(work, ignore_errors=True)
     _say(log, f"Built environment {digest[:12]} at {target} ({len(lock)} packages)")
-    return BuiltEnvironment(digest, str(_venv_python(target)), target, lock, False, notices)
+    return BuiltEnvironment(digest, str(_venv_python(target)), target, lock, False, notices, interpreter.version)
 
 
 def _run_uv(
@@ -360,11 +365,15 @@ def _load(folder: Path) -> BuiltEnvironment | None:
         lock=dict(record.get("lock") or {}),
         reused=True,
         notices=list(record.get("notices") or []),
+        python_version=(record.get("python") or {}).get("version"),
     )
 
 
 def _acceptable(env: BuiltEnvironment, strict: bool) -> bool:
-    """False when ``strict`` and ``env`` was built with a stand-in Python (raises if still none)."""
+    """False when ``env`` was built with a Python older than a step can run on (it is built again, with a
+    supported one), or when ``strict`` and it was built with a stand-in Python (raises if still none)."""
+    if env.path is not None and _too_old(env.python_version):
+        return False
     if not strict or env.path is None:
         return True
     python = json.loads((env.path / MARKER).read_text(encoding="utf-8")).get("python") or {}
@@ -372,6 +381,14 @@ def _acceptable(env: BuiltEnvironment, strict: bool) -> bool:
         return True
     chosen: Interpreter = choose_interpreter(python.get("requested"), strict=True)[0]
     return chosen.path == python.get("base")
+
+
+def _too_old(version: str | None) -> bool:
+    """Whether a recorded interpreter version (``'3.6.15'``) is older than a step can run on."""
+    parts = (version or "").split(".")
+    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return False
+    return (int(parts[0]), int(parts[1])) < OLDEST_STEP_PYTHON
 
 
 def _remove(folder: Path) -> None:

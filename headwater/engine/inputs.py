@@ -16,10 +16,12 @@ unmounts when the step ends.
 from __future__ import annotations
 
 import os
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from headwater.data.definition import DEFINITION_FORMAT, definition_id
+from headwater.data.definition import DEFINITION_FORMAT, definition_id, has_glob
 from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, check_listed_names, resolve
 from headwater.engine.launch import ResolvedInput
 from headwater.errors import DataAccessError, NotFoundError
@@ -158,11 +160,38 @@ class InputResolver:
         if i.mode == "direct" or record.get("kind") == "tabular":
             return ResolvedInput(i.name, "direct", record["id"], digest, None, i.legacy, record)
         if i.mode == "mount":
-            folder = self._whole_local_folder(record)
-            if folder is not None:  # the dataset is one folder as it is: mount it in place, no link farm
-                return ResolvedInput(i.name, "mount", str(folder), digest, str(folder), i.legacy, record)
-        value = self._download_path(run_dir, i)
-        return ResolvedInput(i.name, i.mode, value, digest, value, i.legacy, record)
+            whole = self._whole_local_folder(record)
+            if whole is not None:  # the dataset is one folder as it is: mount it in place, no link farm
+                return ResolvedInput(i.name, "mount", str(whole), digest, str(whole), i.legacy, record)
+        folder = self._download_path(run_dir, i)
+        single = self._single_file(record)
+        if single is None:
+            return ResolvedInput(i.name, i.mode, folder, digest, folder, i.legacy, record)
+        value = folder + single  # SDK v1 hands a one-file dataset to the step as that file's path
+        return ResolvedInput(i.name, i.mode, value, digest, value, i.legacy, record, folder)
+
+    def _single_file(self, record: dict[str, Any]) -> str | None:
+        """``'/<name>'`` when a FileDataset is one file named by its only source, else None.
+
+        As SDK v1 decides it: one source without glob characters and no transformation, naming a
+        file (a stat locally, a listing on a remote datastore). A folder holding one file, or a glob
+        matching one, stays a folder.
+        """
+        definition = record["definition"]
+        sources = definition.get("sources", [])
+        if record.get("kind") != "file" or len(sources) != 1 or definition.get("transformations"):
+            return None
+        source = sources[0]
+        if "url" in source:
+            name = posixpath.basename(urlsplit(source["url"]).path)
+            return f"/{name}" if name and not has_glob(source["url"]) else None
+        path = source.get("path") or ""
+        if not path or has_glob(path):
+            return None
+        backend = self.backend(source["datastore"])
+        local = backend.local_path(path)
+        is_file = local.is_file() if local is not None else backend.list_files(path) == [path]
+        return "/" + posixpath.basename(path) if is_file else None
 
     def _whole_local_folder(self, record: dict[str, Any]) -> Path | None:
         """The local folder a FileDataset is exactly (one folder source, no glob, no transformation)."""
@@ -186,9 +215,10 @@ class InputResolver:
         step_inputs = RunLayout(run_dir).inputs
         notices: list[str] = []
         for r in resolved:
-            if r.path is None or not r.path.startswith(str(step_inputs)):
+            at = r.materialized_at
+            if at is None or not at.startswith(str(step_inputs)):
                 continue  # direct, or mounted in place
-            dest = Path(r.path)
+            dest = Path(at)
             files = self.selected_files(r)
             if r.mode == "mount":
                 notice = self._mount(r, files, dest, run_dir)

@@ -8,6 +8,9 @@ pyenv's ``$PYENV_ROOT/versions/*/bin/pythonX.Y`` (``~/.pyenv`` by default).
 :func:`choose_interpreter` prefers the running Python whenever it matches; otherwise the newest
 match; when nothing matches, the closest version (newer on a tie) with a notice saying so, or —
 ``strict=True`` — an :class:`~headwater.errors.EnvironmentBuildError` listing what was found.
+It never picks a Python older than :data:`~headwater.runtime.pythons.OLDEST_STEP_PYTHON` (3.8,
+what the step runtime needs): SDK v1's ``python=3.6`` gets the nearest supported one, with a
+warning naming both (strict: an error).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from headwater.errors import EnvironmentBuildError
 from headwater.plan.environments import conda_to_pep440
+from headwater.runtime.pythons import OLDEST_STEP_PYTHON
 
 __all__ = ["Interpreter", "choose_interpreter", "find_interpreters"]
 
@@ -87,30 +91,46 @@ def choose_interpreter(
     meaning that minor version), or a specifier such as ``'>=3.9,<3.12'``. ``None`` or ``''``
     means the running Python. ``candidates`` defaults to :func:`find_interpreters`.
     """
-    found = find_interpreters() if candidates is None else candidates
+    every = find_interpreters() if candidates is None else candidates
+    found = [i for i in every if i.minor >= OLDEST_STEP_PYTHON] or every[:1]
     if not python_version or not str(python_version).strip():
         return found[0], []
     wanted = str(python_version).strip()
     matches = [i for i in found if _matches(wanted, i)]
     if matches:
         return (found[0] if found[0] in matches else max(matches, key=lambda i: i.minor)), []
-    listing = ", ".join(f"{i.version} ({i.path})" for i in found)
+    listing = ", ".join(f"{i.version} ({i.path})" for i in every)
+    target = _FIRST_VERSION.search(wanted)
+    goal = None if target is None else (int(target.group(1)), int(target.group(2)))
+    too_old = any(_matches(wanted, i) for i in every) or (goal is not None and goal < OLDEST_STEP_PYTHON)
+    oldest = "{}.{}".format(*OLDEST_STEP_PYTHON)
     if strict:
+        if too_old:
+            raise EnvironmentBuildError(
+                f"The environment asks for Python {wanted}, older than {oldest}, the oldest Python a step can run "
+                f"on (Headwater's step runtime needs it; found: {listing}).",
+                hint=f"Change the environment's python_version to {oldest} or later, or turn strict Python "
+                "matching off to build with the closest supported one.",
+            )
         raise EnvironmentBuildError(
             f"The environment asks for Python {wanted}, and no such interpreter is on this machine (found: {listing}).",
             hint="Install that Python (e.g. with pyenv), change the environment's python_version, "
             "or turn strict Python matching off to build with the closest one.",
         )
-    target = _FIRST_VERSION.search(wanted)
-    if target is None:
+    if goal is None:
         chosen = found[0]
     else:
-        goal = (int(target.group(1)), int(target.group(2)))
         chosen = min(found, key=lambda i: (abs(_distance(i.minor, goal)), -i.minor[0], -i.minor[1]))
-    notice = (
-        f"Python {wanted} was asked for, but no such interpreter is on this machine (found: {listing}); "
-        f"building with the closest, Python {chosen.version} ({chosen.path})."
-    )
+    if too_old:
+        notice = (
+            f"Python {wanted} was asked for, but a step runs on Python {oldest} or later (Headwater's step runtime "
+            f"needs it); building with the closest supported one, Python {chosen.version} ({chosen.path})."
+        )
+    else:
+        notice = (
+            f"Python {wanted} was asked for, but no such interpreter is on this machine (found: {listing}); "
+            f"building with the closest, Python {chosen.version} ({chosen.path})."
+        )
     return chosen, [notice]
 
 

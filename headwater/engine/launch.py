@@ -42,6 +42,13 @@ class ResolvedInput:
     path: str | None = None
     legacy: bool = False
     dataset: dict[str, Any] | None = None  # the dataset record, for run.input_datasets
+    folder: str | None = None  # where the files are put, when ``path`` names the one file in it
+
+    @property
+    def materialized_at(self) -> str | None:
+        """The local folder the input's files are put in: ``path``, except for a one-file FileDataset,
+        whose ``path`` (and ``value``) name that file inside ``folder``, as SDK v1 hands it to a step."""
+        return self.folder or self.path
 
 
 @dataclass(frozen=True)

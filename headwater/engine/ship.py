@@ -103,7 +103,7 @@ def _input_items(
                 f"input {r.name!r} reads {urls[0]!r}, a URL: a step shipped to a Ray cluster reads only datastores",
                 hint="Upload the file to an Azure Blob or S3 datastore and read it from there.",
             )
-        dest = os.path.relpath(r.path, run_dir)
+        dest = os.path.relpath(r.materialized_at or r.path, run_dir)
         by_store: dict[str, list[list[str]]] = {}
         for f in files:
             assert f.datastore is not None

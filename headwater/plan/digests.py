@@ -19,7 +19,9 @@ Digests are lowercase hex: a file digest is BLAKE3 (256 bits); :func:`tree_diges
 the canonical JSON of ``{relative path: file digest}``, so it changes when a file is added, removed,
 renamed or edited, and never depends on listing order.
 
-Only the standard library and ``blake3`` are imported here: the planner calls this on every submit.
+Only the standard library is imported here, and ``blake3`` when a file is first hashed: the planner
+calls this on every submit, and a step's own Python (a built environment) may import this module
+(through the ``Dataset`` class) without having ``blake3``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-import blake3
-
+from headwater.errors import DataAccessError
 from headwater.layout import WorkspaceLayout
 
 __all__ = [
@@ -269,9 +270,25 @@ def open_digest_cache(path: str | os.PathLike[str]) -> DigestCache | NullDigestC
 # -- hashing -----------------------------------------------------------------------------------
 
 
+def _blake3() -> Any:
+    """The ``blake3`` module; DataAccessError naming the interpreter when it is not installed."""
+    try:
+        import blake3
+    except ImportError as exc:
+        import sys
+
+        raise DataAccessError(
+            f"Computing file digests needs the 'blake3' package, which the Python at {sys.executable} does not have.",
+            hint="Add 'blake3' to the environment's pip packages (a step that only reads its inputs never "
+            "needs it), or run this code with Headwater's own Python.",
+        ) from exc
+    return blake3
+
+
 def _hash_file(path: str, size: int) -> str:
     """BLAKE3 of a local file's bytes, read in large chunks (several threads for big files)."""
     big = size >= _BIG_FILE
+    blake3 = _blake3()
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO if big else 1)
     buffer = bytearray(_BIG_BUFFER_SIZE if big else _BUFFER_SIZE)
     view = memoryview(buffer)
@@ -281,18 +298,18 @@ def _hash_file(path: str, size: int) -> str:
             if not n:
                 break
             hasher.update(view[:n])
-    return hasher.hexdigest()
+    return str(hasher.hexdigest())
 
 
 def stream_digest(stream: IO[bytes], *, chunk_size: int = _BUFFER_SIZE) -> str:
     """BLAKE3 of everything left in a binary stream (a remote file, an HTTP response)."""
-    hasher = blake3.blake3()
+    hasher = _blake3().blake3()
     while True:
         chunk = stream.read(chunk_size)
         if not chunk:
             break
         hasher.update(chunk)
-    return hasher.hexdigest()
+    return str(hasher.hexdigest())
 
 
 #: A file modified this recently may still change without its (size, mtime_ns) changing: file

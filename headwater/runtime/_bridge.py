@@ -23,6 +23,7 @@ __all__ = [
     "dataset_from_record",
     "offline_workspace",
     "open_workspace",
+    "require_sdk",
 ]
 
 #: Names the workspace an offline run uses when no config file is found.
@@ -42,8 +43,25 @@ _DATASET_RECORD_KEYS = (
 )
 
 
+def require_sdk(what: str) -> None:
+    """NotSupportedError when the step's Python is older than Headwater's SDK needs."""
+    from headwater.runtime.pythons import SDK_PYTHON, running, sdk_available
+
+    if not sdk_available():
+        from headwater.errors import NotSupportedError
+
+        version = "{}.{}".format(*SDK_PYTHON)
+        raise NotSupportedError(
+            f"{what} is a Headwater SDK object, which needs Python {version} or later; this step runs on "
+            f"Python {running()}.",
+            hint="Give the step its data as files (.as_download() or .as_mount(): run.input_datasets[name] "
+            f"is then a path), or pin the step environment's Python to {version} or later.",
+        )
+
+
 def open_workspace(ref: WorkspaceRef) -> Workspace:
     """The step's workspace, from the folder named in its context file."""
+    require_sdk("run.experiment.workspace")
     from headwater.sdk.workspace import Workspace
 
     return Workspace(ref.subscription_id or None, ref.resource_group or None, ref.name, folder=ref.folder)

@@ -57,11 +57,11 @@ def to_jsonable(value: Any) -> Any:
     Floats (NaN and infinities included) pass through; ``json`` writes them as ``NaN``/``Infinity``.
     Anything without a JSON form becomes its ``str()``.
     """
-    if value is None or isinstance(value, str | bool | int | float):
+    if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     for method in ("tolist", "item"):  # numpy arrays and scalars, pandas Series, torch tensors ...
         convert = getattr(value, method, None)

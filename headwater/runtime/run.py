@@ -292,7 +292,7 @@ class Run:
         names, paths = list(names), list(paths)
         if len(names) != len(paths):
             raise ValueError(f"upload_files got {len(names)} names for {len(paths)} paths")
-        for name, path in zip(names, paths, strict=True):
+        for name, path in zip(names, paths):  # same length, checked above
             self.upload_file(name, path)
 
     def upload_folder(self, name: str, path: str | os.PathLike[str], datastore_name: str | None = None) -> None:

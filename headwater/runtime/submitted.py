@@ -39,7 +39,13 @@ class _StepExperiment:
         return f"Experiment(Name: {self.name}, Workspace: {self._ref.name})"
 
 
-class _InputDatasets(Mapping[str, object]):  # (subscripted at runtime: no typing.Any here)
+if TYPE_CHECKING:
+    _StrMapping = Mapping[str, object]
+else:  # a subscripted ABC as a base class needs Python 3.9; steps may run on 3.8
+    _StrMapping = Mapping
+
+
+class _InputDatasets(_StrMapping):
     """``run.input_datasets``: a path for download/mount inputs, a Dataset (built on access) for direct."""
 
     def __init__(self, run: _SubmittedRun, refs: dict[str, InputDatasetRef]) -> None:
@@ -55,8 +61,9 @@ class _InputDatasets(Mapping[str, object]):  # (subscripted at runtime: no typin
             known = ", ".join(repr(n) for n in sorted(self._refs)) or "none"
             raise KeyError(f"The step has no input dataset {name!r} (its inputs: {known}).")
         if ref.mode == "direct":
-            from headwater.runtime._bridge import dataset_from_record
+            from headwater.runtime._bridge import dataset_from_record, require_sdk
 
+            require_sdk(f"run.input_datasets[{name!r}] (a direct-mode input, so a Dataset)")
             value = dataset_from_record(self._run.experiment.workspace, ref.dataset or {})
         else:
             value = ref.path

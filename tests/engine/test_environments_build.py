@@ -108,6 +108,33 @@ def test_interpreter_choice_prefers_the_running_python_and_falls_back_to_the_clo
         choose_interpreter("3.7", strict=True, candidates=found)
 
 
+def test_a_python_older_than_a_step_can_run_on_gets_the_nearest_supported_one_with_a_warning() -> None:
+    running = Interpreter("3.11.7", "/py/3.11")
+    found = [running, Interpreter("3.9.18", "/py/3.9"), Interpreter("3.8.18", "/py/3.8")]
+    found += [Interpreter("3.7.16", "/py/3.7"), Interpreter("3.6.15", "/py/3.6")]
+    for asked in ("3.6", "=3.6.2", "3.7", ">=3.6,<3.8"):  # SDK v1 conda specs; 3.6 and 3.7 are installed
+        chosen, notices = choose_interpreter(asked, candidates=found)
+        assert chosen == found[2], asked
+        assert f"Python {asked} was asked for" in notices[0] and "Python 3.8.18 (/py/3.8)" in notices[0]
+        assert "a step runs on Python 3.8 or later" in notices[0]
+    assert choose_interpreter("3.8", candidates=found) == (found[2], [])
+    assert choose_interpreter(">=3.6", candidates=found) == (running, [])
+    assert choose_interpreter("3.6", candidates=[running, found[1]])[0] == found[1]  # no 3.8: the nearest
+    with pytest.raises(EnvironmentBuildError, match=r"Python 3\.6, older than 3\.8, the oldest Python a step"):
+        choose_interpreter("3.6", strict=True, candidates=found)
+
+
+def test_an_environment_built_with_a_too_old_python_is_not_reused(root: Path) -> None:
+    spec = {"python_version": "3.6", "pip_packages": ["six==1.16.0"]}
+    digest = environment_digest(spec)
+    for version, reused in (("3.6.15", False), ("3.8.18", True)):
+        folder = root / digest
+        (folder / "bin").mkdir(parents=True, exist_ok=True)
+        record = {"digest": digest, "spec": spec, "python": {"requested": "3.6", "version": version}, "lock": {}}
+        (folder / MARKER).write_text(json.dumps(record))
+        assert (envs.find_built(spec, root) is not None) is reused, version
+
+
 def test_find_interpreters_lists_the_running_python_first() -> None:
     found = find_interpreters()
     assert found[0].path == str(Path(sys.executable).absolute())

@@ -14,6 +14,7 @@ from pathlib import Path
 import blake3
 import pytest
 
+from headwater.errors import DataAccessError
 from headwater.plan import digests
 from headwater.plan.digests import (
     CACHE_SCHEMA_VERSION,
@@ -275,3 +276,13 @@ def test_a_batch_is_hashed_on_threads_where_there_is_no_cpu_affinity(
     found = digests.file_digests([tmp_path / "a.bin", tmp_path / "b.bin", tmp_path / "c.bin"])
     assert found == [_expected(b"1234"), _expected(b"5678"), _expected(b"90")]
     assert len(threads) == 3 and all(name.startswith("digest") for name in threads)  # the pool, not this thread
+
+
+def test_without_blake3_the_module_imports_and_hashing_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step's own Python (a built environment) imports this module through ``Dataset`` without blake3."""
+    monkeypatch.setitem(sys.modules, "blake3", None)  # `import blake3` now raises ImportError
+    (tmp_path / "a.txt").write_text("a")
+    with pytest.raises(DataAccessError, match=r"needs the 'blake3' package.*Add 'blake3'"):
+        file_digest(tmp_path / "a.txt")
