@@ -324,6 +324,18 @@ class StepRun(_StoreRun):
     def get_stderr_log(self) -> str:
         return self.get_stdout_log()
 
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """``get_details()`` with each log file's content in ``logFiles``, plus ``STDOUT``, ``STDERR`` and
+        ``JOBLOG`` (SDK v1's StepRun)."""
+        details = self.get_details()
+        logs = details["logFiles"]
+        for name in list(logs):
+            logs[name] = read_log(self._folder / name)
+        logs["STDOUT"] = self.get_stdout_log()
+        logs["STDERR"] = self.get_stderr_log()
+        logs["JOBLOG"] = self.get_job_log()
+        return details
+
     def wait_for_completion(
         self, show_output: bool = True, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True
     ) -> str:

@@ -25,6 +25,7 @@ import os, sys
 os.makedirs(sys.argv[1], exist_ok=True)
 with open(os.path.join(sys.argv[1], "rows.csv"), "w") as fh:
     fh.write("a,b\\n1,x\\n2,y\\n")
+print("wrote rows.csv")
 """
 
 # `python read.py`: what run.input_datasets holds, in ./outputs/seen.json
@@ -110,6 +111,10 @@ def test_step_run_outputs_are_step_run_outputs_whose_port_data_reference_downloa
     with pytest.raises(KeyError, match="final_rows"):
         run.get_pipeline_output("modern")
 
+    logs = step_run.get_details_with_logs()["logFiles"]
+    assert "wrote rows.csv" in logs["STDOUT"]
+    assert logs["STDOUT"] == logs["JOBLOG"] == logs["user_logs/std_log.txt"] == step_run.get_stdout_log()
+
     modern_ref = run.find_step_run("m")[0].get_outputs()["modern"].get_port_data_reference()
     assert modern_ref.path_on_datastore.startswith("dataset/")
 
@@ -137,6 +142,7 @@ def test_a_port_data_reference_feeds_a_step_of_a_new_pipeline(src: Path, pws: Wo
 
 @pytest.mark.slow
 def test_pipeline_data_as_dataset_is_read_as_a_tabular_dataset(src: Path, pws: Workspace, tmp_path: Path) -> None:
+    from azureml.core import Dataset
     from azureml.data import DataType
     from azureml.pipeline.core import PipelineData
     from azureml.pipeline.core.pipeline_output_dataset import PipelineOutputFileDataset, PipelineOutputTabularDataset
@@ -146,7 +152,8 @@ def test_pipeline_data_as_dataset_is_read_as_a_tabular_dataset(src: Path, pws: W
     assert isinstance(data, PipelineOutputFileDataset)
     tabular = data.parse_delimited_files()
     assert isinstance(tabular, PipelineOutputTabularDataset) and tabular.input_name == "rows"
-    write = PythonScriptStep("write.py", name="w", source_directory="src", arguments=[data], outputs=[data])
+    registered = data.register("rows_ds")  # as SDK v1: registered where it is a step's output
+    write = PythonScriptStep("write.py", name="w", source_directory="src", arguments=[data], outputs=[registered])
     typed = data.parse_delimited_files(set_column_types={"a": DataType.to_long()}).keep_columns(["a"])
     inputs = [tabular.as_named_input("table"), typed.as_named_input("typed"), data.as_named_input("f")]
     read = PythonScriptStep("read.py", name="r", source_directory="src", inputs=inputs)
@@ -156,6 +163,8 @@ def test_pipeline_data_as_dataset_is_read_as_a_tabular_dataset(src: Path, pws: W
     assert got["table"] == {"type": "TabularDataset", "rows": {"a": ["1", "2"], "b": ["x", "y"]}}
     assert got["typed"] == {"type": "TabularDataset", "rows": {"a": [1, 2]}}
     assert got["f"] == {"path": ["rows.csv"]}
+    rows_ds = Dataset.get_by_name(pws, "rows_ds")
+    assert type(rows_ds).__name__ == "FileDataset" and rows_ds.version == 1 and rows_ds.to_path() == ["/rows.csv"]
 
 
 def test_a_dataset_input_needs_the_promoted_output(pws: Workspace, proj: Path) -> None:
