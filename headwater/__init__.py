@@ -71,7 +71,7 @@ _EXPORTS: dict[str, str] = {
     "Experiment": "headwater.sdk.experiment",
     "PipelineRun": "headwater.sdk.runs",
     "StepRun": "headwater.sdk.runs",
-    "PortDataReference": "headwater.sdk.runs",
+    "PortDataReference": "headwater.sdk.step_outputs",
     "ScriptRunConfig": "headwater.sdk.script_run_config",
     "ScriptRun": "headwater.sdk.script_run",
 }
@@ -127,9 +127,10 @@ if TYPE_CHECKING:
         OutputTabularDatasetConfig,
         PipelineData,
     )
-    from headwater.sdk.runs import PipelineRun, PortDataReference, StepRun
+    from headwater.sdk.runs import PipelineRun, StepRun
     from headwater.sdk.script_run import ScriptRun
     from headwater.sdk.script_run_config import ScriptRunConfig
+    from headwater.sdk.step_outputs import PortDataReference
     from headwater.sdk.steps import CommandStep, PipelineStep, PythonScriptStep, StepSequence
     from headwater.sdk.workspace import Workspace
 

@@ -49,6 +49,7 @@ _AUTH = "headwater.compat.auth"
 _EXC = "headwater.compat.exceptions"
 _ADF = "headwater.sdk.compute_datafactory"
 _VERSION = "headwater.compat.names:SDK_VERSION"
+_STEP_RUN_OUTPUT = "headwater.sdk.step_outputs:StepRunOutput"
 
 
 def _unsupported(*names: str) -> dict[str, str]:
@@ -251,7 +252,7 @@ MODULES: dict[str, dict[str, str]] = {
         "Schedule": _N,
         "ScheduleRecurrence": _N,
         "StepRun": _H,
-        "StepRunOutput": _N,
+        "StepRunOutput": _STEP_RUN_OUTPUT,
         "StepSequence": _H,
         "TimeZone": _N,
         "TrainingOutput": _N,
@@ -279,7 +280,16 @@ MODULES: dict[str, dict[str, str]] = {
             "TrainingOutput",
         ),
     },
-    "azureml.pipeline.core.run": {"PipelineRun": _H, "StepRun": _H, "StepRunOutput": _N},
+    "azureml.pipeline.core.pipeline_output_dataset": {
+        name: f"headwater.sdk.pipeline_output_dataset:{name}"
+        for name in (
+            "DatasetRegistration",
+            "PipelineOutputAbstractDataset",
+            "PipelineOutputFileDataset",
+            "PipelineOutputTabularDataset",
+        )
+    },
+    "azureml.pipeline.core.run": {"PipelineRun": _H, "StepRun": _H, "StepRunOutput": _STEP_RUN_OUTPUT},
     "azureml.pipeline.steps": {
         "CommandStep": _H,
         "PythonScriptStep": _H,
@@ -403,7 +413,6 @@ INSTEAD: dict[str, str] = {
     "Schedule": _SCHEDULE,
     "ScheduleRecurrence": _SCHEDULE,
     "TimeZone": _SCHEDULE,
-    "StepRunOutput": "Use StepRun.get_output_data(name) (a PortDataReference).",
     "TrainingOutput": "It selects AutoMLStep/HyperDriveStep outputs, which Headwater does not provide.",
     # azureml.pipeline.steps
     "AdlaStep": _AZURE_ONLY,

@@ -22,6 +22,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 from headwater.errors import HeadwaterError
@@ -30,6 +31,7 @@ from headwater.store.datastores import normalize_relative
 __all__ = [
     "DEFINITION_FORMAT",
     "DatasetArgumentError",
+    "PromoteHeadersBehavior",
     "canonical_json",
     "check_count",
     "check_fraction",
@@ -175,6 +177,16 @@ def normalize_sources(path: object) -> tuple[list[dict[str, str]], Any]:
 
 
 # -- reader options ----------------------------------------------------------------------------
+
+
+class PromoteHeadersBehavior(Enum):
+    """How column headers are read from delimited files (SDK v1: ``azureml.data.dataset_type_definitions``)."""
+
+    NO_HEADERS = 0
+    ONLY_FIRST_FILE_HAS_HEADERS = 1
+    COMBINE_ALL_FILES_HEADERS = 2
+    ALL_FILES_HAVE_SAME_HEADERS = 3
+
 
 # SDK v1's PromoteHeadersBehavior values; True/False are handled first (True == 1 in Python).
 _HEADER_MODES = {

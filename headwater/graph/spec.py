@@ -133,6 +133,8 @@ class PipelineSpec:
     default_datastore: str | None = None
     description: str | None = None
     problems: tuple[str, ...] = ()  # problems found while building from SDK objects
+    # PipelineData(pipeline_output_name=...): pipeline output name -> output name (PipelineRun.get_pipeline_output)
+    pipeline_outputs: dict[str, str] = field(default_factory=dict)
 
     def step(self, node_id: str) -> StepSpec:
         for s in self.steps:
@@ -147,6 +149,7 @@ class PipelineSpec:
             "default_datastore": self.default_datastore,
             "description": self.description,
             "problems": list(self.problems),
+            **({"pipeline_outputs": dict(self.pipeline_outputs)} if self.pipeline_outputs else {}),
         }
 
     @staticmethod
@@ -157,4 +160,5 @@ class PipelineSpec:
             default_datastore=d.get("default_datastore"),
             description=d.get("description"),
             problems=tuple(d.get("problems", ())),
+            pipeline_outputs=dict(d.get("pipeline_outputs", {})),
         )

@@ -31,6 +31,7 @@ from headwater.sdk.pipeline_data import (
     PipelineDataInput,
     _Port,
 )
+from headwater.sdk.pipeline_output_dataset import pipeline_outputs, promotion_problem
 from headwater.sdk.runconfig import step_vm_size
 from headwater.sdk.steps import PipelineStep, StepSequence
 
@@ -204,6 +205,8 @@ class _Builder:
             if isinstance(item.output, OutputTabularDatasetConfig):
                 tabular = {**item.output._reader, "transformations": list(item.output._transformations)}
             source = {"output": item.output.name}
+            if promotion_problem(item):
+                self.problems.append(f"{where}: {promotion_problem(item)}")
             return InputSpec(item.name or "", source, item.mode, item.path_on_compute, False, tabular)
         if isinstance(item, OutputDatasetConfig):
             return self.input_spec(item.as_input(), step)
@@ -243,7 +246,8 @@ class _Builder:
             )
         if isinstance(item, PipelineData):  # a DataTransferStep's DataReference destination has its own path
             template = getattr(item, "_path_template", PIPELINE_DATA_PATH)
-            return OutputSpec(item.name, item._datastore_name, template, item.output_mode, True)
+            registration = getattr(item, "_registration", None)  # as_dataset().register(name)
+            return OutputSpec(item.name, item._datastore_name, template, item.output_mode, True, registration)
         self.problems.append(f"Step {step.name!r}: unsupported output {item!r} ({type(item).__name__}).")
         return None
 
@@ -476,11 +480,13 @@ def build_spec(
         spec = StepSpec(**{**spec.__dict__, "run_after": tuple(dict.fromkeys(after[id(step)]))})
         specs.append(spec)
         objects[spec.node_id] = step
+    named = pipeline_outputs(ordered)
     result = PipelineSpec(
         steps=tuple(specs),
         parameters=builder.parameters,
         default_datastore=default_datastore,
         description=description,
-        problems=tuple(builder.problems),
+        problems=tuple(builder.problems) + named[1],
+        pipeline_outputs=named[0],
     )
     return BuildResult(result, objects)

@@ -13,8 +13,8 @@ import copy
 import re
 from typing import Any
 
-from headwater.data.definition import header_mode, normalize_column_types
-from headwater.errors import HeadwaterError
+from headwater.data.definition import PromoteHeadersBehavior, header_mode, normalize_column_types
+from headwater.errors import HeadwaterError, NotSupportedError
 
 __all__ = [
     "OutputDatasetConfig",
@@ -51,6 +51,7 @@ class _Port:
     def __init__(self, name: str | None) -> None:
         self.name = name
         self.producers: list[Any] = []  # steps that list it among their outputs (for closure)
+        self.promoted = False  # a producer lists PipelineData.as_dataset() in its outputs
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _Port:
         return self
@@ -70,7 +71,7 @@ def _datastore_name(datastore: Any) -> str | None:
 class OutputDatasetConfig:
     """Common base of output configurations (SDK v1: ``OutputDatasetConfig``)."""
 
-    def __init__(self, mode: str = "mount", name: str | None = None) -> None:
+    def __init__(self, mode: str, name: str | None = None, **kwargs: Any) -> None:
         if name is not None:
             check_name(name, "output")
         self._port = _Port(name)
@@ -173,7 +174,7 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
         self,
         include_path: bool = False,
         separator: str = ",",
-        header: Any = True,
+        header: Any = PromoteHeadersBehavior.ALL_FILES_HAVE_SAME_HEADERS,
         partition_format: str | None = None,
         path_glob: str | None = None,
         set_column_types: dict[str, Any] | None = None,
@@ -197,7 +198,7 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
             "encoding": "utf8",
             "path_glob": path_glob,
         }
-        return OutputTabularDatasetConfig(self, reader)
+        return OutputTabularDatasetConfig(output_file_dataset_config=self, _reader=reader)
 
     def read_parquet_files(
         self,
@@ -213,13 +214,20 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
             "set_column_types": normalize_column_types(set_column_types),
             "path_glob": path_glob,
         }
-        return OutputTabularDatasetConfig(self, reader)
+        return OutputTabularDatasetConfig(output_file_dataset_config=self, _reader=reader)
 
 
 class OutputTabularDatasetConfig(OutputDatasetConfig):
     """An output read as a tabular dataset by the steps that consume it."""
 
-    def __init__(self, base: OutputFileDatasetConfig, reader: dict[str, Any]) -> None:
+    def __init__(self, **kwargs: Any) -> None:
+        base = kwargs.get("output_file_dataset_config")
+        reader = kwargs.get("_reader")
+        if not isinstance(base, OutputFileDatasetConfig) or reader is None:
+            raise DataDefinitionError(
+                "OutputTabularDatasetConfig is not created directly.",
+                hint="Call read_delimited_files() or read_parquet_files() on an OutputFileDatasetConfig.",
+            )
         self._base = base
         self._port = base._port
         self._mode = base.mode
@@ -240,10 +248,20 @@ class OutputTabularDatasetConfig(OutputDatasetConfig):
         cols = [columns] if isinstance(columns, str) else list(columns)
         return self._copy(_transformations=[*self._transformations, {"op": "drop_columns", "columns": cols}])
 
+    def as_mount(self) -> OutputTabularDatasetConfig:
+        """Write through a mounted folder (locally: a staging folder committed on success)."""
+        return self._copy(_base=self._base.as_mount(), _mode="mount", _upload=None)
+
+    def as_upload(self, overwrite: bool = False, source_globs: list[str] | None = None) -> OutputTabularDatasetConfig:
+        """Upload the folder when the step succeeds (see ``OutputFileDatasetConfig.as_upload``)."""
+        base = self._base.as_upload(overwrite, source_globs)
+        return self._copy(_base=base, _mode="upload", _upload=base._upload)
+
     def random_split(self, percentage: float, seed: int | None = None) -> tuple[Any, Any]:
-        raise DataDefinitionError(
-            "random_split on a step output is not supported yet.",
-            hint="Split inside the consuming step with TabularDataset.random_split.",
+        raise NotSupportedError(
+            "OutputTabularDatasetConfig.random_split is not supported by Headwater: a step output is not "
+            "split before the consuming step runs.",
+            hint="Split inside the consuming step: run.input_datasets[name].random_split(percentage, seed).",
         )
 
     def register_on_complete(
@@ -269,6 +287,7 @@ class OutputInput:
         self._name = name
         self.mode = mode
         self.path_on_compute = path_on_compute
+        self.promoted_from: Any = None  # the PipelineData.as_dataset() object it was made from
 
     @property
     def name(self) -> str | None:
@@ -316,6 +335,7 @@ class PipelineData:
         self.pipeline_output_name = pipeline_output_name
         self.data_type = data_type or "AnyDirectory"
         self.is_directory = is_directory
+        self._registration: dict[str, Any] | None = None  # as_dataset().register(name) in a step's outputs
 
     @property
     def name(self) -> str:
@@ -323,15 +343,39 @@ class PipelineData:
         return self._port.name
 
     def as_input(self, input_name: str) -> PipelineDataInput:
-        return PipelineDataInput(self, check_name(input_name, "input"), "mount")
+        """This data as an input named ``input_name`` (mounted)."""
+        return self.create_input_binding(check_name(input_name, "input"))
 
     def as_mount(self, input_name: str | None = None) -> PipelineDataInput:
-        return PipelineDataInput(self, input_name, "mount")
+        """This data as a mounted input."""
+        return self.create_input_binding(input_name, "mount")
 
     def as_download(
         self, input_name: str | None = None, path_on_compute: str | None = None, overwrite: bool | None = None
     ) -> PipelineDataInput:
-        return PipelineDataInput(self, input_name, "download", path_on_compute)
+        """This data as an input downloaded before the step starts."""
+        return self.create_input_binding(input_name, "download", path_on_compute, overwrite)
+
+    def create_input_binding(
+        self,
+        input_name: str | None = None,
+        mode: str | None = None,
+        path_on_compute: str | None = None,
+        overwrite: bool | None = None,
+    ) -> PipelineDataInput:
+        """This data as an input of a consuming step (SDK v1: an InputPortBinding)."""
+        mode = mode or "mount"
+        if mode not in ("mount", "download"):
+            raise DataDefinitionError(f"Input [{input_name or self.name}] has an invalid mode [{mode}].")
+        return PipelineDataInput(self, input_name, mode, path_on_compute)
+
+    def as_dataset(self) -> Any:
+        """Promote the data to a FileDataset (``PipelineOutputFileDataset``): list the returned object in the
+        producer's ``outputs`` and in the consumers' ``inputs``; ``parse_delimited_files()`` of it reads it as
+        a TabularDataset."""
+        from headwater.sdk.pipeline_output_dataset import PipelineOutputFileDataset
+
+        return PipelineOutputFileDataset(self)
 
     def get_env_variable_name(self) -> str:
         return f"AZUREML_DATAREFERENCE_{self.name}"

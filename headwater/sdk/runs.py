@@ -14,10 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.engine.ingest import apply_event
-from headwater.errors import ActivityFailedException, DataAccessError, NotFoundError
+from headwater.errors import ActivityFailedException, NotFoundError
 from headwater.layout import WORKDIR_FOLDERS, RunLayout
 from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
+from headwater.sdk.step_outputs import (
+    PortDataReference,
+    StepRunOutput,
+    pipeline_output,
+    step_run_output,
+    step_run_outputs,
+)
 from headwater.status import StepRunStatus
 from headwater.store.records import RunRecord
 
@@ -31,6 +38,7 @@ __all__ = [
     "PipelineRun",
     "PortDataReference",
     "StepRun",
+    "StepRunOutput",
     "metrics_view",
     "read_log",
     "run_from_record",
@@ -288,19 +296,17 @@ class StepRun(_StoreRun):
         """Why the step ran or was reused ("train.py changed", "reused run ...: unchanged")."""
         return self._refresh().reason
 
-    def get_output_data(self, name: str) -> PortDataReference:
-        """Where output ``name`` was committed (SDK v1: a PortDataReference)."""
-        outputs = {o.name: o for o in self._store.get_run_outputs(self.id)}
-        if name not in outputs:
-            raise NotFoundError("Output", name, where=f"step run {self.id}", candidates=list(outputs))
-        o = outputs[name]
-        return PortDataReference(self._workspace, o.datastore, o.path, name)
+    def get_outputs(self) -> dict[str, StepRunOutput]:
+        """The outputs the step committed: ``{name: StepRunOutput}`` (SDK v1)."""
+        return step_run_outputs(self)
 
-    def get_outputs(self) -> dict[str, PortDataReference]:
-        return {
-            o.name: PortDataReference(self._workspace, o.datastore, o.path, o.name)
-            for o in self._store.get_run_outputs(self.id)
-        }
+    def get_output(self, name: str) -> StepRunOutput:
+        """The output ``name`` (SDK v1: a StepRunOutput); a missing name raises a KeyError naming the others."""
+        return step_run_output(self, name)
+
+    def get_output_data(self, name: str) -> PortDataReference:
+        """Where output ``name`` was committed: ``get_output(name).get_port_data_reference()``."""
+        return self.get_output(name).get_port_data_reference()
 
     def _build_log_path(self) -> Path:
         """The environment-build log (``system_logs/environment_build.log``), when one was built."""
@@ -317,6 +323,18 @@ class StepRun(_StoreRun):
 
     def get_stderr_log(self) -> str:
         return self.get_stdout_log()
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """``get_details()`` with each log file's content in ``logFiles``, plus ``STDOUT``, ``STDERR`` and
+        ``JOBLOG`` (SDK v1's StepRun)."""
+        details = self.get_details()
+        logs = details["logFiles"]
+        for name in list(logs):
+            logs[name] = read_log(self._folder / name)
+        logs["STDOUT"] = self.get_stdout_log()
+        logs["STDERR"] = self.get_stderr_log()
+        logs["JOBLOG"] = self.get_job_log()
+        return details
 
     def wait_for_completion(
         self, show_output: bool = True, timeout_seconds: float = sys.maxsize, raise_on_error: bool = True
@@ -381,6 +399,10 @@ class PipelineRun(_StoreRun):
     def _all_steps(self) -> list[StepRun]:
         return list(self.get_children())
 
+    def get_pipeline_output(self, pipeline_output_name: str) -> PortDataReference:
+        """The output of the ``PipelineData(pipeline_output_name=...)`` of that name (SDK v1)."""
+        return pipeline_output(self, pipeline_output_name)
+
     def cancel(self) -> None:
         """Stop the run: running steps get SIGTERM, then SIGKILL; nothing new starts."""
         cancel_run(self._store, self._workspace.folder, self.id)
@@ -426,50 +448,6 @@ class PipelineRun(_StoreRun):
                     lines.append("--- last lines of its log ---\n" + tail)
         message = "\n".join(lines) or (self._record.error or {}).get("message", "The pipeline run failed.")
         return ActivityFailedException(f"PipelineRun {self.id} failed: {message}")
-
-
-class PortDataReference:
-    """Where a step output lives on a datastore (SDK v1: ``PortDataReference``)."""
-
-    def __init__(self, workspace: Workspace, datastore_name: str, path_on_datastore: str, name: str) -> None:
-        self._workspace = workspace
-        self.datastore_name = datastore_name
-        self.path_on_datastore = path_on_datastore
-        self.name = name
-
-    @property
-    def datastore(self) -> Any:
-        from headwater.sdk.datastore import Datastore
-
-        return Datastore.get(self._workspace, self.datastore_name)
-
-    def download(
-        self, local_path: str | os.PathLike[str], overwrite: bool | None = None, show_progress: bool | None = None
-    ) -> str:
-        """Download to ``local_path/<path_on_datastore>`` (as SDK v1 does); returns that folder."""
-        ds = self.datastore
-        count = ds.download(
-            local_path,
-            prefix=self.path_on_datastore + "/",
-            overwrite=bool(overwrite),
-            show_progress=bool(show_progress),
-        )
-        target = Path(local_path) / self.path_on_datastore
-        if count == 0 and not target.exists():
-            if not ds._backend.exists(self.path_on_datastore):
-                raise DataAccessError(
-                    f"Output {self.name!r} is no longer at {self.path_on_datastore!r} on "
-                    f"datastore {self.datastore_name!r}.",
-                    path=self.path_on_datastore,
-                )
-            target.mkdir(parents=True)  # the step wrote nothing: an empty folder, as on the datastore
-        return str(target)
-
-    def __repr__(self) -> str:
-        return (
-            f"$AZUREML_DATAREFERENCE_{self.name} (datastore={self.datastore_name!r}, "
-            f"path_on_datastore={self.path_on_datastore!r})"
-        )
 
 
 def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experiment | None = None) -> Any:

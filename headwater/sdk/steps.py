@@ -17,6 +17,7 @@ from headwater.sdk.pipeline_data import (
     PipelineData,
     PipelineDataInput,
 )
+from headwater.sdk.pipeline_output_dataset import lower_step_data
 
 __all__ = ["PipelineStep", "PythonScriptStep", "CommandStep", "StepSequence"]
 
@@ -50,9 +51,9 @@ class PipelineStep(ABC):
         if not isinstance(name, str) or not name.strip():
             raise DataDefinitionError(f"A step needs a name, got {name!r}.")
         self.name = name
-        self.arguments = _as_list(arguments)
-        self.inputs = _as_list(inputs)
-        self.outputs = _as_list(outputs)
+        self.inputs, self.outputs, self.arguments = lower_step_data(
+            _as_list(inputs), _as_list(outputs), _as_list(arguments)
+        )
         self.compute_target = compute_target
         self.runconfig = runconfig
         self.runconfig_pipeline_params = dict(runconfig_pipeline_params or {})

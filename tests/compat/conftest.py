@@ -10,6 +10,7 @@ import pytest
 
 from headwater.compat import auth
 from headwater.compat.activate import shim_path
+from tests.e2e.conftest import proj, pws  # noqa: F401  (fixtures shared with e2e)
 
 
 def _forget_azureml() -> None:

@@ -35,6 +35,7 @@ SCRIPTS = {
     "step_sequence": "pipeline.py",
     "datapath_parameter": "pipeline.py",
     "tabular_dataset": "pipeline.py",
+    "promoted_intermediate_data": "pipeline.py",
 }
 
 
@@ -198,6 +199,20 @@ def test_the_datapath_parameter_example(tmp_path: Path, headwater_home: Path, wo
     first, second = (steps_by_name(r)["train_step"] for r in pipeline_runs(ws, "train_with_datapath_input"))
     assert first.get_tags()["input_string"] == "sample_string1"
     assert second.get_tags()["input_string"] == "sample_string2"
+
+
+def test_the_promoted_intermediate_data_example(
+    tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace
+) -> None:
+    out = run_example("promoted_intermediate_data", tmp_path, headwater_home)
+    ws = workspace_of("promoted-data-ws")
+    (run,) = pipeline_runs(ws, "promoted-data")
+    prep, report = (steps_by_name(run)[name] for name in ("prep", "report"))
+    assert f"output cleaned is on workspaceblobstore at azureml/{prep.id}/cleaned" in out
+    assert "downloaded 2 files: ['sales-2024-01.csv', 'sales-2024-02.csv']" in out
+    assert "'units': 'Int64', 'price': 'float64'" in report.get_stdout_log()  # set_column_types applied
+    metrics = report.get_metrics()
+    assert metrics["rows"] == 8 and set(metrics) == {"rows", "revenue_north", "revenue_south", "revenue_east"}
 
 
 def test_the_tabular_dataset_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
