@@ -12,6 +12,9 @@ to one of:
   it raises :class:`~headwater.errors.NotSupportedError` with :data:`INSTEAD`'s advice.
 
 A name that is in none of these is an ordinary ImportError/AttributeError, so typos still fail.
+The other module paths of the real packages, and the re-exports code relies on, are listed in
+:mod:`headwater.compat.names_more` and merged into :data:`MODULES` below; :func:`advice` says
+what to use instead of a stand-in (:data:`INSTEAD` by name, else its module's advice).
 ``scripts/compat_table.py`` turns this module into the table in ``docs/migrating-from-sdk-v1.md``.
 Stdlib only and cheap to import: the ``azureml`` shim loads it in every step that imports
 ``azureml``.
