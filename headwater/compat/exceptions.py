@@ -18,6 +18,7 @@ from headwater.errors import HeadwaterError
 __all__ = [
     "ActivityCanceledException",
     "AuthenticationException",
+    "AzureMLAggregatedException",
     "DatasetTimestampMissingError",
     "DiscoveryUrlNotFoundException",
     "ExperimentExecutionException",
@@ -26,6 +27,7 @@ __all__ = [
     "ParallelRunException",
     "ProjectSystemException",
     "SdkOnlyException",
+    "ServiceException",
     "SnapshotException",
     "TrainingException",
     "WebserviceException",
@@ -50,6 +52,14 @@ class ActivityCanceledException(SdkOnlyException):
 
 class AuthenticationException(SdkOnlyException):
     """SDK v1: signing in to Azure failed. Headwater needs no sign-in."""
+
+
+class AzureMLAggregatedException(SdkOnlyException):
+    """SDK v1: several errors raised together (Azure service calls). Headwater raises its own errors one by one."""
+
+
+class ServiceException(SdkOnlyException):
+    """SDK v1: an Azure service answered with an error. Headwater calls no Azure service."""
 
 
 class DatasetTimestampMissingError(SdkOnlyException):

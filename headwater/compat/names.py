@@ -12,6 +12,9 @@ to one of:
   it raises :class:`~headwater.errors.NotSupportedError` with :data:`INSTEAD`'s advice.
 
 A name that is in none of these is an ordinary ImportError/AttributeError, so typos still fail.
+The other module paths of the real packages, and the re-exports code relies on, are listed in
+:mod:`headwater.compat.names_more` and merged into :data:`MODULES` below; :func:`advice` says
+what to use instead of a stand-in (:data:`INSTEAD` by name, else its module's advice).
 ``scripts/compat_table.py`` turns this module into the table in ``docs/migrating-from-sdk-v1.md``.
 Stdlib only and cheap to import: the ``azureml`` shim loads it in every step that imports
 ``azureml``.
@@ -23,6 +26,7 @@ from headwater._version import __version__
 
 __all__ = [
     "COMPAT_NOTES",
+    "advice",
     "DEFAULT_GPU_IMAGE",
     "HEADWATER",
     "INSTEAD",
@@ -110,6 +114,7 @@ MODULES: dict[str, dict[str, str]] = {
     },
     "azureml.core.authentication": {**_AUTH_CLASSES, "AuthenticationException": f"{_EXC}:AuthenticationException"},
     "azureml.core.compute": {
+        "__version__": _VERSION,
         "AmlCompute": _H,
         "ComputeInstance": _H,
         "ComputeTarget": _H,
@@ -189,6 +194,7 @@ MODULES: dict[str, dict[str, str]] = {
     "azureml.core.script_run_config": {"ScriptRunConfig": _H},
     "azureml.core.workspace": {"Workspace": _H},
     "azureml.data": {
+        "__version__": _VERSION,
         "DataType": "headwater.compat.data_type:DataType",
         "FileDataset": _H,
         "OutputFileDatasetConfig": _H,
@@ -211,9 +217,11 @@ MODULES: dict[str, dict[str, str]] = {
         **_OUTPUT_CONFIGS,
     },
     "azureml.exceptions": {
+        "__version__": _VERSION,
         "ActivityCanceledException": f"{_EXC}:ActivityCanceledException",
         "ActivityFailedException": _H,
         "AuthenticationException": f"{_EXC}:AuthenticationException",
+        "AzureMLAggregatedException": f"{_EXC}:AzureMLAggregatedException",
         "AzureMLException": "headwater:HeadwaterError",
         "ComputeTargetException": _H,
         "DatasetTimestampMissingError": f"{_EXC}:DatasetTimestampMissingError",
@@ -225,6 +233,7 @@ MODULES: dict[str, dict[str, str]] = {
         "ProjectSystemException": f"{_EXC}:ProjectSystemException",
         "RunConfigurationException": "headwater:ConfigurationError",
         "RunEnvironmentException": f"{_RUN}:RunEnvironmentException",
+        "ServiceException": f"{_EXC}:ServiceException",
         "SnapshotException": f"{_EXC}:SnapshotException",
         "TrainingException": f"{_EXC}:TrainingException",
         "UserErrorException": "headwater:HeadwaterError",
@@ -234,6 +243,7 @@ MODULES: dict[str, dict[str, str]] = {
     },
     "azureml.pipeline": {},
     "azureml.pipeline.core": {
+        "__version__": _VERSION,
         "InputPortBinding": _N,
         "Module": _N,
         "ModuleVersion": _N,
@@ -291,6 +301,7 @@ MODULES: dict[str, dict[str, str]] = {
     },
     "azureml.pipeline.core.run": {"PipelineRun": _H, "StepRun": _H, "StepRunOutput": _STEP_RUN_OUTPUT},
     "azureml.pipeline.steps": {
+        "__version__": _VERSION,
         "CommandStep": _H,
         "PythonScriptStep": _H,
         "DataTransferStep": _H,
@@ -444,3 +455,39 @@ COMPAT_NOTES: dict[str, str] = {
     "headwater.compat.names": "a constant",
     "headwater.compat.widgets": "a text progress view: `show()` prints the run's step table",
 }
+
+
+def _merge_more() -> None:
+    """Add :mod:`.names_more`'s modules and names: each name means what it means elsewhere in MODULES,
+    else Headwater's export of that name, else a stand-in."""
+    from headwater import _EXPORTS
+    from headwater.compat.names_more import MORE, SPECS
+
+    known: dict[str, str] = {}
+    for entries in MODULES.values():
+        for name, spec in entries.items():
+            known.setdefault(name, spec)
+    for module, names in MORE.items():
+        entries = MODULES.setdefault(module, {})
+        for name in names.split():
+            spec = SPECS.get(name) or known.get(name) or (HEADWATER if name in _EXPORTS else NOT_SUPPORTED)
+            entries.setdefault(name, spec)
+    for module in ("azureml.core.image", "azureml.core.webservice", "azureml.train.automl"):
+        MODULES[module]["__version__"] = _VERSION
+
+
+_merge_more()
+
+
+def advice(name: str, module: str) -> str:
+    """What to use instead of ``module.name``, a name Headwater does not provide."""
+    if name in INSTEAD:
+        return INSTEAD[name]
+    from headwater.compat.names_more import ADVICE
+
+    prefix = module
+    while prefix:
+        if prefix in ADVICE:
+            return ADVICE[prefix]
+        prefix = prefix.rpartition(".")[0]
+    return "See docs/migrating-from-sdk-v1.md for what Headwater provides."

@@ -3,14 +3,14 @@
 ``from azureml.pipeline.steps import HyperDriveStep`` works, so a module that merely mentions the
 class still loads (type hints, ``isinstance`` checks, branches never taken). Calling it, or using
 any public attribute or static method on it, raises :class:`~headwater.errors.NotSupportedError`
-naming the class and what to use instead (:data:`headwater.compat.names.INSTEAD`). Private and
+naming the class and what to use instead (:func:`headwater.compat.names.advice`). Private and
 dunder lookups stay ordinary AttributeErrors, so tools that probe objects (IPython, pytest,
 ``inspect``) are not tripped. Stdlib only.
 """
 
 from __future__ import annotations
 
-from headwater.compat.names import INSTEAD, MODULES, NOT_SUPPORTED
+from headwater.compat.names import MODULES, NOT_SUPPORTED, advice
 from headwater.errors import NotSupportedError
 
 TYPE_CHECKING = False
@@ -32,7 +32,7 @@ class NotSupportedPlaceholder(type):
         what = cls._sdk_name if attribute is None else f"{cls._sdk_name}.{attribute}"
         return NotSupportedError(
             f"{what} ({cls._sdk_module}.{cls._sdk_name}) is not supported by Headwater.",
-            hint=INSTEAD.get(cls._sdk_name, "See docs/migrating-from-sdk-v1.md for what Headwater provides."),
+            hint=advice(cls._sdk_name, cls._sdk_module),
         )
 
     def __call__(cls, *args: Any, **kwargs: Any) -> NoReturn:
@@ -65,7 +65,7 @@ def placeholder(name: str) -> type:
             {
                 "__module__": module,
                 "__qualname__": name,
-                "__doc__": f"SDK v1's {module}.{name}: not supported by Headwater. {INSTEAD.get(name, '')}".rstrip(),
+                "__doc__": f"SDK v1's {module}.{name}: not supported by Headwater. {advice(name, module)}",
                 "_sdk_name": name,
                 "_sdk_module": module,
             },

@@ -256,6 +256,16 @@ class ComputeTarget:
         return "local"
 
     @property
+    def cluster_resource_id(self) -> str | None:
+        """SDK v1's Azure resource id of an attached cluster: None, as for an AmlCompute (no Azure resource)."""
+        return None
+
+    @property
+    def cluster_location(self) -> str | None:
+        """SDK v1's location of an attached cluster: None (nothing is attached from Azure)."""
+        return None
+
+    @property
     def vm_size(self) -> str | None:
         return self._record.config.get("vm_size") or None
 

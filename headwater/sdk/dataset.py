@@ -252,8 +252,13 @@ class AbstractDataset:
         description: str | None = None,
         tags: dict[str, Any] | None = None,
         create_new_version: bool = False,
+        visible: bool = True,
+        exist_ok: bool = False,
+        update_if_exist: bool = False,
     ) -> _D:
         """Register under ``name``: version 1, then 2, ... with ``create_new_version=True``.
+        SDK v1's ``Dataset.register`` options: ``exist_ok=True`` returns a taken name's latest version,
+        ``update_if_exist=True`` means ``create_new_version=True``, ``visible`` is ignored (no studio).
 
         The per-file digests and their tree digest are recorded. Registering the definition that
         the latest version has returns that version (with ``create_new_version=True`` only when
@@ -262,6 +267,10 @@ class AbstractDataset:
         """
         if not isinstance(name, str) or not name.strip():
             raise DatasetArgumentError(f"Invalid dataset name {name!r}.", hint="Use a non-empty string.")
+        create_new_version = create_new_version or update_if_exist
+        existing = workspace.metadata_store.get_dataset(name) if exist_ok and not create_new_version else None
+        if existing is not None:
+            return AbstractDataset._from_record(workspace, existing)  # type: ignore[return-value]
         with DataAccess(workspace) as access:
             digests = access.digests(self._resolve(access).files)
         digest = tree_digest(digests)
@@ -379,6 +388,11 @@ class Dataset(AbstractDataset):
 
     File = FileDatasetFactory
     Tabular = TabularDatasetFactory
+
+    class Scenario:
+        """SDK v1's ``Dataset.Scenario``: what a dataset is used for (``Run.log_dataset`` style tags)."""
+
+        TRAINING, VALIDATION, INFERENCING = "training", "validation", "inferencing"
 
 
 class FileDataset(Dataset):

@@ -342,9 +342,11 @@ class RunConfiguration:
         self.node_count = 1
         self.max_run_duration_seconds: int | None = None
         self.environment_variables: dict[str, str] = {}
-        from headwater.sdk.runconfig import AmlComputeConfiguration  # runconfig imports this module
+        from headwater.sdk.runconfig import HDI_ADVICE, SPARK_ADVICE, AmlComputeConfiguration, UnsupportedSection
 
-        self.amlcompute = AmlComputeConfiguration()
+        self.amlcompute = AmlComputeConfiguration()  # (runconfig imports this module)
+        self.spark: Any = UnsupportedSection("spark", SPARK_ADVICE)
+        self.hdi: Any = UnsupportedSection("hdi", HDI_ADVICE)
         self.history_enabled = True if _history_enabled is None else _history_enabled
         self._path = _path
         self._name = _name

@@ -41,12 +41,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from headwater.errors import ConfigurationError, NotFoundError
+from headwater.errors import ConfigurationError, NotFoundError, NotSupportedError
 from headwater.sdk.conda_dependencies import CondaDependencies
 from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration
 from headwater.sdk.environment_files import environment_from_dict, environment_to_dict
 
 __all__ = [
+    "UnsupportedSection",
     "RUNCONFIG_SUFFIX",
     "AmlComputeConfiguration",
     "amlcompute_of",
@@ -57,6 +58,39 @@ __all__ = [
 
 RUNCONFIG_SUFFIX = ".runconfig"
 _FOLDERS = (".azureml", "aml_config", ".")
+
+
+class UnsupportedSection:
+    """A ``RunConfiguration`` section SDK v1 has and Headwater does not run (``spark``, ``hdi``).
+
+    It is there, so code that merely passes a RunConfiguration around works; reading or setting
+    one of its settings raises NotSupportedError saying what to do instead. Assigning another
+    object to ``run_config.spark`` is accepted and ignored, as the section is never used.
+    """
+
+    def __init__(self, section: str, advice: str) -> None:
+        object.__setattr__(self, "_section", section)
+        object.__setattr__(self, "_advice", advice)
+
+    def _error(self, setting: str) -> NotSupportedError:
+        return NotSupportedError(
+            f"RunConfiguration.{self._section}.{setting} is not supported by Headwater.", hint=self._advice
+        )
+
+    def __getattr__(self, setting: str) -> Any:
+        if setting.startswith("_"):
+            raise AttributeError(setting)
+        raise self._error(setting)
+
+    def __setattr__(self, setting: str, value: Any) -> None:
+        raise self._error(setting)
+
+    def __repr__(self) -> str:
+        return f"<RunConfiguration.{self._section}: not supported by Headwater>"
+
+
+SPARK_ADVICE = "Spark jobs are not supported: use pandas/pyarrow in a PythonScriptStep."
+HDI_ADVICE = "HDInsight is an Azure service: run the job in a PythonScriptStep or a CommandStep."
 
 
 class AmlComputeConfiguration:

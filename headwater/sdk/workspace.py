@@ -19,6 +19,7 @@ from headwater.config import find_config, load_config, validate_name, workspaces
 from headwater.errors import AlreadyExistsError, ConfigurationError, NotFoundError
 from headwater.layout import DATASTORES_DIR, WORKSPACE_FILE, WorkspaceLayout
 from headwater.sdk.workspace_create import build_atomically, check_target_folder
+from headwater.sdk.workspace_members import WorkspaceMembers
 from headwater.store.metadata import MetadataStore, sqlite_url
 from headwater.store.records import DatastoreRecord, utcnow
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from headwater.sdk.dataset import AbstractDataset
     from headwater.sdk.datastore import Datastore
     from headwater.sdk.environment import Environment
+    from headwater.sdk.experiment import Experiment
 
 __all__ = ["Workspace", "WORKSPACE_FILE", "DEFAULT_DATASTORE", "BUILTIN_DATASTORES"]
 
@@ -67,7 +69,7 @@ def _init_store(url: str, name: str) -> None:
             store.set_meta(_DEFAULT_DATASTORE_KEY, DEFAULT_DATASTORE)
 
 
-class Workspace:
+class Workspace(WorkspaceMembers):
     """A Headwater workspace (SDK v1: ``azureml.core.Workspace``).
 
     ``Workspace(subscription_id, resource_group, workspace_name)`` opens an existing workspace by
@@ -120,7 +122,7 @@ class Workspace:
         self._info = info
         self._subscription_id = subscription_id or info.get("subscription_id")
         self._resource_group = resource_group or info.get("resource_group")
-        self._tags = dict(tags or {})
+        self._tags = dict(tags or info.get("tags") or {})
         self._store: MetadataStore | None = None
 
     # -- construction --------------------------------------------------------------------------
@@ -450,9 +452,11 @@ class Workspace:
         return {r.name: Environment._from_record(r) for r in self.metadata_store.list_environments()}
 
     @property
-    def experiments(self) -> dict[str, Any]:
-        """Experiments by name."""
-        return {r.name: r for r in self.metadata_store.list_experiments()}
+    def experiments(self) -> dict[str, Experiment]:
+        """Experiments by name, as SDK v1's ``{name: Experiment}``."""
+        from headwater.sdk.experiment import Experiment
+
+        return {r.name: Experiment(self, r.name) for r in self.metadata_store.list_experiments()}
 
     def get_run(self, run_id: str) -> Any:
         """The run ``run_id`` (a PipelineRun, StepRun, ScriptRun ...); NotFoundError for an unknown id."""
@@ -475,6 +479,10 @@ class Workspace:
             "metadataUrl": self.metadata_url,
             "creationTime": self._info.get("created_at"),
             "defaultDatastore": self.metadata_store.get_meta(_DEFAULT_DATASTORE_KEY),
+            "friendlyName": self._info.get("friendly_name", self._name),
+            "description": self._info.get("description", ""),
+            "tags": self.tags,
+            "sku": self.sku,
         }
 
     def __repr__(self) -> str:

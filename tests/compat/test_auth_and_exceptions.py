@@ -8,8 +8,8 @@ import pytest
 
 import headwater
 from headwater import Workspace
+from headwater.compat._loader import public_names
 from headwater.compat.exceptions import SdkOnlyException
-from headwater.compat.names import MODULES
 from headwater.errors import HeadwaterError
 
 pytestmark = pytest.mark.usefixtures("azureml_on")
@@ -45,7 +45,7 @@ def test_authentication_is_accepted_and_ignored_with_one_notice(
 def test_every_exception_name_is_an_exception_under_azuremlexception() -> None:
     exceptions = importlib.import_module("azureml.exceptions")
     assert exceptions.AzureMLException is HeadwaterError
-    for name in MODULES["azureml.exceptions"]:
+    for name in public_names("azureml.exceptions"):
         cls = getattr(exceptions, name)
         assert issubclass(cls, BaseException), name
         assert issubclass(cls, exceptions.AzureMLException), name

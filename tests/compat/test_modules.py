@@ -14,7 +14,7 @@ from packaging.version import Version
 
 import headwater
 from headwater.compat.activate import shim_path
-from headwater.compat.names import HEADWATER, INSTEAD, MODULES, NOT_SUPPORTED, SDK_VERSION
+from headwater.compat.names import HEADWATER, INSTEAD, MODULES, NOT_SUPPORTED, SDK_VERSION, advice
 from headwater.compat.placeholders import is_placeholder
 
 pytestmark = pytest.mark.usefixtures("azureml_on")
@@ -95,8 +95,11 @@ def test_names_mapped_to_headwater_are_headwater_exports() -> None:
 
 
 def test_every_not_supported_name_says_what_to_use_instead() -> None:
-    unsupported = {n for entries in MODULES.values() for n, spec in entries.items() if spec == NOT_SUPPORTED}
-    assert unsupported == set(INSTEAD)
+    unsupported = {(m, n) for m, entries in MODULES.items() for n, spec in entries.items() if spec == NOT_SUPPORTED}
+    assert set(INSTEAD) <= {n for _, n in unsupported}  # no advice for a name that is served
+    fallback = advice("NoSuchName", "nowhere")
+    for module, name in unsupported:
+        assert advice(name, module) != fallback, f"{module}.{name} needs advice (names.INSTEAD or names_more.ADVICE)"
 
 
 def test_isinstance_holds_across_both_spellings() -> None:
