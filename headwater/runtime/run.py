@@ -28,6 +28,7 @@ from headwater.errors import (
 )
 from headwater.runtime.context import CONTEXT_ENV, load_context
 from headwater.runtime.events import ARTIFACTS_DIR, artifact_name, utc_now
+from headwater.runtime.run_members import RunMembers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class RunEnvironmentException(HeadwaterError):
     """SDK v1's ``RunEnvironmentException``: there is no run to attach to (or its context is bad)."""
 
 
-class Run:
+class Run(RunMembers):
     """A run: log metrics, tags, properties and files (SDK v1: ``azureml.core.Run``).
 
     Inside a script, get one with :meth:`get_context`. The logging methods have SDK v1's

@@ -146,3 +146,35 @@ def test_get_runs_filters_by_type_tags_and_properties(ws: Workspace) -> None:
     assert [r.id for r in exp.get_runs(properties={"algo": "tree"})] == [tagged.id]
     assert {r.id for r in exp.get_runs(type="azureml.scriptrun")} == {tagged.id, other.id}
     assert list(exp.get_runs(type="azureml.PipelineRun")) == []
+
+
+def test_the_other_run_members_work_or_say_what_to_do(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core = _core()
+    monkeypatch.chdir(tmp_path)
+    exp = core.Experiment(ws, "members")
+    run = exp.start_logging(display_name="members")
+    run.tag("k", "v")
+    gen(tmp_path, {"logs": {"train.log": "epoch 1\n"}})
+    run.upload_folder("logs", "logs")
+    assert (run.status, run.tags, run.display_name, run.type) == ("Running", {"k": "v"}, "members", "azureml.scriptrun")
+    assert run.identity.endswith(run.id) and run.number == 0 and run.description is None
+    assert run.get_detailed_status() == {"status": "Running", "details": None}
+    assert run.get_details_with_logs()["logFiles"] == {"logs/train.log": "epoch 1\n"}
+    assert run.get_all_logs(str(tmp_path / "all")) == [str(tmp_path / "all" / "logs" / "train.log")]
+    assert "azureml.core.run" in core.Run.get_docs_url() and core.Run.DELIM == "#"
+    assert [r.id for r in core.Run.list(exp, status="Running")] == [run.id]
+    assert run.get_snapshot_id() is None
+    for call, member in (
+        (lambda: run.get_secret("KEY"), "get_secret"),
+        (lambda: run.take_snapshot("."), "take_snapshot"),
+        (lambda: run.restore_snapshot(path="x"), "restore_snapshot"),
+        (lambda: core.Run.list_by_compute(None), "list_by_compute"),
+        (lambda: run.submit_child(object()), "submit_child"),
+    ):
+        with pytest.raises(NotSupportedError, match=rf"Run\.{member}\(\)") as info:
+            call()
+        assert info.value.hint
+    run.complete()
+    assert [r.id for r in core.Run.list(exp, status="Running")] == []
