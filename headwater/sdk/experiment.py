@@ -29,7 +29,24 @@ class Experiment:
     single script run and returns a :class:`~headwater.sdk.script_run.ScriptRun`.
     """
 
-    def __init__(self, workspace: Workspace, name: str, _skip_name_validation: bool = False, **kwargs: Any) -> None:
+    # SDK v1's class constants (paths of its cloud service, kept for code that reads them)
+    DELIM = "#"
+    EXPERIMENT_ID_PATH = "/experiments/id/{0}"
+    EXPERIMENT_NAME_PATH = "/experiments/{0}"
+    TID_FMT = "&tid={0}"
+    WORKSPACE_FMT = "?wsid=/subscriptions/{0}/resourcegroups/{1}/workspaces/{2}"
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str,
+        _skip_name_validation: bool = False,
+        _id: str | None = None,
+        _archived_time: str | None = None,
+        _create_in_cloud: bool = True,
+        _experiment_dto: Any = None,
+        **kwargs: Any,
+    ) -> None:
         if not _skip_name_validation:
             validate_name("experiment", name)
         self._workspace = workspace
@@ -43,6 +60,28 @@ class Experiment:
     @property
     def workspace(self) -> Workspace:
         return self._workspace
+
+    @property
+    def workspace_object(self) -> Workspace:
+        """The experiment's workspace (SDK v1's older name for ``workspace``)."""
+        return self._workspace
+
+    @property
+    def identity(self) -> str:
+        """A name for the experiment in logs: ``Experiment#<name>``."""
+        return f"Experiment{self.DELIM}{self._name}"
+
+    def get_portal_url(self) -> str:
+        """Where to look at the experiment's runs: the workspace's runs folder (SDK v1: a studio URL);
+        ``headwater run list`` lists them."""
+        from headwater.layout import WorkspaceLayout
+
+        return str(WorkspaceLayout(self._workspace.folder).runs)
+
+    @property
+    def portal_url(self) -> str:
+        """``get_portal_url()``."""
+        return self.get_portal_url()
 
     @property
     def id(self) -> str:

@@ -130,6 +130,8 @@ def test_experiment_list_archive_reactivate_and_tags(ws: Workspace) -> None:
     assert [e.name for e in core.Experiment.list(ws, tags={"team": "vision"})] == ["exp-b"]
     assert [e.name for e in core.Experiment.list(ws, tags="team")] == ["exp-b"]
     assert "experiment" in core.Experiment.get_docs_url().lower()
+    assert b.workspace_object is ws and b.identity == "Experiment#exp-b" and core.Experiment.DELIM == "#"
+    assert b.portal_url == b.get_portal_url() and Path(b.get_portal_url()).name == "runs"
     with pytest.raises(NotSupportedError, match=r"Experiment\.delete"):
         core.Experiment.delete(ws, a.id)
 
