@@ -443,3 +443,15 @@ def test_run_get_asks_the_workspace_and_loads_no_sdk(tmp_path: Path) -> None:
     result = run_step(code, cwd=tmp_path / "work", context=None)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-2:] == ['["run", "r1"]', "[]"]
+
+
+def test_an_offline_run_has_offline_child_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    parent = _OfflineRun()
+    child = parent.child_run(name="fold1")
+    assert child.id == f"{parent.id}.fold1" and child.parent is parent
+    child.log("acc", 0.5)
+    assert "Attempted to log scalar metric acc:\n0.5" in capsys.readouterr().out
+    assert parent.child_run(run_id="explicit").id == "explicit"
+    tagged = parent.create_children(tag_key="fold", tag_values=["1", "2"])
+    assert [c.get_tags() for c in tagged] == [{"fold": "1"}, {"fold": "2"}]
+    assert len(parent.create_children(count=3)) == 3
