@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from headwater.errors import NotSupportedError
 from headwater.layout import RunLayout
 from headwater.sdk.run_lifecycle import error_record
 from headwater.sdk.runs import _StoreRun
@@ -190,3 +191,16 @@ class InteractiveRun(_StoreRun):
             for child, value in zip(children, values, strict=True):
                 child.tag(str(tag_key), value)
         return children
+
+    def submit_child(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        """Submit a ScriptRunConfig as a script run whose parent is this run; returns its ScriptRun at once."""
+        from headwater.sdk.script_run_config import ScriptRunConfig
+
+        if not isinstance(config, ScriptRunConfig):
+            raise NotSupportedError(
+                f"Run.submit_child() of a {type(config).__name__}: only a ScriptRunConfig can be a child run here.",
+                hint="Submit a Pipeline on its own with Experiment(ws, name).submit(pipeline).",
+            )
+        if kwargs:
+            raise TypeError(f"Run.submit_child() got unexpected keyword arguments: {sorted(kwargs)}")
+        return config._submit(self._workspace, self._experiment.name, tags=tags, parent_run_id=self.id)

@@ -180,3 +180,22 @@ def test_the_other_run_members_work_or_say_what_to_do(
         assert info.value.hint
     run.complete()
     assert [r.id for r in core.Run.list(exp, status="Running")] == []
+
+
+@pytest.mark.slow
+def test_submit_child_runs_a_script_under_the_interactive_run(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core = _core()
+    monkeypatch.chdir(
+        gen(tmp_path / "nb", {"src": {"train.py": "from azureml.core import Run\nRun.get_context().log('acc', 0.7)\n"}})
+    )
+    parent = core.Experiment(ws, "sweep").start_logging()
+    child = parent.submit_child(core.ScriptRunConfig("src", "train.py"), tags={"trial": "1"})
+    assert child.wait_for_completion()["status"] == "Completed"
+    assert child.parent.id == parent.id and child.get_tags()["trial"] == "1"
+    assert child.get_metrics() == {"acc": 0.7}
+    assert [c.id for c in parent.get_children(type="azureml.scriptrun")] == [child.id]
+    assert [r.id for r in parent.experiment.get_runs()] == [parent.id]  # a child is not top-level
+    with pytest.raises(NotSupportedError, match=r"submit_child\(\) of a dict"):
+        parent.submit_child({"script": "train.py"})
