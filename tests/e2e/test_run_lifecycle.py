@@ -50,6 +50,11 @@ run.log("loss", 0.5, step=3)
 print("files ok")
 """,
 )
+FLAGGED = script(
+    "flagged",
+    "import os, sys\nfrom azureml.core import Run\n"
+    "if os.path.exists(sys.argv[1]):\n    Run.get_context().fail('flag')\n",
+)
 GATE = script("gate", "import os, sys, time\nwhile not os.path.exists(sys.argv[1]):\n    time.sleep(0.01)\n")
 
 
@@ -64,6 +69,7 @@ def src(proj: Path) -> Path:
                 "files.py": FILES,
                 "gate.py": GATE,
                 "after.py": script("after"),
+                "flagged.py": FLAGGED,
             }
         },
     )
@@ -133,3 +139,17 @@ def test_pipeline_run_fail_ends_it_now_and_stops_its_steps(src: Path, pws: Works
         time.sleep(0.05)
     assert step.get_status() == "Canceled"
     assert run.get_status() == "Failed"
+
+
+def test_a_resumed_step_is_not_failed_again_by_the_last_attempts_request(
+    src: Path, pws: Workspace, tmp_path: Path
+) -> None:
+    flag = tmp_path / "flag"
+    flag.write_text("fail")
+    step = PythonScriptStep("flagged.py", name="flagged", source_directory="src", arguments=[str(flag)])
+    run = Experiment(pws, "life").submit(Pipeline(pws, steps=[step]))
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+    flag.unlink()
+    run.resume()
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert ran(src) == ["flagged", "flagged"]
