@@ -17,6 +17,7 @@
     <workspace>/runs/<run id>/           RunLayout
       plan.json  plan.attempt<N>.json    the run plan (a pipeline or script run), per resume attempt
       cancel.requested                   present: the orchestrator is asked to cancel
+      end.requested                      the step's script asked to end Failed/Canceled (run.fail()/cancel())
       orchestrator.lock  resume.lock     held by the run's orchestrator / by a resume
       context.json                       the step contract (headwater.runtime.context)
       events.jsonl                       the step's metrics, tags and files, as JSON lines
@@ -47,6 +48,7 @@ __all__ = [
     "DIGEST_CACHE",
     "DRIVER_LOG",
     "ENVIRONMENTS_DIR",
+    "END_REQUEST_FILE",
     "ENVIRONMENT_BUILD_LOG",
     "EVENTS_FILE",
     "INPUTS_DIR",
@@ -86,6 +88,8 @@ DIGEST_CACHE = ("cache", "digests.db")
 # -- names inside a run folder ------------------------------------------------------------------------
 PLAN_FILE = "plan.json"
 CANCEL_FILE = "cancel.requested"
+#: Written by ``run.fail()``/``run.cancel()`` in a step (the runtime's own copy is tested to agree).
+END_REQUEST_FILE = "end.requested"
 ORCHESTRATOR_LOCK = "orchestrator.lock"
 RESUME_LOCK = "resume.lock"
 CONTEXT_FILE = "context.json"

@@ -10,9 +10,11 @@ from headwater.layout import RunLayout, WorkspaceLayout
 
 def test_the_runtime_names_agree_with_the_layout() -> None:
     # The stdlib-only runtime keeps its own copy of the names it uses (it does not import pathlib).
-    from headwater.runtime import events
+    from headwater.runtime import events, run_files
 
     assert events.ARTIFACTS_DIR == layout.ARTIFACTS_DIR
+    assert run_files.END_REQUEST_FILE == layout.END_REQUEST_FILE
+    assert (run_files._WORKDIR, run_files._WORKDIR_FOLDERS) == (layout.WORKDIR, layout.WORKDIR_FOLDERS)
 
 
 def test_a_run_folder_is_named_from_the_workspace(tmp_path: Path) -> None:

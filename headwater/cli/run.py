@@ -382,15 +382,16 @@ def logs_cmd(run_id: str, step_name: str | None, follow: bool, workspace_name: s
 @click.argument("run_id")
 @workspace_options
 def cancel_cmd(run_id: str, workspace_name: str | None, folder: str | None) -> None:
-    """Cancel a pipeline run (running steps are stopped and nothing new starts) or a script run."""
+    """Cancel a pipeline run (running steps are stopped and nothing new starts), a script run, or an
+    interactive run (Experiment.start_logging)."""
     from headwater.errors import HeadwaterError
     from headwater.sdk.runs import run_from_record
 
     with open_workspace(workspace_name, folder) as ws:
         record = resolve_run(ws, run_id)
-        if record.kind not in ("pipeline", "script"):
+        if record.kind not in ("pipeline", "script", "interactive"):
             raise HeadwaterError(
-                f"Run {record.id} is a {record.kind} run, not a pipeline or script run.",
+                f"Run {record.id} is a {record.kind} run, not a pipeline, script or interactive run.",
                 hint=f"Cancel its pipeline run: headwater run cancel {record.parent_id}" if record.parent_id else None,
             )
         pipeline = run_from_record(ws, record)

@@ -77,7 +77,7 @@ class RunDetails:
     def render(self) -> str:
         """The text :meth:`show` prints: a title line, then the step table."""
         run = self.run_instance
-        if not hasattr(run, "get_details"):  # an offline run: nothing was recorded
+        if str(getattr(run, "id", "")).startswith("OfflineRun_"):  # an offline run: nothing was recorded
             return f"{type(run).__name__} {getattr(run, 'id', '')}: an offline run, nothing recorded to show.\n"
         children = list(run.get_children()) if hasattr(run, "get_children") else []
         kind = type(run).__name__

@@ -283,6 +283,8 @@ class Orchestrator:
         self.state[node] = outcome
         if outcome == "failed":
             self._after_failure(node)
+        elif outcome == "canceled" and not self._canceling:  # its script called run.cancel()
+            self._after_failure(node, "was canceled")
 
     def _ingest_running(self) -> None:
         """Metrics and tags of running steps reach the store while they run, not only at the end."""

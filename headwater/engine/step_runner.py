@@ -42,6 +42,7 @@ from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
 from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
 from headwater.plan.snapshots import load_manifest
+from headwater.runtime.run_files import read_end_request
 from headwater.status import ReuseBlocker, StepOutcome, StepRunStatus, Verdict
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunOutputRecord, RunRecord, utcnow
@@ -408,6 +409,15 @@ class StepRunner:
             else:
                 message = f"{self.noun} {step.name!r} failed with exit code {result.returncode}"
             return self._fail(node, message, exit_code=result.returncode, log_tail=tail)
+        asked = read_end_request(str(run_dir))  # the script called run.fail() or run.cancel()
+        if asked is not None:
+            shutil.rmtree(RunLayout(run_dir).staging, ignore_errors=True)
+            if asked["status"] == StepRunStatus.Canceled:
+                self.store.update_run(run_id, status=StepRunStatus.Canceled, ended_at=utcnow(), error=asked["error"])
+                return "canceled"
+            extra = {k: v for k, v in asked["error"].items() if k != "message"}
+            message = asked["error"].get("message") or "the script called run.fail()"
+            return self._fail(node, f"{self.noun} {step.name!r} failed: {message}", **extra)
         try:  # what it read from a fixed destination must not have changed under it
             check_upstream(self.plan, self.store, self.inputs.backend, self.cache, node, when="while it ran")
         except (HeadwaterError, OSError) as exc:

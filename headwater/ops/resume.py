@@ -38,7 +38,7 @@ from pathlib import Path
 from headwater.engine.executors.process_tree import find_step_processes, stop_step_processes
 from headwater.engine.liveness import orchestrator_record, process_alive
 from headwater.errors import HeadwaterError, NotFoundError
-from headwater.layout import RunLayout
+from headwater.layout import END_REQUEST_FILE, RunLayout
 from headwater.ops.runs import (
     ACTIVE,
     refresh_status,
@@ -222,6 +222,7 @@ def _reset_step(store: MetadataStore, ws_folder: Path, step: RunRecord, attempt:
     _set_aside(run.std_log, attempt)
     run.driver_log.unlink(missing_ok=True)  # the same file under its classic name
     _set_aside(run.events_file, attempt)
+    _set_aside(run.folder / END_REQUEST_FILE, attempt)  # the last attempt's run.fail()/cancel() is over
     for folder in (run.staging, run.workdir, run.inputs):
         shutil.rmtree(folder, ignore_errors=True)
         if folder.exists():  # something would not go (a mount left behind): out of the way

@@ -53,6 +53,7 @@ class SubmitOptions:
     max_concurrency: int = 0
     terminate_grace_seconds: float = 10.0
     pipeline_source_directory: str | None = None  # for the pipeline run's git properties
+    parent_run_id: str | None = None  # a script run submitted as a child run (Run.submit_child)
 
 
 def _default_datastore(spec: PipelineSpec, store: MetadataStore) -> str:
@@ -272,7 +273,7 @@ def _plan_and_record(
     git = git_properties_many(folders)
     with store.transaction():  # all of the run's records, or none (a failed submit leaves no half-run)
         if kind == SCRIPT_RUN:
-            _record_script_run(store, plan, plan_path, git)
+            _record_script_run(store, plan, plan_path, git, parent_id=options.parent_run_id)
         else:
             _record_pipeline_run(store, plan, plan_path, git, options.pipeline_source_directory or os.getcwd())
         if options.tags:
@@ -326,7 +327,9 @@ def _record_pipeline_run(
         store.set_tags(sp.run_id, {"azureml.nodeid": step.node_id, "azureml.pipeline": pipeline_run_id})
 
 
-def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]]) -> None:
+def _record_script_run(
+    store: MetadataStore, plan: RunPlan, plan_path: Path, git: dict[str, dict[str, str]], parent_id: str | None = None
+) -> None:
     """The script run's one record (kind ``script``, NotStarted), with SDK v1's properties."""
     (step,) = plan.spec.steps
     sp = plan.steps[step.node_id]
@@ -337,6 +340,7 @@ def _record_script_run(store: MetadataStore, plan: RunPlan, plan_path: Path, git
             kind=SCRIPT_RUN,
             status=ScriptRunStatus.NotStarted,
             name=step.name,
+            parent_id=parent_id,
             snapshot_id=sp.snapshot_id,
             compute_target=step.compute_target,
             definition={"plan": str(plan_path)},

@@ -86,6 +86,20 @@ class _OfflineRun(Run):
             self._parent = _OfflineRun(experiment=self._experiment, has_parent=False)
         return self._parent
 
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: Any = None) -> _OfflineRun:
+        """Another offline run, id ``<this id>.<name>`` (SDK v1's offline child), whose parent is this one."""
+        child = _OfflineRun(run_id or f"{self._run_id}.{name or _uuid4()}", experiment=self._experiment)
+        child._parent = self
+        return child
+
+    def create_children(self, count: int | None = None, tag_key: str | None = None, tag_values: Any = None) -> Any:
+        """``count`` offline child runs (or one per ``tag_values`` entry, tagged ``tag_key``)."""
+        values = list(tag_values) if tag_values is not None else None
+        children = [self.child_run() for _ in range(len(values) if values is not None else int(count or 0))]
+        for child, value in zip(children, values or [], strict=False):
+            child.tag(str(tag_key), value)
+        return children
+
     def _emit(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "metric":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from headwater.errors import (
     AlreadyExistsError,
@@ -28,6 +28,7 @@ from headwater.errors import (
 )
 from headwater.runtime.context import CONTEXT_ENV, load_context
 from headwater.runtime.events import ARTIFACTS_DIR, artifact_name, utc_now
+from headwater.runtime.run_members import RunMembers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,11 +41,11 @@ class RunEnvironmentException(HeadwaterError):
     """SDK v1's ``RunEnvironmentException``: there is no run to attach to (or its context is bad)."""
 
 
-class Run:
+class Run(RunMembers):
     """A run: log metrics, tags, properties and files (SDK v1: ``azureml.core.Run``).
 
     Inside a script, get one with :meth:`get_context`. The logging methods have SDK v1's
-    signatures; ``log`` has no ``step`` argument, as in SDK v1.
+    signatures (SDK 1.61's, ``log(..., step=None)`` included).
     """
 
     # get_context's cache: context file path (one per run id) -> run; read the file only once.
@@ -149,9 +150,10 @@ class Run:
 
     # -- metrics -------------------------------------------------------------------------------
 
-    def log(self, name: str, value: Any, description: str = "") -> None:
-        """Log a scalar metric; calling it again with the same name makes a series."""
-        self._log_metric(name, "scalar", value, description)
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a scalar metric; calling it again with the same name makes a series (in the order
+        logged). ``step`` (SDK v1.61) is kept with the value in the event."""
+        self._log_metric(name, "scalar", value, description, step=step)
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Log a list of values as one metric."""
@@ -215,7 +217,13 @@ class Run:
             raise TypeError(f"A metric name must be a non-empty string, got {name!r}")
 
     def _log_metric(
-        self, name: str, kind: str, value: Any, description: str | None, table_type: str | None = None
+        self,
+        name: str,
+        kind: str,
+        value: Any,
+        description: str | None,
+        table_type: str | None = None,
+        step: int | None = None,
     ) -> None:
         self._check_name(name)
         event: dict[str, Any] = {
@@ -229,6 +237,8 @@ class Run:
         }
         if table_type is not None:
             event["table_type"] = table_type
+        if step is not None:
+            event["step"] = step
         self._emit(event)
 
     # -- tags and properties -------------------------------------------------------------------
@@ -350,16 +360,108 @@ class Run:
             "OutputFileDatasetConfig(...).register_on_complete(name).",
         )
 
+    def get_file_names(self) -> list[str]:
+        """The run's files: uploaded ones by their names, ``outputs/...``, ``logs/...`` and its logs."""
+        from headwater.runtime.run_files import file_names
+
+        return file_names(self._files_dir("get_file_names"))
+
+    def download_file(
+        self, name: str, output_file_path: str | os.PathLike[str] | None = None, _validate_checksum: bool = False
+    ) -> None:
+        """Copy the run's file ``name`` to ``output_file_path`` (a folder: into it; default: its base name here)."""
+        from headwater.runtime.run_files import download_file
+
+        download_file(self._files_dir("download_file"), name, output_file_path, where=f"run {self._run_id}")
+
+    def download_files(
+        self,
+        prefix: str | None = None,
+        output_directory: str | os.PathLike[str] | None = None,
+        output_paths: list[str] | None = None,
+        batch_size: int = 100,
+        append_prefix: bool = True,
+        timeout_seconds: float | None = None,
+    ) -> None:
+        """Copy the run's files whose names start with ``prefix`` into ``output_directory`` (default:
+        here), keeping their relative paths (without ``prefix`` when ``append_prefix`` is False)."""
+        from headwater.runtime.run_files import download_files
+
+        folder, where = self._files_dir("download_files"), f"run {self._run_id}"
+        download_files(
+            folder, self.get_file_names(), prefix, output_directory, output_paths, append_prefix, where=where
+        )
+
+    def _files_dir(self, member: str) -> str:
+        if self._run_dir is None:
+            raise NotSupportedError(
+                f"Run.{member}(): run {self._run_id} keeps no files in this process.",
+                hint="Read the files of a run from a client: Run.get(workspace, run_id)."
+                f"{member}(...) (inside a step, use Run.get_context() for the step's own files).",
+            )
+        return self._run_dir
+
+    def get_details(self) -> dict[str, Any]:
+        """SDK v1's run details as this process knows them (a client-side run reads them from the store)."""
+        return {
+            "runId": self._run_id,
+            "target": "local",
+            "status": "Running",
+            "properties": self.get_properties(),
+            "tags": self.get_tags(),
+        }
+
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Any = None,
+        type: str | None = None,
+        status: str | None = None,
+        _rehydrate_runs: bool = True,
+    ) -> Iterator[Any]:
+        """The run's child runs: none for a run seen from inside a step or offline (its children, if
+        any, are read from a client with ``Run.get(workspace, run_id).get_children()``)."""
+        return iter(())
+
+    # -- child runs ------------------------------------------------------------------------------
+
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: Any = None) -> Run:
+        """SDK v1 creates a child run. Here only interactive runs (``Experiment.start_logging()``) have
+        child runs: a submitted run's children are its steps, and a step never writes to the store."""
+        raise NotSupportedError(
+            f"Run.child_run(): run {self._run_id} cannot have child runs created; only interactive runs can.",
+            hint="Log to the run itself (series with run.log, tables with run.log_row), or, in a step, to "
+            "its pipeline run with run.parent.log(...); for child runs start an interactive run: "
+            "Experiment(ws, name).start_logging().child_run().",
+        )
+
+    def create_children(self, count: int | None = None, tag_key: str | None = None, tag_values: Any = None) -> Any:
+        """SDK v1 creates several child runs; see :meth:`child_run` for why a step cannot."""
+        self.child_run()
+
+    def submit_child(self, config: Any, tags: Any = None, **kwargs: Any) -> Any:
+        """SDK v1 submits a ScriptRunConfig as a child run; Headwater's submitted runs have no parent run."""
+        raise NotSupportedError(
+            f"Run.submit_child(): Headwater cannot submit a run as a child of run {self._run_id}.",
+            hint="Submit it on its own with Experiment(ws, name).submit(config, tags=...), tagging it "
+            "with the parent's id if you want to find it again (get_runs(tags={'parent': run.id})); "
+            "or put the work in a step of a Pipeline.",
+        )
+
     # -- lifecycle (the orchestrator owns a step run's status) ---------------------------------
+
+    def start(self) -> None:
+        """Nothing to do: a run is Running while its script runs."""
 
     def complete(self, _set_status: bool = True) -> None:
         """Nothing to do: the orchestrator marks the run finished when the script exits."""
 
     def fail(self, error_details: Any = None, error_code: Any = None, _set_status: bool = True) -> None:
-        """Nothing to do: the orchestrator marks the run failed when the script exits non-zero."""
+        """Nothing to record for a run that is not attached to anything."""
 
     def cancel(self) -> None:
-        """Nothing to do from inside the run."""
+        """Nothing to record for a run that is not attached to anything."""
 
     def flush(self, timeout_seconds: int = 300) -> None:
         """Nothing to do: every event is written when it is logged."""

@@ -129,6 +129,35 @@ class _SubmittedRun(Run):
         """Output datasets by name: the folder to write each into (committed when the step succeeds)."""
         return dict(self._context.output_datasets) if self._target == "self" else {}
 
+    def fail(self, error_details: Any = None, error_code: Any = None, _set_status: bool = True) -> None:
+        """End this step run as Failed when the script exits (its outputs are not saved), with
+        ``error_details`` and ``error_code`` as its error. The pipeline run is not this step's to fail."""
+        if not _set_status:
+            return
+        error: dict[str, Any] = {"message": "The script called run.fail()."}
+        if isinstance(error_details, BaseException):
+            error["message"] = f"{type(error_details).__name__}: {error_details}"
+        elif error_details is not None:
+            error["message"] = str(error_details)
+        if error_code is not None:
+            error["code"] = str(error_code)
+        self._request_end("Failed", error, "fail")
+
+    def cancel(self) -> None:
+        """End this step run as Canceled when the script exits (its outputs are not saved)."""
+        self._request_end("Canceled", {"message": "The script called run.cancel()."}, "cancel")
+
+    def _request_end(self, status: str, error: dict[str, Any], member: str) -> None:
+        if self._target != "self" or self._run_dir is None:
+            raise NotSupportedError(
+                f"run.parent.{member}(): a step cannot end its pipeline run ({self._run_id}).",
+                hint=f"Call run.{member}() on the step's own run (Run.get_context()); a failed step fails "
+                "the pipeline run, or cancel the pipeline run from a client with PipelineRun.cancel().",
+            )
+        from headwater.runtime.run_files import request_end
+
+        request_end(self._run_dir, status, error)
+
     def _put_artifact(self, artifact: str, source: Any) -> str:
         if self._target != "self":
             raise NotSupportedError(

@@ -6,8 +6,6 @@ same way; their events go straight to the store through the ingest module.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.engine.ingest import apply_event
 from headwater.errors import ActivityFailedException, NotFoundError
-from headwater.layout import WORKDIR_FOLDERS, RunLayout
+from headwater.layout import RunLayout
 from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
 from headwater.sdk.step_outputs import (
@@ -170,14 +168,21 @@ class _StoreRun(Run):
         properties: Any = None,
         type: str | None = None,
         status: str | None = None,
+        _rehydrate_runs: bool = True,
     ) -> Iterator[Any]:
+        """The child runs, oldest first (SDK v1's filters: ``tags`` a key or ``{key: value}``,
+        ``properties`` likewise, ``type`` a run type such as ``azureml.StepRun``, ``status``);
+        ``recursive`` also yields their descendants (the filters apply to each)."""
+        from headwater.sdk.run_filters import run_matches
+
         for r in reversed(self._store.list_runs(parent_id=self.id)):
-            if status is not None and r.status != status:
-                continue
             child = run_from_record(self._workspace, r, self._experiment)
-            yield child
+            if run_matches(child, r, tags=tags, properties=properties, type=type, status=status):
+                yield child
             if recursive:
-                yield from child.get_children(recursive=True)
+                yield from child.get_children(
+                    recursive=True, tags=tags, properties=properties, type=type, status=status
+                )
 
     def get_details(self) -> dict[str, Any]:
         """SDK v1's run details: ids, status, times, properties, log files, error."""
@@ -213,59 +218,37 @@ class _StoreRun(Run):
                 out.extend(str(p.relative_to(root)) for p in sorted(folder.rglob("*")) if p.is_file())
         return out
 
-    def get_file_names(self) -> list[str]:
-        """Files kept with the run: logs, ``outputs/`` and uploaded artifacts."""
-        run = RunLayout(self._folder)
-        names = self._log_files()
-        kept = [(run.workdir / sub, sub) for sub in WORKDIR_FOLDERS]  # SDK v1's ./outputs and ./logs
-        for folder, prefix in (*kept, (run.artifacts, "")):
-            if folder.is_dir():
-                for p in sorted(folder.rglob("*")):
-                    if p.is_file():
-                        rel = p.relative_to(folder).as_posix()
-                        names.append(f"{prefix}/{rel}" if prefix else rel)
-        return sorted(dict.fromkeys(names))
-
-    def _file_path(self, name: str) -> Path:
-        root = self._folder
-        run = RunLayout(root)
-        for candidate in (root / name, run.workdir / name, run.artifacts / name):
-            if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
-                return candidate
-        raise NotFoundError("File", name, where=f"run {self.id}", candidates=self.get_file_names())
-
-    def download_file(
-        self, name: str, output_file_path: str | os.PathLike[str] | None = None, _validate_checksum: bool = False
-    ) -> None:
-        """Copy one of the run's files to ``output_file_path`` (default: its base name here)."""
-        src = self._file_path(name)
-        dest = Path(output_file_path) if output_file_path is not None else Path(Path(name).name)
-        if dest.is_dir():
-            dest = dest / Path(name).name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-
-    def download_files(
-        self,
-        prefix: str | None = None,
-        output_directory: str | os.PathLike[str] | None = None,
-        output_paths: list[str] | None = None,
-        batch_size: int = 100,
-        append_prefix: bool = True,
-        timeout_seconds: float | None = None,
-    ) -> None:
-        """Copy the run's files whose names start with ``prefix`` into ``output_directory`` (default: here),
-        keeping their relative paths (without ``prefix`` when ``append_prefix`` is False)."""
-        target = Path(output_directory) if output_directory is not None else Path.cwd()
-        names = [n for n in self.get_file_names() if prefix is None or n.startswith(prefix)]
-        for i, name in enumerate(names):
-            rel = name if append_prefix or not prefix else name[len(prefix) :].lstrip("/")
-            dest = Path(output_paths[i]) if output_paths is not None and i < len(output_paths) else target / rel
-            self.download_file(name, dest)
-
     def get_portal_url(self) -> str:
         """Where to look at the run: its folder in the workspace (SDK v1: a studio URL)."""
         return str(self._folder)
+
+    # -- ending it (headwater.sdk.run_lifecycle) -----------------------------------------------
+
+    def complete(self, _set_status: bool = True) -> None:
+        """A submitted run is completed by its orchestrator: nothing to do once it has ended; while it
+        runs, NotSupportedError (wait for it, or cancel or fail it)."""
+        from headwater.sdk.run_lifecycle import refuse_step, require_ended
+
+        (refuse_step if self._record.kind == "step" else require_ended)(self, "complete")
+
+    def fail(self, error_details: Any = None, error_code: Any = None, _set_status: bool = True) -> None:
+        """Mark the run Failed now (with ``error_details`` and ``error_code`` as its error) and stop its
+        steps. A run that has ended keeps its status. A step run ends with its pipeline run."""
+        from headwater.sdk.run_lifecycle import fail_run, refuse_step
+
+        if self._record.kind == "step":
+            refuse_step(self, "fail")
+        elif _set_status:
+            fail_run(self, error_details, error_code)
+
+    def cancel(self) -> None:
+        """Ask the run's orchestrator to stop it (Canceled). A step run ends with its pipeline run."""
+        from headwater.sdk.run_lifecycle import refuse_step
+
+        if self._record.kind == "step":
+            refuse_step(self, "cancel")
+        else:
+            cancel_run(self._store, self._workspace.folder, self.id)
 
     def __repr__(self) -> str:
         kind = type(self).__name__
@@ -465,4 +448,8 @@ def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experim
         from headwater.sdk.script_run import ScriptRun
 
         return ScriptRun(experiment, record.id, _record=record)
+    if record.kind == "interactive":
+        from headwater.sdk.interactive_run import InteractiveRun
+
+        return InteractiveRun(workspace, record, experiment)
     return _StoreRun(workspace, record, experiment)

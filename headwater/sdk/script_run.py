@@ -58,6 +58,12 @@ class ScriptRun(_StoreRun):
         assert isinstance(run, ScriptRun)
         return run
 
+    @property
+    def parent(self) -> Any:
+        """The run it was submitted under (``Run.submit_child``), else None."""
+        parent_id = self._record.parent_id
+        return None if parent_id is None else self._workspace.get_run(parent_id)
+
     def get_status(self) -> str:
         """NotStarted, Queued, Preparing, Running, Finalizing, Completed, Failed or Canceled.
 

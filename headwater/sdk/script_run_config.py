@@ -134,7 +134,14 @@ class ScriptRunConfig:
             allow_reuse=False,
         )
 
-    def _submit(self, workspace: Workspace, experiment_name: str, *, tags: dict[str, str] | None) -> ScriptRun:
+    def _submit(
+        self,
+        workspace: Workspace,
+        experiment_name: str,
+        *,
+        tags: dict[str, str] | None,
+        parent_run_id: str | None = None,
+    ) -> ScriptRun:
         """Record and start the script run; returns at once."""
         from headwater.ops.submit import SubmitOptions, submit_script
         from headwater.sdk.pipeline_build import build_spec
@@ -159,6 +166,7 @@ class ScriptRunConfig:
                 experiment_name=experiment_name,
                 pipeline_parameters={},
                 tags=tags,
+                parent_run_id=parent_run_id,
                 terminate_grace_seconds=float(os.environ.get("HEADWATER_TERMINATE_GRACE_SECONDS", "10") or 10),
             ),
         )

@@ -191,7 +191,9 @@ def test_cancel_a_running_run(hw: Cli, project: Project, tmp_path: Path, monkeyp
     assert fields(out)["status"] == "Canceled"
     assert steps_of(out)["train.py"]["status"] == "Canceled"
     line = one_error_line(hw("run", "cancel", run.find_step_run("train.py")[0].id, "-w", "test-ws", code=1))
-    assert "is a step run, not a pipeline or script run" in line and f"headwater run cancel {run.id}" in line
+    assert (
+        "is a step run, not a pipeline, script or interactive run" in line and f"headwater run cancel {run.id}" in line
+    )
 
 
 @pytest.mark.slow
@@ -268,3 +270,16 @@ def test_run_id_prefixes(hw: Cli, cli_ws: Workspace) -> None:
 def test_empty_run_list(hw: Cli, cli_ws: Workspace) -> None:
     assert hw("run", "list", "-w", "test-ws").stdout.strip() == "id\texperiment\tstatus\tstarted\tduration"
     assert json.loads(hw("run", "list", "-w", "test-ws", "--json").stdout) == []
+
+
+def test_interactive_runs_are_listed_shown_and_canceled(hw: Cli, cli_ws: Workspace) -> None:
+    run = Experiment(cli_ws, "notebook").start_logging(display_name="explore")
+    run.log("acc", 0.9)
+    listed = json.loads(hw("run", "list", "-w", "test-ws", "--json").stdout)
+    assert [(r["id"], r["kind"], r["status"]) for r in listed] == [(run.id, "interactive", "Running")]
+    shown = fields(hw("run", "show", run.id, "-w", "test-ws").stdout)
+    assert (shown["kind"], shown["status"]) == ("interactive", "Running")
+    hw("run", "cancel", run.id, "-w", "test-ws")
+    assert run.get_status() == "Canceled"
+    run.complete()
+    assert json.loads(hw("run", "list", "-w", "test-ws", "--json").stdout)[0]["status"] == "Canceled"

@@ -36,6 +36,7 @@ SCRIPTS = {
     "datapath_parameter": "pipeline.py",
     "tabular_dataset": "pipeline.py",
     "promoted_intermediate_data": "pipeline.py",
+    "interactive_logging": "train_within_notebook.py",
 }
 
 
@@ -176,6 +177,21 @@ def test_the_script_run_config_example(tmp_path: Path, headwater_home: Path, wor
         [d["consumptionDetails"]["mechanism"] for d in r.get_details()["inputDatasets"]] for r in (first, second)
     ]
     assert mechanisms == [["Mount"], ["Download"]]
+
+
+def test_the_interactive_logging_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("interactive_logging", tmp_path, headwater_home)
+    assert "Status: Completed" in out and "Children: ['0.01', '0.05', '0.2']" in out
+    assert "Best learning rate: 0.2" in out and "Best model: w=2.9" in out
+    assert "Run again by id: Completed" in out
+    assert "Experiments tagged team=forecasting: ['train-within-notebook']" in out
+    ws = workspace_of("interactive-logging-ws")
+    (run,) = Experiment(ws, "train-within-notebook").get_runs()
+    assert run.get_status() == "Completed" and run.get_tags()["best_lr"] == "0.2"
+    assert {r.id for r in run.get_children()} == {r.id for r in run.get_children(tags="lr")}
+    assert "outputs/model_lr0.2.json" in run.get_file_names()
+    child = next(iter(run.get_children(tags={"lr": "0.2"})))
+    assert len(child.get_metrics()["mse"]) == 30
 
 
 def test_the_step_sequence_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:

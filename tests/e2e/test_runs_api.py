@@ -236,6 +236,6 @@ def test_a_stale_heartbeat_alone_is_not_a_dead_orchestrator(pws: Workspace) -> N
     store.create_run(
         RunRecord(id="s1", experiment_id=experiment.id, kind="step", status="Running", parent_id="p1", name="s")
     )
-    # Run.get is typed as the step-side Run, which has no get_status; it returns the workspace's run
-    assert Run.get(pws, "p1").get_status() == "Running"  # type: ignore[attr-defined]
-    assert Run.get(pws, "s1").get_status() == "Running"  # type: ignore[attr-defined]
+    # Run.get returns the workspace's run
+    assert Run.get(pws, "p1").get_status() == "Running"
+    assert Run.get(pws, "s1").get_status() == "Running"

@@ -19,6 +19,7 @@ from headwater.runtime import Run, RunEnvironmentException
 from headwater.runtime.context import CONTEXT_ENV, InputDatasetRef, load_context
 from headwater.runtime.events import utc_now
 from headwater.runtime.offline import _OfflineRun
+from headwater.runtime.run_files import END_REQUEST_FILE, read_end_request
 from headwater.store.records import utcnow
 from tests.runtime._step import make_context, run_step
 
@@ -218,12 +219,12 @@ def test_parent_is_the_pipeline_run_or_none(tmp_path: Path, monkeypatch: pytest.
     assert alone.parent is None
 
 
-def test_log_takes_no_step_argument_as_in_sdk_v1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run, _ = step_run(tmp_path, monkeypatch)
-    with pytest.raises(TypeError, match="step"):
-        run.log("acc", 0.9, step=1)  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="step"):
-        _OfflineRun().log("acc", 0.9, step=1)  # type: ignore[call-arg]
+def test_log_takes_sdk_1_61s_step_argument(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run, context = step_run(tmp_path, monkeypatch)
+    run.log("acc", 0.9, step=1)
+    run.log("acc", 0.8)
+    assert [(e["value"], e.get("step")) for e in read_events(context)] == [(0.9, 1), (0.8, None)]
+    _OfflineRun().log("acc", 0.9, step=1)
 
 
 def test_context_manager_and_lifecycle_calls_are_harmless(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -232,8 +233,26 @@ def test_context_manager_and_lifecycle_calls_are_harmless(tmp_path: Path, monkey
         run.log("x", 1)
         run.flush()
         run.complete()
-        run.fail()
     assert len(read_events(context)) == 1
+    assert not (context.parent / END_REQUEST_FILE).exists()
+
+
+def test_fail_and_cancel_in_a_step_ask_to_end_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run, context = step_run(tmp_path, monkeypatch)
+    run_dir = str(context.parent)
+    assert read_end_request(run_dir) is None
+    run.fail(error_details=ValueError("bad rows"), error_code="E1")
+    run.cancel()  # the first request decides
+    assert read_end_request(run_dir) == {"status": "Failed", "error": {"message": "ValueError: bad rows", "code": "E1"}}
+    assert run.parent is not None
+    with pytest.raises(NotSupportedError, match=r"run\.parent\.cancel\(\)"):
+        run.parent.cancel()
+    with pytest.raises(NotSupportedError, match=r"child_run\(\).*interactive"):
+        run.child_run("c")
+    with pytest.raises(NotSupportedError, match=r"submit_child\(\)"):
+        run.submit_child(object())
+    with pytest.raises(NotSupportedError, match=r"get_file_names\(\)"):
+        _OfflineRun().get_file_names()
 
 
 def test_step_workspace_is_the_context_workspace(
@@ -424,3 +443,15 @@ def test_run_get_asks_the_workspace_and_loads_no_sdk(tmp_path: Path) -> None:
     result = run_step(code, cwd=tmp_path / "work", context=None)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-2:] == ['["run", "r1"]', "[]"]
+
+
+def test_an_offline_run_has_offline_child_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    parent = _OfflineRun()
+    child = parent.child_run(name="fold1")
+    assert child.id == f"{parent.id}.fold1" and child.parent is parent
+    child.log("acc", 0.5)
+    assert "Attempted to log scalar metric acc:\n0.5" in capsys.readouterr().out
+    assert parent.child_run(run_id="explicit").id == "explicit"
+    tagged = parent.create_children(tag_key="fold", tag_values=["1", "2"])
+    assert [c.get_tags() for c in tagged] == [{"fold": "1"}, {"fold": "2"}]
+    assert len(parent.create_children(count=3)) == 3
