@@ -103,6 +103,26 @@ MODULE_PATHS = [
     "azureml.pipeline.steps.parallel_run_config",
     "azureml.pipeline.steps.parallel_run_step",
     "azureml.pipeline.steps.python_script_step",
+    # served by the layer since it took every module path samples import (stand-ins where Headwater
+    # has no such step or service)
+    "azureml.core.image",
+    "azureml.core.webservice",
+    "azureml.pipeline.core.module_step_base",
+    "azureml.pipeline.steps.adla_step",
+    "azureml.pipeline.steps.automl_step",
+    "azureml.pipeline.steps.azurebatch_step",
+    "azureml.pipeline.steps.databricks_step",
+    "azureml.pipeline.steps.estimator_step",
+    "azureml.pipeline.steps.hyper_drive_step",
+    "azureml.pipeline.steps.kusto_step",
+    "azureml.pipeline.steps.mpi_step",
+    "azureml.pipeline.steps.r_script_step",
+    "azureml.pipeline.steps.synapse_spark_step",
+    "azureml.train",
+    "azureml.train.automl",
+    "azureml.train.dnn",
+    "azureml.train.estimator",
+    "azureml.train.hyperdrive",
 ]
 
 #: The classes "the pipeline API uses": the headline figure of docs/sdk-v1-conformance.md is over these
