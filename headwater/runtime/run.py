@@ -26,6 +26,7 @@ from headwater.errors import (
     HeadwaterError,
     NotSupportedError,
 )
+from headwater.runtime import statuses
 from headwater.runtime.context import CONTEXT_ENV, load_context
 from headwater.runtime.events import ARTIFACTS_DIR, artifact_name, utc_now
 from headwater.runtime.run_members import RunMembers
@@ -406,7 +407,7 @@ class Run(RunMembers):
         return {
             "runId": self._run_id,
             "target": "local",
-            "status": "Running",
+            "status": statuses.RUNNING,
             "properties": self.get_properties(),
             "tags": self.get_tags(),
         }

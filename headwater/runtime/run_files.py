@@ -18,6 +18,7 @@ import os
 import shutil
 
 from headwater.errors import NotFoundError
+from headwater.runtime import statuses
 from headwater.runtime.events import ARTIFACTS_DIR
 
 TYPE_CHECKING = False
@@ -129,4 +130,4 @@ def read_end_request(run_dir: str) -> dict[str, Any] | None:
             data = json.load(fh)
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("status") in ("Failed", "Canceled") else None
+    return data if isinstance(data, dict) and data.get("status") in statuses.END_STATUSES else None

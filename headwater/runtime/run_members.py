@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from headwater.errors import NotSupportedError
+from headwater.runtime import statuses
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class RunMembers:
 
     def get_status(self) -> str:
         """The run's status: a run seen from its own process is Running."""
-        return "Running"
+        return statuses.RUNNING
 
     @property
     def status(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from headwater.errors import NotSupportedError
+from headwater.runtime import statuses
 from headwater.runtime.events import append_event
 from headwater.runtime.run import Run
 
@@ -141,11 +142,11 @@ class _SubmittedRun(Run):
             error["message"] = str(error_details)
         if error_code is not None:
             error["code"] = str(error_code)
-        self._request_end("Failed", error, "fail")
+        self._request_end(statuses.FAILED, error, "fail")
 
     def cancel(self) -> None:
         """End this step run as Canceled when the script exits (its outputs are not saved)."""
-        self._request_end("Canceled", {"message": "The script called run.cancel()."}, "cancel")
+        self._request_end(statuses.CANCELED, {"message": "The script called run.cancel()."}, "cancel")
 
     def _request_end(self, status: str, error: dict[str, Any], member: str) -> None:
         if self._target != "self" or self._run_dir is None:
