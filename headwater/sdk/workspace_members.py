@@ -60,8 +60,9 @@ class WorkspaceMembers:
     _info: dict[str, Any]
     _tags: dict[str, str]
 
-    def close(self) -> None:  # pragma: no cover - defined by Workspace
-        raise NotImplementedError
+    if TYPE_CHECKING:  # defined by Workspace
+
+        def close(self) -> None: ...
 
     # -- local meanings ------------------------------------------------------------------------
 
