@@ -157,7 +157,7 @@ class MetadataStore(DatasetQueries, RunQueries):
         if read_only:
             raise MetadataStoreError(
                 f"The metadata store at {self.redacted_url} is at schema {revision}; this Headwater needs {HEAD}.",
-                hint="Open it once for writing (or run `headwater workspace upgrade`) to migrate it.",
+                hint="Open it once for writing (any Headwater command or SDK call that writes) to migrate it.",
             )
         upgrade_to_head(self.url)
 

@@ -29,6 +29,14 @@ TABLES = {
     "run_tags",
     "metrics",
     "run_outputs",
+    # 0002_sharing
+    "pipeline_endpoints",
+    "pipeline_endpoint_versions",
+    "pipeline_drafts",
+    "schedules",
+    "schedule_fires",
+    "api_tokens",
+    "leases",
 }
 
 
@@ -67,6 +75,39 @@ def test_a_fresh_store_is_at_head_with_every_table(store_url: str) -> None:
         assert store.schema_revision() == HEAD
     assert execute_raw(store_url, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert table_names(store_url) == TABLES
+
+
+def test_a_store_at_an_older_revision_is_migrated_on_open_and_keeps_its_rows(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from headwater.store.schema import sqlalchemy_url
+
+    if store_url.startswith("sqlite:///"):
+        Path(store_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(sqlalchemy_url(store_url))
+    try:
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, SCHEMA_REVISIONS[0])
+    finally:
+        engine.dispose()
+    execute_raw(
+        store_url,
+        "INSERT INTO pipelines (id, graph, status, published, created_at) "
+        "VALUES ('p1', '{}', 'Active', 0, '2026-01-01T00:00:00+00:00')",
+    )
+    with pytest.raises(MetadataStoreError, match="needs " + HEAD) as info:
+        MetadataStore.open(store_url, read_only=True)
+    assert info.value.hint is not None and "workspace upgrade" not in info.value.hint
+    with MetadataStore.open(store_url) as store:
+        assert store.schema_revision() == HEAD
+    assert table_names(store_url) == TABLES
+    rows = execute_raw(store_url, "SELECT id, continue_on_step_failure, properties FROM pipelines")
+    assert rows == [("p1", 0, "{}")]
 
 
 def test_a_store_written_by_a_newer_headwater_is_refused(store_url: str) -> None:
