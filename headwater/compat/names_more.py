@@ -168,6 +168,7 @@ SPECS: dict[str, str] = {
     "ComputeTargetProvisioningConfiguration": f"{_CONFIG}:ProvisioningConfiguration",
     "ScaleSettings": f"{_CONFIG}:ScaleSettings",
     "PromoteHeadersBehavior": "headwater.compat.dataset_types:PromoteHeadersBehavior",
+    "ModuleStepBase": "headwater.sdk.module_step:ModuleStepBase",
 }
 
 _GRAPH = "SDK v1's internal pipeline-building classes: Headwater builds its graph from Pipeline(ws, steps=[...])."

@@ -91,8 +91,18 @@ def registered_datasets(store: MetadataStore) -> Iterator[Hold]:
                     )
 
 
+def drafts_and_modules(store: MetadataStore) -> Iterator[Hold]:
+    """Pipeline drafts and module versions run frozen copies of their sources: each holds its snapshots."""
+    for draft in store.list_drafts():
+        for step in draft.graph.get("steps") or []:
+            yield Hold(f"pipeline draft {draft.name!r}", snapshot_id=Path(step["source_directory"]).name)
+    for version in store.list_all_module_versions():
+        if version.definition.get("snapshot_id"):
+            yield Hold(f"module version {version.version}", snapshot_id=str(version.definition["snapshot_id"]))
+
+
 #: What gc asks before removing anything. Models and published pipelines plug in here.
-HOLDERS: list[Holder] = [registered_datasets]
+HOLDERS: list[Holder] = [registered_datasets, drafts_and_modules]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ TABLES = {
     "pipeline_endpoints",
     "pipeline_endpoint_versions",
     "pipeline_drafts",
+    "modules",
+    "module_versions",
     "schedules",
     "schedule_fires",
     "api_tokens",

@@ -10,6 +10,8 @@ so any process submits it the same way. Endpoints group published pipelines as n
 A schedule fires a published pipeline or an endpoint on a recurrence or when files under a
 datastore path change; each fire is recorded (unique per schedule and occurrence) before it
 submits, so two servers never fire one occurrence twice. Tokens are stored as hashes only.
+Modules (SDK v1's ``Module``) hold numbered versions, each a frozen script: its interface (ports,
+parameters, arguments) and the workspace snapshot of its source directory.
 """
 
 from __future__ import annotations
@@ -66,6 +68,28 @@ def upgrade() -> None:
         sa.Column("last_submitted_run_id", sa.Text, nullable=True),
         _ts("created_at", nullable=False),
         _ts("updated_at"),
+    )
+    op.create_table(
+        "modules",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False, unique=True),
+        sa.Column("description", sa.Text, nullable=True),
+        sa.Column("status", sa.Text, nullable=False, server_default="Active"),  # Active | Disabled | Deprecated
+        sa.Column("default_version", sa.Text, nullable=True),
+        _ts("created_at", nullable=False),
+        _ts("updated_at"),
+    )
+    op.create_table(
+        "module_versions",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("module_id", sa.Text, sa.ForeignKey("modules.id"), nullable=False),
+        sa.Column("version", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=True),
+        sa.Column("status", sa.Text, nullable=False, server_default="Active"),
+        sa.Column("category", sa.Text, nullable=True),
+        sa.Column("definition", sa.Text, nullable=False),  # JSON: script, snapshot folder, ports, params, arguments
+        _ts("created_at", nullable=False),
+        sa.UniqueConstraint("module_id", "version", name="uq_module_versions_version"),
     )
     op.create_table(
         "schedules",
@@ -127,6 +151,8 @@ def downgrade() -> None:
         "api_tokens",
         "schedule_fires",
         "schedules",
+        "module_versions",
+        "modules",
         "pipeline_drafts",
         "pipeline_endpoint_versions",
         "pipeline_endpoints",
