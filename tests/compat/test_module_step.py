@@ -6,6 +6,7 @@ see the outputs flow from one use to the next and the second submission reuse bo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ print("value", value)
 """
 
 
-def publish(ws: Workspace, proj: Path) -> object:
+def publish(ws: Workspace, proj: Path) -> Any:
     from azureml.pipeline.core import Module
     from azureml.pipeline.core.graph import InputPortDef, OutputPortDef
 
