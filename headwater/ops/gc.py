@@ -20,7 +20,7 @@ What goes:
 
 What stays, whatever its age: anything a live run (not ended) uses; what the newest runs use;
 every location that a :data:`HOLDERS` function names. Today that is every version of every
-registered dataset; models and published pipelines add a holder when they exist. An output is
+registered dataset and the snapshots of every published pipeline; models add a holder when they exist. An output is
 removed only when no kept run has an output record at, above or below its path.
 """
 
@@ -91,6 +91,13 @@ def registered_datasets(store: MetadataStore) -> Iterator[Hold]:
                     )
 
 
+def published_pipelines(store: MetadataStore) -> Iterator[Hold]:
+    """Every published pipeline (Disabled ones too: they can be enabled) holds the snapshots it runs."""
+    for record in store.list_published_pipelines(active_only=False):
+        for snapshot_id in record.properties.get("snapshot_ids") or []:
+            yield Hold(f"published pipeline {record.name or record.id!r}", snapshot_id=str(snapshot_id))
+
+
 def drafts_and_modules(store: MetadataStore) -> Iterator[Hold]:
     """Pipeline drafts and module versions run frozen copies of their sources: each holds its snapshots."""
     for draft in store.list_drafts():
@@ -101,8 +108,8 @@ def drafts_and_modules(store: MetadataStore) -> Iterator[Hold]:
             yield Hold(f"module version {version.version}", snapshot_id=str(version.definition["snapshot_id"]))
 
 
-#: What gc asks before removing anything. Models and published pipelines plug in here.
-HOLDERS: list[Holder] = [registered_datasets, drafts_and_modules]
+#: What gc asks before removing anything. Models plug in here too.
+HOLDERS: list[Holder] = [registered_datasets, published_pipelines, drafts_and_modules]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ TABLES = (
     "leases",
     "meta",
     "metrics",
+    "module_versions",
+    "modules",
     "pipeline_drafts",
     "pipeline_endpoint_versions",
     "pipeline_endpoints",

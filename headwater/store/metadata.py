@@ -37,6 +37,7 @@ from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
 from headwater.store.repo_drafts import DraftQueries
 from headwater.store.repo_modules import ModuleQueries
+from headwater.store.repo_published import PublishedQueries
 from headwater.store.repo_runs import RunQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
@@ -57,7 +58,7 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries, DraftQueries, ModuleQueries):
+class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, DraftQueries, ModuleQueries):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store
