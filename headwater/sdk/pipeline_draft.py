@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from headwater.errors import ConfigurationError, GraphValidationError, NotFoundError, NotSupportedError
+from headwater.errors import ConfigurationError, GraphValidationError, NotFoundError
 from headwater.graph.spec import PipelineSpec
 from headwater.sdk.frozen_submit import frozen_from_run, json_parameters, submit_spec
 
@@ -289,12 +289,31 @@ class PipelineDraft:
         return run
 
     def publish(self, _workflow_provider: Any = None) -> Any:
-        """SDK v1's publish of a draft: not in this version of Headwater."""
-        raise NotSupportedError(
-            "PipelineDraft.publish is not available in this version of Headwater: publishing pipelines is not "
-            "implemented yet.",
-            hint="Submit the draft with draft.submit_run(), or keep a script that builds and submits the Pipeline.",
+        """Publish the draft's frozen graph as a published pipeline named like the draft; the draft's
+        parameter assignments become its parameters' defaults, its continue_on_step_failure the
+        published default. Returns the PublishedPipeline."""
+        import dataclasses
+        import importlib
+
+        from headwater.ops.publish import publish_pipeline
+
+        record = self._record()
+        spec = PipelineSpec.from_dict(record.graph)
+        if record.pipeline_parameters:
+            spec = dataclasses.replace(spec, parameters={**spec.parameters, **record.pipeline_parameters})
+        published = publish_pipeline(
+            self._workspace.metadata_store,
+            self._workspace.folder,
+            spec,
+            name=record.name,
+            description=record.description,
+            continue_on_step_failure=record.continue_on_step_failure,
         )
+        try:  # the SDK's PublishedPipeline, where this build has it
+            module = importlib.import_module("headwater.sdk.published_pipeline")
+        except ModuleNotFoundError:
+            return published
+        return module.PublishedPipeline.get(self._workspace, published.id)
 
     def update(
         self,

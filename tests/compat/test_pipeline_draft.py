@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from headwater import Workspace
-from headwater.errors import ConfigurationError, NotFoundError, NotSupportedError
+from headwater.errors import ConfigurationError, NotFoundError
 from tests.conftest import gen
 from tests.e2e.conftest import ran
 
@@ -92,6 +92,18 @@ def test_a_draft_runs_its_frozen_graph_with_its_parameters_and_reuses_across_its
     from_run.submit_run().wait_for_completion(show_output=False)
     assert ran(proj) == []  # the snapshot the run ran, its parameters: reused
 
+    published = draft.publish()
+    published_id = published.id
+    record = pws.metadata_store.get_published_pipeline(published_id)
+    assert record is not None and record.name == "nightly-2" and record.continue_on_step_failure is True
+    from headwater.ops.publish import submit_published
+
+    run_id = submit_published(
+        pws.metadata_store, pws._ref(), published_id, experiment_name="published", parameter_assignments={}
+    )
+    assert PipelineRun.get(pws, run_id).wait_for_completion(show_output=False) == "Finished"
+    assert ran(proj) == []  # the draft's files and its parameters (now the defaults): reused
+
 
 def test_drafts_are_listed_by_tag_found_by_id_and_deleted(proj: Path, pws: Workspace, tmp_path: Path) -> None:
     from azureml.pipeline.core import PipelineDraft
@@ -115,8 +127,6 @@ def test_drafts_are_listed_by_tag_found_by_id_and_deleted(proj: Path, pws: Works
         a.submit_run()
     with pytest.raises(ConfigurationError, match="experiment_name is required"):
         PipelineDraft.create(pws, build(pws), name="c")
-    with pytest.raises(NotSupportedError, match=r"PipelineDraft\.publish"):
-        b.publish()
 
 
 def test_garbage_collection_keeps_the_snapshots_of_drafts(proj: Path, pws: Workspace) -> None:
