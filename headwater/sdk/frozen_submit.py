@@ -7,7 +7,6 @@ overlaps recording the run), then :func:`headwater.ops.submit.submit_pipeline` r
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headwater.graph.spec import PipelineSpec
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from headwater.sdk.runs import PipelineRun
     from headwater.sdk.workspace import Workspace
 
-__all__ = ["frozen_from_run", "json_parameters", "run_spec", "submit_spec"]
+__all__ = ["frozen_from_run", "json_parameters", "submit_spec"]
 
 
 def json_parameters(pipeline_parameters: dict[str, Any] | None) -> dict[str, Any]:
@@ -68,28 +67,15 @@ def submit_spec(
     return PipelineRun._get(ws, run_id)
 
 
-def _plan(run: Any) -> Any:
-    from headwater.layout import RunLayout
-    from headwater.plan.run_plan import RunPlan
-
-    record = run._refresh()
-    return RunPlan.load(Path(record.definition.get("plan") or RunLayout(run._folder).plan))
-
-
-def run_spec(run: Any) -> PipelineSpec:
-    """The graph a pipeline run ran (from its run plan)."""
-    spec: PipelineSpec = _plan(run).spec
-    return spec
-
-
 def frozen_from_run(run: Any) -> tuple[PipelineSpec, dict[str, Any], bool]:
     """A pipeline run's graph with each step pointed at the snapshot it ran (a frozen copy), its
     parameter values and its continue_on_step_failure."""
     import dataclasses
 
     from headwater.layout import WorkspaceLayout
+    from headwater.sdk.run_graph import run_plan
 
-    plan = _plan(run)
+    plan = run_plan(run)
     root = WorkspaceLayout(run._workspace.folder).snapshots
     steps = tuple(
         dataclasses.replace(s, source_directory=str(root / plan.steps[s.node_id].snapshot_id)) for s in plan.spec.steps

@@ -74,6 +74,31 @@ class Pipeline:
         """The pipeline's graph (Headwater's :class:`~headwater.graph.PipelineSpec`)."""
         return self._spec()
 
+    @staticmethod
+    def load_yaml(
+        workspace: Workspace,
+        filename: str | os.PathLike[str],
+        _workflow_provider: Any = None,
+        _service_endpoint: Any = None,
+    ) -> Pipeline:
+        """A Pipeline from SDK v1's pipeline YAML (see :mod:`headwater.sdk.pipeline_yaml`)."""
+        from headwater.sdk.pipeline_yaml import load_pipeline_yaml
+
+        steps, description = load_pipeline_yaml(workspace, filename)
+        return Pipeline(workspace, steps=steps, description=description)
+
+    def service_endpoint(self) -> str | None:
+        """The URL of the workspace's running ``headwater serve`` (SDK v1: the service endpoint the
+        pipeline talks to); None when no server runs for the workspace."""
+        import importlib
+
+        try:
+            servers = importlib.import_module("headwater.ops.server_process")
+        except ModuleNotFoundError:
+            return None
+        info = servers.running_server(self._workspace.folder)
+        return None if info is None else str(info.url)
+
     def validate(self) -> list[str]:
         """Every problem that keeps the pipeline from running ([] when it can run)."""
         return validate_spec(self._spec())

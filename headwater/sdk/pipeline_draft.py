@@ -365,13 +365,9 @@ class PipelineDraft:
     def save(self, path: str | os.PathLike[str] | None = None, _workflow_provider: Any = None) -> None:
         """Write the draft's graph as YAML: to ``path``, or ``<path>/<name>.yml`` when ``path`` is a
         folder (the current directory when None)."""
-        import yaml
+        from headwater.sdk.run_graph import save_yaml
 
-        target = os.fspath(path) if path else os.getcwd()
-        if os.path.isdir(target):
-            target = os.path.join(target, f"{self.name}.yml")
-        with open(target, "w", encoding="utf-8") as fh:
-            yaml.safe_dump({"pipeline": {"name": self.name, **self.get_graph().to_dict()}}, fh, sort_keys=False)
+        save_yaml(self.get_graph(), path, str(self.name), self.description)
 
     # -- display -------------------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from headwater.errors import ActivityFailedException, NotFoundError
 from headwater.layout import RunLayout
 from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
+from headwater.sdk.run_details import input_datasets_detail, metrics_view
+from headwater.sdk.run_graph import run_spec, save_yaml
 from headwater.sdk.step_outputs import (
     PortDataReference,
     StepRunOutput,
@@ -27,6 +29,7 @@ from headwater.status import StepRunStatus
 from headwater.store.records import RunRecord
 
 if TYPE_CHECKING:
+    from headwater.graph.spec import PipelineSpec
     from headwater.sdk.experiment import Experiment
     from headwater.sdk.workspace import Workspace
     from headwater.store.metadata import MetadataStore
@@ -49,45 +52,6 @@ def read_log(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return ""
-
-
-def metrics_view(records: list[Any]) -> dict[str, Any]:
-    """SDK v1's ``get_metrics`` shape: a value logged once is a scalar, repeated a list; rows form a table."""
-    out: dict[str, Any] = {}
-    kinds: dict[str, str] = {}
-    for m in records:
-        if m.kind == "row":
-            table = out.setdefault(m.name, {})
-            for col, value in m.value.items():
-                table.setdefault(col, []).append(value)
-            kinds[m.name] = "row"
-            continue
-        if m.name not in out:
-            out[m.name] = m.value
-            kinds[m.name] = "one"
-        elif kinds[m.name] == "one":
-            out[m.name] = [out[m.name], m.value]
-            kinds[m.name] = "many"
-        else:
-            out[m.name].append(m.value)
-    return out
-
-
-def _input_datasets(inputs: dict[str, Any]) -> list[dict[str, Any]]:
-    """SDK v1's ``inputDatasets`` detail: the dataset inputs of a step and how they arrived."""
-    return [
-        {
-            "dataset": {"id": i["dataset_id"]},
-            "consumptionDetails": {
-                "type": "RunInput",
-                "inputName": name,
-                "mechanism": str(i.get("mode", "")).capitalize(),
-                "pathOnCompute": i.get("path"),
-            },
-        }
-        for name, i in inputs.items()
-        if i.get("dataset_id")
-    ]
 
 
 class _StoreRun(Run):
@@ -196,7 +160,7 @@ class _StoreRun(Run):
             "properties": self.get_properties(),
             "tags": self.get_tags(),
             "logFiles": {name: str(self._folder / name) for name in self._log_files()},
-            "inputDatasets": _input_datasets(r.definition.get("inputs") or {}),
+            "inputDatasets": input_datasets_detail(r.definition.get("inputs") or {}),
             "outputDatasets": [
                 {"name": o.name, "datastore": o.datastore, "path": o.path} for o in self._store.get_run_outputs(r.id)
             ],
@@ -259,6 +223,32 @@ class StepRun(_StoreRun):
     """A step of a pipeline run."""
 
     _type = "azureml.StepRun"
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        step_run_id: str,
+        pipeline_run_id: str | None = None,
+        node_id: str | None = None,
+        _service_endpoint: Any = None,
+        _is_reused: bool = False,
+        _current_node_id: str | None = None,
+        _reused_run_id: str | None = None,
+        _reused_node_id: str | None = None,
+        _reused_pipeline_run_id: str | None = None,
+        _record: RunRecord | None = None,
+        **kwargs: Any,
+    ) -> None:
+        ws = experiment.workspace
+        record = _record or ws.metadata_store.get_run(step_run_id)
+        if record is None or record.kind != "step" or pipeline_run_id not in (None, record.parent_id):
+            raise NotFoundError(
+                "Step run",
+                step_run_id,
+                where=f"workspace {ws.name!r}" + (f", pipeline run {pipeline_run_id}" if pipeline_run_id else ""),
+                hint="Find step runs with pipeline_run.find_step_run(name) or get_steps().",
+            )
+        super().__init__(ws, record, experiment)
 
     @property
     def pipeline_run_id(self) -> str | None:
@@ -334,7 +324,14 @@ class PipelineRun(_StoreRun):
 
     _type = "azureml.PipelineRun"
 
-    def __init__(self, experiment: Experiment, run_id: str, _record: RunRecord | None = None) -> None:
+    def __init__(
+        self,
+        experiment: Experiment,
+        run_id: str,
+        _service_endpoint: Any = None,
+        _record: RunRecord | None = None,
+        **kwags: Any,  # SDK v1's spelling
+    ) -> None:
         ws = experiment.workspace
         record = _record or ws.metadata_store.get_run(run_id)
         if record is None:
@@ -381,6 +378,23 @@ class PipelineRun(_StoreRun):
 
     def _all_steps(self) -> list[StepRun]:
         return list(self.get_children())
+
+    def get_graph(self) -> PipelineSpec:
+        """The graph this run ran (Headwater's :class:`~headwater.graph.PipelineSpec`)."""
+        return run_spec(self)
+
+    def save(self, path: str | None = None) -> None:
+        """Write the run's pipeline as SDK v1's pipeline YAML: to ``path``, or ``<path>/pipeline.yml``
+        when it is a folder (the current directory when None); ``Pipeline.load_yaml`` reads it."""
+        save_yaml(self.get_graph(), path, "pipeline", self._record.name)
+
+    @staticmethod
+    def get_pipeline_runs(workspace: Workspace, pipeline_id: str, _service_endpoint: Any = None) -> list[PipelineRun]:
+        """The runs of the published pipeline ``pipeline_id``, oldest first."""
+        store = workspace.metadata_store
+        if store.get_published_pipeline(pipeline_id) is None:
+            raise NotFoundError("Published pipeline", pipeline_id, where=f"workspace {workspace.name!r}")
+        return [PipelineRun._get(workspace, run_id) for run_id in store.runs_of_published(pipeline_id)]
 
     def get_pipeline_output(self, pipeline_output_name: str) -> PortDataReference:
         """The output of the ``PipelineData(pipeline_output_name=...)`` of that name (SDK v1)."""
@@ -443,7 +457,7 @@ def run_from_record(workspace: Workspace, record: RunRecord, experiment: Experim
     if record.kind == "pipeline":
         return PipelineRun(experiment, record.id, _record=record)
     if record.kind == "step":
-        return StepRun(workspace, record, experiment)
+        return StepRun(experiment, record.id, record.parent_id, _record=record)
     if record.kind == "script":
         from headwater.sdk.script_run import ScriptRun
 

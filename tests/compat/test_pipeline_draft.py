@@ -103,6 +103,7 @@ def test_a_draft_runs_its_frozen_graph_with_its_parameters_and_reuses_across_its
     )
     assert PipelineRun.get(pws, run_id).wait_for_completion(show_output=False) == "Finished"
     assert ran(proj) == []  # the draft's files and its parameters (now the defaults): reused
+    assert [r.id for r in PipelineRun.get_pipeline_runs(pws, published_id)] == [run_id]
 
 
 def test_drafts_are_listed_by_tag_found_by_id_and_deleted(proj: Path, pws: Workspace, tmp_path: Path) -> None:
