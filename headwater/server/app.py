@@ -19,7 +19,7 @@ from headwater._version import __version__
 __all__ = ["ROUTERS", "create_app"]
 
 #: The modules under headwater.server whose ``router`` the app includes, in this order.
-ROUTERS: tuple[str, ...] = ("headwater.server.routes_health",)
+ROUTERS: tuple[str, ...] = ("headwater.server.routes_health", "headwater.server.routes_submit")
 
 _DESCRIPTION = """\
 The REST API of one Headwater workspace. Every route except `GET /api/health` and this page needs
