@@ -73,7 +73,8 @@ class _BadField(Exception):
 
 
 def _error(status: int, code: str, message: str, target: str | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, "target": target}})
+    content = {"error": {"code": code, "message": message, "target": target}, "detail": message}
+    return JSONResponse(status_code=status, content=content)
 
 
 def _mapping(body: dict[str, Any], key: str) -> dict[str, Any]:
