@@ -21,9 +21,13 @@ from headwater.cli.compat import compat
 from headwater.cli.compute import compute
 from headwater.cli.dataset import dataset
 from headwater.cli.datastore import datastore
+from headwater.cli.endpoint import endpoint
 from headwater.cli.env import env
 from headwater.cli.gc import gc
+from headwater.cli.pipeline import pipeline
 from headwater.cli.run import run
+from headwater.cli.serve import serve
+from headwater.cli.token import token
 from headwater.cli.workspace import workspace
 
 __all__ = ["CliState", "HeadwaterGroup", "cli", "main"]
@@ -96,6 +100,10 @@ cli.add_command(env)
 cli.add_command(compat)
 cli.add_command(compute)
 cli.add_command(gc)
+cli.add_command(serve)
+cli.add_command(token)
+cli.add_command(pipeline)
+cli.add_command(endpoint)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,6 +54,8 @@ _EXC = "headwater.compat.exceptions"
 _ADF = "headwater.sdk.compute_datafactory"
 _VERSION = "headwater.compat.names:SDK_VERSION"
 _STEP_RUN_OUTPUT = "headwater.sdk.step_outputs:StepRunOutput"
+_PUBLISHED = "headwater.sdk.published_pipeline:PublishedPipeline"
+_ENDPOINT = "headwater.sdk.pipeline_endpoint:PipelineEndpoint"
 
 
 def _unsupported(*names: str) -> dict[str, str]:
@@ -253,12 +255,12 @@ MODULES: dict[str, dict[str, str]] = {
         "PipelineData": _H,
         "PipelineDataset": _N,
         "PipelineDraft": "headwater.sdk.pipeline_draft:PipelineDraft",
-        "PipelineEndpoint": _N,
+        "PipelineEndpoint": _ENDPOINT,
         "PipelineParameter": _H,
         "PipelineRun": _H,
         "PipelineStep": _H,
         "PortDataReference": _H,
-        "PublishedPipeline": _N,
+        "PublishedPipeline": _PUBLISHED,
         "Schedule": _N,
         "ScheduleRecurrence": _N,
         "StepRun": _H,
@@ -273,6 +275,7 @@ MODULES: dict[str, dict[str, str]] = {
         "InputPortDef": "headwater.sdk.module_ports:InputPortDef",
         "OutputPortDef": "headwater.sdk.module_ports:OutputPortDef",
         "Module": _N,  # the graph's module node, not azureml.pipeline.core.Module
+        "PublishedPipeline": _PUBLISHED,
         **_unsupported(
             "DataSource",
             "DataSourceDef",
@@ -287,7 +290,6 @@ MODULES: dict[str, dict[str, str]] = {
             "OutputPortBinding",
             "ParamDef",
             "PipelineDataset",
-            "PublishedPipeline",
             "TrainingOutput",
         ),
     },
@@ -334,7 +336,6 @@ _DEPLOY = "Model deployment is outside Headwater: serve the model files with a w
 _NO_IMAGES = "Headwater builds no Docker images: steps run in the current interpreter when it satisfies the spec."
 _ONE_NODE = "Distributed (multi-node) jobs are not supported yet: run the training in one PythonScriptStep."
 _GRAPH = "SDK v1's internal graph classes: Headwater builds its own graph from Pipeline(ws, steps=[...])."
-_PUBLISH = "Publishing comes in a later release; until then submit the Pipeline with Experiment(ws, name).submit(...)."
 _SCHEDULE = "Schedules come in a later release; until then run the submitting script from cron or a systemd timer."
 _BIND = (
     "Bind data through step inputs/outputs and arguments (DatasetConsumptionConfig, OutputFileDatasetConfig, "
@@ -414,8 +415,6 @@ INSTEAD: dict[str, str] = {
     "InputPortBinding": _BIND,
     "OutputPortBinding": _BIND,
     "PipelineDataset": "Pass dataset.as_named_input(name) (or a PipelineParameter) to the step.",
-    "PipelineEndpoint": _PUBLISH,
-    "PublishedPipeline": _PUBLISH,
     "Schedule": _SCHEDULE,
     "ScheduleRecurrence": _SCHEDULE,
     "TimeZone": _SCHEDULE,

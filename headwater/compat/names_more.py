@@ -169,6 +169,8 @@ SPECS: dict[str, str] = {
     "ScaleSettings": f"{_CONFIG}:ScaleSettings",
     "PromoteHeadersBehavior": "headwater.compat.dataset_types:PromoteHeadersBehavior",
     "ModuleStepBase": "headwater.sdk.module_step:ModuleStepBase",
+    "PipelineIdVersion": "headwater.sdk.pipeline_endpoint:PipelineIdVersion",
+    "PipelineVersion": "headwater.sdk.pipeline_endpoint:PipelineVersion",
 }
 
 _GRAPH = "SDK v1's internal pipeline-building classes: Headwater builds its graph from Pipeline(ws, steps=[...])."

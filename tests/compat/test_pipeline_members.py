@@ -2,7 +2,7 @@
 layer (issue 16): ``PipelineStep.validate_arguments`` / ``resolve_input_arguments`` /
 ``get_source_directory`` (and the service-graph members that say what to do instead),
 ``PipelineRun.get_graph`` / ``save`` / ``get_pipeline_runs``, the SDK v1 constructors of
-``PipelineRun`` and ``StepRun``, ``Pipeline.load_yaml`` and ``Pipeline.service_endpoint``.
+``PipelineRun`` and ``StepRun``, and ``Pipeline.load_yaml``.
 """
 
 from __future__ import annotations
@@ -206,7 +206,6 @@ def test_load_yaml_reads_sdk_v1s_pipeline_yaml(proj: Path, pws: Workspace, tmp_p
     gen(proj, {"src": {"write.py": WRITE, "double.py": DOUBLE}, "pipeline.yml": SDK_YAML})
     pipeline = Pipeline.load_yaml(pws, "pipeline.yml")
     assert pipeline.description == "SamplePipelineFromYaml"
-    assert pipeline.service_endpoint() is None  # no `headwater serve` runs for this workspace
     graph = pipeline.graph
     assert [s.compute_target for s in graph.steps] == ["cpu", "cpu"]
     assert graph.steps[1].inputs[0].mode == "download"
