@@ -19,6 +19,7 @@ from headwater.graph.spec import PipelineSpec
 from headwater.sdk.frozen_submit import frozen_from_run, json_parameters, submit_spec
 
 if TYPE_CHECKING:
+    from headwater.sdk.published_pipeline import PublishedPipeline
     from headwater.sdk.runs import PipelineRun
     from headwater.sdk.workspace import Workspace
     from headwater.store.repo_drafts import DraftRecord
@@ -288,14 +289,14 @@ class PipelineDraft:
         self._last_submitted_pipeline_run_id = run.id
         return run
 
-    def publish(self, _workflow_provider: Any = None) -> Any:
+    def publish(self, _workflow_provider: Any = None) -> PublishedPipeline:
         """Publish the draft's frozen graph as a published pipeline named like the draft; the draft's
         parameter assignments become its parameters' defaults, its continue_on_step_failure the
         published default. Returns the PublishedPipeline."""
         import dataclasses
-        import importlib
 
         from headwater.ops.publish import publish_pipeline
+        from headwater.sdk.published_pipeline import PublishedPipeline
 
         record = self._record()
         spec = PipelineSpec.from_dict(record.graph)
@@ -309,11 +310,7 @@ class PipelineDraft:
             description=record.description,
             continue_on_step_failure=record.continue_on_step_failure,
         )
-        try:  # the SDK's PublishedPipeline, where this build has it
-            module = importlib.import_module("headwater.sdk.published_pipeline")
-        except ModuleNotFoundError:
-            return published
-        return module.PublishedPipeline.get(self._workspace, published.id)
+        return PublishedPipeline._from_record(self._workspace, published)
 
     def update(
         self,

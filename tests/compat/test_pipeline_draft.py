@@ -92,18 +92,15 @@ def test_a_draft_runs_its_frozen_graph_with_its_parameters_and_reuses_across_its
     from_run.submit_run().wait_for_completion(show_output=False)
     assert ran(proj) == []  # the snapshot the run ran, its parameters: reused
 
-    published = draft.publish()
-    published_id = published.id
-    record = pws.metadata_store.get_published_pipeline(published_id)
-    assert record is not None and record.name == "nightly-2" and record.continue_on_step_failure is True
-    from headwater.ops.publish import submit_published
+    from azureml.pipeline.core import PublishedPipeline
 
-    run_id = submit_published(
-        pws.metadata_store, pws._ref(), published_id, experiment_name="published", parameter_assignments={}
-    )
-    assert PipelineRun.get(pws, run_id).wait_for_completion(show_output=False) == "Finished"
+    published = draft.publish()
+    assert isinstance(published, PublishedPipeline)
+    assert (published.name, published.continue_on_step_failure) == ("nightly-2", True)
+    published_run = published.submit(pws, "published")
+    assert published_run.wait_for_completion(show_output=False) == "Finished"
     assert ran(proj) == []  # the draft's files and its parameters (now the defaults): reused
-    assert [r.id for r in PipelineRun.get_pipeline_runs(pws, published_id)] == [run_id]
+    assert [r.id for r in PipelineRun.get_pipeline_runs(pws, published.id)] == [published_run.id]
 
 
 def test_drafts_are_listed_by_tag_found_by_id_and_deleted(proj: Path, pws: Workspace, tmp_path: Path) -> None:
