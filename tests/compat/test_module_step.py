@@ -146,3 +146,22 @@ def test_module_versions_default_resolve_and_status(proj: Path, pws: Workspace) 
         module.publish_azure_batch("d", None, [], [])
     with pytest.raises(NotFoundError, match="Module 'nope'"):
         Module.get(pws, name="nope")
+
+
+def test_garbage_collection_keeps_the_snapshots_of_module_versions(proj: Path, pws: Workspace) -> None:
+    import os
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from headwater.ops.gc import collect_garbage
+
+    module = publish(pws, proj)
+    kept = Path(module.resolve("1")._definition["source_directory"])
+    old = time.time() - 2 * 3600
+    for entry in kept.parent.iterdir():
+        os.utime(entry, (old, old))
+    report = collect_garbage(
+        Path(pws.folder), pws.metadata_store, older_than=timedelta(0), now=datetime.now(UTC) + timedelta(hours=2)
+    )
+    assert kept.name not in {i.what for i in report.removed}
+    assert (kept / "calculate.py").is_file()
