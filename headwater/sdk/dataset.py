@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -46,9 +46,14 @@ from headwater.data.files import (
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.plan.digests import tree_digest
 from headwater.sdk.consumption import DatasetConsumptionConfig
+from headwater.sdk.dataset_changes import DatasetDataChangedWarning, _Baseline, _columns, _empty_definition
 from headwater.sdk.dataset_expr import ColumnReference, Expression
 from headwater.sdk.dataset_factory import FileDatasetFactory, TabularDatasetFactory
+from headwater.sdk.dataset_file_more import FileMembers
+from headwater.sdk.dataset_legacy import LegacyDatasetMembers
 from headwater.sdk.dataset_mount import MountContext, download_files, report_missing
+from headwater.sdk.dataset_registry import RegistryMembers
+from headwater.sdk.dataset_tabular_more import TabularMembers
 from headwater.store.records import DatasetRecord
 
 if TYPE_CHECKING:
@@ -61,54 +66,33 @@ __all__ = ["AbstractDataset", "Dataset", "DatasetDataChangedWarning", "FileDatas
 _D = TypeVar("_D", bound="AbstractDataset")
 
 
-class DatasetDataChangedWarning(UserWarning):
-    """The files under a registered dataset version changed since it was registered."""
-
-    def __init__(self, name: str | None, version: int | None, changes: dict[str, list[str]]) -> None:
-        self.name = name
-        self.version = version
-        self.changes = changes
-        self.files = sorted({f for group in changes.values() for f in group})
-        parts = [
-            f"{kind} {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
-            for kind, files in changes.items()
-            if files
-        ]
-        super().__init__(
-            f"Dataset {name!r} version {version}: the data changed since it was registered "
-            f"({'; '.join(parts)}). Register the current data as a new version "
-            "(register(ws, name, create_new_version=True)) or restore the files."
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.name, self.version, self.changes))
-
-
-@dataclass(frozen=True)
-class _Baseline:
-    """What a registered version recorded: the reference for ``data_changed()``."""
-
-    name: str | None
-    version: int | None
-    kind: str
-    definition: dict[str, Any]
-    file_digests: dict[str, str]
-
-
-class AbstractDataset:
+class AbstractDataset(RegistryMembers):
     """What File and Tabular datasets share: identity, registration, lookup, sampling, inputs."""
 
     _KIND: ClassVar[str] = ""
+    File = FileDatasetFactory
+    Tabular = TabularDatasetFactory
 
     def __init__(
         self,
-        definition: dict[str, Any],
-        *,
+        definition: dict[str, Any] | None = None,
         workspace: Workspace | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        *,
         record: DatasetRecord | None = None,
         baseline: _Baseline | None = None,
     ) -> None:
-        self._definition = definition
+        """SDK v1's ``Dataset(definition, workspace, name, id)``: with only a workspace and a name or id, that
+        registered dataset (the factories ``Dataset.File``/``Dataset.Tabular`` are the usual way)."""
+        if definition is None and record is None and workspace is not None and (name or id):
+            found = (
+                AbstractDataset.get_by_id(workspace, id) if id else AbstractDataset.get_by_name(workspace, str(name))
+            )
+            definition, record, baseline = found._definition, found._record, found._baseline
+        if isinstance(definition, AbstractDataset):
+            definition = copy.deepcopy(definition._definition)
+        self._definition: dict[str, Any] = definition if definition is not None else _empty_definition()
         self._workspace = workspace
         self._record = record
         self._baseline = baseline
@@ -383,22 +367,30 @@ def _resolve_definition(kind: str, definition: dict[str, Any], access: DataAcces
     return Resolution(apply_file_transformations(res.files, definition.get("transformations", [])), res.missing)
 
 
-class Dataset(AbstractDataset):
-    """SDK v1's ``Dataset``: the factories (``Dataset.File``, ``Dataset.Tabular``) and lookups."""
+class Dataset(LegacyDatasetMembers, AbstractDataset):  # type: ignore[misc]  # SDK v1 overrides register/update
+    """SDK v1's ``Dataset``: the factories (``Dataset.File``, ``Dataset.Tabular``), lookups, deprecated members."""
 
-    File = FileDatasetFactory
-    Tabular = TabularDatasetFactory
+    def __new__(
+        cls, definition: Any = None, workspace: Any = None, name: Any = None, id: Any = None, **kwargs: Any
+    ) -> Any:
+        if cls is not Dataset:
+            return super().__new__(cls)
+        if definition is None and workspace is not None and (name or id):
+            kind = (
+                AbstractDataset.get_by_id(workspace, id) if id else AbstractDataset.get_by_name(workspace, name)
+            )._KIND
+        else:
+            data = getattr(definition, "_definition", definition) or _empty_definition()
+            kind = "file" if data.get("reader", {}).get("type") == "files" else "tabular"
+        return super().__new__(FileDataset if kind == "file" else TabularDataset)
 
-    class Scenario:
-        """SDK v1's ``Dataset.Scenario``: what a dataset is used for (``Run.log_dataset`` style tags)."""
 
-        TRAINING, VALIDATION, INFERENCING = "training", "validation", "inferencing"
-
-
-class FileDataset(Dataset):
+class FileDataset(FileMembers, Dataset):
     """Files on datastores or at URLs, delivered as paths (download, mount) to code that reads them."""
 
     _KIND = "file"
+    register = AbstractDataset.register  # type: ignore[assignment]  # SDK v1: AbstractDataset's, not Dataset's
+    update = RegistryMembers.update  # type: ignore[assignment]
 
     def to_path(self) -> list[str]:
         """The files' paths as they appear under a download or mount folder (``'/sub/a.csv'``)."""
@@ -442,10 +434,12 @@ class FileDataset(Dataset):
         return self.as_named_input(self._auto_input_name()).as_download(path_on_compute)
 
 
-class TabularDataset(Dataset):
+class TabularDataset(TabularMembers, Dataset):  # type: ignore[misc]  # SDK v1: its own get_profile
     """Rows read from delimited, Parquet or JSON-lines files, delivered as a pandas DataFrame."""
 
     _KIND = "tabular"
+    register = AbstractDataset.register  # type: ignore[assignment]  # SDK v1: AbstractDataset's, not Dataset's
+    update = RegistryMembers.update  # type: ignore[assignment]
 
     def to_pandas_dataframe(self, on_error: str = "null", out_of_range_datetime: str = "null") -> pd.DataFrame:
         """Read every file, concatenate, apply column types and transformations.
@@ -491,10 +485,3 @@ class TabularDataset(Dataset):
         if not isinstance(expression, Expression):
             raise DatasetArgumentError(f"filter() takes an expression such as ds['col'] > 5, got {expression!r}.")
         return self._derive({"op": "filter", "expression": copy.deepcopy(expression.to_json())})
-
-
-def _columns(columns: str | list[str]) -> list[str]:
-    names = [columns] if isinstance(columns, str) else list(columns)
-    if not names or not all(isinstance(c, str) for c in names):
-        raise DatasetArgumentError(f"Expected column names (strings), got {columns!r}.")
-    return names
