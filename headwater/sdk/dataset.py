@@ -364,7 +364,7 @@ def _resolve_definition(kind: str, definition: dict[str, Any], access: DataAcces
     res = resolve(definition["sources"], access)
     if kind != "file":
         return res
-    return Resolution(apply_file_transformations(res.files, definition.get("transformations", [])), res.missing)
+    return Resolution(apply_file_transformations(res.files, definition.get("transformations", []), access), res.missing)
 
 
 class Dataset(LegacyDatasetMembers, AbstractDataset):  # type: ignore[misc]  # SDK v1 overrides register/update

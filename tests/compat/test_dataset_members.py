@@ -223,3 +223,48 @@ def test_dataset_constructor_takes_sdk_v1_arguments(ws: Workspace, events: Any) 
     assert isinstance(by_name, TabularDataset) and by_name.id == table.id
     copied = Dataset(table.definition, ws)
     assert isinstance(copied, TabularDataset) and len(copied.to_pandas_dataframe()) == 5
+
+
+def test_file_dataset_filter_on_file_metadata(events: Any) -> None:
+    from azureml.core import Dataset
+
+    root = Path(events._backend.root)
+    gen(root, {"mixed": {"big.csv": "x\n" + "1\n" * 500, "small.csv": "x\n1\n", "pic.jpg": "not really"}})
+    ds = Dataset.File.from_files((events, "mixed"))
+    csv = ds.filter(ds.file_metadata("Extension") == "csv")
+    assert sorted(csv.to_path()) == ["/big.csv", "/small.csv"]
+    assert csv.filter(csv.file_metadata("Size") > 100).to_path() == ["/big.csv"]
+    recent = ds.filter(ds.file_metadata("LastModifiedTime") >= datetime(2000, 1, 1)).take(1)
+    assert len(recent.to_path()) == 1
+    both = ds.filter((ds.file_metadata("Size") < 100) & (ds.file_metadata("CanSeek") == True))  # noqa: E712
+    assert sorted(both.to_path()) == ["/pic.jpg", "/small.csv"]
+    with pytest.raises(HeadwaterError, match="not a file metadata column"):
+        ds.file_metadata("Colour")
+
+
+STEP = """
+import os, sys
+from azureml.core import Run
+
+run = Run.get_context()
+run.log("files", ",".join(sorted(os.listdir(sys.argv[1]))))
+"""
+
+
+@pytest.mark.slow
+def test_a_filtered_file_dataset_reaches_a_step_filtered(pws: Workspace, tmp_path: Path) -> None:
+    from azureml.core import Dataset, Experiment
+    from azureml.pipeline.core import Pipeline
+    from azureml.pipeline.steps import PythonScriptStep
+
+    store = pws.get_default_datastore()
+    gen(Path(store._backend.root), {"mixed": {"a.csv": "x\n1\n", "b.txt": "t\n"}})
+    src = gen(tmp_path / "src", {"step.py": STEP})
+    ds = Dataset.File.from_files((store, "mixed"))
+    only_csv = ds.filter(ds.file_metadata("Extension") == "csv")
+    step = PythonScriptStep(
+        "step.py", name="list", source_directory=str(src), arguments=[only_csv.as_named_input("d").as_download()]
+    )
+    run = Experiment(pws, "filtered").submit(Pipeline(pws, steps=[step]))
+    assert run.wait_for_completion(show_output=False) == "Finished"
+    assert run.find_step_run("list")[0].get_metrics()["files"] == "a.csv"
