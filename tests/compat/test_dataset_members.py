@@ -268,3 +268,57 @@ def test_a_filtered_file_dataset_reaches_a_step_filtered(pws: Workspace, tmp_pat
     run = Experiment(pws, "filtered").submit(Pipeline(pws, steps=[step]))
     assert run.wait_for_completion(show_output=False) == "Finished"
     assert run.find_step_run("list")[0].get_metrics()["files"] == "a.csv"
+
+
+# -- 3. signatures as SDK v1 has them -------------------------------------------------------------
+
+
+def test_dataset_register_takes_sdk_v1_positional_order(ws: Workspace, events: Any) -> None:
+    from azureml.core import Dataset
+
+    table = Dataset.Tabular.from_delimited_files((events, "events/e.csv"))
+    first = Dataset.register(table, ws, "pos", None, None, False)  # SDK v1: (..., tags, visible, exist_ok, ...)
+    other = Dataset.Tabular.from_delimited_files((events, "events/e.csv")).take(1)
+    assert Dataset.register(other, ws, "pos", None, None, True, True).version == first.version == 1  # exist_ok
+    assert Dataset.register(other, ws, "pos", None, None, True, False, True).version == 2  # update_if_exist
+
+
+def test_abstract_dataset_has_the_factories_and_sdk_v1_enums_and_references(ws: Workspace) -> None:
+    from azureml.core.runconfig import Dataset as RunConfigDataset
+    from azureml.data.abstract_dataset import AbstractDataset
+    from azureml.data.dataset_factory import DataType, FileDatasetFactory, TabularDatasetFactory
+    from azureml.data.dataset_type_definitions import FileEncoding, SkipLinesBehavior
+
+    assert AbstractDataset.File is FileDatasetFactory and AbstractDataset.Tabular is TabularDatasetFactory
+    assert FileEncoding(6) is FileEncoding.UTF8BOM and SkipLinesBehavior.NO_ROWS.value == 0
+    ref = RunConfigDataset(dataset_name="ev", dataset_version="2")
+    assert (ref.id, ref.name, ref.version) == (None, "ev", "2")
+    assert DataType.to_float(".") == DataType.to_float() == "float"
+
+
+def test_deprecated_members_delegate_or_name_the_replacement(ws: Workspace, events: Any) -> None:
+    from azureml.core import Dataset
+
+    parquet_root = Path(events._backend.root) / "pq"
+    parquet_root.mkdir()
+    pd.DataFrame({"v": [1, 2, 3]}).to_parquet(parquet_root / "a.parquet")
+    table = Dataset.from_parquet_files((events, "pq/a.parquet"))
+    assert list(table.to_pandas_dataframe()["v"]) == [1, 2, 3]
+    assert len(table.sample("simple_random", {"probability": 1.0, "seed": 1}).to_pandas_dataframe()) == 3
+    with pytest.raises(NotSupportedError, match="stratified"):
+        table.sample("stratified", {})
+    v1 = table.register(ws, "pq")
+    Dataset.Tabular.from_parquet_files((events, "pq/a.parquet")).take(1).register(ws, "pq", create_new_version=True)
+    assert v1.get_definition("2")["transformations"] == [{"op": "take", "count": 1}]
+    assert v1.get_definition() == v1.get_definition("2") and set(v1.get_definitions()) == {"1", "2"}
+    with pytest.raises(HeadwaterError, match="FileDataset"):
+        Dataset.from_binary_files((events, "pq")).to_pandas_dataframe()
+    for call, member in [
+        (lambda: Dataset.from_json_files((events, "x.json")), "from_json_files"),
+        (lambda: Dataset.from_excel_files((events, "x.xlsx")), "from_excel_files"),
+        (lambda: Dataset.update(v1, name="renamed"), "update"),
+        (lambda: v1.get_profile(), "get_profile"),
+        (lambda: v1.deprecate("id"), "deprecate"),
+    ]:
+        with pytest.raises(NotSupportedError, match=member):
+            call()
