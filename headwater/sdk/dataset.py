@@ -46,7 +46,7 @@ from headwater.data.files import (
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.plan.digests import tree_digest
 from headwater.sdk.consumption import DatasetConsumptionConfig
-from headwater.sdk.dataset_changes import DatasetDataChangedWarning, _Baseline, _columns, _empty_definition
+from headwater.sdk.dataset_changes import _Baseline, _columns, _empty_definition, not_found
 from headwater.sdk.dataset_expr import ColumnReference, Expression
 from headwater.sdk.dataset_factory import FileDatasetFactory, TabularDatasetFactory
 from headwater.sdk.dataset_file_more import FileMembers
@@ -64,6 +64,29 @@ if TYPE_CHECKING:
 __all__ = ["AbstractDataset", "Dataset", "DatasetDataChangedWarning", "FileDataset", "TabularDataset"]
 
 _D = TypeVar("_D", bound="AbstractDataset")
+
+
+class DatasetDataChangedWarning(UserWarning):
+    """The files under a registered dataset version changed since it was registered."""
+
+    def __init__(self, name: str | None, version: int | None, changes: dict[str, list[str]]) -> None:
+        self.name = name
+        self.version = version
+        self.changes = changes
+        self.files = sorted({f for group in changes.values() for f in group})
+        parts = [
+            f"{kind} {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
+            for kind, files in changes.items()
+            if files
+        ]
+        super().__init__(
+            f"Dataset {name!r} version {version}: the data changed since it was registered "
+            f"({'; '.join(parts)}). Register the current data as a new version "
+            "(register(ws, name, create_new_version=True)) or restore the files."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.name, self.version, self.changes))
 
 
 class AbstractDataset(RegistryMembers):
@@ -199,22 +222,7 @@ class AbstractDataset(RegistryMembers):
             record = store.get_dataset(name, number)
         if record is not None:
             return AbstractDataset._from_record(workspace, record)
-        where = f"workspace {workspace.name!r}"
-        versions = [r.version for r in store.list_dataset_versions(name)]
-        if not versions:
-            raise NotFoundError(
-                "Dataset",
-                name,
-                where=where,
-                candidates=store.dataset_names(),
-                hint="Register it first: dataset.register(workspace, name).",
-            )
-        raise NotFoundError(
-            "Dataset version",
-            f"{name}:{version}",
-            where=where,
-            hint=f"Existing versions of {name!r}: {', '.join(map(str, versions))}; or use version='latest'.",
-        )
+        raise not_found(workspace, name, version)
 
     @staticmethod
     def get_by_id(workspace: Workspace, id: str, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""A registered dataset version's baseline and the warning when its data changed; small helpers of datasets."""
+"""Small helpers of :mod:`headwater.sdk.dataset`: a registered version's baseline, lookup errors, definitions."""
 
 from __future__ import annotations
 
@@ -6,31 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from headwater.data.definition import DEFINITION_FORMAT, DatasetArgumentError
+from headwater.errors import NotFoundError
 
-__all__ = ["DatasetDataChangedWarning"]
-
-
-class DatasetDataChangedWarning(UserWarning):
-    """The files under a registered dataset version changed since it was registered."""
-
-    def __init__(self, name: str | None, version: int | None, changes: dict[str, list[str]]) -> None:
-        self.name = name
-        self.version = version
-        self.changes = changes
-        self.files = sorted({f for group in changes.values() for f in group})
-        parts = [
-            f"{kind} {', '.join(files[:5])}{' ...' if len(files) > 5 else ''}"
-            for kind, files in changes.items()
-            if files
-        ]
-        super().__init__(
-            f"Dataset {name!r} version {version}: the data changed since it was registered "
-            f"({'; '.join(parts)}). Register the current data as a new version "
-            "(register(ws, name, create_new_version=True)) or restore the files."
-        )
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.name, self.version, self.changes))
+__all__ = ["not_found"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +37,24 @@ def _columns(columns: str | list[str]) -> list[str]:
     if not names or not all(isinstance(c, str) for c in names):
         raise DatasetArgumentError(f"Expected column names (strings), got {columns!r}.")
     return names
+
+
+def not_found(workspace: Any, name: str, version: Any) -> NotFoundError:
+    """The error for a dataset name (or a version of it) that is not registered."""
+    store = workspace.metadata_store
+    where = f"workspace {workspace.name!r}"
+    versions = [r.version for r in store.list_dataset_versions(name)]
+    if not versions:
+        return NotFoundError(
+            "Dataset",
+            name,
+            where=where,
+            candidates=store.dataset_names(),
+            hint="Register it first: dataset.register(workspace, name).",
+        )
+    return NotFoundError(
+        "Dataset version",
+        f"{name}:{version}",
+        where=where,
+        hint=f"Existing versions of {name!r}: {', '.join(map(str, versions))}; or use version='latest'.",
+    )
