@@ -9,11 +9,12 @@ registered version the object is (each version keeps its own, as ``get_by_name``
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from headwater.data.definition import DatasetArgumentError, partition_keys, partition_values
-from headwater.data.files import DataAccess, DatasetFile, resolve
+from headwater.data.file_filter import file_metadata
+from headwater.data.files import DataAccess, resolve
 from headwater.errors import DataAccessError, did_you_mean
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class RegistryMembers:
         latest: datetime | None = None
         with DataAccess(self._workspace) as access:
             for f in resolve(self._definition["sources"], access).files:
-                when = _modified(access, f)
+                when = file_metadata(access, f).get("LastModifiedTime")
                 if when is not None and (latest is None or when > latest):
                     latest = when
         return latest
@@ -144,21 +145,3 @@ def _tags(tags: Any) -> dict[str, Any]:
     if not isinstance(tags, dict):
         raise DatasetArgumentError(f"tags must be a dict, got {tags!r}.")
     return dict(tags)
-
-
-def _modified(access: DataAccess, f: DatasetFile) -> datetime | None:
-    local = access.local_path(f)
-    try:
-        if local is not None:
-            return datetime.fromtimestamp(local.stat().st_mtime, tz=UTC)
-        fs, path = access.filesystem(f)
-        info = fs.info(path)
-    except (OSError, ValueError):
-        return None
-    for key in ("mtime", "last_modified", "LastModified", "modified"):
-        value = info.get(key)
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value, tz=UTC)
-    return None
