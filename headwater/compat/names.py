@@ -73,7 +73,9 @@ _AUTH_CLASSES = {
     name: f"{_AUTH}:{name}"
     for name in (
         "AbstractAuthentication",
+        "AccessToken",
         "ArmTokenAuthentication",
+        "Audience",
         "AzureCliAuthentication",
         "AzureMLTokenAuthentication",
         "InteractiveLoginAuthentication",
@@ -178,6 +180,7 @@ MODULES: dict[str, dict[str, str]] = {
         "DockerConfiguration": _H,
         "RunConfiguration": _H,
         "AmlComputeConfiguration": "headwater.sdk.runconfig:AmlComputeConfiguration",
+        "Dataset": "headwater.sdk.dataset_types:RunConfigDataset",
         **_unsupported(
             "Data",
             "DataLocation",
