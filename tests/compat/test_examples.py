@@ -38,6 +38,7 @@ SCRIPTS = {
     "promoted_intermediate_data": "pipeline.py",
     "interactive_logging": "train_within_notebook.py",
     "dataframe_datasets": "pipeline.py",
+    "module_step": "pipeline.py",
 }
 
 
@@ -289,6 +290,18 @@ def _environment_without_headwater(tmp_path: Path) -> Path:
         (deps / entry.name).symlink_to(entry)
     (site / "dependencies.pth").write_text(f"{deps}\n", encoding="utf-8")
     return python
+
+
+def test_the_module_step_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("module_step", tmp_path, headwater_home)
+    assert "published module AddAndMultiply versions ['1', '2'] default 2" in out
+    assert "final sum: 23 final product: 120" in out  # (5 + 3) + (5 * 3), (5 + 3) * (5 * 3)
+    assert out.count(" Finished reused") == 2
+    assert "last submitted run of the draft is the draft's run: True" in out
+    ws = workspace_of("module-step-ws")
+    first, second = pipeline_runs(ws, "module_step")
+    assert [s.name for s in first.get_steps()] == ["start", "combine"]
+    assert all(s.reused for s in second.get_steps())
 
 
 def test_the_seed_example_runs_under_plain_python_after_compat_install(

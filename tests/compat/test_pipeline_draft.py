@@ -16,6 +16,7 @@ import pytest
 
 from headwater import Workspace
 from headwater.errors import ConfigurationError, NotFoundError
+from headwater.sdk.run_graph import run_plan
 from tests.conftest import gen
 from tests.e2e.conftest import ran
 
@@ -69,6 +70,7 @@ def test_a_draft_runs_its_frozen_graph_with_its_parameters_and_reuses_across_its
     assert run.wait_for_completion(show_output=False) == "Finished"
     assert ran(proj) == ["v1 --n 5"]
     assert run.experiment.name == "drafts"
+    assert run_plan(run).continue_on_step_failure is True  # the draft's setting
     assert draft.last_submitted_pipeline_run_id == run.id
     assert PipelineDraft.get(pws, draft.id).last_submitted_pipeline_run_id == run.id
 
