@@ -201,8 +201,10 @@ class PipelineDraft:
         _service_endpoint: Any = None,
     ) -> PipelineDraft:
         """A new draft from a Pipeline (``name`` and ``experiment_name`` required), or a copy of a
-        PipelineDraft or of what a PipelineRun ran (the snapshots it ran, its parameters)."""
+        PipelineDraft, of what a PipelineRun ran (the snapshots it ran, its parameters) or of a
+        PublishedPipeline."""
         from headwater.sdk.pipeline import Pipeline
+        from headwater.sdk.published_pipeline import PublishedPipeline
         from headwater.sdk.runs import PipelineRun
         from headwater.store.repo_drafts import DraftRecord
 
@@ -252,11 +254,24 @@ class PipelineDraft:
                 tags=dict(tags or {}),
                 properties={**(properties or {}), _PARENT_RUN: pipeline.id},
             )
+        elif isinstance(pipeline, PublishedPipeline):
+            published = store.get_published_pipeline(pipeline.id)
+            if published is None:
+                raise NotFoundError("Published pipeline", pipeline.id, where=f"workspace {workspace.name!r}")
+            record = DraftRecord(
+                name=name or published.name or published.id,
+                graph=published.graph,
+                description=description if description is not None else published.description,
+                experiment_name=experiment_name,
+                continue_on_step_failure=published.continue_on_step_failure,
+                tags=dict(tags or {}),
+                properties={**(properties or {}), _PARENT_PIPELINE: published.id},
+            )
         else:
             raise ConfigurationError(
                 f"PipelineDraft.create: pipeline is a {type(pipeline).__name__}.",
                 key="pipeline",
-                hint="Pass a Pipeline, a PipelineDraft or a PipelineRun.",
+                hint="Pass a Pipeline, a PipelineDraft, a PipelineRun or a PublishedPipeline.",
             )
         return PipelineDraft._from_record(workspace, store.create_draft(record))
 

@@ -104,6 +104,11 @@ def test_a_draft_runs_its_frozen_graph_with_its_parameters_and_reuses_across_its
     assert ran(proj) == []  # the draft's files and its parameters (now the defaults): reused
     assert [r.id for r in PipelineRun.get_pipeline_runs(pws, published.id)] == [published_run.id]
 
+    from_published = PipelineDraft.create(pws, published, experiment_name="drafts")
+    assert from_published.parent_pipeline_id == published.id and from_published.name == "nightly-2"
+    from_published.submit_run().wait_for_completion(show_output=False)
+    assert ran(proj) == []  # the published pipeline's files and defaults: reused
+
 
 def test_drafts_are_listed_by_tag_found_by_id_and_deleted(proj: Path, pws: Workspace, tmp_path: Path) -> None:
     from azureml.pipeline.core import PipelineDraft
