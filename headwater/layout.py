@@ -10,6 +10,7 @@
       snapshots/<digest>/ <digest>.json  stored source snapshots and their manifests
       environments/<digest>/             built step environments
       environments/.headwater-runtime/   a link to the installed package, for built environments
+      private-wheels/<sha256>/<file>.whl wheels added with Environment.add_private_pip_wheel
       locks/outputs/<digest>.lock        leases on fixed output destinations
       cache/digests.db                   the file-digest cache
       runs/<run id>/                     one folder per run: RunLayout
@@ -59,6 +60,7 @@ __all__ = [
     "PLAN_FILE",
     "RESUME_LOCK",
     "RUNS_DIR",
+    "PRIVATE_WHEELS_DIR",
     "RUNTIME_LINK_DIR",
     "SECRETS_FILE",
     "SNAPSHOTS_DIR",
@@ -82,6 +84,7 @@ RUNS_DIR = "runs"
 SNAPSHOTS_DIR = "snapshots"
 ENVIRONMENTS_DIR = "environments"
 RUNTIME_LINK_DIR = ".headwater-runtime"
+PRIVATE_WHEELS_DIR = "private-wheels"
 OUTPUT_LOCKS_DIR = ("locks", "outputs")
 DIGEST_CACHE = ("cache", "digests.db")
 

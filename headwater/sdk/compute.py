@@ -408,7 +408,9 @@ class AmlCompute(ComputeTarget):
         enable_node_public_ip: bool = True,
     ) -> AmlComputeProvisioningConfiguration:
         """SDK v1's configuration for :meth:`ComputeTarget.create`; ``max_nodes`` is the concurrency."""
-        return AmlComputeProvisioningConfiguration(**{k: v for k, v in locals().items()})
+        settings = dict(locals())
+        settings["compute_location"] = settings.pop("location")
+        return AmlComputeProvisioningConfiguration(**settings)
 
     def wait_for_completion(  # type: ignore[override]  # SDK v1's AmlCompute signature
         self,

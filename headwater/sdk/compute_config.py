@@ -97,6 +97,12 @@ class ProvisioningConfiguration:
     type: ClassVar[str] = ""
     _secret_fields: ClassVar[tuple[str, ...]] = ()
 
+    def __init__(self, type: str | None = None, location: str | None = None) -> None:
+        """SDK v1's base constructor (each configuration class has its own): records ``type`` and ``location``."""
+        if type is not None:
+            self.__dict__["type"] = type
+        self.location = location
+
     def validate_configuration(self) -> None:
         """Raise ConfigurationError when a setting is out of range (SDK v1 checks these too)."""
 
@@ -130,7 +136,7 @@ class AmlComputeProvisioningConfiguration(ProvisioningConfiguration):
     remote_login_port_public_access: str = "NotSpecified"
     identity_type: str | None = None
     identity_id: list[str] | None = None
-    location: str | None = None
+    compute_location: str | None = None  # SDK v1's name; provisioning_configuration(location=) sets it
     enable_node_public_ip: bool = True
 
     def validate_configuration(self) -> None:

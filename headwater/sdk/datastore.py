@@ -470,6 +470,11 @@ class _AzureStorageDatastore(_RemoteCredentials, Datastore):
         return "AccountKey" if "account_key" in refs else "Sas" if "sas_token" in refs else "None"
 
     @property
+    def is_sas(self) -> bool:
+        """Deprecated in SDK v1: whether a SAS token (rather than an account key) is registered."""
+        return self.credential_type == "Sas"
+
+    @property
     def account_key(self) -> None:
         """Always None: Headwater never hands a stored key back (SDK v1 did). See :attr:`credential_type`."""
         return None

@@ -1,0 +1,48 @@
+"""DataReference.to_config, the storage datastores' is_sas, DataType.to_float's SDK v1 decimal mark."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from headwater import Workspace
+from headwater.errors import NotSupportedError
+
+pytestmark = pytest.mark.usefixtures("azureml_on")
+
+
+def test_data_reference_to_config(ws: Workspace) -> None:
+    from azureml.core import Datastore
+    from azureml.core.runconfig import DataReferenceConfiguration
+    from azureml.data.data_reference import DataReference
+
+    datastore = Datastore.get(ws, "workspaceblobstore")
+    ref = DataReference(datastore, data_reference_name="raw", path_on_datastore="data/raw", mode="download")
+    config = ref.to_config()
+    assert isinstance(config, DataReferenceConfiguration)
+    assert (config.data_store_name, config.mode, config.path_on_data_store, config.overwrite) == (
+        "workspaceblobstore",
+        "download",
+        "data/raw",
+        False,
+    )
+
+
+def test_is_sas_says_which_credential_is_registered(ws: Workspace) -> None:
+    from azureml.core import Datastore
+
+    sas = Datastore.register_azure_blob_container(
+        ws, "sas", "data", "acct", sas_token="sv=2020&sig=hwDummy", skip_validation=True
+    )
+    key = Datastore.register_azure_blob_container(ws, "key", "data", "acct", account_key="a2V5", skip_validation=True)
+    assert (sas.is_sas, key.is_sas, Datastore.get(ws, "workspaceblobstore").is_sas) == (True, False, False)
+
+
+def test_to_float_takes_sdk_v1_decimal_marks() -> None:
+    from azureml.data import DataType
+
+    assert inspect.signature(DataType.to_float).parameters["decimal_mark"].default == "."
+    assert DataType.to_float(".") == DataType.to_float() == "float"
+    with pytest.raises(NotSupportedError, match="to_string"):
+        DataType.to_float(",")
