@@ -55,6 +55,22 @@ class ScaleSettings:
     maximum_node_count: int | None
     idle_seconds_before_scaledown: int | None = None
 
+    @staticmethod
+    def deserialize(object_dict: dict[str, Any]) -> ScaleSettings | None:
+        """The settings of SDK v1's JSON (``minNodeCount``, ``maxNodeCount``, ``nodeIdleTimeBeforeScaleDown``)."""
+        if not object_dict:
+            return None
+        idle = object_dict.get("nodeIdleTimeBeforeScaleDown")
+        if isinstance(idle, str):  # the service's ISO 8601 duration, e.g. 'PT2M'
+            match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", idle)
+            if match is None:
+                raise ConfigurationError(
+                    f"Unreadable nodeIdleTimeBeforeScaleDown {idle!r}", key="nodeIdleTimeBeforeScaleDown"
+                )
+            hours, minutes, seconds = (int(part or 0) for part in match.groups())
+            idle = hours * 3600 + minutes * 60 + seconds
+        return ScaleSettings(object_dict.get("minNodeCount", 0), object_dict.get("maxNodeCount"), idle)
+
     def serialize(self) -> dict[str, Any]:
         return {
             "minNodeCount": self.minimum_node_count,
