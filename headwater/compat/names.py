@@ -240,7 +240,7 @@ MODULES: dict[str, dict[str, str]] = {
         "TrainingException": f"{_EXC}:TrainingException",
         "UserErrorException": "headwater:HeadwaterError",
         "WebserviceException": f"{_EXC}:WebserviceException",
-        "WorkspaceException": "headwater:NotFoundError",
+        "WorkspaceException": "headwater.errors:WorkspaceException",
         "WorkspacePrivateEndpointException": f"{_EXC}:WorkspacePrivateEndpointException",
     },
     "azureml.pipeline": {},

@@ -471,14 +471,14 @@ class ComputeInstance(ComputeTarget):
     def restart(self, wait_for_completion: bool = False, show_output: bool = False) -> None:
         """Nothing to restart."""
 
-    def delete(self, wait_for_completion: bool = False, show_output: bool = False) -> None:  # type: ignore[override]
+    def delete(self, wait_for_completion: bool = False, show_output: bool = False) -> None:
         """Remove the target from the workspace (nothing to wait for)."""
         super().delete()
 
     get = _v1.get
     get_active_runs = _v1.get_active_runs
     supported_vmsizes = staticmethod(_v1.supported_vmsizes)
-    get_docs_url = classmethod(_v1.get_docs_url)
+    get_docs_url: classmethod[Any, [], str] = classmethod(_v1.get_docs_url)
     update_sso_settings = _v1.update_sso_settings
 
 

@@ -133,7 +133,7 @@ class DataFactoryCompute(ComputeTarget):
     @staticmethod
     def attach(workspace: Workspace, name: str, resource_id: str) -> ComputeTarget:  # type: ignore[override]
         """SDK v1's deprecated form of ``ComputeTarget.attach(ws, name, attach_configuration(resource_id=...))``."""
-        return ComputeTarget.attach(workspace, name, DataFactoryCompute.attach_configuration(resource_id=resource_id))
+        return DataFactoryCompute.attach_configuration(resource_id=resource_id)._attach(workspace, name)
 
     @property
     def type(self) -> str:
