@@ -7,7 +7,7 @@ import inspect
 import pytest
 
 from headwater import Workspace
-from headwater.errors import NotSupportedError
+from headwater.errors import ConfigurationError, NotSupportedError
 
 pytestmark = pytest.mark.usefixtures("azureml_on")
 
@@ -46,3 +46,26 @@ def test_to_float_takes_sdk_v1_decimal_marks() -> None:
     assert DataType.to_float(".") == DataType.to_float() == "float"
     with pytest.raises(NotSupportedError, match="to_string"):
         DataType.to_float(",")
+
+
+def test_datastore_constructors_take_sdk_v1_settings_and_check_them(ws: Workspace) -> None:
+    from azureml.core import Datastore
+    from azureml.data.abstract_datastore import AbstractDatastore
+    from azureml.data.azure_storage_datastore import AzureBlobDatastore, AzureFileDatastore
+
+    Datastore.register_azure_blob_container(ws, "raw", "data", "acct", account_key="a2V5", skip_validation=True)
+    blob = AzureBlobDatastore(ws, "raw", "data", "acct", account_key="a2V5", protocol="https")
+    assert (blob.name, blob.container_name) == ("raw", "data")
+    assert AbstractDatastore(ws, "raw", "AzureBlob").name == "raw"
+    with pytest.raises(ConfigurationError, match="container_name='data', not 'other'"):
+        AzureBlobDatastore(ws, "raw", container_name="other", account_name="acct")
+    with pytest.raises(ConfigurationError, match="datastore_type"):
+        AbstractDatastore(ws, "raw", "AzureFile")
+    assert AzureFileDatastore(ws, "workspacefilestore").name == "workspacefilestore"
+
+
+def test_promote_headers_behavior_shows_sdk_v1_call_signature() -> None:
+    from azureml.data.dataset_type_definitions import PromoteHeadersBehavior
+
+    assert str(inspect.signature(PromoteHeadersBehavior)) == "(*args, **kwds)"
+    assert PromoteHeadersBehavior(0) is PromoteHeadersBehavior.NO_HEADERS
