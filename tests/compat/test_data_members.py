@@ -67,5 +67,9 @@ def test_datastore_constructors_take_sdk_v1_settings_and_check_them(ws: Workspac
 def test_promote_headers_behavior_shows_sdk_v1_call_signature() -> None:
     from azureml.data.dataset_type_definitions import PromoteHeadersBehavior
 
-    assert str(inspect.signature(PromoteHeadersBehavior)) == "(*args, **kwds)"
+    params = inspect.signature(PromoteHeadersBehavior).parameters.values()
+    assert [(p.name, p.kind) for p in params] == [
+        ("args", inspect.Parameter.VAR_POSITIONAL),
+        ("kwds", inspect.Parameter.VAR_KEYWORD),
+    ]
     assert PromoteHeadersBehavior(0) is PromoteHeadersBehavior.NO_HEADERS
