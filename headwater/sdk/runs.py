@@ -341,13 +341,6 @@ class PipelineRun(_StoreRun):
     def get(workspace: Workspace, run_id: str, _service_endpoint: Any = None) -> PipelineRun:
         return PipelineRun._get(workspace, run_id)
 
-    @staticmethod
-    def get_pipeline_runs(workspace: Workspace, pipeline_id: str, _service_endpoint: Any = None) -> list[PipelineRun]:
-        """The runs of published pipeline ``pipeline_id``, oldest first."""
-        return [
-            PipelineRun._get(workspace, run_id) for run_id in workspace.metadata_store.runs_of_published(pipeline_id)
-        ]
-
     def publish_pipeline(
         self, name: str, description: str, version: str, continue_on_step_failure: bool | None = None, **kwargs: Any
     ) -> PublishedPipeline:
