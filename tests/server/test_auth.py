@@ -71,3 +71,15 @@ def test_every_route_in_the_schema_but_health_refuses_a_request_without_a_token(
             assert answer.status_code == 401, f"{method.upper()} {path} answered {answer.status_code}"
             checked += 1
     assert checked >= 5
+
+
+def test_sdk_v1_auth_headers_are_accepted_by_the_workspace_server(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.compat.auth import InteractiveLoginAuthentication, ServicePrincipalAuthentication
+
+    monkeypatch.setenv("HEADWATER_WORKSPACE", live_server.ws.name)
+    for auth in (InteractiveLoginAuthentication(), ServicePrincipalAuthentication("t", "id", "pw")):
+        answer = requests.get(f"{live_server.url}/api/tokens", headers=auth.get_authentication_header(), timeout=30)
+        assert answer.status_code == 200  # the workspace's own token is admin
+        assert [t["name"] for t in answer.json()["value"]] == ["local"]
