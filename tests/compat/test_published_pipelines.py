@@ -142,6 +142,10 @@ def test_pipeline_endpoint_versions_default_and_submit(src: Path, pws: Workspace
     )
     with pytest.raises(ValueError, match="already exists"):
         PipelineEndpoint.publish(pws, name="trainer", description=None, pipeline=v0)
+    from_pipeline = PipelineEndpoint.publish(pws, name="direct", description="from a Pipeline", pipeline=_pipeline(pws))
+    published = from_pipeline.get_pipeline()
+    assert (published.name, published.description, published.status) == ("direct", "from a Pipeline", "Active")
+    from_pipeline.disable()
 
     (src / "src" / "train.py").write_text(script("train2", "import sys\nprint('v2 lr=' + sys.argv[2])\n"))
     v1 = _pipeline(pws).publish(name="v1")
@@ -180,7 +184,7 @@ def test_pipeline_endpoint_versions_default_and_submit(src: Path, pws: Workspace
     endpoint.disable()
     with pytest.raises(ValueError, match="must be Active"):
         endpoint.submit("ep")
-    assert PipelineEndpoint.list(pws) == [] and len(PipelineEndpoint.list(pws, active_only=False)) == 1
+    assert PipelineEndpoint.list(pws) == [] and len(PipelineEndpoint.list(pws, active_only=False)) == 2
     endpoint.enable()
     endpoint.archive()
     assert endpoint.status == "Disabled" and endpoint.name != "renamed"
