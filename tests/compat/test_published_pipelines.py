@@ -88,7 +88,7 @@ def test_get_list_enable_disable(src: Path, pws: Workspace) -> None:
     second = _pipeline(pws).publish(name="b", continue_on_step_failure=True)
     assert [p.name for p in PublishedPipeline.list(pws)] == ["a", "b"]
     assert PublishedPipeline.get(pws, second.id).continue_on_step_failure is True
-    assert first.description == "training"  # the pipeline's own description by default
+    assert first.description is None  # as in SDK v1: only what publish() is given
 
     first.disable()
     assert first.status == "Disabled" and PublishedPipeline.get(pws, first.id).status == "Disabled"
