@@ -27,9 +27,9 @@ class DataType:
         return "int"
 
     @staticmethod
-    def to_float(decimal_mark: str = "dot") -> str:
-        """A floating-point column; only ``decimal_mark='dot'`` is supported."""
-        if decimal_mark != "dot":
+    def to_float(decimal_mark: str = ".") -> str:
+        """A floating-point column; only a dot decimal mark (SDK v1's default ``'.'``, or ``'dot'``) is supported."""
+        if decimal_mark not in (".", "dot"):
             raise NotSupportedError(
                 f"DataType.to_float(decimal_mark={decimal_mark!r}) is not supported by Headwater.",
                 hint="Read the column as DataType.to_string() and convert it in pandas.",

@@ -180,6 +180,7 @@ MODULES: dict[str, dict[str, str]] = {
         "DockerConfiguration": _H,
         "RunConfiguration": _H,
         "AmlComputeConfiguration": "headwater.sdk.runconfig:AmlComputeConfiguration",
+        "Dataset": "headwater.sdk.dataset_types:RunConfigDataset",
         **_unsupported(
             "Data",
             "DataLocation",

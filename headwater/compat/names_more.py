@@ -167,7 +167,10 @@ SPECS: dict[str, str] = {
     "AbstractAzureStorageDatastore": "headwater.sdk.datastore:_AzureStorageDatastore",
     "ComputeTargetProvisioningConfiguration": f"{_CONFIG}:ProvisioningConfiguration",
     "ScaleSettings": f"{_CONFIG}:ScaleSettings",
-    "PromoteHeadersBehavior": "headwater.compat.dataset_types:PromoteHeadersBehavior",
+    "PromoteHeadersBehavior": "headwater.sdk.dataset_types:PromoteHeadersBehavior",
+    "FileEncoding": "headwater.sdk.dataset_types:FileEncoding",
+    "SkipLinesBehavior": "headwater.sdk.dataset_types:SkipLinesBehavior",
+    "HistogramCompareMethod": "headwater.sdk.dataset_types:HistogramCompareMethod",
     "PipelineIdVersion": "headwater.sdk.pipeline_endpoint:PipelineIdVersion",
     "PipelineVersion": "headwater.sdk.pipeline_endpoint:PipelineVersion",
 }

@@ -301,11 +301,20 @@ def _uniform(n: int, seed: int) -> list[float]:
     return [rng.random() for _ in range(n)]
 
 
-def apply_file_transformations(files: list[DatasetFile], transformations: list[dict[str, Any]]) -> list[DatasetFile]:
-    """Apply take / skip / take_sample / random_split, in order, to a file list."""
+def apply_file_transformations(
+    files: list[DatasetFile], transformations: list[dict[str, Any]], access: DataAccess | None = None
+) -> list[DatasetFile]:
+    """Apply take / skip / take_sample / random_split / filter_files, in order, to a file list.
+
+    ``filter_files`` (``FileDataset.filter``) on sizes or times needs ``access`` to stat the files.
+    """
     for t in transformations:
         op = t["op"]
-        if op == "take":
+        if op == "filter_files":
+            from headwater.data.file_filter import filter_files
+
+            files = filter_files(files, t["expression"], access)
+        elif op == "take":
             files = files[: t["count"]]
         elif op == "skip":
             files = files[t["count"] :]

@@ -71,7 +71,7 @@ def dataset_digest(record: dict[str, Any], access: DataAccess) -> str:
     definition = record["definition"]
     files = resolve(definition.get("sources", []), access).files
     if record.get("kind") == "file":
-        files = apply_file_transformations(files, definition.get("transformations", []))
+        files = apply_file_transformations(files, definition.get("transformations", []), access)
     return dict_hash({"kind": record.get("kind"), "definition": definition, "files": access.digests(files)})
 
 
@@ -248,7 +248,7 @@ class InputResolver:
         assert r.dataset is not None
         definition = r.dataset["definition"]
         files = resolve(definition.get("sources", []), self.access).files
-        return apply_file_transformations(files, definition.get("transformations", []))
+        return apply_file_transformations(files, definition.get("transformations", []), self.access)
 
     def _download(self, files: list[DatasetFile], dest: Path) -> None:
         """Copy the files under ``dest`` by their display paths, each datastore's in parallel."""

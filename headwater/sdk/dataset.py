@@ -23,7 +23,7 @@ import json
 import os
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -46,9 +46,14 @@ from headwater.data.files import (
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.plan.digests import tree_digest
 from headwater.sdk.consumption import DatasetConsumptionConfig
+from headwater.sdk.dataset_changes import _Baseline, _columns, _empty_definition, not_found
 from headwater.sdk.dataset_expr import ColumnReference, Expression
 from headwater.sdk.dataset_factory import FileDatasetFactory, TabularDatasetFactory
+from headwater.sdk.dataset_file_more import FileMembers
+from headwater.sdk.dataset_legacy import LegacyDatasetMembers
 from headwater.sdk.dataset_mount import MountContext, download_files, report_missing
+from headwater.sdk.dataset_registry import RegistryMembers
+from headwater.sdk.dataset_tabular_more import TabularMembers
 from headwater.store.records import DatasetRecord
 
 if TYPE_CHECKING:
@@ -84,31 +89,33 @@ class DatasetDataChangedWarning(UserWarning):
         return (type(self), (self.name, self.version, self.changes))
 
 
-@dataclass(frozen=True)
-class _Baseline:
-    """What a registered version recorded: the reference for ``data_changed()``."""
-
-    name: str | None
-    version: int | None
-    kind: str
-    definition: dict[str, Any]
-    file_digests: dict[str, str]
-
-
-class AbstractDataset:
+class AbstractDataset(RegistryMembers):
     """What File and Tabular datasets share: identity, registration, lookup, sampling, inputs."""
 
     _KIND: ClassVar[str] = ""
+    File = FileDatasetFactory
+    Tabular = TabularDatasetFactory
 
     def __init__(
         self,
-        definition: dict[str, Any],
-        *,
+        definition: dict[str, Any] | None = None,
         workspace: Workspace | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        *,
         record: DatasetRecord | None = None,
         baseline: _Baseline | None = None,
     ) -> None:
-        self._definition = definition
+        """SDK v1's ``Dataset(definition, workspace, name, id)``: with only a workspace and a name or id, that
+        registered dataset (the factories ``Dataset.File``/``Dataset.Tabular`` are the usual way)."""
+        if definition is None and record is None and workspace is not None and (name or id):
+            found = (
+                AbstractDataset.get_by_id(workspace, id) if id else AbstractDataset.get_by_name(workspace, str(name))
+            )
+            definition, record, baseline = found._definition, found._record, found._baseline
+        if isinstance(definition, AbstractDataset):
+            definition = copy.deepcopy(definition._definition)
+        self._definition: dict[str, Any] = definition if definition is not None else _empty_definition()
         self._workspace = workspace
         self._record = record
         self._baseline = baseline
@@ -215,22 +222,7 @@ class AbstractDataset:
             record = store.get_dataset(name, number)
         if record is not None:
             return AbstractDataset._from_record(workspace, record)
-        where = f"workspace {workspace.name!r}"
-        versions = [r.version for r in store.list_dataset_versions(name)]
-        if not versions:
-            raise NotFoundError(
-                "Dataset",
-                name,
-                where=where,
-                candidates=store.dataset_names(),
-                hint="Register it first: dataset.register(workspace, name).",
-            )
-        raise NotFoundError(
-            "Dataset version",
-            f"{name}:{version}",
-            where=where,
-            hint=f"Existing versions of {name!r}: {', '.join(map(str, versions))}; or use version='latest'.",
-        )
+        raise not_found(workspace, name, version)
 
     @staticmethod
     def get_by_id(workspace: Workspace, id: str, **kwargs: Any) -> Any:
@@ -380,25 +372,33 @@ def _resolve_definition(kind: str, definition: dict[str, Any], access: DataAcces
     res = resolve(definition["sources"], access)
     if kind != "file":
         return res
-    return Resolution(apply_file_transformations(res.files, definition.get("transformations", [])), res.missing)
+    return Resolution(apply_file_transformations(res.files, definition.get("transformations", []), access), res.missing)
 
 
-class Dataset(AbstractDataset):
-    """SDK v1's ``Dataset``: the factories (``Dataset.File``, ``Dataset.Tabular``) and lookups."""
+class Dataset(LegacyDatasetMembers, AbstractDataset):  # type: ignore[misc]  # SDK v1 overrides register/update
+    """SDK v1's ``Dataset``: the factories (``Dataset.File``, ``Dataset.Tabular``), lookups, deprecated members."""
 
-    File = FileDatasetFactory
-    Tabular = TabularDatasetFactory
+    def __new__(
+        cls, definition: Any = None, workspace: Any = None, name: Any = None, id: Any = None, **kwargs: Any
+    ) -> Any:
+        if cls is not Dataset:
+            return super().__new__(cls)
+        if definition is None and workspace is not None and (name or id):
+            kind = (
+                AbstractDataset.get_by_id(workspace, id) if id else AbstractDataset.get_by_name(workspace, name)
+            )._KIND
+        else:
+            data = getattr(definition, "_definition", definition) or _empty_definition()
+            kind = "file" if data.get("reader", {}).get("type") == "files" else "tabular"
+        return super().__new__(FileDataset if kind == "file" else TabularDataset)
 
-    class Scenario:
-        """SDK v1's ``Dataset.Scenario``: what a dataset is used for (``Run.log_dataset`` style tags)."""
 
-        TRAINING, VALIDATION, INFERENCING = "training", "validation", "inferencing"
-
-
-class FileDataset(Dataset):
+class FileDataset(FileMembers, Dataset):
     """Files on datastores or at URLs, delivered as paths (download, mount) to code that reads them."""
 
     _KIND = "file"
+    register = AbstractDataset.register  # type: ignore[assignment]  # SDK v1: AbstractDataset's, not Dataset's
+    update = RegistryMembers.update  # type: ignore[assignment]
 
     def to_path(self) -> list[str]:
         """The files' paths as they appear under a download or mount folder (``'/sub/a.csv'``)."""
@@ -442,10 +442,12 @@ class FileDataset(Dataset):
         return self.as_named_input(self._auto_input_name()).as_download(path_on_compute)
 
 
-class TabularDataset(Dataset):
+class TabularDataset(TabularMembers, Dataset):  # type: ignore[misc]  # SDK v1: its own get_profile
     """Rows read from delimited, Parquet or JSON-lines files, delivered as a pandas DataFrame."""
 
     _KIND = "tabular"
+    register = AbstractDataset.register  # type: ignore[assignment]  # SDK v1: AbstractDataset's, not Dataset's
+    update = RegistryMembers.update  # type: ignore[assignment]
 
     def to_pandas_dataframe(self, on_error: str = "null", out_of_range_datetime: str = "null") -> pd.DataFrame:
         """Read every file, concatenate, apply column types and transformations.
@@ -491,10 +493,3 @@ class TabularDataset(Dataset):
         if not isinstance(expression, Expression):
             raise DatasetArgumentError(f"filter() takes an expression such as ds['col'] > 5, got {expression!r}.")
         return self._derive({"op": "filter", "expression": copy.deepcopy(expression.to_json())})
-
-
-def _columns(columns: str | list[str]) -> list[str]:
-    names = [columns] if isinstance(columns, str) else list(columns)
-    if not names or not all(isinstance(c, str) for c in names):
-        raise DatasetArgumentError(f"Expected column names (strings), got {columns!r}.")
-    return names

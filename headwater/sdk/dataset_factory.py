@@ -18,7 +18,7 @@ from headwater.data.definition import (
     python_encoding,
 )
 from headwater.data.files import DataAccess, describe_source, resolve
-from headwater.errors import DataAccessError
+from headwater.errors import DataAccessError, NotSupportedError
 
 if TYPE_CHECKING:
     from headwater.sdk.dataset import FileDataset, TabularDataset
@@ -84,6 +84,26 @@ class FileDatasetFactory:
         if validate:
             _validate(definition, workspace)
         return FileDataset(definition, workspace=workspace)
+
+    @staticmethod
+    def upload_directory(
+        src_dir: Any, target: Any, pattern: str | None = None, overwrite: bool = False, show_progress: bool = True
+    ) -> FileDataset:
+        """Upload a local folder to ``target`` and return a FileDataset of the uploaded files.
+
+        ``target``: a Datastore, a DataPath or ``(datastore, 'folder')``. ``pattern`` keeps the files
+        whose absolute path matches it (``fnmatch``, e.g. ``'*.csv'``), as in SDK v1. Files that exist
+        on the datastore are skipped unless ``overwrite``.
+        """
+        from headwater.sdk.dataset_writes import console, parse_target, upload_folder
+
+        say = console(show_progress)
+        say("Validating arguments.")
+        datastore, relative = parse_target(target)
+        say("Arguments validated.")
+        upload_folder(src_dir, datastore, relative, pattern=pattern, overwrite=overwrite, show_progress=show_progress)
+        say("Creating new dataset")
+        return FileDatasetFactory.from_files((datastore, relative or "/"))
 
 
 class TabularDatasetFactory:
@@ -173,3 +193,93 @@ class TabularDatasetFactory:
             "encoding": encoding,
         }
         return TabularDatasetFactory._make(path, reader, partition_format, validate)
+
+    @staticmethod
+    def register_pandas_dataframe(
+        dataframe: Any,
+        target: Any,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+        show_progress: bool = True,
+        row_group_size: int | None = None,
+        make_target_path_unique: bool = True,
+    ) -> TabularDataset:
+        """Write ``dataframe`` as Parquet under ``target`` and register a TabularDataset of it under ``name``.
+
+        ``target``: a Datastore (its ``managed-dataset`` folder), a DataPath or ``(datastore, 'folder')``.
+        With ``make_target_path_unique`` (SDK v1's default) the file goes to a new ``<uuid>`` subfolder,
+        so earlier versions keep their data; otherwise ``dataframe.parquet`` in the folder is replaced.
+        A new version is registered when ``name`` exists. The index is not written (as in SDK v1).
+        """
+        import pandas as pd
+
+        from headwater.sdk.dataset_writes import console, parse_target, unique_folder, write_frames
+
+        say = console(show_progress)
+        say("Validating arguments.")
+        if not isinstance(dataframe, pd.DataFrame):
+            raise DatasetArgumentError(f"dataframe must be a pandas DataFrame, got {type(dataframe).__name__}.")
+        if not isinstance(name, str) or not name.strip():
+            raise DatasetArgumentError(f"Invalid dataset name {name!r}.", hint="Use a non-empty string.")
+        datastore, relative = parse_target(target, managed=True)
+        say("Arguments validated.")
+        folder = unique_folder(relative, make_target_path_unique)
+        frame = dataframe.reset_index(drop=True)
+        frame.columns = [str(c) for c in frame.columns]
+        write_frames(
+            {"dataframe.parquet": frame},
+            datastore,
+            folder,
+            file_format="parquet",
+            row_group_size=row_group_size,
+            show_progress=show_progress,
+        )
+        say("Successfully uploaded file to datastore.")
+        say("Creating and registering a new dataset.")
+        dataset = TabularDatasetFactory.from_parquet_files((datastore, f"{folder}/dataframe.parquet"))
+        registered = dataset.register(
+            datastore.workspace, name, description=description, tags=tags, create_new_version=True
+        )
+        say("Successfully created and registered a new dataset.")
+        return registered
+
+    @staticmethod
+    def register_spark_dataframe(
+        dataframe: Any,
+        target: Any,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+        show_progress: bool = True,
+    ) -> TabularDataset:
+        """Not supported: Headwater has no Spark; convert with ``dataframe.toPandas()`` first."""
+        raise NotSupportedError(
+            "TabularDatasetFactory.register_spark_dataframe is not supported: Headwater runs no Spark.",
+            hint="Convert it (dataframe.toPandas()) and use Dataset.Tabular.register_pandas_dataframe(...).",
+        )
+
+    @staticmethod
+    def register_dask_dataframe(
+        dataframe: Any,
+        target: Any,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+        show_progress: bool = True,
+    ) -> TabularDataset:
+        """Not supported: compute the frame (``dataframe.compute()``) and register the pandas result."""
+        raise NotSupportedError(
+            "TabularDatasetFactory.register_dask_dataframe is not supported: Headwater does not use Dask.",
+            hint="Compute it (dataframe.compute()) and use Dataset.Tabular.register_pandas_dataframe(...).",
+        )
+
+    @staticmethod
+    def from_sql_query(query: Any, validate: bool = True, set_column_types: Any = None, query_timeout: int = 30) -> Any:
+        """Not supported: SQL datastores (Azure SQL, PostgreSQL, MySQL) are Azure services."""
+        raise NotSupportedError(
+            "TabularDatasetFactory.from_sql_query is not supported: Headwater has no SQL datastores.",
+            hint="Export the query result to CSV or Parquet files (pandas.read_sql(...).to_parquet(...)), "
+            "upload them to a datastore and use Dataset.Tabular.from_parquet_files(...), or "
+            "Dataset.Tabular.register_pandas_dataframe(pandas.read_sql(...), target, name).",
+        )

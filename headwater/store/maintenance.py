@@ -20,18 +20,25 @@ __all__ = ["TABLES", "backup_sqlite", "sqlite_integrity_problems"]
 #: The tables Headwater's schema (at its head revision) has; a test keeps this in step with Alembic's.
 TABLES = (
     "alembic_version",
+    "api_tokens",
     "compute_targets",
     "datasets",
     "datastores",
     "environments",
     "experiments",
+    "leases",
     "meta",
     "metrics",
+    "pipeline_drafts",
+    "pipeline_endpoint_versions",
+    "pipeline_endpoints",
     "pipelines",
     "run_outputs",
     "run_properties",
     "run_tags",
     "runs",
+    "schedule_fires",
+    "schedules",
     "snapshots",
 )
 

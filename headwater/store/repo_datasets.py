@@ -158,6 +158,20 @@ class DatasetQueries(RepoBase):
     def dataset_names(self) -> list[str]:
         return sorted(r[0] for r in self._all("SELECT DISTINCT name FROM datasets WHERE name IS NOT NULL"))
 
+    def update_dataset_metadata(
+        self, dataset_id: str, *, description: str | None, tags: dict[str, Any]
+    ) -> DatasetRecord | None:
+        """Set a registered version's description and tags (SDK v1's ``update``/``add_tags``); the new record."""
+        self._exec(
+            "UPDATE datasets SET description = ?, tags = ? WHERE id = ?",
+            (description, dumps(as_stored(dict(tags))), dataset_id),
+        )
+        return self.get_dataset_by_id(dataset_id)
+
+    def unregister_dataset(self, name: str) -> int:
+        """Unregister every version of ``name``: the rows stay (runs that used them still find them by id)."""
+        return self._exec("UPDATE datasets SET name = NULL, version = NULL WHERE name = ?", (name,))
+
     # -- environments --------------------------------------------------------------------------
 
     def register_environment(self, name: str, definition: dict[str, Any], digest: str) -> EnvironmentRecord:

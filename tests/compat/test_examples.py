@@ -37,6 +37,7 @@ SCRIPTS = {
     "tabular_dataset": "pipeline.py",
     "promoted_intermediate_data": "pipeline.py",
     "interactive_logging": "train_within_notebook.py",
+    "dataframe_datasets": "pipeline.py",
     "publish_rest": "publish_and_post.py",
 }
 
@@ -243,6 +244,19 @@ def test_the_tabular_dataset_example(tmp_path: Path, headwater_home: Path, works
     assert step.get_metrics()["passengers"] == 300
     (consumed,) = step.get_details()["inputDatasets"]
     assert consumed["dataset"]["id"] == Dataset.get_by_name(ws, "titanic_ds", version=1).id
+
+
+def test_the_dataframe_datasets_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("dataframe_datasets", tmp_path, headwater_home)
+    assert "registered daily_sales version 1 rows 60" in out
+    assert "february rows 29 timestamp day" in out
+    assert "partitions ['north', 'south']" in out
+    assert "notes ['/a.txt', '/b.txt'] long ['/b.txt']" in out
+    assert "february units 616 notes read 1" in out
+    ws = workspace_of("dataframe-datasets-ws")
+    sales = Dataset.get_by_name(ws, "daily_sales")
+    assert sales.tags == {"source": "pandas"} and sales.description == "units sold per store and day"
+    assert Dataset.get_by_name(ws, "sales_by_store").partition_keys == ["store"]
 
 
 # -- the seed example under plain `python` of another environment -------------------------------
