@@ -92,7 +92,7 @@ MODULES: dict[str, dict[str, str]] = {
     "azureml": {},
     "azureml.core": {
         "ComputeTarget": _H,
-        "ContainerRegistry": _N,
+        "ContainerRegistry": "headwater.compat.config_holders:ContainerRegistry",
         "Dataset": _H,
         "Datastore": _H,
         "Environment": _H,
@@ -180,11 +180,12 @@ MODULES: dict[str, dict[str, str]] = {
         "DockerConfiguration": _H,
         "RunConfiguration": _H,
         "AmlComputeConfiguration": "headwater.sdk.runconfig:AmlComputeConfiguration",
-        "Dataset": "headwater.sdk.dataset_types:RunConfigDataset",
+        "DataPath": "headwater.compat.config_holders:RunConfigDataPath",
+        "DataReferenceConfiguration": "headwater.sdk.data_reference:DataReferenceConfiguration",
+        "Dataset": "headwater.compat.config_holders:RunConfigDataset",
         **_unsupported(
             "Data",
             "DataLocation",
-            "DataReferenceConfiguration",
             "HdiConfiguration",
             "HistoryConfiguration",
             "MpiConfiguration",
@@ -243,7 +244,7 @@ MODULES: dict[str, dict[str, str]] = {
         "TrainingException": f"{_EXC}:TrainingException",
         "UserErrorException": "headwater:HeadwaterError",
         "WebserviceException": f"{_EXC}:WebserviceException",
-        "WorkspaceException": "headwater:NotFoundError",
+        "WorkspaceException": "headwater.errors:WorkspaceException",
         "WorkspacePrivateEndpointException": f"{_EXC}:WorkspacePrivateEndpointException",
     },
     "azureml.pipeline": {},
@@ -350,7 +351,6 @@ _RUNCONFIG_DATA = "Pass data to a step as inputs or arguments instead of RunConf
 
 INSTEAD: dict[str, str] = {
     # azureml.core
-    "ContainerRegistry": _NO_IMAGES,
     "Image": _DEPLOY,
     "InferenceConfig": _DEPLOY,
     "Keyvault": "Headwater has no key vault: read secrets from environment variables or your own secret store.",
@@ -383,7 +383,6 @@ INSTEAD: dict[str, str] = {
     # azureml.core.runconfig, azureml.core.environment
     "Data": _RUNCONFIG_DATA,
     "DataLocation": _RUNCONFIG_DATA,
-    "DataReferenceConfiguration": _RUNCONFIG_DATA,
     "OutputData": _RUNCONFIG_DATA,
     "HdiConfiguration": _AZURE_ONLY,
     "HistoryConfiguration": "Run history is always kept: remove the setting.",
@@ -455,6 +454,7 @@ COMPAT_NOTES: dict[str, str] = {
     _EXC: "an exception class Headwater never raises (catching it is harmless)",
     "headwater.compat.data_type": "column type names for `set_column_types`",
     "headwater.compat.names": "a constant",
+    "headwater.compat.config_holders": "a plain settings holder: kept, not acted on",
     "headwater.compat.widgets": "a text progress view: `show()` prints the run's step table",
 }
 
