@@ -23,6 +23,7 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.routes_health",
     "headwater.server.routes_runs",
     "headwater.server.routes_tokens",
+    "headwater.server.routes_submit",
 )
 
 _DESCRIPTION = """\
