@@ -36,6 +36,7 @@ from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
 from headwater.store.repo_runs import RunQueries
+from headwater.store.repo_schedules import ScheduleQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
 __all__ = ["MetadataStore", "sqlite_url"]
@@ -55,7 +56,7 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries):
+class MetadataStore(DatasetQueries, RunQueries, ScheduleQueries):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store

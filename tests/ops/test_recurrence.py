@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,8 @@ from headwater.ops.recurrence import Recurrence, RecurrenceError, iana_zone, mak
 LA = "Pacific Standard Time"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,9 @@ def utc(*args: int) -> datetime:
         ),
     ],
 )
-def test_invalid_recurrences_fail_with_sdk_v1_messages_naming_the_field(kwargs, message, field) -> None:
+def test_invalid_recurrences_fail_with_sdk_v1_messages_naming_the_field(
+    kwargs: dict[str, Any], message: str, field: str
+) -> None:
     with pytest.raises(ValueError, match=message) as info:
         make_recurrence(**kwargs)
     assert isinstance(info.value, RecurrenceError)

@@ -1,0 +1,192 @@
+"""Firing schedules: one :func:`tick` looks at every active schedule and fires what is due.
+
+A recurrence schedule is due when one of its occurrences (:mod:`headwater.ops.recurrence`) lies
+after its last fired occurrence (or its creation) and at or before ``now``. When several are
+(the scheduler was down), only the latest fires, once, and its fire is marked late; so is an
+occurrence fired more than :data:`LATE_AFTER` after its due time.
+
+A datastore trigger polls the files directly under ``path_on_datastore`` (not its subfolders, as
+in SDK v1) every ``polling_interval`` minutes and fires once per file added or changed since the
+last poll, by content digest (:mod:`headwater.plan.digests`): a re-upload of identical bytes does
+not fire, and the changed path goes to the DataPath parameter ``data_path_parameter_name``. The
+digests seen are kept in the schedule's state; the first ones are taken when it is created
+(:func:`create_schedule`), so files changed before the first poll fire too.
+
+Every fire is recorded FIRST (unique per schedule and occurrence, see
+:meth:`~headwater.store.repo_schedules.ScheduleQueries.record_fire`) and submitted only by the
+scheduler whose record won; the fire then records the run id or the error. ``submit`` is
+:func:`headwater.ops.publish.submit_published`'s signature (injected by tests and the server).
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from headwater.errors import HeadwaterError, NotFoundError
+from headwater.ops.recurrence import Recurrence, occurrences
+from headwater.store.repo_schedules import FireRecord, ScheduleRecord
+
+__all__ = ["LATE_AFTER", "SubmitFn", "create_schedule", "due_occurrences", "tick"]
+
+log = logging.getLogger(__name__)
+
+#: A fire this long after its due time is marked late (it was missed while no scheduler ran).
+LATE_AFTER = timedelta(seconds=60)
+
+#: ``submit(store, ws_folder, pipeline_id, *, experiment_name, parameter_assignments,
+#: data_path_assignments=None, continue_on_step_failure=None, description=None, tags=None) -> run id``
+SubmitFn = Callable[..., str]
+
+
+def _parse(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _key(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def create_schedule(store: Any, ws_folder: Path, record: ScheduleRecord) -> ScheduleRecord:
+    """Store ``record``; a datastore trigger first takes the digests of the files it watches, so
+    only later additions and changes fire."""
+    if record.datastore is not None:
+        digests = _watched_digests(store, ws_folder, record)
+        record = ScheduleRecord(**{**record.__dict__, "state": {**record.state, "digests": digests, "version": 0}})
+    return store.create_schedule(record)
+
+
+def due_occurrences(record: ScheduleRecord, last_due: datetime | None, now: datetime) -> list[datetime]:
+    """The occurrences of a recurrence schedule due at ``now`` and not fired yet (oldest first)."""
+    assert record.recurrence is not None
+    rec = Recurrence.from_dict(record.recurrence)
+    created = _parse(record.created_at)
+    due = occurrences(rec, created_at=created, after=last_due, until=now, since=last_due)
+    floor = created.replace(microsecond=0)
+    return [at for at in due if at >= floor]
+
+
+def tick(
+    store: Any, ws_folder: Path, now: datetime, holder: str | None = None, submit: SubmitFn | None = None
+) -> list[FireRecord]:
+    """Fire every active schedule that is due at ``now``; returns the fires this call recorded."""
+    if submit is None:
+        from headwater.ops.publish import submit_published
+
+        submit = submit_published
+    fired: list[FireRecord] = []
+    for record in store.list_schedules(active_only=True):
+        try:
+            if record.recurrence is not None:
+                fired.extend(_tick_recurrence(store, ws_folder, record, now, holder, submit))
+            elif record.datastore is not None:
+                fired.extend(_tick_trigger(store, ws_folder, record, now, holder, submit))
+        except Exception:  # one broken schedule must not stop the others
+            log.exception("Schedule %r (%s) could not be checked", record.name, record.id)
+    return fired
+
+
+def _tick_recurrence(
+    store: Any, ws_folder: Path, record: ScheduleRecord, now: datetime, holder: str | None, submit: SubmitFn
+) -> list[FireRecord]:
+    last = store.last_due_fire(record.id)
+    due = due_occurrences(record, None if last is None else _parse(last.due_at), now)
+    if not due:
+        return []
+    at = due[-1]
+    late = len(due) > 1 or now - at > LATE_AFTER
+    fire = store.record_fire(record.id, _key(at), due_at=_key(at), late=late, holder=holder)
+    if fire is None:
+        return []  # another scheduler recorded it first: it submits, not us
+    _submit(store, ws_folder, record, fire, submit, data_path=None)
+    return [fire]
+
+
+def _tick_trigger(
+    store: Any, ws_folder: Path, record: ScheduleRecord, now: datetime, holder: str | None, submit: SubmitFn
+) -> list[FireRecord]:
+    state = dict(record.state)
+    last_poll = state.get("last_poll")
+    interval = timedelta(minutes=record.polling_interval or 0)
+    if last_poll is not None and now < _parse(last_poll) + interval:
+        return []
+    digests = _watched_digests(store, ws_folder, record)
+    seen: dict[str, str] = state.get("digests") or {}
+    version = int(state.get("version", 0))
+    changed = sorted(rel for rel, digest in digests.items() if seen.get(rel) != digest)
+    fired = []
+    for rel in changed:
+        # The key is the same for every scheduler that saw this state: only one records it.
+        fire = store.record_fire(record.id, f"{version}:{rel}:{digests[rel]}", due_at=None, holder=holder)
+        if fire is not None:
+            _submit(store, ws_folder, record, fire, submit, data_path=rel)
+            fired.append(fire)
+    state.update(last_poll=_key(now), digests=digests, version=version + (1 if changed else 0))
+    store.set_schedule_state(record.id, state)
+    return fired
+
+
+def _watched_digests(store: Any, ws_folder: Path, record: ScheduleRecord) -> dict[str, str]:
+    """``{relative path: digest}`` of the files directly in the watched folder of the datastore."""
+    from headwater.plan.digests import digest_files, open_digest_cache, workspace_cache_path
+    from headwater.store.datastores import backend_for, normalize_relative
+
+    assert record.datastore is not None
+    ds = store.get_datastore(record.datastore)
+    if ds is None:
+        raise NotFoundError("Datastore", record.datastore, where=f"the workspace (schedule {record.name!r})")
+    backend = backend_for(ds, Path(ws_folder))
+    try:
+        folder = normalize_relative(
+            (record.path_on_datastore or "").lstrip("/") or None, root=backend.root, datastore=ds.name
+        )
+        files = [rel for rel in backend.list_files(folder or None) if posixpath.dirname(rel) == folder]
+        with open_digest_cache(workspace_cache_path(ws_folder)) as cache:
+            return digest_files(backend, files, cache)
+    finally:
+        backend.close()
+
+
+def _submit(
+    store: Any,
+    ws_folder: Path,
+    record: ScheduleRecord,
+    fire: FireRecord,
+    submit: SubmitFn,
+    *,
+    data_path: str | None,
+) -> None:
+    """Submit the fire's run and record its id, or the error (the fire stays recorded either way)."""
+    try:
+        pipeline_id = record.pipeline_id
+        if pipeline_id is None:
+            from headwater.ops.publish import resolve_endpoint
+
+            pipeline_id = resolve_endpoint(store, endpoint_id=record.pipeline_endpoint_id)
+        data_paths = None
+        if data_path is not None and record.data_path_parameter_name:
+            data_paths = {
+                record.data_path_parameter_name: {"DataStoreName": record.datastore, "RelativePath": data_path}
+            }
+        run_id = submit(
+            store,
+            ws_folder,
+            pipeline_id,
+            experiment_name=record.experiment_name,
+            parameter_assignments=dict(record.pipeline_parameters),
+            data_path_assignments=data_paths,
+            continue_on_step_failure=record.continue_on_step_failure,
+            description=f"Schedule {record.name!r}",
+            tags={"azureml.schedule_id": record.id},
+        )
+    except Exception as exc:
+        text = str(exc) if isinstance(exc, HeadwaterError) else f"{type(exc).__name__}: {exc}"
+        log.warning("Schedule %r could not submit occurrence %s: %s", record.name, fire.occurrence, text)
+        store.finish_fire(fire.id, error=text)
+        return
+    store.finish_fire(fire.id, run_id=run_id)
