@@ -11,6 +11,10 @@
       environments/<digest>/             built step environments
       environments/.headwater-runtime/   a link to the installed package, for built environments
       locks/outputs/<digest>.lock        leases on fixed output destinations
+      locks/server.start.lock            held while a process starts the workspace's server
+      locks/server.owner.lock            held by the running `headwater serve` for its whole life
+      server.json                        where the running `headwater serve` answers (no secret)
+      logs/server.log                    an autostarted server's output
       cache/digests.db                   the file-digest cache
       runs/<run id>/                     one folder per run: RunLayout
 
@@ -61,6 +65,10 @@ __all__ = [
     "RUNS_DIR",
     "RUNTIME_LINK_DIR",
     "SECRETS_FILE",
+    "SERVER_FILE",
+    "SERVER_LOG",
+    "SERVER_OWNER_LOCK",
+    "SERVER_START_LOCK",
     "SNAPSHOTS_DIR",
     "STAGING_DIR",
     "STD_LOG",
@@ -84,6 +92,11 @@ ENVIRONMENTS_DIR = "environments"
 RUNTIME_LINK_DIR = ".headwater-runtime"
 OUTPUT_LOCKS_DIR = ("locks", "outputs")
 DIGEST_CACHE = ("cache", "digests.db")
+#: The running server's record (url, pid, port ...; never a token).
+SERVER_FILE = "server.json"
+SERVER_LOG = ("logs", "server.log")
+SERVER_START_LOCK = ("locks", "server.start.lock")
+SERVER_OWNER_LOCK = ("locks", "server.owner.lock")
 
 # -- names inside a run folder ------------------------------------------------------------------------
 PLAN_FILE = "plan.json"
@@ -186,6 +199,26 @@ class WorkspaceLayout:
     @property
     def digest_cache(self) -> Path:
         return self.folder.joinpath(*DIGEST_CACHE)
+
+    @property
+    def server_file(self) -> Path:
+        """``server.json``: where the workspace's running ``headwater serve`` answers."""
+        return self.folder / SERVER_FILE
+
+    @property
+    def server_log(self) -> Path:
+        """The output of a server started in the background (autostarted)."""
+        return self.folder.joinpath(*SERVER_LOG)
+
+    @property
+    def server_start_lock(self) -> Path:
+        """Held while a process starts the server, so that concurrent starters start only one."""
+        return self.folder.joinpath(*SERVER_START_LOCK)
+
+    @property
+    def server_owner_lock(self) -> Path:
+        """Held by the running server for its whole life: free means no server runs."""
+        return self.folder.joinpath(*SERVER_OWNER_LOCK)
 
 
 class RunLayout:

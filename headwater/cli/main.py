@@ -24,6 +24,8 @@ from headwater.cli.datastore import datastore
 from headwater.cli.env import env
 from headwater.cli.gc import gc
 from headwater.cli.run import run
+from headwater.cli.serve import serve
+from headwater.cli.token import token
 from headwater.cli.workspace import workspace
 
 __all__ = ["CliState", "HeadwaterGroup", "cli", "main"]
@@ -96,6 +98,8 @@ cli.add_command(env)
 cli.add_command(compat)
 cli.add_command(compute)
 cli.add_command(gc)
+cli.add_command(serve)
+cli.add_command(token)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

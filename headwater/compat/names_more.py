@@ -168,6 +168,8 @@ SPECS: dict[str, str] = {
     "ComputeTargetProvisioningConfiguration": f"{_CONFIG}:ProvisioningConfiguration",
     "ScaleSettings": f"{_CONFIG}:ScaleSettings",
     "PromoteHeadersBehavior": "headwater.compat.dataset_types:PromoteHeadersBehavior",
+    "PipelineIdVersion": "headwater.sdk.pipeline_endpoint:PipelineIdVersion",
+    "PipelineVersion": "headwater.sdk.pipeline_endpoint:PipelineVersion",
 }
 
 _GRAPH = "SDK v1's internal pipeline-building classes: Headwater builds its graph from Pipeline(ws, steps=[...])."

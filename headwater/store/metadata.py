@@ -13,7 +13,8 @@ stays cheap.
   ``_transaction``) that the query groups rely on, and the JSON encoding of JSON columns;
 - :mod:`headwater.store.repo_datasets`: datasets, environments and compute targets;
 - :mod:`headwater.store.repo_runs`: experiments, runs, their properties, tags, metrics and
-  outputs, and snapshots.
+  outputs, and snapshots;
+- :mod:`headwater.store.repo_tokens`: API tokens (hashes only) and leases.
 
 Both databases must behave the same; ``tests/store/test_metadata_contract.py`` holds them to it.
 Lists ordered by name are sorted here, in code-point order, rather than by the database: a
@@ -35,8 +36,10 @@ from headwater.store.db import Connection, connect, redact_url, sqlite_fault, sq
 from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
+from headwater.store.repo_published import PublishedQueries
 from headwater.store.repo_runs import RunQueries
 from headwater.store.repo_schedules import ScheduleQueries
+from headwater.store.repo_tokens import TokenQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
 __all__ = ["MetadataStore", "sqlite_url"]
@@ -56,7 +59,7 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries, ScheduleQueries):
+class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, TokenQueries, ScheduleQueries):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store
