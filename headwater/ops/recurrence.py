@@ -38,6 +38,7 @@ __all__ = [
     "Recurrence",
     "RecurrenceError",
     "iana_zone",
+    "last_before",
     "local_text",
     "make_recurrence",
     "occurrences",
@@ -287,6 +288,21 @@ def occurrences(
         seen.add(at)
         out.append(at)
     return out[:limit] if limit is not None else out
+
+
+def last_before(rec: Recurrence, *, created_at: datetime, moment: datetime) -> datetime | None:
+    """An occurrence before ``moment`` (aware UTC; the last one, but for a wall time repeated by
+    a fall-back change), or None: a place from which :func:`occurrences` can restart
+    (``since=``) without iterating from an old start again. Iterates once, storing nothing."""
+    start = rec.start()
+    if start is None or start >= moment:
+        return None
+    zone = UTC if rec.frequency in ("Minute", "Hour") else rec.zone
+    rule = _rule(rec, start.astimezone(zone).replace(tzinfo=None))
+    cand = rule.before(moment.astimezone(zone).replace(tzinfo=None), inc=False)
+    while cand is not None and cand.replace(tzinfo=zone).astimezone(UTC) >= moment:
+        cand = rule.before(cand, inc=False)
+    return None if cand is None else cand.replace(tzinfo=zone).astimezone(UTC)
 
 
 def local_text(rec: Recurrence, at: datetime) -> str:

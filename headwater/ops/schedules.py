@@ -31,14 +31,14 @@ from headwater.errors import HeadwaterError, NotFoundError
 from headwater.ops.recurrence import Recurrence, occurrences
 from headwater.store.repo_schedules import FireRecord, ScheduleRecord
 
-__all__ = ["LATE_AFTER", "SubmitFn", "create_schedule", "due_occurrences", "tick"]
+__all__ = ["LATE_AFTER", "SubmitFn", "create_schedule", "due_occurrences", "next_due", "tick", "workspace_ref"]
 
 log = logging.getLogger(__name__)
 
 #: A fire this long after its due time is marked late (it was missed while no scheduler ran).
 LATE_AFTER = timedelta(seconds=60)
 
-#: ``submit(store, ws_folder, pipeline_id, *, experiment_name, parameter_assignments,
+#: ``submit(store, workspace_ref, pipeline_id, *, experiment_name, parameter_assignments,
 #: data_path_assignments=None, continue_on_step_failure=None, description=None, tags=None) -> run id``
 SubmitFn = Callable[..., str]
 
@@ -63,12 +63,48 @@ def create_schedule(store: Any, ws_folder: Path, record: ScheduleRecord) -> Sche
 
 def due_occurrences(record: ScheduleRecord, last_due: datetime | None, now: datetime) -> list[datetime]:
     """The occurrences of a recurrence schedule due at ``now`` and not fired yet (oldest first)."""
+    rec, created, since = _recurrence(record, last_due)
+    due = occurrences(rec, created_at=created, after=last_due, until=now, since=since)
+    floor = created.replace(microsecond=0)
+    return [at for at in due if at >= floor]
+
+
+# schedule id -> (its recurrence, an occurrence before its creation): where a schedule that never
+# fired restarts its rule, so an old start is iterated from once per process, not every round.
+_ANCHORS: dict[str, tuple[dict[str, Any], datetime | None]] = {}
+
+
+def _recurrence(record: ScheduleRecord, last_due: datetime | None) -> tuple[Recurrence, datetime, datetime | None]:
+    """The recurrence, the creation time and the ``since=`` for :func:`occurrences`."""
     assert record.recurrence is not None
     rec = Recurrence.from_dict(record.recurrence)
     created = _parse(record.created_at)
-    due = occurrences(rec, created_at=created, after=last_due, until=now, since=last_due)
-    floor = created.replace(microsecond=0)
-    return [at for at in due if at >= floor]
+    if last_due is not None:
+        return rec, created, last_due
+    known = _ANCHORS.get(record.id)
+    if known is None or known[0] != record.recurrence:
+        from headwater.ops.recurrence import last_before
+
+        known = (record.recurrence, last_before(rec, created_at=created, moment=created.replace(microsecond=0)))
+        _ANCHORS[record.id] = known
+    return rec, created, known[1]
+
+
+def next_due(store: Any, now: datetime) -> datetime | None:
+    """The earliest time after ``now`` when an active schedule is due (an occurrence, a trigger's
+    next poll), or None: the scheduler sleeps until then."""
+    times: list[datetime] = []
+    for record in store.list_schedules(active_only=True):
+        try:
+            if record.recurrence is not None:
+                last = store.last_due_fire(record.id)
+                rec, created, since = _recurrence(record, None if last is None else _parse(last.due_at))
+                times.extend(occurrences(rec, created_at=created, after=now, limit=1, since=since))
+            elif record.datastore is not None and record.state.get("last_poll"):
+                times.append(_parse(record.state["last_poll"]) + timedelta(minutes=record.polling_interval or 0))
+        except Exception:  # reported by tick
+            continue
+    return min(times, default=None)
 
 
 def tick(
@@ -152,6 +188,22 @@ def _watched_digests(store: Any, ws_folder: Path, record: ScheduleRecord) -> dic
         backend.close()
 
 
+def workspace_ref(ws_folder: Path, store: Any) -> Any:
+    """The :class:`~headwater.runtime.context.WorkspaceRef` of the workspace in ``ws_folder``."""
+    from headwater.ops.workspace_folder import workspace_info
+    from headwater.runtime.context import WorkspaceRef
+
+    info = workspace_info(ws_folder)
+    return WorkspaceRef(
+        name=info["name"],
+        folder=str(ws_folder),
+        metadata_url=store.url,
+        subscription_id=info.get("subscription_id") or "",
+        resource_group=info.get("resource_group") or "",
+        strict_python=bool(info.get("strict_python", False)),
+    )
+
+
 def _submit(
     store: Any,
     ws_folder: Path,
@@ -170,12 +222,10 @@ def _submit(
             pipeline_id = resolve_endpoint(store, endpoint_id=record.pipeline_endpoint_id)
         data_paths = None
         if data_path is not None and record.data_path_parameter_name:
-            data_paths = {
-                record.data_path_parameter_name: {"DataStoreName": record.datastore, "RelativePath": data_path}
-            }
+            data_paths = {record.data_path_parameter_name: (record.datastore, data_path)}
         run_id = submit(
             store,
-            ws_folder,
+            workspace_ref(ws_folder, store),
             pipeline_id,
             experiment_name=record.experiment_name,
             parameter_assignments=dict(record.pipeline_parameters),

@@ -164,3 +164,16 @@ def test_restarting_from_a_past_occurrence_gives_the_same_occurrences() -> None:
     assert occurrences(rec, created_at=created, after=utc(2027, 6, 1), until=utc(2027, 7, 1)) == [
         at for at in full if utc(2027, 6, 1) < at <= utc(2027, 7, 1)
     ]
+
+
+def test_last_before_gives_a_restart_point_with_the_same_later_occurrences() -> None:
+    from headwater.ops.recurrence import last_before
+
+    rec = make_recurrence("Day", 2, hours=[1, 13], minutes=[30], start_time="2027-01-01T00:00:00", time_zone=LA)
+    created, moment = utc(2026, 12, 1), utc(2027, 11, 7, 10)
+    anchor = last_before(rec, created_at=created, moment=moment)
+    full = occurrences(rec, created_at=created, until=utc(2027, 12, 1))
+    assert anchor is not None and anchor in full and anchor < moment
+    later = [at for at in full if at > anchor]
+    assert occurrences(rec, created_at=created, after=anchor, until=utc(2027, 12, 1), since=anchor) == later
+    assert last_before(rec, created_at=created, moment=utc(2026, 12, 31)) is None

@@ -25,8 +25,8 @@ class Submits:
         self.calls: list[dict[str, Any]] = []
         self.fail: Exception | None = None
 
-    def __call__(self, store: Any, ws_folder: Path, pipeline_id: str, **kw: Any) -> str:
-        self.calls.append({"pipeline_id": pipeline_id, **kw})
+    def __call__(self, store: Any, ref: Any, pipeline_id: str, **kw: Any) -> str:
+        self.calls.append({"pipeline_id": pipeline_id, "workspace": ref.name, **kw})
         if self.fail is not None:
             raise self.fail
         return f"run-{len(self.calls)}"
@@ -65,6 +65,7 @@ def test_a_due_occurrence_is_recorded_then_submitted_once(ws: Workspace) -> None
     assert [f.occurrence[11:16] for f in tick(store, ws.folder, T0 + timedelta(minutes=5), "a", submit)] == ["12:05"]
     assert submit.calls[0] == {
         "pipeline_id": "p1",
+        "workspace": "sched",
         "experiment_name": "exp",
         "parameter_assignments": {"alpha": 2},
         "data_path_assignments": None,
@@ -166,16 +167,14 @@ def test_a_datastore_trigger_fires_once_per_change_by_digest(ws: Workspace) -> N
     assert tick(store, ws.folder, T0 + timedelta(minutes=1), "a", submit) == []  # polled every 5 minutes
     fired = tick(store, ws.folder, T0 + timedelta(minutes=5), "a", submit)
     assert len(fired) == 1
-    assert submit.calls[-1]["data_path_assignments"] == {
-        "input_path": {"DataStoreName": "workspaceblobstore", "RelativePath": "incoming/new.csv"}
-    }
+    assert submit.calls[-1]["data_path_assignments"] == {"input_path": ("workspaceblobstore", "incoming/new.csv")}
 
     (root / "incoming" / "new.csv").unlink()
     (root / "incoming" / "new.csv").write_text("b\n")  # a re-upload of the same bytes
     assert tick(store, ws.folder, T0 + timedelta(minutes=10), "a", submit) == []
     (root / "incoming" / "old.csv").write_text("a changed\n")
     assert len(tick(store, ws.folder, T0 + timedelta(minutes=15), "a", submit)) == 1
-    assert submit.calls[-1]["data_path_assignments"]["input_path"]["RelativePath"] == "incoming/old.csv"
+    assert submit.calls[-1]["data_path_assignments"]["input_path"] == ("workspaceblobstore", "incoming/old.csv")
     (root / "incoming" / "old.csv").write_text("a\n")  # back to the first bytes: a change again
     assert len(tick(store, ws.folder, T0 + timedelta(minutes=20), "a", submit)) == 1
     assert len(submit.calls) == 3
