@@ -31,7 +31,17 @@ from headwater.errors import HeadwaterError, NotFoundError
 from headwater.ops.recurrence import Recurrence, occurrences
 from headwater.store.repo_schedules import FireRecord, ScheduleRecord
 
-__all__ = ["LATE_AFTER", "SubmitFn", "create_schedule", "due_occurrences", "next_due", "tick", "workspace_ref"]
+__all__ = [
+    "LATE_AFTER",
+    "SubmitFn",
+    "create_schedule",
+    "due_occurrences",
+    "next_due",
+    "split_assignments",
+    "tick",
+    "update_schedule",
+    "workspace_ref",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,35 @@ def create_schedule(store: Any, ws_folder: Path, record: ScheduleRecord) -> Sche
         digests = _watched_digests(store, ws_folder, record)
         record = ScheduleRecord(**{**record.__dict__, "state": {**record.state, "digests": digests, "version": 0}})
     return store.create_schedule(record)
+
+
+def update_schedule(store: Any, ws_folder: Path, schedule_id: str, **changes: Any) -> ScheduleRecord:
+    """Change a schedule's fields (None leaves one as it is); a trigger that now watches another
+    datastore or folder takes that folder's digests again (only later changes fire)."""
+    record = store.update_schedule(schedule_id, **changes)
+    if record.datastore is not None and (changes.get("datastore") or changes.get("path_on_datastore")):
+        digests = _watched_digests(store, ws_folder, record)
+        store.set_schedule_state(record.id, {**record.state, "digests": digests, "last_poll": None})
+        record = store.get_schedule(record.id)
+    return record
+
+
+def split_assignments(
+    parameters: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, tuple[str, str]], dict[str, str]]:
+    """A schedule's stored parameters as submit_published's plain values, DataPaths and datasets
+    (stored in SDK v1's REST shapes: ``{"DataStoreName", "RelativePath"}``, ``{"SavedDataSetReference": {"Id"}}``)."""
+    plain: dict[str, Any] = {}
+    paths: dict[str, tuple[str, str]] = {}
+    datasets: dict[str, str] = {}
+    for name, value in parameters.items():
+        if isinstance(value, dict) and "DataStoreName" in value:
+            paths[name] = (value["DataStoreName"], value.get("RelativePath") or "")
+        elif isinstance(value, dict) and "SavedDataSetReference" in value:
+            datasets[name] = value["SavedDataSetReference"]["Id"]
+        else:
+            plain[name] = value
+    return plain, paths, datasets
 
 
 def due_occurrences(record: ScheduleRecord, last_due: datetime | None, now: datetime) -> list[datetime]:
@@ -220,16 +259,18 @@ def _submit(
             from headwater.ops.publish import resolve_endpoint
 
             pipeline_id = resolve_endpoint(store, endpoint_id=record.pipeline_endpoint_id)
-        data_paths = None
+        plain, data_paths, datasets = split_assignments(record.pipeline_parameters)
         if data_path is not None and record.data_path_parameter_name:
-            data_paths = {record.data_path_parameter_name: (record.datastore, data_path)}
+            assert record.datastore is not None
+            data_paths[record.data_path_parameter_name] = (record.datastore, data_path)
         run_id = submit(
             store,
             workspace_ref(ws_folder, store),
             pipeline_id,
             experiment_name=record.experiment_name,
-            parameter_assignments=dict(record.pipeline_parameters),
-            data_path_assignments=data_paths,
+            parameter_assignments=plain,
+            data_path_assignments=data_paths or None,
+            dataset_assignments=datasets or None,
             continue_on_step_failure=record.continue_on_step_failure,
             description=f"Schedule {record.name!r}",
             tags={"azureml.schedule_id": record.id},

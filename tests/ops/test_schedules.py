@@ -69,6 +69,7 @@ def test_a_due_occurrence_is_recorded_then_submitted_once(ws: Workspace) -> None
         "experiment_name": "exp",
         "parameter_assignments": {"alpha": 2},
         "data_path_assignments": None,
+        "dataset_assignments": None,
         "continue_on_step_failure": None,
         "description": "Schedule 'every'",
         "tags": {"azureml.schedule_id": sched.id},
