@@ -129,6 +129,17 @@ def _recurrence(record: ScheduleRecord, last_due: datetime | None) -> tuple[Recu
     return rec, created, known[1]
 
 
+def upcoming(store: Any, record: ScheduleRecord, now: datetime, count: int) -> list[datetime]:
+    """The next ``count`` due times of a recurrence schedule after ``now`` (for display)."""
+    if record.recurrence is None or count <= 0:
+        return []
+    last = store.last_due_fire(record.id)
+    rec, created, since = _recurrence(record, None if last is None else _parse(last.due_at))
+    floor = created.replace(microsecond=0)
+    after = max(now, floor - timedelta(microseconds=1))
+    return occurrences(rec, created_at=created, after=after, limit=count, since=since)
+
+
 def next_due(store: Any, now: datetime) -> datetime | None:
     """The earliest time after ``now`` when an active schedule is due (an occurrence, a trigger's
     next poll), or None: the scheduler sleeps until then."""
