@@ -54,6 +54,7 @@ class SchedulerThread(threading.Thread):
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop_event = threading.Event()
         self.holding = False
+        self._held_until = 0.0  # monotonic time until which the lease surely is ours
 
     def run(self) -> None:
         from headwater.ops.schedules import next_due, tick
@@ -62,7 +63,7 @@ class SchedulerThread(threading.Thread):
             wait = self.interval
             try:
                 now = datetime.now(UTC)
-                self.holding = self.store.acquire_lease(LEASE, self.holder, LEASE_TTL, now=now)
+                self.holding = self._renew(now)
                 if self.holding:
                     tick(self.store, self.ws_folder, now, self.holder)
                     upcoming = next_due(self.store, datetime.now(UTC))
@@ -71,6 +72,20 @@ class SchedulerThread(threading.Thread):
             except Exception:  # the database went away for a moment ...: try again next round
                 log.exception("The scheduler's round failed")
             self._stop_event.wait(wait)
+
+    def _renew(self, now: datetime) -> bool:
+        """Take or renew the lease; a lease renewed less than a third of its life ago is not
+        written again (one database write every few seconds, not every round)."""
+        import time
+
+        if time.monotonic() < self._held_until - 2 * LEASE_TTL / 3:
+            return True
+        started = time.monotonic()
+        if self.store.acquire_lease(LEASE, self.holder, LEASE_TTL, now=now):
+            self._held_until = started + LEASE_TTL
+            return True
+        self._held_until = 0.0
+        return False
 
     def halt(self, timeout: float = 30.0) -> None:
         """Stop ticking, wait for the round in progress, give the lease up."""

@@ -195,3 +195,24 @@ def test_a_trigger_path_cannot_leave_the_datastore(ws: Workspace) -> None:
     )
     with pytest.raises(PathEscapeError):
         create_schedule(ws.metadata_store, ws.folder, record)
+
+
+def test_an_endpoint_schedule_runs_the_default_version_at_fire_time(ws: Workspace) -> None:
+    store, submit = ws.metadata_store, Submits()
+    store._exec(
+        "INSERT INTO pipelines (id, name, graph, published, created_at) VALUES ('p2', 'pub2', '{}', 1, ?)", (utcnow(),)
+    )
+    endpoint = store.create_pipeline_endpoint("ep", None, "p1")
+    record = ScheduleRecord(
+        id="",
+        name="ep-every",
+        experiment_name="exp",
+        pipeline_endpoint_id=endpoint.id,
+        recurrence=make_recurrence("Minute", 5).to_dict(),
+        created_at=T0.isoformat(),
+    )
+    create_schedule(store, ws.folder, record)
+    tick(store, ws.folder, T0, "a", submit)
+    store.add_endpoint_version(endpoint.id, "p2", make_default=True)
+    tick(store, ws.folder, T0 + timedelta(minutes=5), "a", submit)
+    assert [c["pipeline_id"] for c in submit.calls] == ["p1", "p2"]
