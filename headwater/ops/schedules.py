@@ -71,10 +71,18 @@ def create_schedule(store: Any, ws_folder: Path, record: ScheduleRecord) -> Sche
     return store.create_schedule(record)
 
 
-def update_schedule(store: Any, ws_folder: Path, schedule_id: str, **changes: Any) -> ScheduleRecord:
-    """Change a schedule's fields (None leaves one as it is); a trigger that now watches another
+def update_schedule(
+    store: Any, ws_folder: Path, schedule_id: str, *, now: datetime | None = None, **changes: Any
+) -> ScheduleRecord:
+    """Change a schedule's fields (None leaves one as it is). A new recurrence counts from ``now``
+    (default: the current time), as a new schedule would; a trigger that now watches another
     datastore or folder takes that folder's digests again (only later changes fire)."""
     record = store.update_schedule(schedule_id, **changes)
+    if changes.get("recurrence") is not None:
+        # Fires of the old recurrence are not occurrences of the new one: it counts from now.
+        since = _key(now or datetime.now(UTC))
+        store.set_schedule_state(record.id, {**record.state, "recurrence_from": since})
+        record = store.get_schedule(record.id)
     if record.datastore is not None and (changes.get("datastore") or changes.get("path_on_datastore")):
         digests = _watched_digests(store, ws_folder, record)
         store.set_schedule_state(record.id, {**record.state, "digests": digests, "last_poll": None})
@@ -110,21 +118,36 @@ def due_occurrences(record: ScheduleRecord, last_due: datetime | None, now: date
 
 # schedule id -> (its recurrence, an occurrence before its creation): where a schedule that never
 # fired restarts its rule, so an old start is iterated from once per process, not every round.
-_ANCHORS: dict[str, tuple[dict[str, Any], datetime | None]] = {}
+_ANCHORS: dict[str, tuple[tuple[dict[str, Any], datetime], datetime | None]] = {}
+
+
+def _origin(record: ScheduleRecord) -> datetime:
+    """When the schedule's recurrence began: its creation, or the update that last changed it."""
+    return _parse(record.state.get("recurrence_from") or record.created_at)
+
+
+def _last_due(store: Any, record: ScheduleRecord) -> datetime | None:
+    """The due time of the schedule's last fire under its current recurrence, or None."""
+    last = store.last_due_fire(record.id)
+    if last is None or last.due_at is None:
+        return None
+    due = _parse(last.due_at)
+    return due if due >= _origin(record).replace(microsecond=0) else None
 
 
 def _recurrence(record: ScheduleRecord, last_due: datetime | None) -> tuple[Recurrence, datetime, datetime | None]:
-    """The recurrence, the creation time and the ``since=`` for :func:`occurrences`."""
+    """The recurrence, when it began and the ``since=`` for :func:`occurrences`."""
     assert record.recurrence is not None
     rec = Recurrence.from_dict(record.recurrence)
-    created = _parse(record.created_at)
+    created = _origin(record)
     if last_due is not None:
         return rec, created, last_due
     known = _ANCHORS.get(record.id)
-    if known is None or known[0] != record.recurrence:
+    if known is None or known[0] != (record.recurrence, created):
         from headwater.ops.recurrence import last_before
 
-        known = (record.recurrence, last_before(rec, created_at=created, moment=created.replace(microsecond=0)))
+        since = last_before(rec, created_at=created, moment=created.replace(microsecond=0))
+        known = ((record.recurrence, created), since)
         _ANCHORS[record.id] = known
     return rec, created, known[1]
 
@@ -133,8 +156,7 @@ def upcoming(store: Any, record: ScheduleRecord, now: datetime, count: int) -> l
     """The next ``count`` due times of a recurrence schedule after ``now`` (for display)."""
     if record.recurrence is None or count <= 0:
         return []
-    last = store.last_due_fire(record.id)
-    rec, created, since = _recurrence(record, None if last is None else _parse(last.due_at))
+    rec, created, since = _recurrence(record, _last_due(store, record))
     floor = created.replace(microsecond=0)
     after = max(now, floor - timedelta(microseconds=1))
     return occurrences(rec, created_at=created, after=after, limit=count, since=since)
@@ -147,8 +169,7 @@ def next_due(store: Any, now: datetime) -> datetime | None:
     for record in store.list_schedules(active_only=True):
         try:
             if record.recurrence is not None:
-                last = store.last_due_fire(record.id)
-                rec, created, since = _recurrence(record, None if last is None else _parse(last.due_at))
+                rec, created, since = _recurrence(record, _last_due(store, record))
                 times.extend(occurrences(rec, created_at=created, after=now, limit=1, since=since))
             elif record.datastore is not None and record.state.get("last_poll"):
                 times.append(_parse(record.state["last_poll"]) + timedelta(minutes=record.polling_interval or 0))
@@ -180,8 +201,7 @@ def tick(
 def _tick_recurrence(
     store: Any, ws_folder: Path, record: ScheduleRecord, now: datetime, holder: str | None, submit: SubmitFn
 ) -> list[FireRecord]:
-    last = store.last_due_fire(record.id)
-    due = due_occurrences(record, None if last is None else _parse(last.due_at), now)
+    due = due_occurrences(record, _last_due(store, record), now)
     if not due:
         return []
     at = due[-1]

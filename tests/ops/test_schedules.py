@@ -216,3 +216,19 @@ def test_an_endpoint_schedule_runs_the_default_version_at_fire_time(ws: Workspac
     store.add_endpoint_version(endpoint.id, "p2", make_default=True)
     tick(store, ws.folder, T0 + timedelta(minutes=5), "a", submit)
     assert [c["pipeline_id"] for c in submit.calls] == ["p1", "p2"]
+
+
+def test_a_new_recurrence_counts_from_its_update(ws: Workspace) -> None:
+    from headwater.ops.schedules import update_schedule
+
+    store, submit = ws.metadata_store, Submits()
+    sched = _every(ws, 5)
+    tick(store, ws.folder, T0, "a", submit)
+    tick(store, ws.folder, T0 + timedelta(minutes=5), "a", submit)
+    changed = T0 + timedelta(minutes=7)
+    update_schedule(store, ws.folder, sched.id, now=changed, recurrence=make_recurrence("Minute", 15).to_dict())
+    fired = [f.occurrence[11:16] for f in tick(store, ws.folder, changed, "a", submit)]
+    fired += [f.occurrence[11:16] for f in tick(store, ws.folder, T0 + timedelta(minutes=20), "a", submit)]
+    fired += [f.occurrence[11:16] for f in tick(store, ws.folder, T0 + timedelta(minutes=22), "a", submit)]
+    assert fired == ["12:07", "12:22"]  # not 12:20, as the old fires' times would have it
+    assert not any(f.late for f in store.list_fires(sched.id))
