@@ -21,8 +21,10 @@ from headwater.cli.compat import compat
 from headwater.cli.compute import compute
 from headwater.cli.dataset import dataset
 from headwater.cli.datastore import datastore
+from headwater.cli.endpoint import endpoint
 from headwater.cli.env import env
 from headwater.cli.gc import gc
+from headwater.cli.pipeline import pipeline
 from headwater.cli.run import run
 from headwater.cli.schedule import schedule
 from headwater.cli.serve import serve
@@ -101,6 +103,8 @@ cli.add_command(compute)
 cli.add_command(gc)
 cli.add_command(serve)
 cli.add_command(token)
+cli.add_command(pipeline)
+cli.add_command(endpoint)
 cli.add_command(schedule)
 
 

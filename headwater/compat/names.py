@@ -74,7 +74,9 @@ _AUTH_CLASSES = {
     name: f"{_AUTH}:{name}"
     for name in (
         "AbstractAuthentication",
+        "AccessToken",
         "ArmTokenAuthentication",
+        "Audience",
         "AzureCliAuthentication",
         "AzureMLTokenAuthentication",
         "InteractiveLoginAuthentication",

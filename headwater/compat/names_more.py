@@ -17,7 +17,7 @@ from __future__ import annotations
 __all__ = ["ADVICE", "MORE", "SPECS"]
 
 MORE: dict[str, str] = {
-    "azureml.core.authentication": "AccessToken Audience NewLoggingLevel",
+    "azureml.core.authentication": "NewLoggingLevel",
     "azureml.core.compute.amlcompute": (
         "AmlComputeNodeStateCounts AmlComputeStatus ComputeTarget ComputeTargetProvisioningConfiguration ScaleSettings"
     ),
@@ -179,7 +179,8 @@ _DATA = "Use Dataset.File/Tabular factories, OutputFileDatasetConfig and Blob, F
 
 #: What to use instead of this module's names that Headwater does not provide (longest prefix wins).
 ADVICE: dict[str, str] = {
-    "azureml.core.authentication": "Authentication is accepted and ignored: Headwater has no Azure sign-in.",
+    "azureml.core.authentication": "Azure sign-in has no local meaning: the authentication classes' headers carry "
+    "the local workspace's own token.",
     "azureml.core.compute": _COMPUTE,
     "azureml.core.dataset": "Pass these options as plain values (header=True, encoding='utf8').",
     "azureml.core.environment": "Describe the environment with Environment.from_conda_specification or "

@@ -31,11 +31,13 @@ __all__ = [
     "AssignmentError",
     "DisabledError",
     "coerce_parameter",
+    "graph_id",
     "publish_pipeline",
     "published_spec",
     "resolve_endpoint",
     "run_spec",
     "submit_published",
+    "workspace_ref",
 ]
 
 
@@ -100,6 +102,26 @@ def run_spec(store: MetadataStore, ws_folder: Path, run_id: str) -> PipelineSpec
         for s in plan.spec.steps
     )
     return dataclasses.replace(plan.spec, steps=steps)
+
+
+def graph_id(pipeline_id: str) -> str:
+    """SDK v1's ``graph_id`` of a published pipeline (stable: derived from its id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "headwater-graph:" + pipeline_id))
+
+
+def workspace_ref(ws_folder: Path, store: MetadataStore) -> WorkspaceRef:
+    """The workspace in ``ws_folder`` as the engine knows it (for a process without the SDK: the server)."""
+    from headwater.ops.workspace_folder import workspace_info
+
+    info = workspace_info(ws_folder)
+    return WorkspaceRef(
+        name=info["name"],
+        folder=str(Path(ws_folder).resolve()),
+        metadata_url=store.url,
+        subscription_id=info.get("subscription_id") or "",
+        resource_group=info.get("resource_group") or "",
+        strict_python=bool(info.get("strict_python", False)),
+    )
 
 
 def published_spec(record: PublishedRecord) -> PipelineSpec:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from headwater.graph.spec import PipelineSpec
@@ -105,10 +104,12 @@ class PublishedPipeline:
 
     @staticmethod
     def _from_record(workspace: Workspace, record: PublishedRecord) -> PublishedPipeline:
+        from headwater.ops.publish import graph_id
+
         steps = record.graph.get("steps") or []
         return PublishedPipeline(
             name=record.name,
-            graph_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "headwater-graph:" + record.id)),
+            graph_id=graph_id(record.id),
             description=record.description,
             version=record.version,
             published_pipeline_id=record.id,

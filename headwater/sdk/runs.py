@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from headwater.engine.ingest import apply_event
 from headwater.errors import ActivityFailedException, NotFoundError
 from headwater.layout import RunLayout
+from headwater.ops.run_views import metrics_view
 from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
 from headwater.sdk.step_outputs import (
@@ -50,28 +51,6 @@ def read_log(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return ""
-
-
-def metrics_view(records: list[Any]) -> dict[str, Any]:
-    """SDK v1's ``get_metrics`` shape: a value logged once is a scalar, repeated a list; rows form a table."""
-    out: dict[str, Any] = {}
-    kinds: dict[str, str] = {}
-    for m in records:
-        if m.kind == "row":
-            table = out.setdefault(m.name, {})
-            for col, value in m.value.items():
-                table.setdefault(col, []).append(value)
-            kinds[m.name] = "row"
-            continue
-        if m.name not in out:
-            out[m.name] = m.value
-            kinds[m.name] = "one"
-        elif kinds[m.name] == "one":
-            out[m.name] = [out[m.name], m.value]
-            kinds[m.name] = "many"
-        else:
-            out[m.name].append(m.value)
-    return out
 
 
 def _input_datasets(inputs: dict[str, Any]) -> list[dict[str, Any]]:

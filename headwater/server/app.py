@@ -19,7 +19,12 @@ from headwater._version import __version__
 __all__ = ["ROUTERS", "create_app"]
 
 #: The modules under headwater.server whose ``router`` the app includes, in this order.
-ROUTERS: tuple[str, ...] = ("headwater.server.routes_health",)
+ROUTERS: tuple[str, ...] = (
+    "headwater.server.routes_health",
+    "headwater.server.routes_runs",
+    "headwater.server.routes_tokens",
+    "headwater.server.routes_submit",
+)
 
 _DESCRIPTION = """\
 The REST API of one Headwater workspace. Every route except `GET /api/health` and this page needs
@@ -32,6 +37,7 @@ def create_app(ws_folder: Path) -> FastAPI:
     """The app serving the workspace in ``ws_folder``."""
     from headwater.ops.workspace_folder import folder_id, open_workspace_store, workspace_info
     from headwater.server import scheduler_service
+    from headwater.server.errors import install_error_handlers
 
     folder = Path(ws_folder).resolve()
     name = workspace_info(folder)["name"]
@@ -58,6 +64,7 @@ def create_app(ws_folder: Path) -> FastAPI:
     app.state.ws_folder = folder
     app.state.ws_name = name
     app.state.folder_id = folder_id(folder)
+    install_error_handlers(app)
     for module_name in ROUTERS:
         app.include_router(importlib.import_module(module_name).router)
     return app

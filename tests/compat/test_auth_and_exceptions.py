@@ -35,7 +35,6 @@ def test_authentication_is_accepted_and_ignored_with_one_notice(
     AzureCliAuthentication()
     assert capsys.readouterr().err == ""  # once per process
     assert "secret" not in repr(sp) and vars(sp) == {}  # no secret is kept
-    assert interactive.get_authentication_header() == {}
 
     opened = AzWorkspace.get("test-ws", auth=sp, subscription_id="sub", resource_group="rg")
     assert opened.name == ws.name

@@ -78,6 +78,7 @@ def test_publish_then_submit_runs_the_frozen_copy_and_reuses(src: Path, pws: Wor
     assert all(s.reused for s in again.get_steps())
     _finished(PublishedPipeline.get(pws, published.id).submit(pws, "published"))
     assert ran(src) == ["train"]  # the default lr: a new value, so it runs
+    assert pws.metadata_store.runs_of_published(published.id)[:2] == [run.id, again.id]
 
 
 def test_get_list_enable_disable(src: Path, pws: Workspace) -> None:

@@ -20,7 +20,7 @@ def test_every_route_has_a_summary_and_a_description_in_the_schema(ws: object) -
     schema = app.openapi()
     # The routes of every router the app includes (FastAPI keeps included routers lazily) ...
     routes = [
-        (module.router.prefix + r.path_format, method)
+        (r.path_format, method)
         for module in map(importlib.import_module, ROUTERS)
         for r in module.router.routes
         if isinstance(r, APIRoute)
