@@ -69,9 +69,9 @@ def _finish(bench: Bench, store: Any, run_id: str, label: str) -> None:
 
 def run(bench: Bench) -> list[Figure]:
     from headwater import Pipeline, PythonScriptStep, Workspace
-    from headwater.ops.publish import submit_published
+    from headwater.ops.publish import submit_published, workspace_ref
     from headwater.ops.recurrence import make_recurrence
-    from headwater.ops.schedules import create_schedule, update_schedule, workspace_ref
+    from headwater.ops.schedules import create_schedule, update_schedule
     from headwater.ops.server_process import running_server
     from headwater.store.repo_schedules import ScheduleRecord
 

@@ -39,8 +39,8 @@ __all__ = [
     "next_due",
     "split_assignments",
     "tick",
+    "upcoming",
     "update_schedule",
-    "workspace_ref",
 ]
 
 log = logging.getLogger(__name__)
@@ -258,22 +258,6 @@ def _watched_digests(store: Any, ws_folder: Path, record: ScheduleRecord) -> dic
         backend.close()
 
 
-def workspace_ref(ws_folder: Path, store: Any) -> Any:
-    """The :class:`~headwater.runtime.context.WorkspaceRef` of the workspace in ``ws_folder``."""
-    from headwater.ops.workspace_folder import workspace_info
-    from headwater.runtime.context import WorkspaceRef
-
-    info = workspace_info(ws_folder)
-    return WorkspaceRef(
-        name=info["name"],
-        folder=str(ws_folder),
-        metadata_url=store.url,
-        subscription_id=info.get("subscription_id") or "",
-        resource_group=info.get("resource_group") or "",
-        strict_python=bool(info.get("strict_python", False)),
-    )
-
-
 def _submit(
     store: Any,
     ws_folder: Path,
@@ -284,6 +268,8 @@ def _submit(
     data_path: str | None,
 ) -> None:
     """Submit the fire's run and record its id, or the error (the fire stays recorded either way)."""
+    from headwater.ops.publish import workspace_ref
+
     try:
         pipeline_id = record.pipeline_id
         if pipeline_id is None:
