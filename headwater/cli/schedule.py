@@ -59,6 +59,13 @@ def _trigger(record: Any) -> str:
     return f"files changed in {where} (polled every {record.polling_interval or 0} min)"
 
 
+def _next_text(record: Any, due: list[datetime]) -> str:
+    if record.recurrence is None:
+        return "when files change"
+    text = ", ".join(output.format_time(at.isoformat()) for at in due) or "-"
+    return text + (" (not while Disabled)" if record.status != "Active" else "")
+
+
 def _target(record: Any) -> str:
     return f"pipeline {record.pipeline_id}" if record.pipeline_id else f"endpoint {record.pipeline_endpoint_id}"
 
@@ -119,7 +126,7 @@ def show_cmd(ref: str, count: int, workspace_name: str | None, folder: str | Non
             ("trigger", _trigger(record)),
             ("parameters", ", ".join(f"{k}={v}" for k, v in record.pipeline_parameters.items()) or "-"),
             ("description", record.description or "-"),
-            ("next due", ", ".join(output.format_time(at.isoformat()) for at in due) or "-"),
+            ("next due", _next_text(record, due)),
         ]
     )
     output.echo()

@@ -139,9 +139,12 @@ def start_text(start_time: datetime | str | None) -> str | None:
             raise _fail("Can not specify tzinfo for start_time, use time_zone instead.", "start_time", start_time)
         return start_time.strftime(_START_FORMAT)
     try:
-        return datetime.strptime(str(start_time), _START_FORMAT).strftime(_START_FORMAT)
+        parsed = datetime.fromisoformat(str(start_time).strip())  # YYYY-MM-DDThh:mm:ss, or shorter ISO forms
     except ValueError as exc:
         raise _fail("start_time should be in the format YYYY-MM-DDThh:mm:ss.", "start_time", start_time) from exc
+    if parsed.tzinfo is not None:
+        raise _fail("Can not specify tzinfo for start_time, use time_zone instead.", "start_time", start_time)
+    return parsed.replace(microsecond=0).strftime(_START_FORMAT)
 
 
 def time_of_day_parts(time_of_day: str, hours: Any = None, minutes: Any = None) -> tuple[list[int], list[int]]:

@@ -77,6 +77,15 @@ def test_invalid_recurrences_fail_with_sdk_v1_messages_naming_the_field(
     assert f"ScheduleRecurrence {field}=" in str(info.value)
 
 
+def test_start_time_text_forms() -> None:
+    assert make_recurrence("Day", 1, start_time="2027-01-01T06:30").start_time == "2027-01-01T06:30:00"
+    assert make_recurrence("Day", 1, start_time="2027-01-01").start_time == "2027-01-01T00:00:00"
+    with pytest.raises(RecurrenceError, match="start_time should be in the format YYYY-MM-DDThh:mm:ss"):
+        make_recurrence("Day", 1, start_time="tomorrow")
+    with pytest.raises(RecurrenceError, match="Can not specify tzinfo for start_time"):
+        make_recurrence("Day", 1, start_time="2027-01-01T06:30:00+02:00")
+
+
 def test_time_of_day_sets_hours_and_minutes_and_start_defaults_to_utc() -> None:
     rec = make_recurrence("Day", 1, time_of_day="7:05", start_time=datetime(2027, 1, 1, 6))
     assert (rec.hours, rec.minutes, rec.time_zone, rec.start_time) == ((7,), (5,), "UTC", "2027-01-01T06:00:00")
