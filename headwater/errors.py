@@ -2,10 +2,11 @@
 
 Every message says *what* was wrong, *where* (a file, a key, a step, a path) and *what to do*::
 
-    HeadwaterError
-    ├── ConfigurationError        a config file, a setting, a workspace folder
-    ├── NotFoundError             a workspace, datastore, dataset (version), run ... that does not exist
-    │   └── ComputeTargetException    (SDK v1 name) a compute target that does not exist
+    HeadwaterError                (SDK v1: AzureMLException, UserErrorException)
+    ├── ConfigurationError        a config file, a setting, a workspace folder (SDK v1: RunConfigurationException)
+    ├── WorkspaceException        (SDK v1 name) the base of NotFoundError, so ``except WorkspaceException`` catches it
+    │   └── NotFoundError         a workspace, datastore, dataset (version), run ... that does not exist
+    │       └── ComputeTargetException    (SDK v1 name) a compute target that does not exist
     ├── AlreadyExistsError        creating something whose name is taken
     ├── DataAccessError           reading or writing data: a bad row, a path escaping its root
     │   └── PathEscapeError       a datastore path that leaves the datastore's root
@@ -17,7 +18,10 @@ Every message says *what* was wrong, *where* (a file, a key, a step, a path) and
     └── NotSupportedError         an SDK v1 feature Headwater does not provide (says what to use)
 
 Subclasses take structured fields and compose the message, so callers never format error text
-by hand and tests can assert on fields.
+by hand and tests can assert on fields. As the azureml layer serves these classes under SDK v1's
+exception names, they also take SDK v1's constructor arguments (``exception_message``,
+``inner_exception``, ``target``, ``details``, ``message_format``, ``message_parameters``,
+``reference_code``, ``**kwargs``) and have its ``inner_exception`` and ``print_stacktrace()``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HeadwaterError",
     "ConfigurationError",
+    "WorkspaceException",
     "NotFoundError",
     "ComputeTargetException",
     "AlreadyExistsError",
@@ -64,12 +69,49 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 
 class HeadwaterError(Exception):
-    """The root of every error Headwater raises on purpose."""
+    """The root of every error Headwater raises on purpose (SDK v1: ``AzureMLException``).
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    ``HeadwaterError(message, hint=...)``; SDK v1's arguments are accepted too and kept:
+    ``inner_exception`` (see :attr:`inner_exception`), ``target``, ``details``, ``reference_code``;
+    ``message_format``/``message_parameters`` and other keyword arguments are accepted and ignored.
+    """
+
+    def __init__(
+        self,
+        exception_message: str = "",
+        inner_exception: BaseException | None = None,
+        target: str | None = None,
+        details: object = None,
+        message_format: str | None = None,
+        message_parameters: dict[str, object] | None = None,
+        reference_code: str | None = None,
+        *,
+        hint: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        message = str(exception_message)
         self.message = message
         self.hint = hint
+        self._inner_exception = inner_exception
+        self.error_target = target
+        self.details = details
+        self.reference_code = reference_code
         super().__init__(message if not hint else f"{end_sentence(message)} {hint}")
+
+    @property
+    def inner_exception(self) -> BaseException | None:
+        """SDK v1: the exception this one wraps (the one passed as ``inner_exception``, else the ``raise ... from``)."""
+        inner = getattr(self, "_inner_exception", None)
+        return inner if inner is not None else self.__cause__
+
+    def print_stacktrace(self) -> None:
+        """SDK v1: print this exception's traceback (with the exceptions it wraps) to stderr."""
+        import traceback
+
+        traceback.print_exception(type(self), self, self.__traceback__)
+        inner = self.inner_exception
+        if inner is not None and inner is not self.__cause__:
+            traceback.print_exception(type(inner), inner, inner.__traceback__)
 
 
 class ConfigurationError(HeadwaterError):
@@ -79,7 +121,13 @@ class ConfigurationError(HeadwaterError):
     """
 
     def __init__(
-        self, message: str, *, path: str | None = None, key: str | None = None, hint: str | None = None
+        self,
+        exception_message: str = "",
+        *,
+        path: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+        **kwargs: object,
     ) -> None:
         self.path = path
         self.key = key
@@ -88,11 +136,24 @@ class ConfigurationError(HeadwaterError):
             where.append(f"in {path}")
         if key:
             where.append(f"key {key!r}")
+        message = str(exception_message)
         text = message if not where else f"{message.rstrip().rstrip('.')} ({', '.join(where)})."
-        super().__init__(text, hint=hint)
+        super().__init__(text, hint=hint, **kwargs)  # type: ignore[arg-type]  # SDK v1's keyword arguments
 
 
-class NotFoundError(HeadwaterError):
+class WorkspaceException(HeadwaterError):
+    """SDK v1's ``WorkspaceException``, ``(exception_message, found_multiple=False, **kwargs)``.
+
+    Headwater raises its subclass :class:`NotFoundError` when a workspace (or anything else) is not
+    found, so SDK v1's ``except WorkspaceException:`` around ``Workspace.get`` still catches it.
+    """
+
+    def __init__(self, exception_message: str = "", found_multiple: bool = False, **kwargs: object) -> None:
+        self.found_multiple = found_multiple
+        super().__init__(exception_message, **kwargs)  # type: ignore[arg-type]  # SDK v1's keyword arguments
+
+
+class NotFoundError(WorkspaceException):
     """A named thing does not exist; the message suggests close names."""
 
     def __init__(
@@ -122,7 +183,29 @@ class NotFoundError(HeadwaterError):
 
 
 class ComputeTargetException(NotFoundError):
-    """SDK v1's ``azureml.core.compute_target.ComputeTargetException``."""
+    """SDK v1's ``azureml.core.compute_target.ComputeTargetException``: a compute target that does not exist.
+
+    Headwater raises it as ``(kind, name, where=, candidates=, hint=)``; SDK v1 code raises it as
+    ``(exception_message, **kwargs)`` (no ``name``): then the message is taken as it is.
+    """
+
+    def __init__(
+        self,
+        exception_message: str = "",
+        name: str | None = None,
+        *,
+        where: str | None = None,
+        candidates: Iterable[str] = (),
+        hint: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        if name is not None:
+            super().__init__(exception_message, name, where=where, candidates=candidates, hint=hint)
+            return
+        self.kind = "Compute target"
+        self.name = ""
+        self.candidates = []
+        WorkspaceException.__init__(self, exception_message, hint=hint, **kwargs)  # type: ignore[arg-type]
 
 
 class AlreadyExistsError(HeadwaterError):
@@ -178,7 +261,15 @@ class StepFailedError(HeadwaterError):
 
 
 class ActivityFailedException(StepFailedError):
-    """SDK v1's ``azureml.exceptions.ActivityFailedException``: raised by ``wait_for_completion``."""
+    """SDK v1's ``azureml.exceptions.ActivityFailedException``: raised by ``wait_for_completion``.
+
+    ``error_details`` is the failure's text, or SDK v1's error dict (its ``message`` is the text).
+    """
+
+    def __init__(self, error_details: object = "", **kwargs: object) -> None:
+        self.error_details = error_details
+        text = error_details.get("message", error_details) if isinstance(error_details, dict) else error_details
+        super().__init__(str(text), **kwargs)  # type: ignore[arg-type]  # SDK v1's keyword arguments
 
 
 class NotSupportedError(HeadwaterError):

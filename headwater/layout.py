@@ -10,6 +10,7 @@
       snapshots/<digest>/ <digest>.json  stored source snapshots and their manifests
       environments/<digest>/             built step environments
       environments/.headwater-runtime/   a link to the installed package, for built environments
+      private-wheels/<sha256>/<file>.whl wheels added with Environment.add_private_pip_wheel
       locks/outputs/<digest>.lock        leases on fixed output destinations
       locks/server.start.lock            held while a process starts the workspace's server
       locks/server.owner.lock            held by the running `headwater serve` for its whole life
@@ -63,6 +64,7 @@ __all__ = [
     "PLAN_FILE",
     "RESUME_LOCK",
     "RUNS_DIR",
+    "PRIVATE_WHEELS_DIR",
     "RUNTIME_LINK_DIR",
     "SECRETS_FILE",
     "SERVER_FILE",
@@ -90,6 +92,7 @@ RUNS_DIR = "runs"
 SNAPSHOTS_DIR = "snapshots"
 ENVIRONMENTS_DIR = "environments"
 RUNTIME_LINK_DIR = ".headwater-runtime"
+PRIVATE_WHEELS_DIR = "private-wheels"
 OUTPUT_LOCKS_DIR = ("locks", "outputs")
 DIGEST_CACHE = ("cache", "digests.db")
 #: The running server's record (url, pid, port ...; never a token).

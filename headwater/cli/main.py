@@ -26,6 +26,7 @@ from headwater.cli.env import env
 from headwater.cli.gc import gc
 from headwater.cli.pipeline import pipeline
 from headwater.cli.run import run
+from headwater.cli.schedule import schedule
 from headwater.cli.serve import serve
 from headwater.cli.token import token
 from headwater.cli.workspace import workspace
@@ -104,6 +105,7 @@ cli.add_command(serve)
 cli.add_command(token)
 cli.add_command(pipeline)
 cli.add_command(endpoint)
+cli.add_command(schedule)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -56,6 +56,7 @@ _VERSION = "headwater.compat.names:SDK_VERSION"
 _STEP_RUN_OUTPUT = "headwater.sdk.step_outputs:StepRunOutput"
 _PUBLISHED = "headwater.sdk.published_pipeline:PublishedPipeline"
 _ENDPOINT = "headwater.sdk.pipeline_endpoint:PipelineEndpoint"
+_SCHEDULES = "headwater.sdk.schedule"
 
 
 def _unsupported(*names: str) -> dict[str, str]:
@@ -92,7 +93,7 @@ MODULES: dict[str, dict[str, str]] = {
     "azureml": {},
     "azureml.core": {
         "ComputeTarget": _H,
-        "ContainerRegistry": _N,
+        "ContainerRegistry": "headwater.compat.config_holders:ContainerRegistry",
         "Dataset": _H,
         "Datastore": _H,
         "Environment": _H,
@@ -180,11 +181,12 @@ MODULES: dict[str, dict[str, str]] = {
         "DockerConfiguration": _H,
         "RunConfiguration": _H,
         "AmlComputeConfiguration": "headwater.sdk.runconfig:AmlComputeConfiguration",
-        "Dataset": "headwater.sdk.dataset_types:RunConfigDataset",
+        "DataPath": "headwater.compat.config_holders:RunConfigDataPath",
+        "DataReferenceConfiguration": "headwater.sdk.data_reference:DataReferenceConfiguration",
+        "Dataset": "headwater.compat.config_holders:RunConfigDataset",
         **_unsupported(
             "Data",
             "DataLocation",
-            "DataReferenceConfiguration",
             "HdiConfiguration",
             "HistoryConfiguration",
             "MpiConfiguration",
@@ -243,7 +245,7 @@ MODULES: dict[str, dict[str, str]] = {
         "TrainingException": f"{_EXC}:TrainingException",
         "UserErrorException": "headwater:HeadwaterError",
         "WebserviceException": f"{_EXC}:WebserviceException",
-        "WorkspaceException": "headwater:NotFoundError",
+        "WorkspaceException": "headwater.errors:WorkspaceException",
         "WorkspacePrivateEndpointException": f"{_EXC}:WorkspacePrivateEndpointException",
     },
     "azureml.pipeline": {},
@@ -264,12 +266,12 @@ MODULES: dict[str, dict[str, str]] = {
         "PipelineStep": _H,
         "PortDataReference": _H,
         "PublishedPipeline": _PUBLISHED,
-        "Schedule": _N,
-        "ScheduleRecurrence": _N,
+        "Schedule": f"{_SCHEDULES}:Schedule",
+        "ScheduleRecurrence": f"{_SCHEDULES}:ScheduleRecurrence",
         "StepRun": _H,
         "StepRunOutput": _STEP_RUN_OUTPUT,
         "StepSequence": _H,
-        "TimeZone": _N,
+        "TimeZone": f"{_SCHEDULES}:TimeZone",
         "TrainingOutput": _N,
     },
     "azureml.pipeline.core.graph": {
@@ -339,7 +341,6 @@ _DEPLOY = "Model deployment is outside Headwater: serve the model files with a w
 _NO_IMAGES = "Headwater builds no Docker images: steps run in the current interpreter when it satisfies the spec."
 _ONE_NODE = "Distributed (multi-node) jobs are not supported yet: run the training in one PythonScriptStep."
 _GRAPH = "SDK v1's internal graph classes: Headwater builds its own graph from Pipeline(ws, steps=[...])."
-_SCHEDULE = "Schedules come in a later release; until then run the submitting script from cron or a systemd timer."
 _BIND = (
     "Bind data through step inputs/outputs and arguments (DatasetConsumptionConfig, OutputFileDatasetConfig, "
     "PipelineData)."
@@ -351,7 +352,6 @@ _RUNCONFIG_DATA = "Pass data to a step as inputs or arguments instead of RunConf
 
 INSTEAD: dict[str, str] = {
     # azureml.core
-    "ContainerRegistry": _NO_IMAGES,
     "Image": _DEPLOY,
     "InferenceConfig": _DEPLOY,
     "Keyvault": "Headwater has no key vault: read secrets from environment variables or your own secret store.",
@@ -384,7 +384,6 @@ INSTEAD: dict[str, str] = {
     # azureml.core.runconfig, azureml.core.environment
     "Data": _RUNCONFIG_DATA,
     "DataLocation": _RUNCONFIG_DATA,
-    "DataReferenceConfiguration": _RUNCONFIG_DATA,
     "OutputData": _RUNCONFIG_DATA,
     "HdiConfiguration": _AZURE_ONLY,
     "HistoryConfiguration": "Run history is always kept: remove the setting.",
@@ -418,9 +417,6 @@ INSTEAD: dict[str, str] = {
     "InputPortBinding": _BIND,
     "OutputPortBinding": _BIND,
     "PipelineDataset": "Pass dataset.as_named_input(name) (or a PipelineParameter) to the step.",
-    "Schedule": _SCHEDULE,
-    "ScheduleRecurrence": _SCHEDULE,
-    "TimeZone": _SCHEDULE,
     "TrainingOutput": "It selects AutoMLStep/HyperDriveStep outputs, which Headwater does not provide.",
     # azureml.pipeline.steps
     "AdlaStep": _AZURE_ONLY,
@@ -449,6 +445,7 @@ COMPAT_NOTES: dict[str, str] = {
     _EXC: "an exception class Headwater never raises (catching it is harmless)",
     "headwater.compat.data_type": "column type names for `set_column_types`",
     "headwater.compat.names": "a constant",
+    "headwater.compat.config_holders": "a plain settings holder: kept, not acted on",
     "headwater.compat.widgets": "a text progress view: `show()` prints the run's step table",
 }
 

@@ -31,6 +31,8 @@ MORE: dict[str, str] = {
     "azureml.core.compute.datafactory": (
         "ComputeTarget ComputeTargetAttachConfiguration ComputeTargetProvisioningConfiguration"
     ),
+    "azureml.core.container_registry": "ContainerRegistry RegistryIdentity",
+    "azureml.core.resource_configuration": "ResourceConfiguration",
     "azureml.core.dataset": "FileEncoding HistogramCompareMethod PromoteHeadersBehavior SkipLinesBehavior",
     "azureml.core.environment": (
         "CondaDependencies ContainerRegistry DatabricksSection DockerEnvironment DockerImageDetails "
@@ -71,6 +73,10 @@ MORE: dict[str, str] = {
     ),
     "azureml.data.abstract_datastore": "AbstractDatastore",
     "azureml.data.azure_storage_datastore": "AbstractAzureStorageDatastore AbstractDatastore DataReference",
+    "azureml.data.azure_data_lake_datastore": (
+        "AbstractADLSDatastore AbstractDatastore AzureDataLakeDatastore AzureDataLakeGen2Datastore"
+    ),
+    "azureml.data.azure_sql_database_datastore": "AbstractDatastore AzureSqlDatabaseDatastore",
     "azureml.data.datapath": "DataReference",
     "azureml.data.dataset_factory": (
         "AbstractDatastore AzurePostgreSqlDatastore DataPath DataReference PromoteHeadersBehavior"
@@ -171,6 +177,10 @@ SPECS: dict[str, str] = {
     "FileEncoding": "headwater.sdk.dataset_types:FileEncoding",
     "SkipLinesBehavior": "headwater.sdk.dataset_types:SkipLinesBehavior",
     "HistogramCompareMethod": "headwater.sdk.dataset_types:HistogramCompareMethod",
+    # azureml.core.runconfig has its own DataPath and Dataset (settings holders); elsewhere they are Headwater's
+    "DataPath": "headwater",
+    "Dataset": "headwater",
+    **{name: f"headwater.compat.config_holders:{name}" for name in ("RegistryIdentity", "ResourceConfiguration")},
     "ModuleStepBase": "headwater.sdk.module_step:ModuleStepBase",
     "PipelineIdVersion": "headwater.sdk.pipeline_endpoint:PipelineIdVersion",
     "PipelineVersion": "headwater.sdk.pipeline_endpoint:PipelineVersion",
@@ -198,6 +208,11 @@ ADVICE: dict[str, str] = {
     "azureml.core.script_run_config": "Build a ScriptRunConfig and submit it with Experiment(ws, name).submit(config).",
     "azureml.core.webservice": _DEPLOY,
     "azureml.data": _DATA,
+    "azureml.data.azure_data_lake_datastore": "Azure Data Lake datastores are not supported (no local server speaks "
+    "ADLS): a Gen2 account serves its filesystems as blob containers, so register it with "
+    "Datastore.register_azure_blob_container(ws, name, container_name=<filesystem>, account_name=...).",
+    "azureml.data.azure_sql_database_datastore": "SQL database datastores are not supported (Headwater's datastores "
+    "hold files): export the tables to CSV or Parquet on a datastore and read them with Dataset.Tabular.",
     "azureml.exceptions": "Catch HeadwaterError (azureml.exceptions.AzureMLException) instead.",
     "azureml.pipeline.core": _GRAPH,
     "azureml.pipeline.steps": "Use a PythonScriptStep or a CommandStep.",

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from headwater.config import validate_name
 from headwater.errors import AlreadyExistsError, ComputeTargetException, ConfigurationError, NotSupportedError
 from headwater.ops.ray_targets import SHARED_FILESYSTEM, STAGING_DATASTORE
+from headwater.sdk import compute_v1 as _v1
 from headwater.sdk import vm_sizes
 from headwater.sdk.compute_config import (
     ADDRESS,
@@ -340,6 +341,8 @@ class ComputeTarget:
         if self.type != LocalCompute._type:
             self._record = ComputeTarget._lookup(self._workspace, self.name)._record
 
+    deserialize = staticmethod(_v1.deserialize)
+
     def delete(self) -> None:
         """Remove the target from the workspace; its name can then be created again."""
         if not self._workspace.metadata_store.delete_compute_target(self.name):
@@ -386,6 +389,17 @@ class AmlCompute(ComputeTarget):
 
     _type: ClassVar[str] = "AmlCompute"
 
+    get = _v1.get
+    get_active_runs = _v1.get_active_runs
+    list_nodes = _v1.list_local_node
+    update = _v1.update
+    supported_vmsizes = staticmethod(_v1.supported_vmsizes)
+    add_identity = _v1.add_identity
+    remove_identity = _v1.remove_identity
+    list_quotas = staticmethod(_v1.list_quotas)
+    list_usages = staticmethod(_v1.list_usages)
+    update_quotas = staticmethod(_v1.update_quotas)
+
     @staticmethod
     def provisioning_configuration(
         vm_size: str = "",
@@ -408,7 +422,9 @@ class AmlCompute(ComputeTarget):
         enable_node_public_ip: bool = True,
     ) -> AmlComputeProvisioningConfiguration:
         """SDK v1's configuration for :meth:`ComputeTarget.create`; ``max_nodes`` is the concurrency."""
-        return AmlComputeProvisioningConfiguration(**{k: v for k, v in locals().items()})
+        settings = dict(locals())
+        settings["compute_location"] = settings.pop("location")
+        return AmlComputeProvisioningConfiguration(**settings)
 
     def wait_for_completion(  # type: ignore[override]  # SDK v1's AmlCompute signature
         self,
@@ -454,6 +470,16 @@ class ComputeInstance(ComputeTarget):
 
     def restart(self, wait_for_completion: bool = False, show_output: bool = False) -> None:
         """Nothing to restart."""
+
+    def delete(self, wait_for_completion: bool = False, show_output: bool = False) -> None:
+        """Remove the target from the workspace (nothing to wait for)."""
+        super().delete()
+
+    get = _v1.get
+    get_active_runs = _v1.get_active_runs
+    supported_vmsizes = staticmethod(_v1.supported_vmsizes)
+    get_docs_url: classmethod[Any, [], str] = classmethod(_v1.get_docs_url)
+    update_sso_settings = _v1.update_sso_settings
 
 
 class LocalCompute(ComputeTarget):
@@ -506,6 +532,8 @@ class RayCompute(ComputeTarget):
     def type(self) -> str:
         """``'Ray'``."""
         return self._type
+
+    list_nodes = _v1.list_ray_nodes
 
     @property
     def address(self) -> str:

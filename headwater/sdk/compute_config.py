@@ -55,6 +55,22 @@ class ScaleSettings:
     maximum_node_count: int | None
     idle_seconds_before_scaledown: int | None = None
 
+    @staticmethod
+    def deserialize(object_dict: dict[str, Any]) -> ScaleSettings | None:
+        """The settings of SDK v1's JSON (``minNodeCount``, ``maxNodeCount``, ``nodeIdleTimeBeforeScaleDown``)."""
+        if not object_dict:
+            return None
+        idle = object_dict.get("nodeIdleTimeBeforeScaleDown")
+        if isinstance(idle, str):  # the service's ISO 8601 duration, e.g. 'PT2M'
+            match = re.fullmatch(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?", idle)
+            if match is None:
+                raise ConfigurationError(
+                    f"Unreadable nodeIdleTimeBeforeScaleDown {idle!r}", key="nodeIdleTimeBeforeScaleDown"
+                )
+            hours, minutes, seconds = (int(part or 0) for part in match.groups())
+            idle = hours * 3600 + minutes * 60 + seconds
+        return ScaleSettings(object_dict.get("minNodeCount", 0), object_dict.get("maxNodeCount"), idle)
+
     def serialize(self) -> dict[str, Any]:
         return {
             "minNodeCount": self.minimum_node_count,
@@ -97,6 +113,12 @@ class ProvisioningConfiguration:
     type: ClassVar[str] = ""
     _secret_fields: ClassVar[tuple[str, ...]] = ()
 
+    def __init__(self, type: str | None = None, location: str | None = None) -> None:
+        """SDK v1's base constructor (each configuration class has its own): records ``type`` and ``location``."""
+        if type is not None:
+            self.__dict__["type"] = type
+        self.location = location
+
     def validate_configuration(self) -> None:
         """Raise ConfigurationError when a setting is out of range (SDK v1 checks these too)."""
 
@@ -130,7 +152,7 @@ class AmlComputeProvisioningConfiguration(ProvisioningConfiguration):
     remote_login_port_public_access: str = "NotSpecified"
     identity_type: str | None = None
     identity_id: list[str] | None = None
-    location: str | None = None
+    compute_location: str | None = None  # SDK v1's name; provisioning_configuration(location=) sets it
     enable_node_public_ip: bool = True
 
     def validate_configuration(self) -> None:

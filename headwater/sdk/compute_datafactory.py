@@ -130,6 +130,11 @@ class DataFactoryCompute(ComputeTarget):
         """The configuration for ``ComputeTarget.attach``."""
         return DataFactoryAttachConfiguration(resource_group, factory_name, resource_id)
 
+    @staticmethod
+    def attach(workspace: Workspace, name: str, resource_id: str) -> ComputeTarget:  # type: ignore[override]
+        """SDK v1's deprecated form of ``ComputeTarget.attach(ws, name, attach_configuration(resource_id=...))``."""
+        return DataFactoryCompute.attach_configuration(resource_id=resource_id)._attach(workspace, name)
+
     @property
     def type(self) -> str:
         """``'DataFactory'``."""

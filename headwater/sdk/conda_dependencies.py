@@ -7,7 +7,10 @@ YAML format; PyYAML is imported only when a file is read or written.
 Differences from SDK v1, all deliberate:
 
 - Python is not pinned unless you ask (``python_version=``, :meth:`set_python_version`): an
-  unpinned environment runs on the Python that runs Headwater.
+  unpinned environment runs on the Python that runs Headwater. ``create()``'s ``python_version``
+  shows SDK v1's default (``'3.10.18'``) in its signature, but that default is a marker that
+  leaves Python unpinned, so environments (and their digests, hence reuse) are what they were;
+  pass the version explicitly to pin it.
 - The default channel is ``conda-forge`` only.
 - ``pin_sdk_version`` is accepted and changes nothing: Headwater provides every ``azureml-*``
   package itself, so there is no SDK version to pin.
@@ -30,6 +33,11 @@ DEFAULT_CHANNELS = ("conda-forge",)
 #: What a bare ``CondaDependencies()`` lists, as in SDK v1.
 DEFAULT_PIP_PACKAGES = ("azureml-defaults",)
 _SINGLE_VALUED_OPTIONS = ("--index-url", "-i")
+#: SDK v1 1.61's ``PYTHON_DEFAULT_VERSION``, and the versions its ``add_*_package`` helpers pin.
+SDK_PYTHON_DEFAULT = "3.10.18"
+_CNTK_VERSION = "2.7"
+_TENSORFLOW_VERSION = "2.2.0"
+_CORE_TYPES = ("cpu", "gpu")
 _HEADER = "# Conda environment specification, written by Headwater (SDK v1: CondaDependencies).\n"
 
 
@@ -52,12 +60,33 @@ def _option_flag(option: str) -> str:
     return re.split(r"[\s=]", option.strip(), maxsplit=1)[0]
 
 
+class _UnpinnedPython(str):
+    """``create()``'s default ``python_version``: reads as SDK v1's ``'3.10.18'``, means "leave Python unpinned"."""
+
+    __slots__ = ()
+
+
+#: The marker default (compared by identity: an explicit ``'3.10.18'`` does pin 3.10.18).
+_SDK_DEFAULT_PYTHON = _UnpinnedPython(SDK_PYTHON_DEFAULT)
+
+
+def _check_core_type(core_type: str) -> None:
+    if core_type not in _CORE_TYPES:
+        raise ConfigurationError(
+            f"Invalid core type {core_type!r}", key="core_type", hint="Pass core_type='cpu' or core_type='gpu'."
+        )
+
+
 class CondaDependencies:
     """The conda and pip packages of an environment (SDK v1: ``CondaDependencies``).
 
     ``CondaDependencies()`` is SDK v1's default: ``azureml-defaults`` (provided by Headwater) and
     nothing else. ``CondaDependencies(path)`` reads a conda environment YAML file.
     """
+
+    #: SDK v1's cache of :meth:`get_default_number_of_packages` (0 until that is called).
+    DEFAULT_NUMBER_OF_CONDA_PACKAGES = 0
+    DEFAULT_NUMBER_OF_PIP_PACKAGES = 0
 
     def __init__(
         self,
@@ -84,24 +113,53 @@ class CondaDependencies:
         pip_indexurl: str | None = None,
         pip_packages: Iterable[str] | None = None,
         conda_packages: Iterable[str] | None = None,
-        python_version: str | None = None,
+        python_version: str | None = _SDK_DEFAULT_PYTHON,
         pin_sdk_version: bool = True,
     ) -> CondaDependencies:
         """The default dependencies plus these packages (SDK v1 signature).
 
         ``pip_indexurl`` is an index URL or a whole pip option line (``--extra-index-url ...``);
-        ``python_version=None`` leaves Python unpinned; ``pin_sdk_version`` changes nothing.
+        ``pin_sdk_version`` changes nothing. Python is pinned only when ``python_version`` is
+        passed: the default (shown as SDK v1's ``'3.10.18'``) leaves it unpinned, so the
+        environment runs on Headwater's Python as before (see the module docstring).
         """
         cd = CondaDependencies()
         if pip_indexurl:
             cd.set_pip_option(pip_indexurl if pip_indexurl.startswith("-") else f"--index-url {pip_indexurl}")
-        if python_version:
+        if python_version and python_version is not _SDK_DEFAULT_PYTHON:
             cd.set_python_version(python_version)
         for pip_package in pip_packages or ():
             cd.add_pip_package(pip_package)
         for conda_package in conda_packages or ():
             cd.add_conda_package(conda_package)
         return cd
+
+    @staticmethod
+    def merge_requirements(requirements: Iterable[str]) -> list[str]:
+        """Requirement lines merged per distribution: ``['a>1', 'a<3', 'b']`` becomes ``['a>1,<3', 'b']``."""
+        merged: dict[str, list[str]] = {}
+        for requirement in requirements:
+            text = requirement.strip()
+            match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?", text)
+            name = match.group(0) if match else text
+            merged.setdefault(name, [])
+            rest = text[len(name) :].strip()
+            if rest:
+                merged[name].append(rest)
+        return [name + ",".join(constraints) for name, constraints in merged.items()]
+
+    @staticmethod
+    def sdk_origin_url() -> str:
+        """The package index pip uses here (``PIP_INDEX_URL``, else PyPI's), as SDK v1 reports its origin index."""
+        return os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple"
+
+    def get_default_number_of_packages(self) -> tuple[int, int]:
+        """How many conda and pip packages a bare ``CondaDependencies()`` lists: ``(0, 1)`` (``azureml-defaults``)."""
+        if self.DEFAULT_NUMBER_OF_CONDA_PACKAGES == 0 and self.DEFAULT_NUMBER_OF_PIP_PACKAGES == 0:
+            default = CondaDependencies()
+            self.DEFAULT_NUMBER_OF_CONDA_PACKAGES = len(default._conda)
+            self.DEFAULT_NUMBER_OF_PIP_PACKAGES = len(default._pip)
+        return self.DEFAULT_NUMBER_OF_CONDA_PACKAGES, self.DEFAULT_NUMBER_OF_PIP_PACKAGES
 
     @staticmethod
     def _read_yaml(path: Path) -> dict[str, Any]:
@@ -183,6 +241,32 @@ class CondaDependencies:
         """Use ``index_url`` as pip's index (``--index-url``)."""
         self.set_pip_option(index_url if index_url.startswith("-") else f"--index-url {index_url}")
 
+    def set_pip_requirements(self, pip_requirements: Iterable[str]) -> None:
+        """Replace the whole pip section (requirement and option lines) with ``pip_requirements``."""
+        lines = [str(line).strip() for line in pip_requirements]
+        self._pip_options = [line for line in lines if line.startswith("-")]
+        self._pip = [line for line in lines if line and not line.startswith("-")]
+
+    def add_cntk_package(self, core_type: str = "cpu") -> None:
+        """Add SDK v1's CNTK pin (``cntk==2.7``, ``cntk-gpu==2.7`` for ``'gpu'``), replacing any ``cntk*`` line."""
+        _check_core_type(core_type)
+        self._pip = [p for p in self._pip if not p.startswith("cntk")]
+        self.add_pip_package(f"cntk{'-gpu' if core_type == 'gpu' else ''}=={_CNTK_VERSION}")
+
+    def add_tensorflow_pip_package(self, core_type: str = "cpu", version: str | None = None) -> None:
+        """Add ``tensorflow==<version>`` (``tensorflow-gpu`` for ``'gpu'``; SDK v1's 2.2.0 by default) to pip."""
+        _check_core_type(core_type)
+        self._pip = [p for p in self._pip if not p.startswith("tensorflow")]
+        suffix = "-gpu" if core_type == "gpu" else ""
+        self.add_pip_package(f"tensorflow{suffix}=={version or _TENSORFLOW_VERSION}")
+
+    def add_tensorflow_conda_package(self, core_type: str = "cpu", version: str | None = None) -> None:
+        """Add ``tensorflow=<version>`` (``tensorflow-gpu`` for ``'gpu'``; SDK v1's 2.2.0 by default) to conda."""
+        _check_core_type(core_type)
+        self._conda = [p for p in self._conda if not p.startswith("tensorflow")]
+        suffix = "-gpu" if core_type == "gpu" else ""
+        self.add_conda_package(f"tensorflow{suffix}={version or _TENSORFLOW_VERSION}")
+
     def remove_pip_option(self, pip_option: str) -> None:
         """Remove an option line, or every line of an option flag (``'--extra-index-url'``)."""
         text = pip_option.strip()
@@ -244,6 +328,13 @@ class CondaDependencies:
             dependencies.append({"pip": [*self._pip_options, *self._pip]})
         return {"name": self._name, "dependencies": dependencies, "channels": list(self._channels), **self._extra}
 
+    def as_dict(self) -> dict[str, Any]:
+        """The conda environment file as plain JSON-able data (``name``, ``dependencies``, ``channels``)."""
+        import json
+
+        result: dict[str, Any] = json.loads(json.dumps(self._structure()))
+        return result
+
     def serialize_to_string(self) -> str:
         """The conda environment YAML text."""
         import yaml
@@ -261,6 +352,15 @@ class CondaDependencies:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self.serialize_to_string(), encoding="utf-8")
         return str(target)
+
+    def save_to_file(self, base_directory: str | os.PathLike[str], conda_file_path: str | None = None) -> str:
+        """Deprecated in SDK v1 (use :meth:`save`): write under ``base_directory``; returns the relative path.
+
+        The default file is SDK v1's ``.azureml/conda_dependencies.yml``.
+        """
+        relative = (conda_file_path or ".azureml/conda_dependencies.yml").replace("\\", "/")
+        self.save(Path(base_directory) / relative)
+        return relative
 
     # -- specs (used by Environment.to_spec / from_spec) ---------------------------------------
 

@@ -30,7 +30,13 @@ if TYPE_CHECKING:
     from headwater.sdk.datastore import Datastore
     from headwater.sdk.workspace import Workspace
 
-__all__ = ["SUPPORTED_DATAREF_MODES", "DataPath", "DataPathComputeBinding", "DataReference"]
+__all__ = [
+    "SUPPORTED_DATAREF_MODES",
+    "DataPath",
+    "DataPathComputeBinding",
+    "DataReference",
+    "DataReferenceConfiguration",
+]
 
 #: The modes a data reference can have, as in SDK v1's ``azureml.core.runconfig``.
 SUPPORTED_DATAREF_MODES = ("mount", "download", "upload")
@@ -86,6 +92,30 @@ def _datastore_from(workspace: Workspace, d: dict[str, Any], what: str) -> Datas
     return Datastore.get(workspace, d["datastore"])
 
 
+class DataReferenceConfiguration:
+    """``azureml.core.runconfig.DataReferenceConfiguration``: what ``DataReference.to_config()`` returns."""
+
+    def __init__(
+        self,
+        datastore_name: str | None = None,
+        mode: str = "mount",
+        path_on_datastore: str | None = None,
+        path_on_compute: str | None = None,
+        overwrite: bool = False,
+    ) -> None:
+        self.data_store_name = datastore_name  # SDK v1's attribute names
+        self.mode = mode
+        self.path_on_data_store = path_on_datastore
+        self.path_on_compute = path_on_compute
+        self.overwrite = overwrite
+
+    def __repr__(self) -> str:
+        return (
+            f"DataReferenceConfiguration(datastore_name={self.data_store_name!r}, mode={self.mode!r}, "
+            f"path_on_datastore={self.path_on_data_store!r})"
+        )
+
+
 class DataReference:
     """A path on a datastore and how a run sees it (SDK v1: ``azureml.data.data_reference.DataReference``).
 
@@ -113,6 +143,16 @@ class DataReference:
         self._overwrite = bool(overwrite)
 
     # -- SDK v1 properties ---------------------------------------------------------------------
+
+    def to_config(self) -> DataReferenceConfiguration:
+        """SDK v1's ``DataReferenceConfiguration`` of this reference (datastore name, mode, paths, overwrite)."""
+        return DataReferenceConfiguration(
+            datastore_name=self.datastore_name,
+            mode=self._mode,
+            path_on_datastore=self._path,
+            path_on_compute=self._path_on_compute,
+            overwrite=self._overwrite,
+        )
 
     @property
     def datastore(self) -> Datastore:

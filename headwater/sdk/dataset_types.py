@@ -21,7 +21,6 @@ __all__ = [
     "FileEncoding",
     "HistogramCompareMethod",
     "PromoteHeadersBehavior",
-    "RunConfigDataset",
     "SkipLinesBehavior",
 ]
 
@@ -65,20 +64,3 @@ class HistogramCompareMethod(Enum, metaclass=_SdkEnumMeta):
 
     WASSERSTEIN = 0
     ENERGY = 1
-
-
-class RunConfigDataset:
-    """SDK v1's ``azureml.core.runconfig.Dataset``: a reference to a saved or registered dataset by id, or by
-    name and version, as a run configuration records it. Pipelines take datasets as step inputs instead
-    (``dataset.as_named_input(name)``); ``Dataset.get_by_id``/``get_by_name`` turn a reference into the dataset.
-    """
-
-    def __init__(
-        self, dataset_id: str | None = None, dataset_name: str | None = None, dataset_version: Any = None
-    ) -> None:
-        self.id = dataset_id
-        self.name = dataset_name
-        self.version = dataset_version
-
-    def __repr__(self) -> str:
-        return f"Dataset(dataset_id={self.id!r}, dataset_name={self.name!r}, dataset_version={self.version!r})"

@@ -69,7 +69,31 @@ class Datastore:
     _record: DatastoreRecord
     _backend_cache: DatastoreBackend | None
 
-    def __new__(cls, workspace: Workspace, name: str | None = None) -> Self:
+    def __new__(cls, workspace: Workspace, name: str | None = None, datastore_type: str | None = None) -> Self:
+        """The registered datastore ``name`` (None: the default). SDK v1's subclasses also take the settings
+        that describe it (``datastore_type``, ``container_name``, ``account_name`` ...): they must match the
+        registration; credentials are not compared (register again with ``overwrite=True`` to change them)."""
+        found = cls._registered(workspace, name)
+        found._check_described(datastore_type=datastore_type)
+        return found
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to do: :meth:`__new__` returned a fully built datastore."""
+
+    def _check_described(self, **described: Any) -> None:
+        """ConfigurationError when a setting SDK v1 code passed to the constructor differs from the registration."""
+        for key, value in described.items():
+            registered = getattr(self, key, None)
+            if value is not None and value != registered:
+                raise ConfigurationError(
+                    f"Datastore {self.name!r} is registered with {key}={registered!r}, not {value!r}",
+                    key=key,
+                    hint="Constructing a datastore looks up its registration: register it again with "
+                    "Datastore.register_*(..., overwrite=True) to change it, or leave the argument out.",
+                )
+
+    @classmethod
+    def _registered(cls, workspace: Workspace, name: str | None) -> Self:
         if name is None:
             found = workspace.get_default_datastore()
         else:
@@ -80,9 +104,6 @@ class Datastore:
                 hint="Use Datastore(workspace, name) to get whichever kind it is.",
             )
         return found
-
-    def __init__(self, workspace: Workspace, name: str | None = None) -> None:
-        """Nothing to do: :meth:`__new__` returned a fully built datastore."""
 
     # -- lookup and registration ---------------------------------------------------------------
 
@@ -437,6 +458,23 @@ class _AzureStorageDatastore(_RemoteCredentials, Datastore):
     ``credential_type`` says which kind is registered.
     """
 
+    def __new__(
+        cls,
+        workspace: Workspace,
+        name: str | None = None,
+        datastore_type: str | None = None,
+        container_name: str | None = None,
+        account_name: str | None = None,
+        sas_token: str | None = None,
+        account_key: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+    ) -> Self:
+        """The registered datastore ``name``; the settings given must match it (see :meth:`Datastore.__new__`)."""
+        found = cls._registered(workspace, name)
+        found._check_described(datastore_type=datastore_type, container_name=container_name, account_name=account_name)
+        return found
+
     @property
     def container_name(self) -> str | None:
         """The container (blob) or share (file) name; None for a store kept in a local folder."""
@@ -470,6 +508,11 @@ class _AzureStorageDatastore(_RemoteCredentials, Datastore):
         return "AccountKey" if "account_key" in refs else "Sas" if "sas_token" in refs else "None"
 
     @property
+    def is_sas(self) -> bool:
+        """Deprecated in SDK v1: whether a SAS token (rather than an account key) is registered."""
+        return self.credential_type == "Sas"
+
+    @property
     def account_key(self) -> None:
         """Always None: Headwater never hands a stored key back (SDK v1 did). See :attr:`credential_type`."""
         return None
@@ -492,6 +535,27 @@ class AzureBlobDatastore(_AzureStorageDatastore):
 
     datastore_type: ClassVar[str] = "AzureBlob"
     _kind: ClassVar[str] = "azure_blob"
+
+    def __new__(
+        cls,
+        workspace: Workspace,
+        name: str | None = None,
+        container_name: str | None = None,
+        account_name: str | None = None,
+        sas_token: str | None = None,
+        account_key: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+        request_session: Any = None,
+        workspace_msi_has_access: bool = False,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        service_data_access_auth_identity: str | None = None,
+    ) -> Self:
+        """The registered blob datastore ``name``; the settings given must match it (see :meth:`Datastore.__new__`)."""
+        found = cls._registered(workspace, name)
+        found._check_described(container_name=container_name, account_name=account_name)
+        return found
 
     @property
     def account_url(self) -> str | None:
@@ -525,6 +589,23 @@ class AzureFileDatastore(_AzureStorageDatastore):
 
     datastore_type: ClassVar[str] = "AzureFile"
     _kind: ClassVar[str] = "azure_file"
+
+    def __new__(
+        cls,
+        workspace: Workspace,
+        name: str | None = None,
+        container_name: str | None = None,
+        account_name: str | None = None,
+        sas_token: str | None = None,
+        account_key: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = "core.windows.net",
+        request_session: Any = None,
+    ) -> Self:
+        """The registered file datastore ``name``; the settings given must match it (see :meth:`Datastore.__new__`)."""
+        found = cls._registered(workspace, name)
+        found._check_described(container_name=container_name, account_name=account_name)
+        return found
 
 
 class S3Datastore(_RemoteCredentials, Datastore):

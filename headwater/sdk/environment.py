@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.errors import ConfigurationError, NotFoundError, NotSupportedError
 from headwater.plan.environments import environment_digest, normalize_spec
+from headwater.sdk import environment_v1 as _v1
 from headwater.sdk.conda_dependencies import DEFAULT_CHANNELS, CondaDependencies, read_requirements
 from headwater.sdk.curated_environments import CURATED_ENVIRONMENTS, CuratedEnvironment
 
@@ -55,6 +56,8 @@ class PythonSection:
         self.user_managed_dependencies: bool = False
         self.conda_dependencies: CondaDependencies | None = CondaDependencies()
         self.base_conda_environment: str | None = None
+        #: SDK v1's path of a conda file in the source directory; recorded (set conda_dependencies instead).
+        self.conda_dependencies_file: str | None = None
         for key, value in kwargs.items():
             setattr(self, key, value)
 
@@ -74,6 +77,12 @@ class DockerSection:
         self.base_image: str | None = DEFAULT_CPU_IMAGE
         self.base_dockerfile: str | None = None
         self.shm_size: str | None = None
+        #: SDK v1's Docker build context, run arguments, registry and (deprecated) GPU switch; recorded.
+        self.build_context: Any = None
+        self.arguments: builtins.list[str] = []
+        self.shared_volumes: bool = True
+        self.gpu_support: bool = False
+        self.base_image_registry: Any = None
         for key, value in kwargs.items():
             setattr(self, key, value)
 
@@ -114,6 +123,7 @@ class Environment:
                     "base_image": docker.base_image,
                     "base_dockerfile": docker.base_dockerfile,
                     "shm_size": docker.shm_size,
+                    **_docker_extras(docker),
                 },
                 "inferencing_stack_version": self.inferencing_stack_version,
             }
@@ -152,6 +162,16 @@ class Environment:
         return env
 
     # -- construction from files ---------------------------------------------------------------
+
+    from_docker_image = staticmethod(_v1.from_docker_image)
+    from_dockerfile = staticmethod(_v1.from_dockerfile)
+    from_docker_build_context = staticmethod(_v1.from_docker_build_context)
+    from_existing_conda_environment = staticmethod(_v1.from_existing_conda_environment)
+    add_private_pip_wheel = staticmethod(_v1.add_private_pip_wheel)
+    label = staticmethod(_v1.label)
+    build = _v1.build
+    build_local = _v1.build_local
+    get_image_details = _v1.get_image_details
 
     @staticmethod
     def from_pip_requirements(
@@ -278,6 +298,24 @@ class Environment:
         return f"Environment(name={self.name!r}, version={self.version!r})"
 
 
+def _docker_extras(docker: DockerSection) -> dict[str, Any]:
+    """Docker settings beyond the basic four, only where set (so older specs keep their bytes)."""
+    extras: dict[str, Any] = {}
+    if docker.build_context is not None:
+        extras["build_context"] = str(getattr(docker.build_context, "location", docker.build_context))
+    if docker.arguments:
+        extras["arguments"] = [str(a) for a in docker.arguments]
+    if docker.shared_volumes is not True:
+        extras["shared_volumes"] = bool(docker.shared_volumes)
+    if docker.gpu_support:
+        extras["gpu_support"] = True
+    registry = docker.base_image_registry
+    address = registry if isinstance(registry, str) else getattr(registry, "address", None)
+    if address:
+        extras["base_image_registry"] = str(address)  # never the credentials: no secret in specs
+    return extras
+
+
 def _version_number(version: str | int | None) -> int | None:
     """SDK v1's version string as the store's number; ``-1`` for text that is no version."""
     if version is None:
@@ -295,7 +333,7 @@ class DockerConfiguration:
         self,
         use_docker: bool = False,
         shared_volumes: bool = True,
-        arguments: builtins.list[str] | None = None,
+        arguments: builtins.list[str] | None = [],  # noqa: B006  (SDK v1's default; copied, never mutated)
         shm_size: str | None = "2g",
     ) -> None:
         self.use_docker = use_docker
@@ -348,6 +386,8 @@ class RunConfiguration:
         self.spark: Any = UnsupportedSection("spark", SPARK_ADVICE)
         self.hdi: Any = UnsupportedSection("hdi", HDI_ADVICE)
         self.history_enabled = True if _history_enabled is None else _history_enabled
+        #: Deprecated in SDK v1 and without effect there too; kept so code that sets it runs.
+        self.auto_prepare_environment = True
         self._path = _path
         self._name = _name
 
@@ -400,6 +440,13 @@ class RunConfiguration:
         from headwater.sdk.runconfig import load_run_configuration
 
         return load_run_configuration(path, name)
+
+    @staticmethod
+    def delete(path: str | os.PathLike[str], name: str) -> None:
+        """Delete the ``.runconfig`` file :meth:`load` would read (NotFoundError, naming the ones there, if none)."""
+        from headwater.sdk.runconfig import delete_run_configuration
+
+        delete_run_configuration(path, name)
 
     def __repr__(self) -> str:
         return f"RunConfiguration(target={self._target!r}, environment={self._environment!r})"

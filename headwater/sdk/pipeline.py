@@ -177,7 +177,7 @@ class Pipeline:
             ws.folder,
             self._spec(),
             name=name,
-            description=description if description is not None else self.description,
+            description=description,
             version=version,
             continue_on_step_failure=continue_on_step_failure,
         )

@@ -65,13 +65,14 @@ class PipelineVersion:
         return f"PipelineVersion(version={self._version!r}, pipeline={self._pipeline!r})"
 
 
-def _pipeline_id(pipeline: Any) -> str:
-    """The id of a PublishedPipeline (a Pipeline is published first, as SDK v1's ``publish`` does)."""
+def _pipeline_id(pipeline: Any, name: str | None = None, description: str | None = None) -> str:
+    """The id of a PublishedPipeline (a Pipeline is published first, under the endpoint's name and
+    description, as SDK v1's ``PipelineEndpoint.publish`` does)."""
     if isinstance(pipeline, PublishedPipeline):
         return pipeline.id
     publish = getattr(pipeline, "publish", None)
     if callable(publish):
-        return str(publish().id)
+        return str(publish(name=name, description=description).id)
     raise TypeError(f"Expected a PublishedPipeline or a Pipeline, got {type(pipeline).__name__}")
 
 
@@ -187,7 +188,7 @@ class PipelineEndpoint:
                 hint="Add the pipeline to it instead: PipelineEndpoint.get(ws, name=...).add_default(pipeline).",
             )
         try:
-            record = store.create_pipeline_endpoint(name, description, _pipeline_id(pipeline))
+            record = store.create_pipeline_endpoint(name, description, _pipeline_id(pipeline, name, description))
         except AlreadyExistsError as exc:
             raise PipelineEndpointError(str(exc)) from exc
         return PipelineEndpoint._from_record(workspace, record)

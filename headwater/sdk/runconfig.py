@@ -51,6 +51,7 @@ __all__ = [
     "RUNCONFIG_SUFFIX",
     "AmlComputeConfiguration",
     "amlcompute_of",
+    "delete_run_configuration",
     "load_run_configuration",
     "save_run_configuration",
     "step_vm_size",
@@ -239,6 +240,11 @@ def _find_file(path: str | os.PathLike[str], name: str | None) -> Path:
                 return file
     known = sorted(p.name[: -len(RUNCONFIG_SUFFIX)] for f in _FOLDERS for p in (given / f).glob("*" + RUNCONFIG_SUFFIX))
     raise NotFoundError("Run configuration", name, where=str(given), candidates=known)
+
+
+def delete_run_configuration(path: str | os.PathLike[str], name: str) -> None:
+    """Remove the file :func:`load_run_configuration` would read for ``(path, name)``."""
+    _find_file(path, name).unlink()
 
 
 def load_run_configuration(path: str | os.PathLike[str], name: str | None = None) -> RunConfiguration:

@@ -33,6 +33,8 @@ class ScriptRun(_StoreRun):
     """
 
     _type = "azureml.scriptrun"
+    #: SDK v1's run type of script runs.
+    RUN_TYPE = _type
 
     def __init__(
         self,

@@ -41,6 +41,13 @@ class ScriptRunConfig:
 
     #: SDK v1's default limit on a run's duration: 30 days.
     MAX_DURATION_SECONDS_DEFAULT = 2592000
+    #: SDK v1's separator of chained logging identities (``ScriptRunConfig#...``).
+    DELIM = "#"
+
+    @property
+    def identity(self) -> str:
+        """SDK v1's logging identity of the object: its class name."""
+        return type(self).__name__
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ from headwater.store.repo_drafts import DraftQueries
 from headwater.store.repo_modules import ModuleQueries
 from headwater.store.repo_published import PublishedQueries
 from headwater.store.repo_runs import RunQueries
+from headwater.store.repo_schedules import ScheduleQueries
 from headwater.store.repo_tokens import TokenQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
@@ -60,7 +61,9 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, TokenQueries, DraftQueries, ModuleQueries):
+class MetadataStore(
+    DatasetQueries, RunQueries, PublishedQueries, TokenQueries, ScheduleQueries, DraftQueries, ModuleQueries
+):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store

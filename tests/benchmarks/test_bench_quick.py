@@ -41,6 +41,8 @@ EXPECTED = {
     "remote.azure_download": None,
     "remote.s3_upload": None,
     "remote.s3_download": None,
+    "rest.submit": ["rest"],
+    "schedule.delay": ["sched"],
 }
 
 

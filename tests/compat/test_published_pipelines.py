@@ -78,6 +78,7 @@ def test_publish_then_submit_runs_the_frozen_copy_and_reuses(src: Path, pws: Wor
     assert all(s.reused for s in again.get_steps())
     _finished(PublishedPipeline.get(pws, published.id).submit(pws, "published"))
     assert ran(src) == ["train"]  # the default lr: a new value, so it runs
+    assert pws.metadata_store.runs_of_published(published.id)[:2] == [run.id, again.id]
 
 
 def test_get_list_enable_disable(src: Path, pws: Workspace) -> None:
@@ -87,7 +88,7 @@ def test_get_list_enable_disable(src: Path, pws: Workspace) -> None:
     second = _pipeline(pws).publish(name="b", continue_on_step_failure=True)
     assert [p.name for p in PublishedPipeline.list(pws)] == ["a", "b"]
     assert PublishedPipeline.get(pws, second.id).continue_on_step_failure is True
-    assert first.description == "training"  # the pipeline's own description by default
+    assert first.description is None  # as in SDK v1: only what publish() is given
 
     first.disable()
     assert first.status == "Disabled" and PublishedPipeline.get(pws, first.id).status == "Disabled"
@@ -141,6 +142,10 @@ def test_pipeline_endpoint_versions_default_and_submit(src: Path, pws: Workspace
     )
     with pytest.raises(ValueError, match="already exists"):
         PipelineEndpoint.publish(pws, name="trainer", description=None, pipeline=v0)
+    from_pipeline = PipelineEndpoint.publish(pws, name="direct", description="from a Pipeline", pipeline=_pipeline(pws))
+    published = from_pipeline.get_pipeline()
+    assert (published.name, published.description, published.status) == ("direct", "from a Pipeline", "Active")
+    from_pipeline.disable()
 
     (src / "src" / "train.py").write_text(script("train2", "import sys\nprint('v2 lr=' + sys.argv[2])\n"))
     v1 = _pipeline(pws).publish(name="v1")
@@ -179,7 +184,7 @@ def test_pipeline_endpoint_versions_default_and_submit(src: Path, pws: Workspace
     endpoint.disable()
     with pytest.raises(ValueError, match="must be Active"):
         endpoint.submit("ep")
-    assert PipelineEndpoint.list(pws) == [] and len(PipelineEndpoint.list(pws, active_only=False)) == 1
+    assert PipelineEndpoint.list(pws) == [] and len(PipelineEndpoint.list(pws, active_only=False)) == 2
     endpoint.enable()
     endpoint.archive()
     assert endpoint.status == "Disabled" and endpoint.name != "renamed"
