@@ -63,7 +63,7 @@ def test_a_config_that_cannot_run_records_nothing(
         experiment.submit(ScriptRunConfig("src", "train.py", arguments=[PipelineParameter("lr", 0.1)]))
     with pytest.raises(TypeError, match="pipeline_parameters"):
         experiment.submit(ScriptRunConfig("src", "train.py"), pipeline_parameters={"lr": 1})
-    with pytest.raises(NotSupportedError, match="Submit a Pipeline of steps, or a ScriptRunConfig"):
+    with pytest.raises(NotSupportedError, match="Submit a Pipeline of steps, a ScriptRunConfig"):
         experiment.submit(object())  # type: ignore[call-overload]  # the wrong type is the point
     assert ws.metadata_store.list_runs() == []
     assert ws.metadata_store.list_experiments() == []
