@@ -65,7 +65,14 @@ class AccessToken(NamedTuple):
     expires_on: int
 
 
-class Audience(enum.Enum):
+class _SdkEnumMeta(enum.EnumMeta):
+    """Called as SDK v1's enums are, with their ``(*args, **kwds)`` signature."""
+
+    def __call__(cls, *args: Any, **kwds: Any) -> Any:
+        return super().__call__(*args, **kwds)
+
+
+class Audience(enum.Enum, metaclass=_SdkEnumMeta):
     """SDK v1's token audiences; every audience gets the same local token here."""
 
     ARM = "ARM"

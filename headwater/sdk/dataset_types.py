@@ -9,7 +9,7 @@ from enum import Enum, EnumMeta
 from typing import Any
 
 
-class _SdkEnumMeta(EnumMeta):
+class SdkEnumMeta(EnumMeta):
     """Enum classes called as SDK v1's are: ``FileEncoding(0)`` with SDK v1's ``(*args, **kwds)`` signature."""
 
     def __call__(cls, *args: Any, **kwds: Any) -> Any:
@@ -17,6 +17,7 @@ class _SdkEnumMeta(EnumMeta):
 
 
 __all__ = [
+    "SdkEnumMeta",
     "ENCODING_NAMES",
     "FileEncoding",
     "HistogramCompareMethod",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 
-class PromoteHeadersBehavior(Enum, metaclass=_SdkEnumMeta):
+class PromoteHeadersBehavior(Enum, metaclass=SdkEnumMeta):
     """How ``from_delimited_files(header=...)`` reads column headers (SDK v1's values)."""
 
     NO_HEADERS = 0
@@ -34,7 +35,7 @@ class PromoteHeadersBehavior(Enum, metaclass=_SdkEnumMeta):
     ALL_FILES_HAVE_SAME_HEADERS = 3
 
 
-class FileEncoding(Enum, metaclass=_SdkEnumMeta):
+class FileEncoding(Enum, metaclass=SdkEnumMeta):
     """SDK v1's file encodings (``Dataset.from_delimited_files(encoding=...)``); :data:`ENCODING_NAMES` maps them."""
 
     UTF8 = 0
@@ -51,7 +52,7 @@ class FileEncoding(Enum, metaclass=_SdkEnumMeta):
 ENCODING_NAMES = {e: e.name.lower() for e in FileEncoding}
 
 
-class SkipLinesBehavior(Enum, metaclass=_SdkEnumMeta):
+class SkipLinesBehavior(Enum, metaclass=SdkEnumMeta):
     """SDK v1's ``skip_mode`` of the deprecated ``Dataset.from_delimited_files``: which files skip leading rows."""
 
     NO_ROWS = 0
@@ -59,7 +60,7 @@ class SkipLinesBehavior(Enum, metaclass=_SdkEnumMeta):
     FROM_ALL_FILES = 2
 
 
-class HistogramCompareMethod(Enum, metaclass=_SdkEnumMeta):
+class HistogramCompareMethod(Enum, metaclass=SdkEnumMeta):
     """SDK v1's distance metric for ``Dataset.compare_profiles`` (profiles need Azure; accepted for the signature)."""
 
     WASSERSTEIN = 0

@@ -12,11 +12,12 @@ from enum import Enum
 from typing import Any
 
 from headwater.ops.recurrence import Recurrence, RecurrenceError, make_recurrence, start_text, time_of_day_parts
+from headwater.sdk.dataset_types import SdkEnumMeta
 
 __all__ = ["ScheduleRecurrence", "TimeZone"]
 
 
-class TimeZone(Enum):
+class TimeZone(Enum, metaclass=SdkEnumMeta):
     """The time zones a :class:`ScheduleRecurrence` accepts (SDK v1's Windows zone names)."""
 
     DatelineStandardTime = "Dateline Standard Time"
