@@ -12,83 +12,26 @@ step's outputs are committed). Deployment (``deploy``, ``package``, ``profile``)
 from __future__ import annotations
 
 import os
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from headwater.errors import ConfigurationError, HeadwaterError, NotSupportedError
 from headwater.layout import WorkspaceLayout
+from headwater.runtime.model_requests import check_model_name as validate_model_name
+from headwater.sdk.model_fields import check_dict, dataset_references, extra_fields
 from headwater.sdk.model_paths import ModelNotFoundError, resolve_model_path
 from headwater.store.repo_models import ModelRecord, matches_filters
 
 if TYPE_CHECKING:
     from headwater.sdk.workspace import Workspace
 
-__all__ = ["Model", "ModelNotFoundError", "dataset_references", "validate_model_name"]
+__all__ = ["Model", "ModelNotFoundError", "validate_model_name"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
 _DEPLOY = (
     "Model deployment is outside Headwater: load the model with Model.get_model_path(name) in a step "
     "(a ParallelRunStep for batch scoring), or serve the downloaded files with a web framework of your choice."
 )
-
-
-def validate_model_name(name: str) -> None:
-    """SDK v1's rule: 1-255 characters, letters, digits, ``-``, ``_`` and ``.``, starting with a letter or digit."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigurationError(
-            f"Invalid model name {name!r}",
-            key="model_name",
-            hint="Use 1-255 letters, digits, '-', '_' or '.', starting with a letter or digit.",
-        )
-
-
-def _check_dict(value: Any, what: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigurationError(f"Model {what} must be a dict, got {type(value).__name__}", key=what)
-    return dict(value)
-
-
-def _dataset_id(workspace: Workspace, dataset: Any, what: str) -> str:
-    if hasattr(dataset, "_ensure_saved"):
-        dataset = dataset._ensure_saved(workspace)
-    dataset_id = getattr(dataset, "id", None)
-    if not dataset_id:
-        raise ConfigurationError(
-            f"The {what} has no id: {dataset!r}", key=what, hint="Pass a Dataset (registered or not)."
-        )
-    return str(dataset_id)
-
-
-def dataset_references(workspace: Workspace, datasets: Any) -> list[dict[str, str]]:
-    """SDK v1's ``datasets=[(scenario, dataset), ...]`` as stored references ``{"name", "id"}``."""
-    refs = []
-    for pair in datasets or []:
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise ConfigurationError(
-                f"datasets must be (scenario, dataset) pairs, got {pair!r}",
-                key="datasets",
-                hint="For example datasets=[('training', train_ds)].",
-            )
-        refs.append({"name": str(pair[0]), "id": _dataset_id(workspace, pair[1], "dataset")})
-    return refs
-
-
-def _extra(
-    workspace: Workspace, sample_input_dataset: Any, sample_output_dataset: Any, resource_configuration: Any
-) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    if sample_input_dataset is not None:
-        extra["sample_input_dataset_id"] = _dataset_id(workspace, sample_input_dataset, "sample_input_dataset")
-    if sample_output_dataset is not None:
-        extra["sample_output_dataset_id"] = _dataset_id(workspace, sample_output_dataset, "sample_output_dataset")
-    if resource_configuration is not None:
-        serialize = getattr(resource_configuration, "serialize", None)
-        extra["resource_configuration"] = serialize() if callable(serialize) else dict(resource_configuration)
-    return extra
 
 
 class Model:
@@ -299,7 +242,7 @@ class Model:
             datasets=datasets,
             model_framework=model_framework,
             model_framework_version=model_framework_version,
-            extra=_extra(workspace, sample_input_dataset, sample_output_dataset, resource_configuration),
+            extra=extra_fields(workspace, sample_input_dataset, sample_output_dataset, resource_configuration),
         )
 
     @staticmethod
@@ -336,8 +279,8 @@ class Model:
             name,
             sources,
             description=description,
-            tags=_check_dict(tags, "tags"),
-            properties=_check_dict(properties, "properties"),
+            tags=check_dict(tags, "tags"),
+            properties=check_dict(properties, "properties"),
             framework=model_framework,
             framework_version=model_framework_version,
             run_id=run_id,
@@ -391,8 +334,10 @@ class Model:
         workspace, record = self._require()
         if exists_ok is not None:
             exist_ok = exists_ok  # SDK v1's deprecated spelling
-        paths = materialize(WorkspaceLayout(workspace.folder), record.files, Path(target_dir), exist_ok=exist_ok)
-        return os.path.commonpath([str(p) for p in paths])
+        materialize(WorkspaceLayout(workspace.folder), record.files, Path(target_dir), exist_ok=exist_ok)
+        # The model's file or folder (SDK v1 returns the files' common path, which is a file for a
+        # folder holding one file; the folder is what a loader expects).
+        return str(Path(target_dir) / record.root)
 
     @staticmethod
     def get_model_path(model_name: str, version: int | None = None, _workspace: Workspace | None = None) -> str:
@@ -427,9 +372,9 @@ class Model:
         workspace, record = self._require()
         extra = {
             **record.extra,
-            **_extra(workspace, sample_input_dataset, sample_output_dataset, resource_configuration),
+            **extra_fields(workspace, sample_input_dataset, sample_output_dataset, resource_configuration),
         }
-        self._save(tags=_check_dict(tags, "tags") if tags else None, description=description or None, extra=extra)
+        self._save(tags=check_dict(tags, "tags") if tags else None, description=description or None, extra=extra)
         if tags:
             self.tags = dict(tags)
         if description:
@@ -451,7 +396,7 @@ class Model:
         """Add and remove tags, and add properties (an existing property cannot change)."""
         _, record = self._require()
         tags, properties = dict(record.tags), dict(record.properties)
-        for key, value in _check_dict(add_properties, "properties").items():
+        for key, value in check_dict(add_properties, "properties").items():
             if key in properties and properties[key] != value:
                 raise ConfigurationError(
                     f"Model property {key!r} is {properties[key]!r} already; properties cannot be changed",
@@ -459,7 +404,7 @@ class Model:
                     hint="Use a tag for a value that changes.",
                 )
             properties[key] = value
-        tags.update(_check_dict(add_tags, "tags"))
+        tags.update(check_dict(add_tags, "tags"))
         for key in [remove_tags] if isinstance(remove_tags, str) else remove_tags or []:
             if tags.pop(key, None) is None and key not in record.tags:
                 print(f"Tag with key {key} not found.")

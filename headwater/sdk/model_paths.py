@@ -24,7 +24,7 @@ from typing import Any
 from headwater.errors import HeadwaterError, NotFoundError
 from headwater.layout import WorkspaceLayout
 
-__all__ = ["ModelNotFoundError", "models_dir", "resolve_model_path", "run_files_under"]
+__all__ = ["ModelNotFoundError", "models_dir", "resolve_model_path"]
 
 
 class ModelNotFoundError(NotFoundError):
@@ -91,8 +91,8 @@ def _from_registry(store: Any, layout: WorkspaceLayout, name: str, version: int 
             "Model", name if version is None else f"{name}:{version}", where="the workspace", candidates=known
         )
     target = models_dir() / name / str(record.version)
-    paths = materialize(layout, record.files, target, exist_ok=True)
-    return Path(os.path.commonpath([str(p) for p in paths]))
+    materialize(layout, record.files, target, exist_ok=True)
+    return target / record.root
 
 
 def resolve_model_path(name: str, version: int | None, workspace: Any) -> str:
@@ -115,23 +115,3 @@ def resolve_model_path(name: str, version: int | None, workspace: Any) -> str:
         return str(_from_registry(store, layout, name, version))
     finally:
         store.close()
-
-
-def run_files_under(run_dir: Path, path: str, *, where: str) -> dict[str, Path]:
-    """The files of the run at ``run_dir`` under its file name ``path`` (``outputs/model.pkl``,
-    ``outputs/model``), named as a registration names them (from the last segment of ``path``)."""
-    from headwater.store.model_files import collect_model_files
-
-    clean = path.replace("\\", "/").strip("/")
-    if not clean or clean.startswith("/") or ".." in clean.split("/"):
-        raise NotFoundError(
-            "Run file", path, where=where, hint="Name a file or folder of the run, e.g. 'outputs/model.pkl'."
-        )
-    root = run_dir.resolve()
-    for base in (run_dir, run_dir / "wd", run_dir / "artifacts"):
-        candidate = base.joinpath(*clean.split("/"))
-        if candidate.exists() and candidate.resolve().is_relative_to(root):
-            return collect_model_files(candidate)
-    from headwater.runtime.run_files import file_names
-
-    raise NotFoundError("Run file", path, where=where, candidates=file_names(str(run_dir)))

@@ -201,6 +201,13 @@ class _StoreRun(Run):
         """Where to look at the run: its folder in the workspace (SDK v1: a studio URL)."""
         return str(self._folder)
 
+    def register_model(self, model_name: str, model_path: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        """Register the run's file or folder ``model_path`` (``outputs/model.pkl``; default: the model
+        name) as the next version of ``model_name`` now; SDK v1's other arguments as ``Model.register``'s."""
+        from headwater.sdk.model_runs import register_run_model
+
+        return register_run_model(self, model_name, model_path, *args, **kwargs)
+
     # -- ending it (headwater.sdk.run_lifecycle) -----------------------------------------------
 
     def complete(self, _set_status: bool = True) -> None:
