@@ -144,7 +144,6 @@ class RunMembers:
         model_framework_version: str | None = None,
         description: str | None = None,
         datasets: list[Any] | None = None,
-        sub_paths: list[str] | None = None,
         sample_input_dataset: Any = None,
         sample_output_dataset: Any = None,
         resource_configuration: Any = None,

@@ -140,7 +140,6 @@ class _SubmittedRun(Run):
         model_framework_version: str | None = None,
         description: str | None = None,
         datasets: list[Any] | None = None,
-        sub_paths: list[str] | None = None,
         sample_input_dataset: Any = None,
         sample_output_dataset: Any = None,
         resource_configuration: Any = None,
@@ -170,8 +169,8 @@ class _SubmittedRun(Run):
             sample_output_dataset=sample_output_dataset,
             resource_configuration=resource_configuration,
         )
-        if sub_paths:
-            request["sub_paths"] = [str(p) for p in sub_paths]
+        if kwargs.get("sub_paths"):  # only these files or sub-folders of a folder (as Model.register's child_paths)
+            request["sub_paths"] = [str(p) for p in kwargs["sub_paths"]]
         if find_run_path(self._run_dir, request["path"]) is None:
             raise NotFoundError(
                 "Run file",

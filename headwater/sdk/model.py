@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from headwater.errors import ConfigurationError, HeadwaterError, NotSupportedError
+from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.layout import WorkspaceLayout
 from headwater.runtime.model_requests import check_model_name as validate_model_name
+from headwater.sdk.model_deploy import ModelDeployment
 from headwater.sdk.model_fields import check_dict, dataset_references, extra_fields
 from headwater.sdk.model_paths import ModelNotFoundError, resolve_model_path
 from headwater.store.repo_models import ModelRecord, matches_filters
@@ -28,13 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Model", "ModelNotFoundError", "validate_model_name"]
 
-_DEPLOY = (
-    "Model deployment is outside Headwater: load the model with Model.get_model_path(name) in a step "
-    "(a ParallelRunStep for batch scoring), or serve the downloaded files with a web framework of your choice."
-)
 
-
-class Model:
+class Model(ModelDeployment):
     """A registered model version (SDK v1's ``azureml.core.Model``).
 
     ``Model(ws, name)`` is the latest version of ``name``; ``version=``, ``id="name:version"``,
@@ -470,31 +466,3 @@ class Model:
     def deserialize(workspace: Workspace, model_payload: dict[str, Any]) -> Model:
         """The registered model a :meth:`serialize` payload names (read back from the workspace)."""
         return Model(workspace, id=model_payload["id"])
-
-    # -- deployment: not Headwater's -----------------------------------------------------------
-
-    @staticmethod
-    def _no_deploy(member: str) -> NoReturn:
-        raise NotSupportedError(f"Model.{member} is not supported by Headwater.", hint=_DEPLOY)
-
-    @staticmethod
-    def deploy(workspace: Any, name: Any, models: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: Headwater deploys no web services."""
-        Model._no_deploy("deploy")
-
-    @staticmethod
-    def package(workspace: Any, models: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: Headwater builds no images."""
-        Model._no_deploy("package")
-
-    @staticmethod
-    def profile(workspace: Any, profile_name: Any, models: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        """Not supported: Headwater profiles no web services."""
-        Model._no_deploy("profile")
-
-    @staticmethod
-    def print_configuration(
-        models: Any, inference_config: Any, deployment_config: Any, deployment_target: Any
-    ) -> NoReturn:
-        """Not supported: Headwater deploys no web services."""
-        Model._no_deploy("print_configuration")

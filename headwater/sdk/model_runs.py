@@ -21,7 +21,6 @@ def register_run_model(
     model_framework_version: str | None = None,
     description: str | None = None,
     datasets: list[tuple[str, Any]] | None = None,
-    sub_paths: list[str] | None = None,
     sample_input_dataset: Any = None,
     sample_output_dataset: Any = None,
     resource_configuration: Any = None,
@@ -46,7 +45,7 @@ def register_run_model(
         sample_output_dataset=saved(workspace, sample_output_dataset),
         resource_configuration=resource_configuration,
     )
-    request["sub_paths"] = list(sub_paths or [])
+    request["sub_paths"] = list(kwargs.get("sub_paths") or [])
     record = register_request(
         workspace.metadata_store, workspace.folder, run.id, Path(run._run_dir), run.experiment.name, request
     )
