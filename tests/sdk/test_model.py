@@ -157,3 +157,10 @@ def test_invalid_names_and_deployment_are_refused(ws: Workspace, files: Path) ->
         Model.register(ws, "missing.pkl", "m")
     with pytest.raises(NotSupportedError, match="get_model_path"):
         Model.deploy(ws, "svc", [])
+
+
+def test_workspace_models_are_the_latest_versions_by_name(ws: Workspace, files: Path) -> None:
+    Model.register(ws, "model.pkl", "a")
+    Model.register(ws, "folder_model", "a")
+    Model.register(ws, "model.pkl", "b")
+    assert {name: m.version for name, m in ws.models.items()} == {"a": 2, "b": 1}
