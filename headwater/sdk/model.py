@@ -157,7 +157,9 @@ class Model(ModelDeployment):
         self.datasets = {}
         if expand:
             for ref in record.datasets:
-                self.datasets.setdefault(ref["name"], []).append(self._dataset(ref["id"]))
+                dataset = self._dataset(ref["id"])
+                if dataset is not None:  # a dataset that is gone is left out (the record keeps its id)
+                    self.datasets.setdefault(ref["name"], []).append(dataset)
             for attr in ("sample_input_dataset", "sample_output_dataset"):
                 dataset_id = record.extra.get(f"{attr}_id")
                 setattr(self, attr, None if dataset_id is None else self._dataset(dataset_id))
