@@ -11,6 +11,7 @@
       environments/<digest>/             built step environments
       environments/.headwater-runtime/   a link to the installed package, for built environments
       private-wheels/<sha256>/<file>.whl wheels added with Environment.add_private_pip_wheel
+      models/<sha[:2]>/<sha256>          registered models' files, once per content, read-only
       locks/outputs/<digest>.lock        leases on fixed output destinations
       locks/server.start.lock            held while a process starts the workspace's server
       locks/server.owner.lock            held by the running `headwater serve` for its whole life
@@ -58,6 +59,7 @@ __all__ = [
     "EVENTS_FILE",
     "INPUTS_DIR",
     "METADATA_DB",
+    "MODELS_DIR",
     "ORCHESTRATOR_LOCK",
     "ORCHESTRATOR_LOG",
     "OUTPUT_LOCKS_DIR",
@@ -93,6 +95,8 @@ SNAPSHOTS_DIR = "snapshots"
 ENVIRONMENTS_DIR = "environments"
 RUNTIME_LINK_DIR = ".headwater-runtime"
 PRIVATE_WHEELS_DIR = "private-wheels"
+#: Registered models' files, stored once per content (sha256) and never changed.
+MODELS_DIR = "models"
 OUTPUT_LOCKS_DIR = ("locks", "outputs")
 DIGEST_CACHE = ("cache", "digests.db")
 #: The running server's record (url, pid, port ...; never a token).
@@ -193,6 +197,15 @@ class WorkspaceLayout:
     def runtime_link_dir(self) -> Path:
         """A folder whose only entry links to the installed ``headwater`` package (for built environments)."""
         return self.environments / RUNTIME_LINK_DIR
+
+    @property
+    def models(self) -> Path:
+        """Registered models' files, content-addressed (see :meth:`model_file`)."""
+        return self.folder / MODELS_DIR
+
+    def model_file(self, digest: str) -> Path:
+        """Where the model file whose content has sha256 ``digest`` is stored."""
+        return self.models / digest[:2] / digest
 
     @property
     def output_locks(self) -> Path:

@@ -24,6 +24,7 @@ from headwater.cli.datastore import datastore
 from headwater.cli.endpoint import endpoint
 from headwater.cli.env import env
 from headwater.cli.gc import gc
+from headwater.cli.model import model
 from headwater.cli.pipeline import pipeline
 from headwater.cli.run import run
 from headwater.cli.schedule import schedule
@@ -106,6 +107,7 @@ cli.add_command(token)
 cli.add_command(pipeline)
 cli.add_command(endpoint)
 cli.add_command(schedule)
+cli.add_command(model)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ TABLES = (
     "metrics",
     "module_versions",
     "modules",
+    "models",
     "pipeline_drafts",
     "pipeline_endpoint_versions",
     "pipeline_endpoints",

@@ -39,6 +39,7 @@ TABLES = {
     "schedule_fires",
     "api_tokens",
     "leases",
+    "models",
 }
 
 
