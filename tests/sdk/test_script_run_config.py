@@ -84,9 +84,9 @@ def test_a_command_step_takes_its_command_folder_and_environment_from_a_script_r
     assert spec.environment["name"] == "train-env" and spec.environment_variables == {"MODE": "fast"}
 
 
-def test_the_model_registry_says_what_to_use_instead(ws: Workspace) -> None:
+def test_an_offline_run_cannot_register_a_model_and_says_what_to_do(ws: Workspace) -> None:
     from headwater import Run
 
-    with pytest.raises(NotSupportedError, match="no model registry") as err:
+    with pytest.raises(NotSupportedError, match="offline run") as err:
         Run.get_context().register_model(model_name="best", model_path="outputs/model.pkl")
-    assert "download_file" in str(err.value)
+    assert "Model.register(ws, model_path, model_name)" in str(err.value)
