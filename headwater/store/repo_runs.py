@@ -214,6 +214,17 @@ class RunQueries(RepoBase):
             sql += f" LIMIT {int(limit)}"
         return [self._run(r) for r in self._all(sql, params)]
 
+    def list_runs_definition_mentions(self, text: str, *, limit: int = 1000) -> list[RunRecord]:
+        """Runs whose JSON ``definition`` contains ``text`` (e.g. a dataset id: the runs that read it),
+        newest first; a candidate list for the caller to check in the parsed definition."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._all(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE definition LIKE ? ESCAPE '\\' "
+            f"ORDER BY created_at DESC, id LIMIT {int(limit)}",
+            (pattern,),
+        )
+        return [self._run(r) for r in rows]
+
     def find_reusable_run(self, fingerprint: str, *, status: str = StepRunStatus.Finished) -> RunRecord | None:
         """The newest run with ``fingerprint`` and ``status`` that ran itself (not a reuse).
 
