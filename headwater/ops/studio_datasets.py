@@ -34,6 +34,7 @@ __all__ = [
     "data_changed",
     "dataset_summaries",
     "producer",
+    "run_datasets",
 ]
 
 #: The tag a version registered by a step's output carries: the producing run's id.
@@ -81,6 +82,29 @@ def consumers(store: MetadataStore, record: DatasetRecord, *, limit: int = 200) 
             if isinstance(spec, dict) and spec.get("dataset_id") == record.id:
                 found.append(Consumer(run, name, spec.get("mode")))
     return found
+
+
+def run_datasets(
+    store: MetadataStore, run: RunRecord
+) -> tuple[list[tuple[RunRecord, DatasetRecord]], list[tuple[RunRecord, str, DatasetRecord]]]:
+    """The registered dataset versions ``run`` (or, for a pipeline run, its steps) produced, as
+    ``(run, version)``, and consumed, as ``(run, input name, version)``."""
+    runs = [run, *(reversed(store.list_runs(parent_id=run.id)) if run.kind == "pipeline" else [])]
+    by_id = {r.id: r for r in runs}
+    produced = [
+        (by_id[str(v.tags[PRODUCER_TAG])], v)
+        for name in store.dataset_names()
+        for v in store.list_dataset_versions(name)
+        if str((v.tags or {}).get(PRODUCER_TAG)) in by_id
+    ]
+    consumed: list[tuple[RunRecord, str, DatasetRecord]] = []
+    for r in runs:
+        for input_name, spec in sorted(((r.definition or {}).get("inputs") or {}).items()):
+            dataset_id = spec.get("dataset_id") if isinstance(spec, dict) else None
+            record = store.get_dataset_by_id(dataset_id) if dataset_id else None
+            if record is not None and record.name is not None:
+                consumed.append((r, input_name, record))
+    return produced, consumed
 
 
 def data_changed(store: MetadataStore, ws_folder: Path, ws_name: str, record: DatasetRecord) -> dict[str, list[str]]:

@@ -41,6 +41,8 @@ EXPECTED = {
     "remote.azure_download": None,
     "remote.s3_upload": None,
     "remote.s3_download": None,
+    "studio.log_page": None,
+    "studio.log_search": None,
 }
 
 

@@ -163,3 +163,14 @@ def test_experiment_metric_compares_runs(ws: Workspace, lineage: dict[str, Any])
     compared = studio_metrics.experiment_metric(store, runs, "w/loss")
     assert compared == {lineage["produced"].id: [0.9, 0.5, 0.25], again.id: [0.9, 0.5, 0.25]}
     assert studio_metrics.experiment_metric(store, runs, "pipeline_score")[again.id] == [0.8]
+
+
+def test_run_datasets_lists_what_a_run_produced_and_consumed(ws: Workspace, lineage: dict[str, Any]) -> None:
+    store = ws.metadata_store
+    produced_run = store.get_run(lineage["produced"].id)
+    consumed_run = store.get_run(lineage["consumed"].id)
+    assert produced_run is not None and consumed_run is not None
+    produced, consumed = studio_datasets.run_datasets(store, produced_run)  # a pipeline: its steps count
+    assert [(r.name, v.name, v.version) for r, v in produced] == [("w", "prepared", 1)] and consumed == []
+    produced, consumed = studio_datasets.run_datasets(store, consumed_run)
+    assert produced == [] and [(r.name, i, v.name) for r, i, v in consumed] == [("r", "prep", "prepared")]
