@@ -25,6 +25,7 @@ from headwater.cli.env import env
 from headwater.cli.gc import gc
 from headwater.cli.run import run
 from headwater.cli.serve import serve
+from headwater.cli.studio import studio
 from headwater.cli.token import token
 from headwater.cli.workspace import workspace
 
@@ -100,6 +101,7 @@ cli.add_command(compute)
 cli.add_command(gc)
 cli.add_command(serve)
 cli.add_command(token)
+cli.add_command(studio)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
