@@ -25,6 +25,9 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.routes_tokens",
     "headwater.server.studio.pages_login",
     "headwater.server.studio.pages_runs",
+    "headwater.server.studio.pages_logs",
+    "headwater.server.studio.pages_metrics",
+    "headwater.server.studio.pages_datasets",
 )
 
 _DESCRIPTION = """\

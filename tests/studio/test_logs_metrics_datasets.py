@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.studio.conftest import Studio, wait_until
 
 from headwater import Dataset, Experiment, OutputFileDatasetConfig, Pipeline, PythonScriptStep
 from tests.conftest import gen
+from tests.studio.conftest import Studio, wait_until
 
 pytestmark = pytest.mark.slow
 

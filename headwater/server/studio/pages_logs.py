@@ -25,8 +25,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 
-from headwater.server.deps import get_store, get_ws_folder, get_ws_name
 from headwater.server.auth import require
+from headwater.server.deps import get_store, get_ws_folder, get_ws_name
 from headwater.server.studio.lookups import is_final, studio_run
 from headwater.server.studio.templating import render
 from headwater.store.metadata import MetadataStore
