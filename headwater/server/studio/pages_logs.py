@@ -31,10 +31,12 @@ from headwater.server.studio.lookups import is_final, studio_run
 from headwater.server.studio.templating import render
 from headwater.store.metadata import MetadataStore
 
-__all__ = ["POLL_SECONDS", "router"]
+__all__ = ["POLL_SECONDS", "SEARCH_BYTES", "router"]
 
 #: How often a live log stream looks for new lines.
 POLL_SECONDS = 0.25
+#: How much of a log one search request reads at most; the page asks again for the rest.
+SEARCH_BYTES = 64 * 1024 * 1024
 _DEFAULT_FILE = "user_logs/std_log.txt"
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require("read"))])
@@ -107,7 +109,8 @@ def log_search(
     from headwater.ops.studio_logs import run_file, search
 
     run = studio_run(store, ws_name, run_id)
-    result = search(run_file(ws_folder, run.id, file), q, start=start, line=line, limit=limit)
+    path = run_file(ws_folder, run.id, file)
+    result = search(path, q, start=start, line=line, limit=limit, max_bytes=SEARCH_BYTES)
     return {
         "hits": [{"offset": h.offset, "line": h.line, "text": h.text} for h in result.hits],
         "next_offset": result.next_offset,
