@@ -162,29 +162,32 @@ def image_file(store: MetadataStore, ws_folder: Path, run: RunRecord, artifact: 
 # -- across runs -------------------------------------------------------------------------------------
 
 
-def _run_and_steps(store: MetadataStore, run: RunRecord) -> list[MetricRecord]:
-    """The metrics of a top-level run, its steps' named ``<step>/<metric>``."""
-    records = list(store.get_metrics(run.id))
-    if run.kind == "pipeline":
-        for step in reversed(store.list_runs(parent_id=run.id)):
-            records += [
-                MetricRecord(m.run_id, f"{step.name}/{m.name}", m.kind, m.value, m.description, m.logged_at)
-                for m in store.get_metrics(step.id)
-            ]
-    return records
+def _runs_and_steps(store: MetadataStore, runs: list[RunRecord]) -> dict[str, list[MetricRecord]]:
+    """``{run id: metrics}`` of top-level runs, their steps' metrics named ``<step>/<metric>``
+    (one query for all the metrics)."""
+    owner: dict[str, tuple[str, str | None]] = {r.id: (r.id, None) for r in runs}
+    for run in runs:
+        if run.kind == "pipeline":
+            for step in store.list_runs(parent_id=run.id):
+                owner[step.id] = (run.id, step.name or step.id)
+    out: dict[str, list[MetricRecord]] = {r.id: [] for r in runs}
+    for m in store.get_metrics_of_runs(list(owner)):
+        top, step_name = owner[m.run_id]
+        name = m.name if step_name is None else f"{step_name}/{m.name}"
+        out[top].append(MetricRecord(m.run_id, name, m.kind, m.value, m.description, m.logged_at))
+    return out
 
 
 def experiment_metric_names(store: MetadataStore, runs: list[RunRecord]) -> list[str]:
     """The numeric metric names (scalar kind) logged by ``runs`` (or their steps), sorted."""
-    names = {m.name for r in runs for m in _run_and_steps(store, r) if m.kind == "scalar"}
-    return sorted(names)
+    return sorted({m.name for ms in _runs_and_steps(store, runs).values() for m in ms if m.kind == "scalar"})
 
 
 def experiment_metric(store: MetadataStore, runs: list[RunRecord], metric: str) -> dict[str, list[float | None]]:
     """``{run id: values of `metric` in logging order}`` for the runs that logged it (scalars only)."""
     out: dict[str, list[float | None]] = {}
-    for run in runs:
-        values = [_number(m.value) for m in _run_and_steps(store, run) if m.name == metric and m.kind == "scalar"]
+    for run_id, metrics in _runs_and_steps(store, runs).items():
+        values = [_number(m.value) for m in metrics if m.name == metric and m.kind == "scalar"]
         if values:
-            out[run.id] = values
+            out[run_id] = values
     return out
