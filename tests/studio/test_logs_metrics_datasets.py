@@ -120,6 +120,7 @@ def test_search_a_log_and_open_a_hit(studio: Studio, trained: list[Any]) -> None
         f"{i + 1}: epoch {i} training line" for i in range(170, 180)
     ]
     assert "11 matching lines" in page.locator("#search-summary").inner_text()
+    studio.screenshot("log-search")
     hits.nth(3).click()
     page.locator("pre.log .hit-line").get_by_text("epoch 172 training line").wait_for()
     raw = page.get_by_test_id("raw-link").get_attribute("href")
@@ -154,6 +155,7 @@ def test_metric_chart_and_experiment_comparison(studio: Studio, trained: list[An
         "Array.from(document.querySelectorAll('.u-legend .u-series')).map(e => !e.classList.contains('u-off'))"
     )
     assert shown.count(False) == 1
+    studio.screenshot("experiment")
 
 
 def test_follow_a_datasets_lineage_to_the_producing_run_and_back(studio: Studio, tmp_path: Path) -> None:
@@ -175,6 +177,7 @@ def test_follow_a_datasets_lineage_to_the_producing_run_and_back(studio: Studio,
     assert "as input prep" in page.get_by_test_id("consumers").inner_text()
     consumer = page.get_by_test_id("consumers").get_by_test_id("lineage-run")
     assert reader.id in (consumer.get_attribute("href") or "")
+    studio.screenshot("dataset")
 
     page.get_by_test_id("producer").get_by_test_id("lineage-run").click()
     page.wait_for_url(re.compile(re.escape(writer.id)))

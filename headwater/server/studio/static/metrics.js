@@ -10,7 +10,7 @@
       width: width,
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: "logged" }, {}],
+      axes: [{ label: "logged", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000] }, {}],
       series: [{ label: "n" }].concat(spec.series.map(function (s, i) {
         return { label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: spec.x.length < 60 } };
       })),
