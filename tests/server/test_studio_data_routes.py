@@ -199,3 +199,9 @@ def test_metric_and_dataset_pages_render_a_real_run(ws: Workspace, client: Clien
     assert lineage.status_code == 200 and "/studio/datasets/prepared?version=1" in lineage.text
     logs = client.get(f"/studio/runs/{run.id}/logs")  # a pipeline run: its own logs and links to its steps'
     assert logs.status_code == 200 and f"/studio/runs/{step_id}/logs" in logs.text
+
+    again = Experiment(ws, "metrics").submit(Pipeline(ws, steps=[step]))
+    assert again.wait_for_completion(show_output=False, raise_on_error=False) == "Finished"
+    reused = again.find_step_run("train")[0]
+    reused_logs = client.get(f"/studio/runs/{reused.id}/logs")  # a reused step points to the run that ran
+    assert 'data-testid="reused-logs"' in reused_logs.text and f"/studio/runs/{step_id}/logs" in reused_logs.text
