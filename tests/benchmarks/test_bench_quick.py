@@ -41,6 +41,9 @@ EXPECTED = {
     "remote.azure_download": None,
     "remote.s3_upload": None,
     "remote.s3_download": None,
+    "studio.runs_page": None,
+    "studio.run_page_small": None,
+    "studio.run_page_large": None,
     "studio.log_page": None,
     "studio.log_search": None,
 }
