@@ -181,7 +181,10 @@ def test_follow_a_datasets_lineage_to_the_producing_run_and_back(studio: Studio,
 
     page.get_by_test_id("producer").get_by_test_id("lineage-run").click()
     page.wait_for_url(re.compile(re.escape(writer.id)))
-    # back: the producing run's datasets tab links to the version it produced
-    studio.goto(f"/studio/runs/{writer.id}/datasets")
+    # back: the step's panel links to its logs, whose Datasets tab links to the version it produced
+    page.locator(f'a[href="/studio/runs/{writer.id}/logs"]').first.click()
+    page.wait_for_url(re.compile(re.escape(f"/studio/runs/{writer.id}/logs")))
+    page.get_by_role("link", name="Datasets", exact=True).last.click()
+    page.wait_for_url(re.compile(re.escape(f"/studio/runs/{writer.id}/datasets")))
     page.get_by_test_id("produced").get_by_test_id("dataset-link").click()
     page.wait_for_url(re.compile(r"/studio/datasets/prepared\?version=1"))
