@@ -50,6 +50,9 @@ class Sizes:
     submit_bytes: int
     remote_files: int
     remote_file_bytes: int
+    studio_runs: int = 10_000  # top-level runs in the studio's runs page workspace
+    studio_small: int = 200  # steps of the studio's two pipeline run pages
+    studio_large: int = 1_000
 
     @staticmethod
     def full() -> Sizes:
@@ -57,7 +60,7 @@ class Sizes:
 
     @staticmethod
     def quick() -> Sizes:
-        return Sizes(3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10)  # 10 MiB: digests on threads
+        return Sizes(3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10, 300, 20, 50)  # 10 MiB: digests on threads
 
 
 @dataclass(frozen=True)

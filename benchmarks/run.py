@@ -30,7 +30,19 @@ from benchmarks.harness import Bench, BenchError, Sizes  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 from benchmarks.memory import kill_leftovers  # noqa: E402
 from benchmarks.report import table, write  # noqa: E402
-from benchmarks.workloads import bigdata, chain, envs, fan, remote, rest_submit, schedule, startup, submit  # noqa: E402
+from benchmarks.workloads import (  # noqa: E402
+    bigdata,
+    chain,
+    envs,
+    fan,
+    remote,
+    rest_submit,
+    schedule,
+    startup,
+    studio,
+    studio_logs,
+    submit,
+)
 
 WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "chain": chain.run,
@@ -42,6 +54,8 @@ WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "remote": remote.run,
     "rest": rest_submit.run,
     "schedule": schedule.run,
+    "studio": studio.run,
+    "studio_logs": studio_logs.run,
 }
 
 

@@ -29,6 +29,7 @@ from headwater.cli.pipeline import pipeline
 from headwater.cli.run import run
 from headwater.cli.schedule import schedule
 from headwater.cli.serve import serve
+from headwater.cli.studio import studio
 from headwater.cli.token import token
 from headwater.cli.workspace import workspace
 
@@ -108,6 +109,7 @@ cli.add_command(pipeline)
 cli.add_command(endpoint)
 cli.add_command(schedule)
 cli.add_command(model)
+cli.add_command(studio)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -202,6 +202,15 @@ def _reuse_label(step: dict[str, Any]) -> str:
     return "ran" if step["started_at"] else "-"
 
 
+def _studio_url(ws_folder: Path, run_id: str) -> str | None:
+    """The run's page in the studio of the workspace's running server (None when none runs)."""
+    from headwater.ops.server_process import running_server
+    from headwater.ops.studio_links import run_url
+
+    info = running_server(ws_folder)
+    return None if info is None else run_url(info.url, run_id)
+
+
 @run.command("show")
 @click.argument("run_id")
 @workspace_options
@@ -221,6 +230,7 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
             data["steps"] = [_run_summary(step) for step in run_obj.get_children()]
         else:
             data["pipeline_run_id"] = record.parent_id
+        data["studio_url"] = _studio_url(ws.folder, record.id)
     if as_json:
         output.emit_json(data)
         return
@@ -238,6 +248,8 @@ def show_cmd(run_id: str, workspace_name: str | None, folder: str | None, as_jso
         pairs += [("reuse", _reuse_label(data)), ("reason", data["reason"] or "-")]
     if data["error"]:
         pairs.append(("error", data["error"]))
+    if data["studio_url"]:
+        pairs.append(("studio", data["studio_url"]))
     output.fields(pairs)
     steps = data.get("steps")
     if not steps:

@@ -24,6 +24,11 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.routes_runs",
     "headwater.server.routes_tokens",
     "headwater.server.routes_submit",
+    "headwater.server.studio.pages_login",
+    "headwater.server.studio.pages_runs",
+    "headwater.server.studio.pages_logs",
+    "headwater.server.studio.pages_metrics",
+    "headwater.server.studio.pages_datasets",
 )
 
 _DESCRIPTION = """\

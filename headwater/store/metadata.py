@@ -43,6 +43,7 @@ from headwater.store.repo_modules import ModuleQueries
 from headwater.store.repo_published import PublishedQueries
 from headwater.store.repo_runs import RunQueries
 from headwater.store.repo_schedules import ScheduleQueries
+from headwater.store.repo_studio import StudioQueries
 from headwater.store.repo_tokens import TokenQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
@@ -72,6 +73,7 @@ class MetadataStore(
     ScheduleQueries,
     DraftQueries,
     ModuleQueries,
+    StudioQueries,
 ):
     """All reads and writes of a workspace's metadata.
 

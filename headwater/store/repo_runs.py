@@ -214,6 +214,17 @@ class RunQueries(RepoBase):
             sql += f" LIMIT {int(limit)}"
         return [self._run(r) for r in self._all(sql, params)]
 
+    def list_runs_definition_mentions(self, text: str, *, limit: int = 1000) -> list[RunRecord]:
+        """Runs whose JSON ``definition`` contains ``text`` (e.g. a dataset id: the runs that read it),
+        newest first; a candidate list for the caller to check in the parsed definition."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._all(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE definition LIKE ? ESCAPE '\\' "
+            f"ORDER BY created_at DESC, id LIMIT {int(limit)}",
+            (pattern,),
+        )
+        return [self._run(r) for r in rows]
+
     def find_reusable_run(self, fingerprint: str, *, status: str = StepRunStatus.Finished) -> RunRecord | None:
         """The newest run with ``fingerprint`` and ``status`` that ran itself (not a reuse).
 
@@ -303,6 +314,20 @@ class RunQueries(RepoBase):
             params.append(name)
         rows = self._all(sql + " ORDER BY id", params)
         return [MetricRecord(r[0], r[1], r[2], loads(r[3]), r[4], r[5]) for r in rows]
+
+    def get_metrics_of_runs(self, run_ids: Sequence[str]) -> list[MetricRecord]:
+        """Metrics of several runs at once (each run's in the order they were logged)."""
+        out: list[MetricRecord] = []
+        ids = list(dict.fromkeys(run_ids))
+        for i in range(0, len(ids), 500):  # under SQLite's limit of bound parameters
+            part = ids[i : i + 500]
+            rows = self._all(
+                "SELECT run_id, name, kind, value, description, logged_at FROM metrics "
+                f"WHERE run_id IN ({', '.join('?' * len(part))}) ORDER BY id",
+                part,
+            )
+            out += [MetricRecord(r[0], r[1], r[2], loads(r[3]), r[4], r[5]) for r in rows]
+        return out
 
     def put_run_output(self, record: RunOutputRecord) -> None:
         self._exec(

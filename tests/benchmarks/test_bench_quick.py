@@ -43,6 +43,11 @@ EXPECTED = {
     "remote.s3_download": None,
     "rest.submit": ["rest"],
     "schedule.delay": ["sched"],
+    "studio.runs_page": None,
+    "studio.run_page_small": None,
+    "studio.run_page_large": None,
+    "studio.log_page": None,
+    "studio.log_search": None,
 }
 
 

@@ -33,6 +33,8 @@ def _ts(name: str, nullable: bool = True) -> sa.Column:
 
 
 def upgrade() -> None:
+    # The studio's runs page: top-level runs newest first, in index order (LIMIT stops the scan).
+    op.create_index("ix_runs_toplevel", "runs", ["parent_id", "created_at", "id"])
     with op.batch_alter_table("pipelines") as batch:
         batch.add_column(sa.Column("continue_on_step_failure", sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("source_run_id", sa.Text, nullable=True))  # PipelineRun.publish_pipeline
@@ -184,3 +186,4 @@ def downgrade() -> None:
     with op.batch_alter_table("pipelines") as batch:
         for column in ("updated_at", "properties", "source_run_id", "continue_on_step_failure"):
             batch.drop_column(column)
+    op.drop_index("ix_runs_toplevel", table_name="runs")
