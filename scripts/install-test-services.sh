@@ -17,6 +17,10 @@ fi
 if ! command -v fusermount >/dev/null 2>&1; then
   need+=(fuse)
 fi
+# The studio's browser tests drive Debian's Chromium through Playwright (tests/studio/conftest.py).
+if [ ! -x /usr/bin/chromium ]; then
+  need+=(chromium)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -26,6 +26,7 @@ from headwater.cli.gc import gc
 from headwater.cli.plan import plan
 from headwater.cli.run import run
 from headwater.cli.serve import serve
+from headwater.cli.studio import studio
 from headwater.cli.token import token
 from headwater.cli.workspace import workspace
 
@@ -102,6 +103,7 @@ cli.add_command(gc)
 cli.add_command(plan)
 cli.add_command(serve)
 cli.add_command(token)
+cli.add_command(studio)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

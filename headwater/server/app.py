@@ -23,6 +23,8 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.routes_health",
     "headwater.server.routes_runs",
     "headwater.server.routes_tokens",
+    "headwater.server.studio.pages_login",
+    "headwater.server.studio.pages_runs",
 )
 
 _DESCRIPTION = """\

@@ -4,14 +4,19 @@ The body is ``{"error": {"code": ..., "message": ...}, "detail": message}`` (SDK
 errors carry ``error.code``/``error.message``; FastAPI clients look at ``detail``). A
 :class:`~headwater.errors.NotFoundError` is 404, an :class:`~headwater.errors.AlreadyExistsError`
 409, any other :class:`~headwater.errors.HeadwaterError` (a bad field, a disabled pipeline ...) 400.
+A studio page asked for without a session (:class:`~headwater.server.auth.LoginRequired`) is a
+redirect to the login page.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from headwater.errors import AlreadyExistsError, HeadwaterError, NotFoundError
+from headwater.server.auth import LoginRequired
 
 __all__ = ["error_response", "install_error_handlers", "status_for"]
 
@@ -39,3 +44,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(status_for(exc), str(exc), type(exc).__name__)
 
     app.add_exception_handler(HeadwaterError, handle)
+
+    async def login(request: Request, exc: Exception) -> RedirectResponse:
+        assert isinstance(exc, LoginRequired)
+        return RedirectResponse("/studio/login?" + urlencode({"next": exc.next_url}), status_code=303)
+
+    app.add_exception_handler(LoginRequired, login)
