@@ -9,7 +9,7 @@ it reused (the run that really ran: reuse always points at one).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from headwater.errors import NotFoundError
 from headwater.store.metadata import MetadataStore
@@ -59,7 +59,7 @@ def _t(text: str | None) -> datetime | None:
     if not text:
         return None
     value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _seconds(a: datetime | None, b: datetime | None) -> float | None:
@@ -71,7 +71,7 @@ def run_timeline(store: MetadataStore, run_id: str, now: datetime | None = None)
     run = store.get_run(run_id)
     if run is None:
         raise NotFoundError("Run", run_id, hint="Pick a run from the runs list.")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     steps = list(reversed(store.list_runs(parent_id=run.id))) if run.kind == "pipeline" else [run]
     origin = _t(run.started_at) or _t(run.created_at) or now
     for s in steps:  # a step recorded before the run's start (clock skew): the timeline starts there

@@ -25,6 +25,7 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.routes_tokens",
     "headwater.server.studio.pages_login",
     "headwater.server.studio.pages_runs",
+    "headwater.server.studio.pages_diff",
 )
 
 _DESCRIPTION = """\
