@@ -21,8 +21,10 @@ from headwater.cli.compat import compat
 from headwater.cli.compute import compute
 from headwater.cli.dataset import dataset
 from headwater.cli.datastore import datastore
+from headwater.cli.endpoint import endpoint
 from headwater.cli.env import env
 from headwater.cli.gc import gc
+from headwater.cli.pipeline import pipeline
 from headwater.cli.plan import plan
 from headwater.cli.run import run
 from headwater.cli.serve import serve
@@ -104,6 +106,8 @@ cli.add_command(plan)
 cli.add_command(serve)
 cli.add_command(token)
 cli.add_command(studio)
+cli.add_command(pipeline)
+cli.add_command(endpoint)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

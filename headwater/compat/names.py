@@ -54,6 +54,8 @@ _EXC = "headwater.compat.exceptions"
 _ADF = "headwater.sdk.compute_datafactory"
 _VERSION = "headwater.compat.names:SDK_VERSION"
 _STEP_RUN_OUTPUT = "headwater.sdk.step_outputs:StepRunOutput"
+_PUBLISHED = "headwater.sdk.published_pipeline:PublishedPipeline"
+_ENDPOINT = "headwater.sdk.pipeline_endpoint:PipelineEndpoint"
 
 
 def _unsupported(*names: str) -> dict[str, str]:
@@ -257,12 +259,12 @@ MODULES: dict[str, dict[str, str]] = {
         "PipelineData": _H,
         "PipelineDataset": _N,
         "PipelineDraft": _N,
-        "PipelineEndpoint": _N,
+        "PipelineEndpoint": _ENDPOINT,
         "PipelineParameter": _H,
         "PipelineRun": _H,
         "PipelineStep": _H,
         "PortDataReference": _H,
-        "PublishedPipeline": _N,
+        "PublishedPipeline": _PUBLISHED,
         "Schedule": _N,
         "ScheduleRecurrence": _N,
         "StepRun": _H,
@@ -274,6 +276,7 @@ MODULES: dict[str, dict[str, str]] = {
     "azureml.pipeline.core.graph": {
         "PipelineParameter": _H,
         "PortDataReference": _H,
+        "PublishedPipeline": _PUBLISHED,
         **_unsupported(
             "DataSource",
             "DataSourceDef",
@@ -290,7 +293,6 @@ MODULES: dict[str, dict[str, str]] = {
             "OutputPortDef",
             "ParamDef",
             "PipelineDataset",
-            "PublishedPipeline",
             "TrainingOutput",
         ),
     },
@@ -337,7 +339,6 @@ _DEPLOY = "Model deployment is outside Headwater: serve the model files with a w
 _NO_IMAGES = "Headwater builds no Docker images: steps run in the current interpreter when it satisfies the spec."
 _ONE_NODE = "Distributed (multi-node) jobs are not supported yet: run the training in one PythonScriptStep."
 _GRAPH = "SDK v1's internal graph classes: Headwater builds its own graph from Pipeline(ws, steps=[...])."
-_PUBLISH = "Publishing comes in a later release; until then submit the Pipeline with Experiment(ws, name).submit(...)."
 _SCHEDULE = "Schedules come in a later release; until then run the submitting script from cron or a systemd timer."
 _BIND = (
     "Bind data through step inputs/outputs and arguments (DatasetConsumptionConfig, OutputFileDatasetConfig, "
@@ -421,8 +422,6 @@ INSTEAD: dict[str, str] = {
     "ModuleVersionDescriptor": "Versioned modules are not supported: use a PythonScriptStep.",
     "PipelineDataset": "Pass dataset.as_named_input(name) (or a PipelineParameter) to the step.",
     "PipelineDraft": "Keep the pipeline's code in version control; drafts are a studio feature.",
-    "PipelineEndpoint": _PUBLISH,
-    "PublishedPipeline": _PUBLISH,
     "Schedule": _SCHEDULE,
     "ScheduleRecurrence": _SCHEDULE,
     "TimeZone": _SCHEDULE,

@@ -181,6 +181,8 @@ SPECS: dict[str, str] = {
     "DataPath": "headwater",
     "Dataset": "headwater",
     **{name: f"headwater.compat.config_holders:{name}" for name in ("RegistryIdentity", "ResourceConfiguration")},
+    "PipelineIdVersion": "headwater.sdk.pipeline_endpoint:PipelineIdVersion",
+    "PipelineVersion": "headwater.sdk.pipeline_endpoint:PipelineVersion",
 }
 
 _GRAPH = "SDK v1's internal pipeline-building classes: Headwater builds its graph from Pipeline(ws, steps=[...])."

@@ -20,7 +20,7 @@ What goes:
 
 What stays, whatever its age: anything a live run (not ended) uses; what the newest runs use;
 every location that a :data:`HOLDERS` function names. Today that is every version of every
-registered dataset; models and published pipelines add a holder when they exist. An output is
+registered dataset and the snapshots of every published pipeline; models add a holder when they exist. An output is
 removed only when no kept run has an output record at, above or below its path.
 """
 
@@ -91,8 +91,15 @@ def registered_datasets(store: MetadataStore) -> Iterator[Hold]:
                     )
 
 
-#: What gc asks before removing anything. Models and published pipelines plug in here.
-HOLDERS: list[Holder] = [registered_datasets]
+def published_pipelines(store: MetadataStore) -> Iterator[Hold]:
+    """Every published pipeline (Disabled ones too: they can be enabled) holds the snapshots it runs."""
+    for record in store.list_published_pipelines(active_only=False):
+        for snapshot_id in record.properties.get("snapshot_ids") or []:
+            yield Hold(f"published pipeline {record.name or record.id!r}", snapshot_id=str(snapshot_id))
+
+
+#: What gc asks before removing anything. Models plug in here too.
+HOLDERS: list[Holder] = [registered_datasets, published_pipelines]
 
 
 @dataclass(frozen=True)

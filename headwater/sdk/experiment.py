@@ -96,11 +96,14 @@ class Experiment:
     def submit(self, config: ScriptRunConfig, tags: dict[str, str] | None = None, **kwargs: Any) -> ScriptRun: ...
 
     def submit(self, config: Any, tags: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        """Submit a Pipeline or a ScriptRunConfig; returns its run (PipelineRun, ScriptRun) at once.
+        """Submit a Pipeline, a ScriptRunConfig, a PublishedPipeline or a PipelineEndpoint; returns its
+        run (PipelineRun, ScriptRun) at once.
 
         A Pipeline takes ``pipeline_parameters`` (``pipeline_params``, SDK v1's deprecated alias),
         ``regenerate_outputs`` and ``continue_on_step_failure``. A ScriptRunConfig runs its script
-        once, as a single script run (never reused).
+        once, as a single script run (never reused). A PublishedPipeline takes ``pipeline_parameters``,
+        ``parent_run_id`` and ``continue_on_step_failure``; a PipelineEndpoint ``pipeline_parameters``,
+        ``parent_run_id`` and ``pipeline_version``.
         """
         from headwater.sdk.pipeline import Pipeline
         from headwater.sdk.script_run_config import ScriptRunConfig
@@ -128,10 +131,50 @@ class Experiment:
                 raise TypeError(f"Experiment.submit() got unexpected keyword arguments: {sorted(kwargs)}")
             print(f"Submitted PipelineRun {run.id}")
             return run
+        published = self._submit_published(config, tags, kwargs)
+        if published is not None:
+            return published
         raise NotSupportedError(
             f"Experiment.submit() of a {type(config).__name__} is not supported in this version of Headwater.",
-            hint="Submit a Pipeline of steps, or a ScriptRunConfig.",
+            hint="Submit a Pipeline of steps, a ScriptRunConfig, a PublishedPipeline or a PipelineEndpoint.",
         )
+
+    def _submit_published(self, config: Any, tags: dict[str, str] | None, kwargs: dict[str, Any]) -> Any:
+        """A PublishedPipeline (``pipeline_parameters``, ``parent_run_id``, ``continue_on_step_failure``)
+        or a PipelineEndpoint (and ``pipeline_version``) submitted; None for anything else."""
+        from headwater.sdk.pipeline_endpoint import PipelineEndpoint
+        from headwater.sdk.published_pipeline import PublishedPipeline
+
+        if not isinstance(config, PublishedPipeline | PipelineEndpoint):
+            return None
+        params = kwargs.pop("pipeline_parameters", None)
+        if params is None:
+            params = kwargs.pop("pipeline_params", None)
+        parent_run_id = kwargs.pop("parent_run_id", None)
+        if isinstance(config, PublishedPipeline):
+            cosf = kwargs.pop("continue_on_step_failure", None)
+            self._no_more(kwargs)
+            run = config._submit(
+                self._workspace,
+                self._name,
+                pipeline_parameters=params,
+                parent_run_id=parent_run_id,
+                continue_on_step_failure=cosf,
+                tags=tags,
+            )
+        else:
+            version = kwargs.pop("pipeline_version", None)
+            self._no_more(kwargs)
+            run = config._submit(
+                self._name, pipeline_parameters=params, parent_run_id=parent_run_id, pipeline_version=version, tags=tags
+            )
+        print(f"Submitted PipelineRun {run.id}")
+        return run
+
+    @staticmethod
+    def _no_more(kwargs: dict[str, Any]) -> None:
+        if kwargs:
+            raise TypeError(f"Experiment.submit() got unexpected keyword arguments: {sorted(kwargs)}")
 
     def start_logging(self, *args: Any, **kwargs: Any) -> Any:
         """Start an interactive run (SDK v1): log to it from this notebook or script, then ``complete()`` it.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from headwater.errors import NotSupportedError
 from headwater.graph.analysis import validate as validate_spec
 from headwater.graph.spec import PipelineSpec
 from headwater.sdk.parameters import parameter_value
@@ -13,6 +12,7 @@ from headwater.sdk.pipeline_build import build_spec
 
 if TYPE_CHECKING:
     from headwater.ops.preview import RunPreview
+    from headwater.sdk.published_pipeline import PublishedPipeline
     from headwater.sdk.runs import PipelineRun
     from headwater.sdk.workspace import Workspace
 
@@ -194,9 +194,28 @@ class Pipeline:
         description: str | None = None,
         version: str | None = None,
         continue_on_step_failure: bool | None = None,
-    ) -> Any:
-        """SDK v1's publish: not in this version of Headwater."""
-        raise NotSupportedError(
-            "Publishing pipelines is not available in this version of Headwater.",
-            hint="Submit it with Experiment(ws, name).submit(pipeline).",
+    ) -> PublishedPipeline:
+        """Publish the pipeline: a frozen copy (its scripts as they are now) that runs later by id,
+        from Python (``PublishedPipeline.get(ws, id).submit(ws, "exp")``) or over REST
+        (``published.endpoint``). Editing the scripts afterwards does not change what it runs."""
+        from headwater.ops.publish import publish_pipeline
+        from headwater.sdk.published_pipeline import PublishedPipeline
+
+        ws = self._workspace
+        record = publish_pipeline(
+            ws.metadata_store,
+            ws.folder,
+            self._spec(),
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
         )
+        return PublishedPipeline._from_record(ws, record)
+
+    def service_endpoint(self) -> str:
+        """The base URL of the workspace's server, where published pipelines are submitted over REST
+        (started in the background when none runs)."""
+        from headwater.ops.server_process import ensure_server
+
+        return ensure_server(self._workspace.folder).url

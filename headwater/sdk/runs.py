@@ -29,6 +29,7 @@ from headwater.store.records import RunRecord
 
 if TYPE_CHECKING:
     from headwater.sdk.experiment import Experiment
+    from headwater.sdk.published_pipeline import PublishedPipeline
     from headwater.sdk.workspace import Workspace
     from headwater.store.metadata import MetadataStore
 
@@ -339,6 +340,27 @@ class PipelineRun(_StoreRun):
     @staticmethod
     def get(workspace: Workspace, run_id: str, _service_endpoint: Any = None) -> PipelineRun:
         return PipelineRun._get(workspace, run_id)
+
+    def publish_pipeline(
+        self, name: str, description: str, version: str, continue_on_step_failure: bool | None = None, **kwargs: Any
+    ) -> PublishedPipeline:
+        """Publish the pipeline this run ran, with the snapshots it ran (not the scripts as they are now)."""
+        from headwater.ops.publish import publish_pipeline, run_spec
+        from headwater.sdk.published_pipeline import PublishedPipeline
+
+        ws = self._workspace
+        store = ws.metadata_store
+        record = publish_pipeline(
+            store,
+            ws.folder,
+            run_spec(store, ws.folder, self.id),
+            name=name,
+            description=description,
+            version=version,
+            continue_on_step_failure=continue_on_step_failure,
+            source_run_id=self.id,
+        )
+        return PublishedPipeline._from_record(ws, record)
 
     def get_status(self) -> str:
         """NotStarted, Running, Finished, Failed or Canceled; a dead orchestrator is detected here

@@ -36,6 +36,7 @@ from headwater.store.db import Connection, connect, redact_url, sqlite_fault, sq
 from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
+from headwater.store.repo_published import PublishedQueries
 from headwater.store.repo_runs import RunQueries
 from headwater.store.repo_tokens import TokenQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
@@ -57,7 +58,7 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries, TokenQueries):
+class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, TokenQueries):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store

@@ -41,6 +41,7 @@ EXPECTED = {
     "remote.azure_download": None,
     "remote.s3_upload": None,
     "remote.s3_download": None,
+    "rest.submit": ["rest"],
 }
 
 

@@ -38,6 +38,7 @@ SCRIPTS = {
     "promoted_intermediate_data": "pipeline.py",
     "interactive_logging": "train_within_notebook.py",
     "dataframe_datasets": "pipeline.py",
+    "publish_rest": "publish_and_post.py",
 }
 
 
@@ -321,3 +322,23 @@ def test_the_seed_example_runs_under_plain_python_after_compat_install(
     assert removed.returncode == 0 and "no longer installed" in removed.stdout
     after = subprocess.run([str(python), "-c", "import azureml.core"], cwd=tmp_path, capture_output=True, text=True)
     assert after.returncode != 0 and "No module named 'azureml'" in after.stderr
+
+
+def test_the_publish_rest_example_posts_to_a_server_it_started(
+    tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace
+) -> None:
+    from headwater.ops.server_process import running_server, stop_server
+
+    folder = headwater_home / "workspaces" / "publish-rest-ws"
+    try:
+        out = run_example("publish_rest", tmp_path, headwater_home)
+        assert "Published train-pipeline 1.0: Active" in out
+        assert "REST run: Finished, learning_rate 0.05" in out
+        assert "Endpoint by name: Finished, train reused" in out  # the same snapshot and value: reused
+        info = running_server(folder)
+        assert info is not None and info.autostarted  # reading .endpoint started it
+    finally:
+        stop_server(folder)  # no process outlives the test
+    ws = workspace_of("publish-rest-ws")
+    first, second = pipeline_runs(ws, "rest-trigger")
+    assert first.get_properties()["azureml.pipelineid"] == second.get_properties()["azureml.pipelineid"]

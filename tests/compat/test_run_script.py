@@ -80,13 +80,13 @@ def test_a_scripts_exit_code_and_errors_propagate(tmp_path: Path) -> None:
         tmp_path,
         {
             "exits.py": "raise SystemExit(3)\n",
-            "fails.py": ("from azureml.pipeline.core import PublishedPipeline\nPublishedPipeline.get(None, id='x')\n"),
+            "fails.py": ("from azureml.pipeline.core import Module\nModule.get(None, name='x')\n"),
         },
     )
     with pytest.raises(SystemExit) as info:
         run_script(tmp_path / "exits.py")
     assert info.value.code == 3
-    with pytest.raises(headwater.NotSupportedError, match=r"PublishedPipeline\.get"):
+    with pytest.raises(headwater.NotSupportedError, match=r"Module\.get"):
         run_script(tmp_path / "fails.py")
     with pytest.raises(NotFoundError, match="Script"):
         run_script(tmp_path / "missing.py")
