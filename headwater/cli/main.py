@@ -27,6 +27,7 @@ from headwater.cli.gc import gc
 from headwater.cli.pipeline import pipeline
 from headwater.cli.plan import plan
 from headwater.cli.run import run
+from headwater.cli.schedule import schedule
 from headwater.cli.serve import serve
 from headwater.cli.studio import studio
 from headwater.cli.token import token
@@ -108,6 +109,7 @@ cli.add_command(token)
 cli.add_command(studio)
 cli.add_command(pipeline)
 cli.add_command(endpoint)
+cli.add_command(schedule)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

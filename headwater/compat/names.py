@@ -56,6 +56,7 @@ _VERSION = "headwater.compat.names:SDK_VERSION"
 _STEP_RUN_OUTPUT = "headwater.sdk.step_outputs:StepRunOutput"
 _PUBLISHED = "headwater.sdk.published_pipeline:PublishedPipeline"
 _ENDPOINT = "headwater.sdk.pipeline_endpoint:PipelineEndpoint"
+_SCHEDULES = "headwater.sdk.schedule"
 
 
 def _unsupported(*names: str) -> dict[str, str]:
@@ -265,12 +266,12 @@ MODULES: dict[str, dict[str, str]] = {
         "PipelineStep": _H,
         "PortDataReference": _H,
         "PublishedPipeline": _PUBLISHED,
-        "Schedule": _N,
-        "ScheduleRecurrence": _N,
+        "Schedule": f"{_SCHEDULES}:Schedule",
+        "ScheduleRecurrence": f"{_SCHEDULES}:ScheduleRecurrence",
         "StepRun": _H,
         "StepRunOutput": _STEP_RUN_OUTPUT,
         "StepSequence": _H,
-        "TimeZone": _N,
+        "TimeZone": f"{_SCHEDULES}:TimeZone",
         "TrainingOutput": _N,
     },
     "azureml.pipeline.core.graph": {
@@ -339,7 +340,6 @@ _DEPLOY = "Model deployment is outside Headwater: serve the model files with a w
 _NO_IMAGES = "Headwater builds no Docker images: steps run in the current interpreter when it satisfies the spec."
 _ONE_NODE = "Distributed (multi-node) jobs are not supported yet: run the training in one PythonScriptStep."
 _GRAPH = "SDK v1's internal graph classes: Headwater builds its own graph from Pipeline(ws, steps=[...])."
-_SCHEDULE = "Schedules come in a later release; until then run the submitting script from cron or a systemd timer."
 _BIND = (
     "Bind data through step inputs/outputs and arguments (DatasetConsumptionConfig, OutputFileDatasetConfig, "
     "PipelineData)."
@@ -422,9 +422,6 @@ INSTEAD: dict[str, str] = {
     "ModuleVersionDescriptor": "Versioned modules are not supported: use a PythonScriptStep.",
     "PipelineDataset": "Pass dataset.as_named_input(name) (or a PipelineParameter) to the step.",
     "PipelineDraft": "Keep the pipeline's code in version control; drafts are a studio feature.",
-    "Schedule": _SCHEDULE,
-    "ScheduleRecurrence": _SCHEDULE,
-    "TimeZone": _SCHEDULE,
     "TrainingOutput": "It selects AutoMLStep/HyperDriveStep outputs, which Headwater does not provide.",
     # azureml.pipeline.steps
     "AdlaStep": _AZURE_ONLY,

@@ -1,18 +1,117 @@
-"""The scheduler inside ``headwater serve``: started and stopped with the app.
+"""The scheduler inside ``headwater serve``: a thread started and stopped with the app.
 
-(The schedules work replaces this module; until then starting and stopping do nothing.)
+The thread ticks (:func:`headwater.ops.schedules.tick`) about once a second — sooner when a
+schedule's next occurrence is closer — but only while this server holds the ``"scheduler"``
+lease of the workspace's database (taken and renewed each round, released on stop): several
+servers on one PostgreSQL workspace take turns, one fires. Even when two tick at once (a lease
+that expired while its holder was paused), an occurrence fires once: each fire is recorded before
+it is submitted, unique per schedule and occurrence.
+
+``HEADWATER_SCHEDULER_INTERVAL`` (seconds, default 1) sets the longest wait between rounds; a
+value of 0 or less turns the scheduler off in this server.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import FastAPI
 
-__all__ = ["start", "stop"]
+__all__ = ["LEASE", "LEASE_TTL", "SchedulerThread", "start", "stop"]
+
+log = logging.getLogger(__name__)
+
+#: The lease whose holder fires the workspace's schedules.
+LEASE = "scheduler"
+#: How long a lease lasts without renewal (seconds): a server that died frees it after this.
+LEASE_TTL = 10.0
+_DEFAULT_INTERVAL = 1.0
+
+
+def _interval() -> float:
+    text = os.environ.get("HEADWATER_SCHEDULER_INTERVAL", "")
+    try:
+        return float(text) if text.strip() else _DEFAULT_INTERVAL
+    except ValueError:
+        log.warning("HEADWATER_SCHEDULER_INTERVAL=%r is not a number; using %s s", text, _DEFAULT_INTERVAL)
+        return _DEFAULT_INTERVAL
+
+
+class SchedulerThread(threading.Thread):
+    """Ticks the workspace's schedules while holding the lease; :meth:`halt` stops it."""
+
+    def __init__(self, store: Any, ws_folder: Any, *, interval: float, holder: str | None = None) -> None:
+        super().__init__(name="headwater-scheduler", daemon=True)
+        self.store = store
+        self.ws_folder = ws_folder
+        self.interval = interval
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop_event = threading.Event()
+        self.holding = False
+        self._held_until = 0.0  # monotonic time until which the lease surely is ours
+
+    def run(self) -> None:
+        from headwater.ops.schedules import next_due, tick
+
+        while not self._stop_event.is_set():
+            wait = self.interval
+            try:
+                now = datetime.now(UTC)
+                self.holding = self._renew(now)
+                if self.holding:
+                    tick(self.store, self.ws_folder, now, self.holder)
+                    upcoming = next_due(self.store, datetime.now(UTC))
+                    if upcoming is not None:
+                        wait = max(0.0, min(wait, (upcoming - datetime.now(UTC)).total_seconds()))
+            except Exception:  # the database went away for a moment ...: try again next round
+                log.exception("The scheduler's round failed")
+            self._stop_event.wait(wait)
+
+    def _renew(self, now: datetime) -> bool:
+        """Take or renew the lease; a lease renewed less than a third of its life ago is not
+        written again (one database write every few seconds, not every round)."""
+        import time
+
+        if time.monotonic() < self._held_until - 2 * LEASE_TTL / 3:
+            return True
+        started = time.monotonic()
+        if self.store.acquire_lease(LEASE, self.holder, LEASE_TTL, now=now):
+            self._held_until = started + LEASE_TTL
+            return True
+        self._held_until = 0.0
+        return False
+
+    def halt(self, timeout: float = 30.0) -> None:
+        """Stop ticking, wait for the round in progress, give the lease up."""
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout)
+        try:
+            self.store.release_lease(LEASE, self.holder)
+        except Exception:
+            log.exception("The scheduler could not release its lease")
 
 
 def start(app: FastAPI) -> None:
-    """Start the scheduler for the app's workspace (nothing yet)."""
+    """Start the scheduler thread of the app's workspace (``app.state.scheduler``)."""
+    interval = _interval()
+    if interval <= 0:
+        app.state.scheduler = None
+        return
+    thread = SchedulerThread(app.state.store, app.state.ws_folder, interval=interval)
+    app.state.scheduler = thread
+    thread.start()
 
 
 def stop(app: FastAPI) -> None:
-    """Stop the scheduler (nothing yet)."""
+    """Stop the scheduler thread and release its lease."""
+    thread = getattr(app.state, "scheduler", None)
+    if thread is not None:
+        thread.halt()
+        app.state.scheduler = None

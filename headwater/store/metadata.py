@@ -38,6 +38,7 @@ from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
 from headwater.store.repo_published import PublishedQueries
 from headwater.store.repo_runs import RunQueries
+from headwater.store.repo_schedules import ScheduleQueries
 from headwater.store.repo_tokens import TokenQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
@@ -58,7 +59,7 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, TokenQueries):
+class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, TokenQueries, ScheduleQueries):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store

@@ -42,6 +42,7 @@ EXPECTED = {
     "remote.s3_upload": None,
     "remote.s3_download": None,
     "rest.submit": ["rest"],
+    "schedule.delay": ["sched"],
 }
 
 

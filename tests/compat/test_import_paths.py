@@ -121,13 +121,13 @@ def test_re_exports_code_relies_on_are_headwaters_objects() -> None:
 
 
 def test_a_sample_schedule_import_loads_and_fails_only_when_used_with_advice() -> None:
-    from azureml.pipeline.core.schedule import Schedule, ScheduleRecurrence
+    from azureml.pipeline.core.schedule import Schedule, ScheduleRecurrence, TimeZone
     from azureml.train.hyperdrive import BanditPolicy, choice
 
-    assert is_placeholder(Schedule)
-    with pytest.raises(NotSupportedError, match="ScheduleRecurrence") as info:
-        ScheduleRecurrence(frequency="Day", interval=1)
-    assert "cron" in str(info.value)
+    import headwater.sdk.schedule
+
+    assert not is_placeholder(Schedule) and Schedule is headwater.sdk.schedule.Schedule
+    ScheduleRecurrence(frequency="Day", interval=1, time_zone=TimeZone.PacificStandardTime).validate()
     with pytest.raises(NotSupportedError, match="Optuna"):
         BanditPolicy(slack_factor=0.1)
     with pytest.raises(NotSupportedError, match="Optuna"):

@@ -29,14 +29,12 @@ def test_a_not_yet_implemented_step_imports_and_fails_when_instantiated() -> Non
 
 def test_static_methods_and_attributes_fail_naming_them() -> None:
     from azureml.core import Model
-    from azureml.pipeline.core import Module, Schedule
+    from azureml.pipeline.core import Module
 
     with pytest.raises(NotSupportedError, match=r"Model\.register \(azureml\.core\.Model\)"):
         Model.register(workspace=None, model_path="model.pkl", model_name="m")
     with pytest.raises(NotSupportedError, match=r"Module\.get"):
         Module.get(None, name="x")
-    with pytest.raises(NotSupportedError, match=r"Schedule\.create"):
-        Schedule.create  # noqa: B018
     with pytest.raises(NotSupportedError, match=r"Keyvault"):
         importlib.import_module("azureml.core").Keyvault(workspace=None, name="kv")
 
