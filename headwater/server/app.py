@@ -26,6 +26,7 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.studio.pages_login",
     "headwater.server.studio.pages_runs",
     "headwater.server.studio.pages_diff",
+    "headwater.server.studio.pages_sharing",
     "headwater.server.routes_submit",
 )
 
