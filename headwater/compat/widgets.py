@@ -100,16 +100,14 @@ def _in_kernel() -> bool:
 
 def _studio_url(run: Any) -> str | None:
     """The run's studio page when the workspace's server runs, else None (best effort)."""
-    folder = getattr(getattr(getattr(run, "experiment", None), "workspace", None), "folder", None)
-    if folder is None:
+    find = getattr(run, "_studio_url", None)
+    if find is None:
         return None
     try:
-        from headwater.ops.server_process import running_server
-
-        info = running_server(folder)
+        url = find()
     except Exception:  # no server, or one that does not answer: no link
         return None
-    return None if info is None else f"{info.url.rstrip('/')}/studio/runs/{run.id}"
+    return url if isinstance(url, str) else None
 
 
 class RunDetails:

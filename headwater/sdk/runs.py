@@ -202,6 +202,14 @@ class _StoreRun(Run):
         """Where to look at the run: its folder in the workspace (SDK v1: a studio URL)."""
         return str(self._folder)
 
+    def _studio_url(self) -> str | None:
+        """The run's studio page when the workspace's server runs (``headwater serve``), else None."""
+        from headwater.ops.server_process import running_server
+        from headwater.ops.studio_links import run_url
+
+        info = running_server(self._workspace.folder)
+        return None if info is None else run_url(info.url, self.id)
+
     # -- ending it (headwater.sdk.run_lifecycle) -----------------------------------------------
 
     def complete(self, _set_status: bool = True) -> None:
