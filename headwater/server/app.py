@@ -27,6 +27,7 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.studio.pages_runs",
     "headwater.server.studio.pages_diff",
     "headwater.server.studio.pages_sharing",
+    "headwater.server.studio.pages_compute",
     "headwater.server.routes_submit",
 )
 
