@@ -39,6 +39,7 @@ from headwater.store.repo_datasets import DatasetQueries
 from headwater.store.repo_published import PublishedQueries
 from headwater.store.repo_runs import RunQueries
 from headwater.store.repo_schedules import ScheduleQueries
+from headwater.store.repo_studio import StudioQueries
 from headwater.store.repo_tokens import TokenQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
 
@@ -59,7 +60,7 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, TokenQueries, ScheduleQueries):
+class MetadataStore(DatasetQueries, RunQueries, PublishedQueries, TokenQueries, ScheduleQueries, StudioQueries):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store

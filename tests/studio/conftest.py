@@ -6,6 +6,8 @@
 ``studio.goto(path)`` (open it; returns the response), ``studio.new_page(scope)`` (another page,
 logged in with a token of ``scope``, or not at all with ``scope=None``; closed at teardown) and
 ``studio.screenshot(name)`` (with ``HEADWATER_SCREENSHOTS=1``, writes ``docs/images/studio-{name}.png``).
+``demo_project``: a project folder (the current directory) with the sources of
+:mod:`tests.studio.pipelines` and a ledger (``HW_TEST_LEDGER``).
 
 The browser is Debian's Chromium (``/usr/bin/chromium``, or ``$HEADWATER_CHROMIUM``), one per test
 session, with a fresh context per page; tests using it are marked slow.
@@ -97,6 +99,19 @@ class Studio:
         for context in self._contexts:
             context.close()
         self._contexts.clear()
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sources of :mod:`tests.studio.pipelines` in the current directory, and the ledger."""
+    from tests.studio.pipelines import make_sources
+
+    root = make_sources(tmp_path / "project")
+    ledger = tmp_path / "ledger.txt"
+    ledger.write_text("")
+    monkeypatch.setenv("HW_TEST_LEDGER", str(ledger))
+    monkeypatch.chdir(root)
+    return root
 
 
 @pytest.fixture

@@ -29,3 +29,45 @@ def test_a_page_opened_without_a_session_logs_in_through_the_form(studio: Studio
     page.click("button[type=submit]")
     page.wait_for_url(studio.url("/studio/"))
     assert page.locator("h1").inner_text() == "Runs"
+
+
+def test_the_runs_list_filters_sorts_and_pages_with_stable_urls(studio: Studio) -> None:
+    store = studio.ws.metadata_store
+    for e, name in enumerate(("churn-model", "forecast", "nightly-etl")):
+        experiment = store.get_or_create_experiment(name)
+        for i in range(25):
+            run_id = f"{name}-{i:02}"
+            status = ("Finished", "Failed", "Running", "Finished")[i % 4]
+            store.create_run(
+                RunRecord(id=run_id, experiment_id=experiment.id, kind="pipeline" if e < 2 else "script",
+                          status=status if e < 2 else "Completed", name=f"{name} #{i}",
+                          created_at=f"2026-11-{i + 1:02}T{8 + e}:00:00+00:00",
+                          started_at=f"2026-11-{i + 1:02}T{8 + e}:00:05+00:00",
+                          ended_at=None if status == "Running" else f"2026-11-{i + 1:02}T{8 + e}:03:41+00:00")
+            )  # fmt: skip
+            if e < 2:
+                for j, (step_status, reused) in enumerate((("Finished", "x"), ("Finished", None), (status, None))):
+                    store.create_run(
+                        RunRecord(id=f"{run_id}-{j}", experiment_id=experiment.id, kind="step", parent_id=run_id,
+                                  status=step_status, reused_run_id=reused)
+                    )  # fmt: skip
+            store.set_tags(run_id, {"owner": ("ana", "li")[i % 2]})
+    page = studio.page
+    studio.goto("/studio/")
+    assert page.locator("tr[data-run-id]").count() == 50
+    assert page.locator(".count").first.inner_text() == "75 runs"
+    studio.screenshot("runs")
+    page.select_option("select[name=experiment]", "forecast")
+    page.select_option("select[name=status]", "Failed")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**/studio/?experiment=forecast&status=Failed*")
+    assert page.locator("tr[data-run-id]").count() == 6
+    assert "2 reused" not in page.locator("tr[data-run-id]").first.inner_text()
+    assert "1 reused" in page.locator("tr[data-run-id]").first.inner_text()
+    page.click("th a:text('Run')")  # sort by name, keeping the filters in the URL
+    assert "sort=name" in page.url and "experiment=forecast" in page.url
+    page.click("a.tag:text('owner=li')")
+    assert page.locator("tr[data-run-id]").count() == 6  # i % 4 == 1 is odd: li's
+    studio.goto("/studio/?page=2")
+    assert page.locator("tr[data-run-id]").count() == 25
+    assert page.locator(".pager").inner_text().startswith("← Previous")

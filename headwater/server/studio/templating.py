@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "environment", "render", "url_with"]
+__all__ = ["NAV", "STATIC_DIR", "TEMPLATES_DIR", "environment", "render", "script_json", "url_with"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -36,6 +36,16 @@ def url_with(base: str, params: dict[str, Any], **changes: Any) -> str:
     merged = {**params, **changes}
     query = urlencode([(k, v) for k, v in merged.items() if v is not None and v != ""], doseq=True)
     return f"{base}?{query}" if query else base
+
+
+def script_json(value: Any) -> Any:
+    """``value`` as JSON safe to put inside ``<script type="application/json">`` (a ``Markup``)."""
+    import json
+
+    from markupsafe import Markup
+
+    text = json.dumps(value, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def _duration(start: str | None, end: str | None) -> str:
@@ -78,6 +88,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.globals.update(nav=NAV, url_with=url_with)
+    env.filters["script_json"] = script_json
     env.filters.update(duration=_duration, when=_when)
     return env
 
