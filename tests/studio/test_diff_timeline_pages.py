@@ -35,8 +35,10 @@ def test_diff_page_shows_two_runs_side_by_side(studio: Studio, project: Path) ->
 
 def test_timeline_page_shows_bars_and_the_time_reuse_saved(studio: Studio, project: Path) -> None:
     a, b = two_runs(project, studio.ws)
-    studio.goto(f"/studio/runs/{b.id}/timeline")
+    studio.goto(f"/studio/runs/{b.id}")
     page = studio.page
+    page.click("#timeline-link")  # the run page links to its timeline
+    page.wait_for_url(studio.url(f"/studio/runs/{b.id}/timeline"))
     prep = page.locator("#timeline tr[data-step='prep.py']")
     reused_id = prep.get_attribute("data-reused")
     assert reused_id == a.find_step_run("prep.py")[0].id

@@ -70,6 +70,8 @@ def test_submit_a_published_pipeline_from_its_form(studio: Studio, shared: Share
     assert run is not None and run.pipeline_id == shared.published.id
     assert run.definition["parameters"] == {"n": 5}
     assert store.get_experiment("from-studio") is not None
+    assert page.locator("#run-status").is_visible()  # the new run's page
+    assert run_id in page.locator(".run-head").inner_text()
     studio.screenshot("published-pipeline-submitted")
 
     def finished() -> bool:
