@@ -26,6 +26,7 @@ from headwater.cli.env import env
 from headwater.cli.gc import gc
 from headwater.cli.model import model
 from headwater.cli.pipeline import pipeline
+from headwater.cli.plan import plan
 from headwater.cli.run import run
 from headwater.cli.schedule import schedule
 from headwater.cli.serve import serve
@@ -103,6 +104,7 @@ cli.add_command(env)
 cli.add_command(compat)
 cli.add_command(compute)
 cli.add_command(gc)
+cli.add_command(plan)
 cli.add_command(serve)
 cli.add_command(token)
 cli.add_command(pipeline)

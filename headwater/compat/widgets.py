@@ -1,15 +1,22 @@
-"""``azureml.widgets.RunDetails``: SDK v1's notebook run widget, as a text table.
+"""``azureml.widgets.RunDetails``: SDK v1's notebook run widget.
 
-``RunDetails(run).show()`` prints the run's status and one row per step (status, duration, and
-why it ran or was reused), in a terminal and in a notebook alike. It shows the run as it is at
-that moment; ``run.wait_for_completion(show_output=True)`` follows a run to its end. It uses
-only the runs' public methods (``get_status``, ``get_children``, ``get_details``). Stdlib only.
+``RunDetails(run).show()`` shows the run's status and one row per step (status, duration, and
+why it ran or was reused). In a Jupyter kernel it displays an HTML table that updates in place
+while the run runs (a daemon thread re-reads the run every :attr:`RunDetails.refresh_seconds` and
+updates the display until the run ends), with a link to the run's studio page when the
+workspace's server runs (``headwater serve``). Elsewhere it prints the table as text, as the run
+is at that moment; ``run.wait_for_completion(show_output=True)`` follows a run to its end.
+
+It uses only the runs' public methods (``get_status``, ``get_children``, ``get_details``).
+IPython is imported only inside a kernel (where it already is); no other dependency.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from datetime import datetime
+from html import escape
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,11 +75,51 @@ def _table(rows: list[tuple[str, str, str, str]]) -> list[str]:
     return lines
 
 
+#: How runs end (headwater.status.TERMINAL, spelled out: this module imports nothing of the store).
+_TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
+_COLOURS = {
+    "Finished": "#1a7f37",
+    "Completed": "#1a7f37",
+    "Failed": "#cf222e",
+    "Canceled": "#6e7781",
+    "Running": "#0969da",
+    "Queued": "#9a6700",
+    "Preparing": "#9a6700",
+    "Finalizing": "#0969da",
+}
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter (IPython) kernel; never imports IPython itself."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    shell = ipython.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _studio_url(run: Any) -> str | None:
+    """The run's studio page when the workspace's server runs, else None (best effort)."""
+    find = getattr(run, "_studio_url", None)
+    if find is None:
+        return None
+    try:
+        url = find()
+    except Exception:  # no server, or one that does not answer: no link
+        return None
+    return url if isinstance(url, str) else None
+
+
 class RunDetails:
-    """A run's progress as text (SDK v1: ``azureml.widgets.RunDetails``)."""
+    """A run's progress (SDK v1: ``azureml.widgets.RunDetails``): live HTML in Jupyter, text elsewhere."""
+
+    #: Seconds between two reads of a running run by the notebook display.
+    refresh_seconds = 1.0
 
     def __init__(self, run_instance: Any) -> None:
         self.run_instance = run_instance
+        self._updater: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def render(self) -> str:
         """The text :meth:`show` prints: a title line, then the step table."""
@@ -87,10 +134,84 @@ class RunDetails:
         rows = [_row(child) for child in children] if children else [_row(run)]
         return "\n".join([title, *_table(rows)]) + "\n"
 
+    def _rows_and_title(self) -> tuple[str, str, list[tuple[str, str, str, str]]]:
+        run = self.run_instance
+        children = list(run.get_children()) if hasattr(run, "get_children") else []
+        status = str(run.get_status())
+        experiment = getattr(getattr(run, "experiment", None), "name", None)
+        title = f"{type(run).__name__} {run.id}" + (f" (experiment {experiment!r})" if experiment else "")
+        return title, status, [_row(child) for child in children] if children else [_row(run)]
+
+    def render_html(self, studio_url: str | None = None) -> str:
+        """The HTML the notebook shows: title, status, the step table, the studio link (when given)."""
+        title, status, rows = self._rows_and_title()
+
+        def badge(text: str) -> str:
+            colour = _COLOURS.get(text, "#57606a")
+            return f'<span class="hw-status" style="color:{colour};font-weight:600">{escape(text)}</span>'
+
+        head = "".join(f'<th style="text-align:left;padding:2px 8px">{escape(h)}</th>' for h in _HEADER)
+        body = "".join(
+            f'<tr class="hw-step" data-status="{escape(r[1])}">'
+            f'<td style="text-align:left;padding:2px 8px">{escape(r[0])}</td>'
+            f'<td style="text-align:left;padding:2px 8px">{badge(r[1])}</td>'
+            f'<td style="text-align:left;padding:2px 8px">{escape(r[2])}</td>'
+            f'<td style="text-align:left;padding:2px 8px">{escape(r[3])}</td></tr>'
+            for r in rows
+        )
+        link = (
+            f' &middot; <a href="{escape(studio_url)}" target="_blank" rel="noopener">open in the studio</a>'
+            if studio_url
+            else ""
+        )
+        return (
+            f'<div class="headwater-run-details" data-run-id="{escape(str(self.run_instance.id))}" '
+            f'data-status="{escape(status)}">'
+            f"<div><b>{escape(title)}</b>: {badge(status)}{link}</div>"
+            f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            "</div>"
+        )
+
     def show(self, render_lib: Any = None, widget_settings: Any = None) -> None:
-        """Print the run's status and step table (SDK v1 draws a live notebook widget)."""
-        sys.stdout.write(self.render())
-        sys.stdout.flush()
+        """Show the run: live-updating HTML in a Jupyter kernel, else the text table on stdout."""
+        run = self.run_instance
+        if not _in_kernel() or str(getattr(run, "id", "")).startswith("OfflineRun_"):
+            sys.stdout.write(self.render())
+            sys.stdout.flush()
+            return
+        from IPython.display import HTML, display
+
+        url = _studio_url(run)
+        html = self.render_html(url)
+        handle = display(HTML(html), display_id=True)
+        if self._updater is not None or str(run.get_status()) in _TERMINAL:
+            return  # already followed by this object, or nothing more will change
+        self._stop.clear()
+        self._updater = threading.Thread(
+            target=self._follow, args=(handle, html, url), name=f"RunDetails {run.id}", daemon=True
+        )
+        self._updater.start()
+
+    def _follow(self, handle: Any, shown: str, url: str | None) -> None:
+        """Re-read the run until it ends, updating the display whenever what it shows changed."""
+        from IPython.display import HTML
+
+        while not self._stop.wait(self.refresh_seconds):
+            try:
+                ended = str(self.run_instance.get_status()) in _TERMINAL
+                html = self.render_html(url)
+            except Exception:  # the store went away (the kernel is shutting down): stop following
+                break
+            if html != shown:
+                handle.update(HTML(html))
+                shown = html
+            if ended:
+                break
+        self._updater = None
+
+    def stop(self) -> None:
+        """Stop updating the notebook display (it ends by itself when the run ends)."""
+        self._stop.set()
 
     def get_widget_data(self, widget_settings: Any = None) -> dict[str, Any]:
         """The data behind the table: the run's id and status, and one dict per step."""

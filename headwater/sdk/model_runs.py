@@ -50,3 +50,40 @@ def register_run_model(
         workspace.metadata_store, workspace.folder, run.id, Path(run._run_dir), run.experiment.name, request
     )
     return Model(workspace, _record=record)
+
+
+class RegisterModel:
+    """SDK v1's ``Run.register_model`` for runs read from the store (a mixin of the SDK's run classes)."""
+
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: list[Any] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Register the run's file or folder ``model_path`` (``outputs/model.pkl``; default: the model
+        name) as the next version of ``model_name`` now; the other arguments as ``Model.register``'s."""
+        return register_run_model(
+            self,
+            model_name,
+            model_path,
+            tags=tags,
+            properties=properties,
+            model_framework=model_framework,
+            model_framework_version=model_framework_version,
+            description=description,
+            datasets=datasets,
+            sample_input_dataset=sample_input_dataset,
+            sample_output_dataset=sample_output_dataset,
+            resource_configuration=resource_configuration,
+            **kwargs,
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from headwater.graph.analysis import validate as validate_spec
 from headwater.graph.spec import PipelineSpec
@@ -11,6 +11,7 @@ from headwater.sdk.parameters import parameter_value
 from headwater.sdk.pipeline_build import build_spec
 
 if TYPE_CHECKING:
+    from headwater.ops.preview import RunPreview
     from headwater.sdk.published_pipeline import PublishedPipeline
     from headwater.sdk.runs import PipelineRun
     from headwater.sdk.workspace import Workspace
@@ -18,6 +19,19 @@ if TYPE_CHECKING:
 __all__ = ["Pipeline"]
 
 _ACCEPTED_KWARGS = {"enable_email_notification"}
+
+
+class PlanShown(SystemExit):
+    """Raised by ``Experiment.submit`` under ``headwater plan``: the plan was printed, nothing submitted."""
+
+
+def _show_plan_and_stop(preview: RunPreview) -> NoReturn:
+    import sys
+
+    sys.stdout.write(preview.render())
+    sys.stdout.write("Nothing was submitted (headwater plan stops the script at its first submit).\n")
+    sys.stdout.flush()
+    raise PlanShown(0)
 
 
 class Pipeline:
@@ -53,6 +67,9 @@ class Pipeline:
         self._default_source = None if default_source_directory is None else os.fspath(default_source_directory)
         self._resolve_closure = resolve_closure
         self._cwd = os.getcwd()
+
+    #: Set by ``headwater plan``: ``Experiment.submit`` prints the plan and stops the script.
+    _plan_only: ClassVar[bool] = False
 
     @property
     def workspace(self) -> Workspace:
@@ -91,6 +108,30 @@ class Pipeline:
         """Every problem that keeps the pipeline from running ([] when it can run)."""
         return validate_spec(self._spec())
 
+    def plan(
+        self,
+        experiment_name: str,
+        pipeline_parameters: dict[str, Any] | None = None,
+        regenerate_outputs: bool = False,
+    ) -> RunPreview:
+        """Which steps a submit to ``experiment_name`` would run and which it would reuse, and why.
+
+        Nothing is recorded and nothing runs: see :mod:`headwater.ops.preview`. The reasons are the
+        ones the run would record. ``print(pipeline.plan("exp").render())`` shows a table.
+        """
+        from headwater.ops.preview import preview_pipeline
+        from headwater.ops.submit import SubmitOptions
+
+        params = {
+            name: None if value is None else parameter_value(value, name=name)
+            for name, value in (pipeline_parameters or {}).items()
+        }
+        options = SubmitOptions(
+            experiment_name=experiment_name, pipeline_parameters=params, regenerate_outputs=regenerate_outputs
+        )
+        ws = self._workspace
+        return preview_pipeline(ws.metadata_store, ws._ref(), self._spec(), options)
+
     def submit(
         self,
         experiment_name: str,
@@ -121,6 +162,8 @@ class Pipeline:
         regenerate_outputs: bool,
         tags: dict[str, str] | None,
     ) -> PipelineRun:
+        if Pipeline._plan_only:  # `headwater plan SCRIPT`: show the plan, submit nothing
+            _show_plan_and_stop(self.plan(experiment_name, pipeline_parameters, regenerate_outputs))
         from headwater.ops.spawn import start_pending_run
 
         ws = self._workspace

@@ -17,6 +17,7 @@ from headwater.layout import RunLayout
 from headwater.ops.run_views import metrics_view
 from headwater.ops.runs import ORCHESTRATOR_STALE_SECONDS, cancel_run, refresh_status
 from headwater.runtime.run import Run
+from headwater.sdk.model_runs import RegisterModel
 from headwater.sdk.run_details import input_datasets_detail
 from headwater.sdk.run_graph import run_spec, save_yaml
 from headwater.sdk.step_outputs import (
@@ -56,7 +57,7 @@ def read_log(path: Path) -> str:
         return ""
 
 
-class _StoreRun(Run):
+class _StoreRun(RegisterModel, Run):
     """A run read from the store; logging on it writes to the store."""
 
     _type = "azureml.Run"
@@ -188,42 +189,13 @@ class _StoreRun(Run):
         """Where to look at the run: its folder in the workspace (SDK v1: a studio URL)."""
         return str(self._folder)
 
-    def register_model(
-        self,
-        model_name: str,
-        model_path: str | None = None,
-        tags: dict[str, Any] | None = None,
-        properties: dict[str, Any] | None = None,
-        model_framework: str | None = None,
-        model_framework_version: str | None = None,
-        description: str | None = None,
-        datasets: list[Any] | None = None,
-        sample_input_dataset: Any = None,
-        sample_output_dataset: Any = None,
-        resource_configuration: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Register the run's file or folder ``model_path`` (``outputs/model.pkl``; default: the model
-        name) as the next version of ``model_name`` now; the other arguments as ``Model.register``'s."""
-        from headwater.sdk.model_runs import register_run_model
+    def _studio_url(self) -> str | None:
+        """The run's studio page when the workspace's server runs (``headwater serve``), else None."""
+        from headwater.ops.server_process import running_server
+        from headwater.ops.studio_links import run_url
 
-        return register_run_model(
-            self,
-            model_name,
-            model_path,
-            tags=tags,
-            properties=properties,
-            model_framework=model_framework,
-            model_framework_version=model_framework_version,
-            description=description,
-            datasets=datasets,
-            sample_input_dataset=sample_input_dataset,
-            sample_output_dataset=sample_output_dataset,
-            resource_configuration=resource_configuration,
-            **kwargs,
-        )
-
-    # -- ending it (headwater.sdk.run_lifecycle) -----------------------------------------------
+        info = running_server(self._workspace.folder)
+        return None if info is None else run_url(info.url, self.id)
 
     def complete(self, _set_status: bool = True) -> None:
         """A submitted run is completed by its orchestrator: nothing to do once it has ended; while it

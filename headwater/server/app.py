@@ -29,6 +29,9 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.studio.pages_logs",
     "headwater.server.studio.pages_metrics",
     "headwater.server.studio.pages_datasets",
+    "headwater.server.studio.pages_diff",
+    "headwater.server.studio.pages_sharing",
+    "headwater.server.studio.pages_compute",
 )
 
 _DESCRIPTION = """\
