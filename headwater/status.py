@@ -85,6 +85,15 @@ class ScriptRunStatus(StrEnum):
     Canceled = "Canceled"
 
 
+class FireStatus(StrEnum):
+    """A schedule fire's status (``schedule_fires.status``): recorded before its submit (Pending),
+    then Submitted (it has a run) or Failed (the submit raised; the error is recorded)."""
+
+    Pending = "Pending"
+    Submitted = "Submitted"
+    Failed = "Failed"
+
+
 #: Any run's status.
 RunStatus: TypeAlias = PipelineRunStatus | StepRunStatus | ScriptRunStatus
 

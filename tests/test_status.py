@@ -84,7 +84,10 @@ def _status_literals(path: Path) -> list[str]:
 def test_no_status_is_written_as_a_bare_string_outside_the_vocabulary() -> None:
     # the step-side runtime's own copy (it runs on Python 3.8, status.py needs 3.11): checked below
     vocabularies = {PACKAGE / "status.py", PACKAGE / "runtime" / "statuses.py"}
+    # the same word in another of SDK v1's vocabularies: a pipeline run entity's UploadState
+    other_vocabularies = {("server/routes_submit.py", '"Completed"')}
     found = [hit for p in sorted(PACKAGE.rglob("*.py")) if p not in vocabularies for hit in _status_literals(p)]
+    found = [hit for hit in found if (hit.split(":")[0], hit.split(" ")[1]) not in other_vocabularies]
     assert found == [], "use headwater.status instead of these literals:\n" + "\n".join(found)
 
 

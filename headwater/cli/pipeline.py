@@ -14,6 +14,7 @@ import click
 
 from headwater.cli import output
 from headwater.cli.workspace import json_option, open_workspace, workspace_options
+from headwater.status import PipelineRunStatus
 
 if TYPE_CHECKING:
     from headwater.sdk.workspace import Workspace
@@ -223,7 +224,7 @@ def submit_and_report(
 
         status = PipelineRun.get(ws, run_id).wait_for_completion(show_output=False, raise_on_error=False)
         output.echo(f"PipelineRun {run_id}: {status}")
-        if status != "Finished":
+        if status != PipelineRunStatus.Finished:
             raise SystemExit(1)
 
 

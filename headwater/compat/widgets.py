@@ -18,6 +18,9 @@ import threading
 from datetime import datetime
 from html import escape
 
+from headwater.status import TERMINAL, PipelineRunStatus
+from headwater.status import ScriptRunStatus as Status
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -75,17 +78,16 @@ def _table(rows: list[tuple[str, str, str, str]]) -> list[str]:
     return lines
 
 
-#: How runs end (headwater.status.TERMINAL, spelled out: this module imports nothing of the store).
-_TERMINAL = frozenset({"Finished", "Failed", "Canceled", "Completed"})
-_COLOURS = {
-    "Finished": "#1a7f37",
-    "Completed": "#1a7f37",
-    "Failed": "#cf222e",
-    "Canceled": "#6e7781",
-    "Running": "#0969da",
-    "Queued": "#9a6700",
-    "Preparing": "#9a6700",
-    "Finalizing": "#0969da",
+_TERMINAL = TERMINAL
+_COLOURS: dict[str, str] = {
+    PipelineRunStatus.Finished: "#1a7f37",
+    Status.Completed: "#1a7f37",
+    Status.Failed: "#cf222e",
+    Status.Canceled: "#6e7781",
+    Status.Running: "#0969da",
+    Status.Queued: "#9a6700",
+    Status.Preparing: "#9a6700",
+    Status.Finalizing: "#0969da",
 }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from headwater.errors import NotFoundError
+from headwater.status import FireStatus
 from headwater.store.records import utcnow
 from headwater.store.repo_base import RepoBase, dumps, loads
 
@@ -190,7 +191,7 @@ class ScheduleQueries(RepoBase):
         (by this or another scheduler): the caller then must not submit it."""
         inserted = self._exec(
             "INSERT INTO schedule_fires (schedule_id, occurrence, due_at, recorded_at, late, status, holder) "
-            "VALUES (?, ?, ?, ?, ?, 'Pending', ?) ON CONFLICT (schedule_id, occurrence) DO NOTHING",
+            f"VALUES (?, ?, ?, ?, ?, '{FireStatus.Pending}', ?) ON CONFLICT (schedule_id, occurrence) DO NOTHING",
             (schedule_id, occurrence, due_at, utcnow(), int(late), holder),
         )
         if not inserted:
@@ -204,7 +205,7 @@ class ScheduleQueries(RepoBase):
 
     def finish_fire(self, fire_id: int, *, run_id: str | None = None, error: str | None = None) -> None:
         """Record how a fire's submit ended: its run id (Submitted) or the error (Failed)."""
-        status = "Failed" if error is not None else "Submitted"
+        status = FireStatus.Failed if error is not None else FireStatus.Submitted
         self._exec(
             "UPDATE schedule_fires SET status = ?, run_id = ?, detail = ? WHERE id = ?",
             (status, run_id, error, fire_id),
