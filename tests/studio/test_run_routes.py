@@ -35,6 +35,8 @@ def test_run_pages_panels_downloads_and_events(live_server: LiveServer, demo_pro
     assert moved.status_code == 303 and moved.headers["location"] == f"/studio/runs/{run.id}/steps/{ids['train']}"
     panel = s.get(f"{base}/studio/runs/{run.id}/steps/{ids['train']}", params={"partial": 1}, timeout=30).text
     assert "train.py changed" in panel and "<html" not in panel
+    # what changed since train's previous run: the snapshot, down to the edited line of train.py
+    assert "Source files that changed" in panel and '<span class="add">+# tuned</span>' in panel
     assert s.get(f"{base}/studio/runs/{run.id}/steps/nope", timeout=30).status_code == 404
     assert s.get(f"{base}/studio/runs/nope", timeout=30).status_code == 404
 
