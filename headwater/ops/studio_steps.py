@@ -21,10 +21,23 @@ from headwater.errors import NotFoundError
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord
 
-__all__ = ["OutputView", "StepDetail", "flatten_parts", "output_file", "part_changes", "step_detail", "step_spec"]
+__all__ = [
+    "OutputView",
+    "StepDetail",
+    "flatten_parts",
+    "output_file",
+    "part_changes",
+    "snapshot_changes",
+    "step_detail",
+    "step_spec",
+]
 
 #: At most this many files of an output are listed in the panel.
 FILES_LISTED = 20
+#: A changed source file is shown as a diff when both versions are text of at most this many bytes.
+DIFF_BYTES = 200_000
+#: At most this many changed files are shown as diffs, each of at most this many lines.
+DIFF_FILES, DIFF_LINES = 3, 300
 
 
 @dataclass
@@ -53,6 +66,7 @@ class StepDetail:
     fingerprint: str | None
     parts: list[tuple[str, str]]
     changes: list[tuple[str, str, str]]  # (part, before, now) against the step's previous run
+    files: list[tuple[str, str, str]]  # (path, "changed" | "added" | "removed", unified diff or "")
     previous_run_id: str | None
     arguments: list[str]
     parameters: dict[str, Any]
@@ -90,6 +104,55 @@ def part_changes(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str,
     """The parts that differ: ``(part, before, now)``, "" where a part is absent on one side."""
     old, new = flatten_parts(before), flatten_parts(now)
     return [(k, old.get(k, ""), new.get(k, "")) for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
+
+
+def _manifest(ws_folder: Path, digest: str) -> dict[str, Any] | None:
+    from headwater.layout import WorkspaceLayout
+
+    try:
+        files = json.loads(WorkspaceLayout(ws_folder).snapshot_manifest(digest).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return files if isinstance(files, dict) else None
+
+
+def _text(path: Path) -> list[str] | None:
+    try:
+        if path.stat().st_size > DIFF_BYTES:
+            return None
+        return path.read_text(encoding="utf-8").splitlines(keepends=True)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def snapshot_changes(ws_folder: Path, old: str, new: str) -> list[tuple[str, str, str]]:
+    """The files that differ between two stored snapshots: ``(path, change, diff)``; the first few
+    changed text files come with a unified diff (old → new)."""
+    import difflib
+
+    from headwater.layout import WorkspaceLayout
+
+    if not all(d and all(c in "0123456789abcdef" for c in d) for d in (old, new)):
+        return []  # not snapshot digests
+    before, after = _manifest(ws_folder, old), _manifest(ws_folder, new)
+    if before is None or after is None:
+        return []
+    root = WorkspaceLayout(ws_folder).snapshots
+    out, diffs = [], 0
+    for path in sorted(before.keys() | after.keys()):
+        a, b = before.get(path), after.get(path)
+        if a == b:
+            continue
+        change = "added" if a is None else "removed" if b is None else "changed"
+        diff = ""
+        if change == "changed" and diffs < DIFF_FILES:
+            lines_a, lines_b = _text(root / old / path), _text(root / new / path)
+            if lines_a is not None and lines_b is not None:
+                lines = list(difflib.unified_diff(lines_a, lines_b, f"before/{path}", f"now/{path}"))
+                diff = "".join(lines[:DIFF_LINES]) + ("…\n" if len(lines) > DIFF_LINES else "")
+                diffs += 1
+        out.append((path, change, diff))
+    return out
 
 
 @lru_cache(maxsize=16)
@@ -167,6 +230,8 @@ def step_detail(store: MetadataStore, ws_folder: Path, run: RunRecord, pipeline:
         old = None if previous is None else previous.definition.get("fingerprint_parts")
         if old:
             changes = part_changes(old, parts)
+    snapshot_change = next((c for c in changes if c[0] == "snapshot"), None)
+    files = [] if snapshot_change is None else snapshot_changes(ws_folder, snapshot_change[1], snapshot_change[2])
     input_paths = definition.get("inputs") or {}
     inputs = [
         {
@@ -200,6 +265,7 @@ def step_detail(store: MetadataStore, ws_folder: Path, run: RunRecord, pipeline:
         fingerprint=run.fingerprint,
         parts=sorted(flatten_parts(parts).items()),
         changes=changes,
+        files=files,
         previous_run_id=None if previous is None else previous.id,
         arguments=[_argument(t, parameters) for t in tokens],
         parameters=parameters,

@@ -8,6 +8,7 @@ to the routes) and starts and stops the scheduler (:mod:`headwater.server.schedu
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -70,6 +71,7 @@ def create_app(ws_folder: Path) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ws_folder = folder
+    app.state.stopping = threading.Event()  # set when the server is asked to stop (long responses end)
     app.state.ws_name = name
     app.state.folder_id = folder_id(folder)
     install_error_handlers(app)

@@ -12,6 +12,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from headwater.errors import ConfigurationError
 from headwater.ops.server_process import ServerInfo, remove_record, write_record
@@ -56,6 +57,13 @@ def _server_class() -> type:
         (uvicorn re-raises the signal once shut down, which would kill the process before it
         removes its record; the shutdown itself is uvicorn's.)
         """
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            # long-lived responses (the studio's event streams) end, so connections close at once
+            stopping = getattr(getattr(self.config.app, "state", None), "stopping", None)
+            if stopping is not None:
+                stopping.set()
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:

@@ -30,9 +30,7 @@ def _run(store: MetadataStore, run_id: str, experiment: str, **fields: object) -
     return store.create_run(RunRecord(id=run_id, experiment_id=exp.id, **fields))  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def store(ws: Workspace) -> MetadataStore:
-    s = ws.metadata_store
+def _populate(s: MetadataStore) -> MetadataStore:
     for i in range(7):
         _run(
             s,
@@ -49,6 +47,11 @@ def store(ws: Workspace) -> MetadataStore:
     s.set_tags("a1", {"team": "vision", "azureml.nodeid": "n"})
     s.set_tags("a2", {"team": "nlp"})
     return s
+
+
+@pytest.fixture
+def store(ws: Workspace) -> MetadataStore:
+    return _populate(ws.metadata_store)
 
 
 def test_the_listing_pages_filters_and_sorts_top_level_runs(store: MetadataStore) -> None:
@@ -133,3 +136,15 @@ def test_plan_edges_carry_the_output_names_and_control_edges(tmp_path: Path) -> 
     assert plan_edges(run) == [("a", "b", "raw"), ("b", "c", "model"), ("a", "c", "")]
     gone = RunRecord(id="r", experiment_id="e", kind="pipeline", status="Running", definition={"plan": "/nope.json"})
     assert plan_edges(gone) == []
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_same_queries_on_postgresql(headwater_home: Path, postgres_url: str) -> None:
+    ws = Workspace.create("pg-studio", metadata_url=postgres_url)
+    try:
+        store = _populate(ws.metadata_store)
+        test_the_listing_pages_filters_and_sorts_top_level_runs(store)
+        test_step_states_and_canceled_steps_point_at_the_failure_that_canceled_them(store)
+    finally:
+        ws.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +77,25 @@ def test_a_step_that_ran_again_shows_what_changed_since_its_previous_run(ws: Wor
     assert detail.changes == [("parameters.lr", "0.1", "0.2"), ("snapshot", "s-old", "s-new")]
     assert detail.arguments == ["lr=0.2"]
     assert detail.parameters == {"lr": 0.2}
+
+
+def test_a_changed_snapshot_lists_its_files_with_a_diff_of_the_changed_text(ws: Workspace, tmp_path: Path) -> None:
+    from headwater.ops.studio_steps import snapshot_changes
+
+    root = ws.folder / "snapshots"
+    versions = {
+        "aa": {"train.py": "lr = 0.1\nfit()\n", "gone.txt": "x"},
+        "bb": {"train.py": "lr = 0.2\nfit()\n", "new.txt": "y"},
+    }
+    for digest, files in versions.items():
+        for name, text in files.items():
+            (root / digest).mkdir(parents=True, exist_ok=True)
+            (root / digest / name).write_text(text)
+        manifest = {"files": {n: {"digest": f"d-{t}", "size": len(t)} for n, t in files.items()}}
+        (root / f"{digest}.json").write_text(json.dumps(manifest))
+    changes = snapshot_changes(ws.folder, "aa", "bb")
+    assert [(p, c) for p, c, _ in changes] == [("gone.txt", "removed"), ("new.txt", "added"), ("train.py", "changed")]
+    diff = changes[2][2]
+    assert "-lr = 0.1\n+lr = 0.2\n" in diff and diff.startswith("--- before/train.py")
+    assert snapshot_changes(ws.folder, "aa", "../x") == []  # not digests: nothing read
+    assert snapshot_changes(ws.folder, "aa", "cc") == []  # no manifest

@@ -86,13 +86,13 @@ class Studio:
         """Open a studio path in :attr:`page`; returns Playwright's response."""
         return self.page.goto(self.url(path))
 
-    def screenshot(self, name: str, page: Any = None) -> Path | None:
+    def screenshot(self, name: str, page: Any = None, full_page: bool = True) -> Path | None:
         """With ``HEADWATER_SCREENSHOTS=1``, save the page as ``docs/images/studio-{name}.png``."""
         if os.environ.get("HEADWATER_SCREENSHOTS") != "1":
             return None
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         target = SCREENSHOTS / f"studio-{name}.png"
-        (page or self.page).screenshot(path=str(target), full_page=True)
+        (page or self.page).screenshot(path=str(target), full_page=full_page)
         return target
 
     def close(self) -> None:

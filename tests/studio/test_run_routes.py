@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,8 @@ def test_run_pages_panels_downloads_and_events(live_server: LiveServer, demo_pro
     assert moved.status_code == 303 and moved.headers["location"] == f"/studio/runs/{run.id}/steps/{ids['train']}"
     panel = s.get(f"{base}/studio/runs/{run.id}/steps/{ids['train']}", params={"partial": 1}, timeout=30).text
     assert "train.py changed" in panel and "<html" not in panel
+    # what changed since train's previous run: the snapshot, down to the edited line of train.py
+    assert "Source files that changed" in panel and '<span class="add">+# tuned</span>' in panel
     assert s.get(f"{base}/studio/runs/{run.id}/steps/nope", timeout=30).status_code == 404
     assert s.get(f"{base}/studio/runs/nope", timeout=30).status_code == 404
 
@@ -68,3 +71,24 @@ def test_a_script_run_page_is_its_own_panel(live_server: LiveServer) -> None:
     assert page.status_code == 200
     assert 'class="step-panel" data-step-id="sr1"' in page.text and "never ran before" in page.text
     assert '<span class="arg">--fast</span>' in page.text
+
+
+def test_an_open_event_stream_ends_cleanly_when_the_server_stops(live_server: LiveServer, demo_project: Path) -> None:
+    from tests.server.conftest import wait_until
+    from tests.studio.pipelines import demo_pipeline, submit
+
+    gate = demo_project / "gate"
+    run = submit(live_server.ws, demo_pipeline(live_server.ws, gate=gate, with_failing_branch=False))
+    try:
+        url = f"{live_server.url}/studio/api/runs/{run.id}/events"
+        with requests.get(url, headers=live_server.headers("read"), stream=True, timeout=60) as stream:
+            lines = stream.iter_lines(decode_unicode=True)
+            assert next(lines) == "event: steps"
+            live_server.proc.send_signal(signal.SIGTERM)
+            rest = list(lines)  # a stream cut by the server's shutdown timeout raises ChunkedEncodingError here
+        assert "event: end" not in rest  # the run goes on; only the stream ended
+        assert wait_until(lambda: live_server.proc.poll() is not None, what="the server to exit")
+        assert live_server.proc.returncode == 0
+    finally:
+        gate.write_text("go")
+        run.wait_for_completion(show_output=False)

@@ -38,12 +38,12 @@ def test_the_runs_list_filters_sorts_and_pages_with_stable_urls(studio: Studio) 
         for i in range(25):
             run_id = f"{name}-{i:02}"
             status = ("Finished", "Failed", "Running", "Finished")[i % 4]
+            day = f"2026-11-{i + 1:02}T{8 + e:02}"
+            ended = None if status == "Running" and e < 2 else f"{day}:0{3 + i % 5}:41+00:00"
             store.create_run(
                 RunRecord(id=run_id, experiment_id=experiment.id, kind="pipeline" if e < 2 else "script",
                           status=status if e < 2 else "Completed", name=f"{name} #{i}",
-                          created_at=f"2026-11-{i + 1:02}T{8 + e}:00:00+00:00",
-                          started_at=f"2026-11-{i + 1:02}T{8 + e}:00:05+00:00",
-                          ended_at=None if status == "Running" else f"2026-11-{i + 1:02}T{8 + e}:03:41+00:00")
+                          created_at=f"{day}:00:00+00:00", started_at=f"{day}:00:05+00:00", ended_at=ended)
             )  # fmt: skip
             if e < 2:
                 for j, (step_status, reused) in enumerate((("Finished", "x"), ("Finished", None), (status, None))):
@@ -56,7 +56,7 @@ def test_the_runs_list_filters_sorts_and_pages_with_stable_urls(studio: Studio) 
     studio.goto("/studio/")
     assert page.locator("tr[data-run-id]").count() == 50
     assert page.locator(".count").first.inner_text() == "75 runs"
-    studio.screenshot("runs")
+    studio.screenshot("runs", full_page=False)
     page.select_option("select[name=experiment]", "forecast")
     page.select_option("select[name=status]", "Failed")
     page.click("form.filters button[type=submit]")

@@ -168,7 +168,8 @@ async def run_events(
         last: Any = None
         polls = 0
         run: RunRecord | None = first
-        while run is not None and not await request.is_disconnected():
+        stopping = request.app.state.stopping
+        while run is not None and not stopping.is_set() and not await request.is_disconnected():
             run, key = await run_in_threadpool(_snapshot, store, run_id, polls % 8 == 0)
             polls += 1
             if run is None:

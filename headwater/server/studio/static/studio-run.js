@@ -91,7 +91,7 @@
     });
     dagre.layout(g);
     var size = g.graph();
-    var svg = el("svg", { width: Math.max(size.width, 10), height: Math.max(size.height, 10), viewBox: "0 0 " + size.width + " " + size.height, role: "img", "aria-label": "Step graph" });
+    var svg = el("svg", { viewBox: "0 0 " + size.width + " " + size.height, role: "img", "aria-label": "Step graph", "data-w": size.width, "data-h": size.height });
     var defs = el("defs", {}, svg);
     var marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" }, defs);
     el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }, marker);
@@ -119,8 +119,19 @@
     });
     graphEl.innerHTML = "";
     graphEl.appendChild(svg);
+    fit();
     if (openStep) mark(openStep);
   }
+  // the graph shrunk to the area's width down to 55 %, scrolled past that
+  function fit() {
+    var svg = graphEl.querySelector("svg");
+    if (!svg) return;
+    var w = +svg.getAttribute("data-w"), h = +svg.getAttribute("data-h");
+    var scale = Math.max(0.55, Math.min(1, (graphEl.clientWidth - 12) / Math.max(w, 1)));
+    svg.setAttribute("width", Math.max(w * scale, 10));
+    svg.setAttribute("height", Math.max(h * scale, 10));
+  }
+  window.addEventListener("resize", fit);
   function paintNode(s) {
     var n = byId[s.id];
     if (!n) return;
@@ -145,6 +156,7 @@
         panel.innerHTML = html;
         panel.hidden = false;
         panel.parentElement.classList.add("with-panel");
+        fit();
         if (push) history.pushState({ step: stepId }, "", stepUrl(stepId));
       });
     });
@@ -155,6 +167,7 @@
     panel.hidden = true;
     panel.innerHTML = "";
     panel.parentElement.classList.remove("with-panel");
+    fit();
     if (push) history.pushState({}, "", "/studio/runs/" + encodeURIComponent(runId));
   }
   document.addEventListener("click", function (ev) {
