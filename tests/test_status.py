@@ -96,6 +96,14 @@ def test_the_runtimes_words_are_the_vocabularys() -> None:
 
     assert StepRunStatus.Running == statuses.RUNNING
     assert (StepRunStatus.Failed, StepRunStatus.Canceled) == statuses.END_STATUSES
+    assert statuses.TERMINAL == TERMINAL
+    assert (
+        ScriptRunStatus.Queued,
+        ScriptRunStatus.Preparing,
+        ScriptRunStatus.Finalizing,
+        ScriptRunStatus.Completed,
+    ) == (statuses.QUEUED, statuses.PREPARING, statuses.FINALIZING, statuses.COMPLETED)
+    assert PipelineRunStatus.Finished == statuses.FINISHED
 
 
 def test_the_vocabulary_imports_nothing_but_the_standard_library() -> None:

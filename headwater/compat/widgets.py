@@ -18,8 +18,7 @@ import threading
 from datetime import datetime
 from html import escape
 
-from headwater.status import TERMINAL, PipelineRunStatus
-from headwater.status import ScriptRunStatus as Status
+from headwater.runtime import statuses as st
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -73,21 +72,21 @@ def _table(rows: list[tuple[str, str, str, str]]) -> list[str]:
     widths = [max(len(r[i]) for r in [_HEADER, *rows]) for i in range(len(_HEADER))]
     lines = []
     for r in [_HEADER, *rows]:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return lines
 
 
-_TERMINAL = TERMINAL
+_TERMINAL = st.TERMINAL
 _COLOURS: dict[str, str] = {
-    PipelineRunStatus.Finished: "#1a7f37",
-    Status.Completed: "#1a7f37",
-    Status.Failed: "#cf222e",
-    Status.Canceled: "#6e7781",
-    Status.Running: "#0969da",
-    Status.Queued: "#9a6700",
-    Status.Preparing: "#9a6700",
-    Status.Finalizing: "#0969da",
+    st.FINISHED: "#1a7f37",
+    st.COMPLETED: "#1a7f37",
+    st.FAILED: "#cf222e",
+    st.CANCELED: "#6e7781",
+    st.RUNNING: "#0969da",
+    st.QUEUED: "#9a6700",
+    st.PREPARING: "#9a6700",
+    st.FINALIZING: "#0969da",
 }
 
 
@@ -219,5 +218,5 @@ class RunDetails:
         """The data behind the table: the run's id and status, and one dict per step."""
         run = self.run_instance
         children = list(run.get_children()) if hasattr(run, "get_children") else []
-        steps = [dict(zip(("name", "status", "duration", "why"), _row(c), strict=True)) for c in children]
+        steps = [dict(zip(("name", "status", "duration", "why"), _row(c))) for c in children]
         return {"run_id": run.id, "status": run.get_status(), "child_runs": steps}

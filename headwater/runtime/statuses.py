@@ -10,3 +10,12 @@ FAILED = "Failed"
 CANCELED = "Canceled"
 #: How a step may ask to end (``run.fail()``, ``run.cancel()``).
 END_STATUSES = (FAILED, CANCELED)
+
+# What a notebook's RunDetails table shows and colours (headwater.compat.widgets, also served to steps).
+QUEUED = "Queued"
+PREPARING = "Preparing"
+FINALIZING = "Finalizing"
+FINISHED = "Finished"
+COMPLETED = "Completed"
+#: How runs end (``headwater.status.TERMINAL``).
+TERMINAL = frozenset({FINISHED, COMPLETED, FAILED, CANCELED})
