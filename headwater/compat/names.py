@@ -309,6 +309,8 @@ MODULES: dict[str, dict[str, str]] = {
         "CommandStep": _H,
         "PythonScriptStep": _H,
         "DataTransferStep": _H,
+        "ParallelRunConfig": _H,
+        "ParallelRunStep": _H,
         **_unsupported(
             "AdlaStep",
             "AutoMLStep",
@@ -321,13 +323,13 @@ MODULES: dict[str, dict[str, str]] = {
             "KustoStep",
             "ModuleStep",
             "MpiStep",
-            "ParallelRunConfig",
-            "ParallelRunStep",
             "RScriptStep",
             "SynapseSparkStep",
         ),
     },
     "azureml.widgets": {"RunDetails": "headwater.compat.widgets:RunDetails"},
+    "azureml_user": {},
+    "azureml_user.parallel_run": {"EntryScript": "headwater.compat.entry_script:EntryScript"},
 }
 
 # -- what to use instead of the names Headwater does not provide ------------------------------
@@ -441,10 +443,6 @@ INSTEAD: dict[str, str] = {
     "KustoStep": _AZURE_ONLY,
     "ModuleStep": "Versioned modules are not supported: use a PythonScriptStep.",
     "MpiStep": _ONE_NODE,
-    "ParallelRunConfig": "Not available yet (planned): meanwhile process the files in one PythonScriptStep "
-    "(for example with multiprocessing).",
-    "ParallelRunStep": "Not available yet (planned): meanwhile process the files in one PythonScriptStep "
-    "(for example with multiprocessing).",
     "RScriptStep": "Run Rscript from a CommandStep: CommandStep(command='Rscript script.R ...').",
     "SynapseSparkStep": _AZURE_ONLY,
 }
@@ -457,6 +455,7 @@ COMPAT_NOTES: dict[str, str] = {
     "headwater.compat.names": "a constant",
     "headwater.compat.config_holders": "a plain settings holder: kept, not acted on",
     "headwater.compat.widgets": "a text progress view: `show()` prints the run's step table",
+    "headwater.compat.entry_script": "a ParallelRunStep entry script's logger and folders",
 }
 
 
