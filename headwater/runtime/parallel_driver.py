@@ -166,7 +166,7 @@ class Driver:
         self.args = args
         self.rest = rest
         self.logs = _Logs(os.path.join(os.getcwd(), "logs"))
-        self.progress = os.environ.get(PROGRESS_ENV) or os.path.join(os.getcwd(), ".parallel_progress")
+        self.progress = self._claim(os.environ.get(PROGRESS_ENV) or os.path.join(os.getcwd(), ".parallel_progress"))
         os.makedirs(os.path.join(self.progress, "rows"), exist_ok=True)
         os.makedirs(os.path.join(self.progress, "done"), exist_ok=True)
         self.settings = os.path.join(self.progress, f"settings.{os.getpid()}.json")
@@ -175,6 +175,22 @@ class Driver:
         self.failed: dict[int, dict[str, Any]] = {}  # mini-batches failed for good
         self.failed_items = 0
         self.done: dict[int, dict[str, Any]] = {}
+
+    def _claim(self, folder: str) -> str:
+        """``folder``, locked for this driver's life; a private folder when another live driver of the
+        same step (same fingerprint, another run) holds it: the two never mix their mini-batches."""
+        import fcntl
+
+        os.makedirs(folder, exist_ok=True)
+        self._lock = open(os.path.join(folder, "lock"), "a+b")  # noqa: SIM115 - held until the process ends
+        try:
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            private = f"{folder}.{os.getpid()}"
+            self.logs.master(f"another run of this step is using {folder}: its progress is kept in {private}")
+            return private
+        return folder
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -196,7 +212,7 @@ class Driver:
             readers[name] = definition.get("reader") or {}
             sources.append((kind, name, value, definition.get("partition_format")))
         batches: list[dict[str, Any]] = []
-        size = int(self.args.mini_batch_size or 0)
+        size = _size(str(self.args.mini_batch_size or "0"))
         if self.args.partition_keys:
             keys = json.loads(self.args.partition_keys)
             kind = sources[0][0]
@@ -350,7 +366,7 @@ class Driver:
             self._record_done(batch["index"], m, total)
             self.failed_items += max(0, m["items"] - m["returned"])
             return self._check(total, final=False)
-        return self._failed_try(batch, w.name, m["error"], m.get("traceback", ""), pending, total)
+        return self._failed_try(batch, w.name, m["error"], m.get("traceback", ""), pending, total, m.get("items"))
 
     def _replace(self, w: _Worker, workers: list[_Worker], selector: Any, numbers: Any, pending: Any,
                  reason: str, total: int) -> str | None:  # fmt: skip
@@ -364,7 +380,14 @@ class Driver:
         return self._failed_try(batch, w.name, reason, "", pending, total)
 
     def _failed_try(
-        self, batch: dict[str, Any], process: str, error: str, tb: str, pending: Any, total: int
+        self,
+        batch: dict[str, Any],
+        process: str,
+        error: str,
+        tb: str,
+        pending: Any,
+        total: int,
+        read: int | None = None,
     ) -> str | None:
         index = batch["index"]
         self.tries[index] = self.tries.get(index, 0) + 1
@@ -375,7 +398,7 @@ class Driver:
             pending.append(batch)
             return None
         self.failed[index] = batch
-        self.failed_items += _item_count(batch)
+        self.failed_items += _item_count(batch, read)
         return self._check(total, final=False)
 
     def _check(self, total: int, final: bool) -> str | None:
@@ -467,10 +490,19 @@ class Driver:
         return "\n".join(lines)
 
 
-def _item_count(batch: dict[str, Any]) -> int:
+def _size(text: str) -> int:
+    """``mini_batch_size`` as given (a PipelineParameter's value may still be ``"10KB"``)."""
+    units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3}
+    text = text.strip()
+    return int(text[:-2]) * units[text[-2:].lower()] if text[-2:].lower() in units else int(text)
+
+
+def _item_count(batch: dict[str, Any], read: int | None) -> int:
+    """The items of a mini-batch that failed for good: files, or rows (as its last try read them; 1 if
+    it could not be read)."""
     if batch["kind"] == "file":
         return len(batch["items"])
-    return 1  # rows unknown when the mini-batch could not be read or scored: counted as one item
+    return read if read else 1
 
 
 def _describe(batch: dict[str, Any]) -> str:

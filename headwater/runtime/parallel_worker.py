@@ -100,6 +100,7 @@ def _serve(module: Any, args: dict[str, Any], commands: Any, replies: Any) -> No
         if message.get("stop"):
             return
         batch = message["batch"]
+        size = None
         try:
             data = _mini_batch(batch, args.get("readers") or {})
             size = len(data)
@@ -119,6 +120,7 @@ def _serve(module: Any, args: dict[str, Any], commands: Any, replies: Any) -> No
                 "index": batch["index"],
                 "ok": False,
                 "error": f"{type(exc).__name__}: {exc}",
+                "items": size,
                 "traceback": traceback.format_exc(),
             }
         sys.stdout.flush()

@@ -265,3 +265,37 @@ def test_finished_mini_batches_are_not_scored_again_after_the_orchestrator_dies(
     assert first == ["f00.txt", "f01.txt", "f02.txt"]
     assert rescored == ["f02.txt", "f03.txt"]
     assert _output_lines(run.find_step_run("score")[0]) == [f"f{i:02d}.txt" for i in range(4)]
+
+
+LEDGER = """
+import os
+
+def run(mini_batch):
+    with open(os.environ["HW_TEST_EVENTS"], "a") as f:
+        f.write(" ".join(os.path.basename(p) for p in mini_batch) + "\\n")
+    if any(os.path.basename(p) in os.environ.get("HW_FAIL", "").split(",") for p in mini_batch):
+        raise RuntimeError("broken input")
+    return [os.path.basename(p) for p in mini_batch]
+"""
+
+
+def test_the_same_step_submitted_again_does_not_score_finished_mini_batches_again(
+    pws: Workspace, proj: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    events = tmp_path / "events.txt"
+    monkeypatch.setenv("HW_TEST_EVENTS", str(events))
+    monkeypatch.setenv("HW_FAIL", "f02.txt")
+    gen(proj / "src", {"score.py": LEDGER})
+    config = _config(proj / "src", mini_batch_size=1, process_count_per_node=1, run_max_try=1, allowed_failed_count=0)
+    files = _files(pws, proj, 4)
+    first = _submit(pws, ParallelRunStep("score", config, [files], OutputFileDatasetConfig("scores")))
+    assert first.get_status() == "Failed"
+    assert events.read_text().splitlines() == ["f00.txt", "f01.txt", "f02.txt"]
+    events.write_text("")
+    monkeypatch.setenv("HW_FAIL", "")  # the environment variable is not part of the step's fingerprint
+    second = _submit(pws, ParallelRunStep("score", config, [files], OutputFileDatasetConfig("scores")))
+    assert second.get_status() == "Finished", second.get_details()
+    assert events.read_text().splitlines() == ["f02.txt", "f03.txt"]
+    assert _output_lines(second.find_step_run("score")[0]) == [f"f{i:02d}.txt" for i in range(4)]
+    third = _submit(pws, ParallelRunStep("score", config, [files], OutputFileDatasetConfig("scores")))
+    assert third.find_step_run("score")[0].get_details()["properties"]["azureml.reusedrunid"]  # the whole step
