@@ -11,6 +11,7 @@
       environments/<digest>/             built step environments
       environments/.headwater-runtime/   a link to the installed package, for built environments
       private-wheels/<sha256>/<file>.whl wheels added with Environment.add_private_pip_wheel
+      models/<sha[:2]>/<sha256>          registered models' files, once per content, read-only
       locks/outputs/<digest>.lock        leases on fixed output destinations
       parallel/progress/<fingerprint>/   a ParallelRunStep's finished mini-batches (removed on success)
       locks/server.start.lock            held while a process starts the workspace's server
@@ -60,6 +61,7 @@ __all__ = [
     "INPUTS_DIR",
     "PARALLEL_PROGRESS_DIR",
     "METADATA_DB",
+    "MODELS_DIR",
     "ORCHESTRATOR_LOCK",
     "ORCHESTRATOR_LOG",
     "OUTPUT_LOCKS_DIR",
@@ -95,6 +97,8 @@ SNAPSHOTS_DIR = "snapshots"
 ENVIRONMENTS_DIR = "environments"
 RUNTIME_LINK_DIR = ".headwater-runtime"
 PRIVATE_WHEELS_DIR = "private-wheels"
+#: Registered models' files, stored once per content (sha256) and never changed.
+MODELS_DIR = "models"
 OUTPUT_LOCKS_DIR = ("locks", "outputs")
 PARALLEL_PROGRESS_DIR = ("parallel", "progress")
 DIGEST_CACHE = ("cache", "digests.db")
@@ -201,6 +205,15 @@ class WorkspaceLayout:
         """A ParallelRunStep's finished mini-batches, by the step's fingerprint: a run of the same step
         with the same inputs (resumed, or submitted again after a failure) does not score them again."""
         return self.folder.joinpath(*PARALLEL_PROGRESS_DIR, fingerprint)
+
+    @property
+    def models(self) -> Path:
+        """Registered models' files, content-addressed (see :meth:`model_file`)."""
+        return self.folder / MODELS_DIR
+
+    def model_file(self, digest: str) -> Path:
+        """Where the model file whose content has sha256 ``digest`` is stored."""
+        return self.models / digest[:2] / digest
 
     @property
     def output_locks(self) -> Path:

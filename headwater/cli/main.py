@@ -23,6 +23,7 @@ from headwater.cli.dataset import dataset
 from headwater.cli.datastore import datastore
 from headwater.cli.env import env
 from headwater.cli.gc import gc
+from headwater.cli.model import model
 from headwater.cli.run import run
 from headwater.cli.serve import serve
 from headwater.cli.token import token
@@ -100,6 +101,7 @@ cli.add_command(compute)
 cli.add_command(gc)
 cli.add_command(serve)
 cli.add_command(token)
+cli.add_command(model)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

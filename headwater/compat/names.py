@@ -54,6 +54,7 @@ _EXC = "headwater.compat.exceptions"
 _ADF = "headwater.sdk.compute_datafactory"
 _VERSION = "headwater.compat.names:SDK_VERSION"
 _STEP_RUN_OUTPUT = "headwater.sdk.step_outputs:StepRunOutput"
+_MODEL = "headwater.sdk.model:Model"
 
 
 def _unsupported(*names: str) -> dict[str, str]:
@@ -98,7 +99,7 @@ MODULES: dict[str, dict[str, str]] = {
         "Image": _N,
         "Keyvault": _N,
         "LinkedService": _N,
-        "Model": _N,
+        "Model": _MODEL,
         "PrivateEndPoint": _N,
         "PrivateEndPointConfig": _N,
         "Run": _H,
@@ -163,7 +164,7 @@ MODULES: dict[str, dict[str, str]] = {
         "SparkSection": _N,
     },
     "azureml.core.experiment": {"Experiment": _H},
-    "azureml.core.model": {"InferenceConfig": _N, "Model": _N},
+    "azureml.core.model": {"InferenceConfig": _N, "Model": _MODEL},
     "azureml.core.run": {
         "Run": _H,
         "RunEnvironmentException": f"{_RUN}:RunEnvironmentException",
@@ -356,8 +357,6 @@ INSTEAD: dict[str, str] = {
     "InferenceConfig": _DEPLOY,
     "Keyvault": "Headwater has no key vault: read secrets from environment variables or your own secret store.",
     "LinkedService": _AZURE_ONLY,
-    "Model": "Keep model files as a step output (OutputFileDatasetConfig, with register_on_complete(name) to version "
-    "them) or in the run's ./outputs folder, and read them back with StepRun.get_output_data(name).",
     "PrivateEndPoint": "A workspace is a local folder: there is no network endpoint to configure.",
     "PrivateEndPointConfig": "A workspace is a local folder: there is no network endpoint to configure.",
     "SynapseWorkspaceLinkedServiceConfiguration": _AZURE_ONLY,

@@ -34,6 +34,7 @@ from headwater.engine.outputs import (
     resolve_output_path,
     staging_dir,
 )
+from headwater.engine.step_models import register_requested_models
 from headwater.engine.upstream_check import check_upstream
 from headwater.engine.workdir import check_snapshot, prepare_workdir
 from headwater.errors import DataAccessError, HeadwaterError
@@ -438,6 +439,12 @@ class StepRunner:
             self._commit_outputs(node, run_dir, committed)
         except (HeadwaterError, OSError) as exc:
             return self._fail(node, f"{self.noun} {step.name!r} succeeded but its outputs could not be saved: {exc}")
+        try:  # run.register_model(...) in the script: registered now that the step succeeded
+            register_requested_models(self.store, self.ws_folder, run_id, run_dir, self.plan.experiment_name)
+        except (HeadwaterError, OSError) as exc:
+            return self._fail(
+                node, f"{self.noun} {step.name!r} succeeded but its models could not be registered: {exc}"
+            )
         self.store.update_run(run_id, status=self.statuses.finished, ended_at=utcnow())
         return "done"
 

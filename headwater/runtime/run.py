@@ -352,15 +352,6 @@ class Run(RunMembers):
             ) from exc
         return f"{ARTIFACTS_DIR}/{artifact}"
 
-    def register_model(self, model_name: str, model_path: str | None = None, **kwargs: Any) -> Any:
-        """SDK v1 registers the model in the workspace's model registry, which Headwater does not have."""
-        raise NotSupportedError(
-            f"Run.register_model({model_name!r}): Headwater has no model registry.",
-            hint="Keep the model as a file of the run (its ./outputs folder; read it back with "
-            "run.download_file('outputs/...')) or as a step output registered with "
-            "OutputFileDatasetConfig(...).register_on_complete(name).",
-        )
-
     def get_file_names(self) -> list[str]:
         """The run's files: uploaded ones by their names, ``outputs/...``, ``logs/...`` and its logs."""
         from headwater.runtime.run_files import file_names

@@ -134,6 +134,28 @@ class RunMembers:
 
     # -- what has no local meaning here --------------------------------------------------------
 
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: list[Any] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Register the run's file or folder ``model_path`` as a model version (in a step: when the step
+        succeeds; on a finished run: now). A run outside any workspace (offline) has no files to register."""
+        raise NotSupportedError(
+            f"Run.register_model({model_name!r}): this run is not in a workspace (an offline run).",
+            hint="Register the file with Model.register(ws, model_path, model_name), or run the script as a step.",
+        )
+
     def _unsupported(self, member: str, why: str, hint: str) -> NotSupportedError:
         return NotSupportedError(f"Run.{member}(): {why}", hint=hint)
 

@@ -130,6 +130,58 @@ class _SubmittedRun(Run):
         """Output datasets by name: the folder to write each into (committed when the step succeeds)."""
         return dict(self._context.output_datasets) if self._target == "self" else {}
 
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: list[Any] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Register the run's file or folder ``model_path`` (``outputs/model.pkl``; default: the model
+        name) as the next version of ``model_name`` when the step succeeds and its outputs are
+        committed (:mod:`headwater.runtime.model_requests`); the arguments and the path are checked now."""
+        from headwater.errors import NotFoundError
+        from headwater.runtime.model_requests import PendingModel, build_request, find_run_path, request_model
+
+        if self._target != "self" or self._run_dir is None:
+            raise NotSupportedError(
+                "run.parent.register_model: a step registers models from its own files.",
+                hint="Call run.register_model(...) on Run.get_context().",
+            )
+        request = build_request(
+            model_name,
+            model_path,
+            tags=tags,
+            properties=properties,
+            model_framework=model_framework,
+            model_framework_version=model_framework_version,
+            description=description,
+            datasets=datasets,
+            sample_input_dataset=sample_input_dataset,
+            sample_output_dataset=sample_output_dataset,
+            resource_configuration=resource_configuration,
+        )
+        if kwargs.get("sub_paths"):  # only these files or sub-folders of a folder (as Model.register's child_paths)
+            request["sub_paths"] = [str(p) for p in kwargs["sub_paths"]]
+        if find_run_path(self._run_dir, request["path"]) is None:
+            raise NotFoundError(
+                "Run file",
+                request["path"],
+                where=f"run {self._run_id}",
+                hint="Write the model under ./outputs (e.g. outputs/model.pkl) or upload it with "
+                "run.upload_file first, then pass that name as model_path.",
+            )
+        request_model(self._run_dir, request)
+        return PendingModel(request, self._run_id)
+
     def fail(self, error_details: Any = None, error_code: Any = None, _set_status: bool = True) -> None:
         """End this step run as Failed when the script exits (its outputs are not saved), with
         ``error_details`` and ``error_code`` as its error. The pipeline run is not this step's to fail."""

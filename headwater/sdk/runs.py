@@ -201,6 +201,41 @@ class _StoreRun(Run):
         """Where to look at the run: its folder in the workspace (SDK v1: a studio URL)."""
         return str(self._folder)
 
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: list[Any] | None = None,
+        sample_input_dataset: Any = None,
+        sample_output_dataset: Any = None,
+        resource_configuration: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Register the run's file or folder ``model_path`` (``outputs/model.pkl``; default: the model
+        name) as the next version of ``model_name`` now; the other arguments as ``Model.register``'s."""
+        from headwater.sdk.model_runs import register_run_model
+
+        return register_run_model(
+            self,
+            model_name,
+            model_path,
+            tags=tags,
+            properties=properties,
+            model_framework=model_framework,
+            model_framework_version=model_framework_version,
+            description=description,
+            datasets=datasets,
+            sample_input_dataset=sample_input_dataset,
+            sample_output_dataset=sample_output_dataset,
+            resource_configuration=resource_configuration,
+            **kwargs,
+        )
+
     # -- ending it (headwater.sdk.run_lifecycle) -----------------------------------------------
 
     def complete(self, _set_status: bool = True) -> None:

@@ -29,6 +29,7 @@ TABLES = (
     "leases",
     "meta",
     "metrics",
+    "models",
     "pipeline_drafts",
     "pipeline_endpoint_versions",
     "pipeline_endpoints",

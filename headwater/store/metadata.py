@@ -14,7 +14,8 @@ stays cheap.
 - :mod:`headwater.store.repo_datasets`: datasets, environments and compute targets;
 - :mod:`headwater.store.repo_runs`: experiments, runs, their properties, tags, metrics and
   outputs, and snapshots;
-- :mod:`headwater.store.repo_tokens`: API tokens (hashes only) and leases.
+- :mod:`headwater.store.repo_tokens`: API tokens (hashes only) and leases;
+- :mod:`headwater.store.repo_models`: registered models (versions and their file lists).
 
 Both databases must behave the same; ``tests/store/test_metadata_contract.py`` holds them to it.
 Lists ordered by name are sorted here, in code-point order, rather than by the database: a
@@ -36,6 +37,7 @@ from headwater.store.db import Connection, connect, redact_url, sqlite_fault, sq
 from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
+from headwater.store.repo_models import ModelQueries
 from headwater.store.repo_runs import RunQueries
 from headwater.store.repo_tokens import TokenQueries
 from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
@@ -57,7 +59,7 @@ def _warn_unclosed(url: str) -> None:
     )
 
 
-class MetadataStore(DatasetQueries, RunQueries, TokenQueries):
+class MetadataStore(DatasetQueries, ModelQueries, RunQueries, TokenQueries):
     """All reads and writes of a workspace's metadata.
 
     Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store

@@ -26,11 +26,11 @@ def test_a_not_yet_implemented_step_imports_and_fails_when_instantiated() -> Non
 
 
 def test_static_methods_and_attributes_fail_naming_them() -> None:
-    from azureml.core import Model
+    from azureml.core import Image
     from azureml.pipeline.core import PublishedPipeline, Schedule
 
-    with pytest.raises(NotSupportedError, match=r"Model\.register \(azureml\.core\.Model\)"):
-        Model.register(workspace=None, model_path="model.pkl", model_name="m")
+    with pytest.raises(NotSupportedError, match=r"Image\.create \(azureml\.core\.Image\)"):
+        Image.create(workspace=None, name="i", models=[], image_config=None)
     with pytest.raises(NotSupportedError, match=r"PublishedPipeline\.get"):
         PublishedPipeline.get(None, id="x")
     with pytest.raises(NotSupportedError, match=r"Schedule\.create"):

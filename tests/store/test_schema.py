@@ -37,6 +37,7 @@ TABLES = {
     "schedule_fires",
     "api_tokens",
     "leases",
+    "models",
 }
 
 

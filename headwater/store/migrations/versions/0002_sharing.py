@@ -1,5 +1,5 @@
 """Sharing: published pipelines, pipeline endpoints, drafts, schedules and their fires, API tokens,
-database leases.
+database leases, registered models.
 
 Revision ID: 0002_sharing
 Revises: 0001_initial
@@ -10,6 +10,8 @@ so any process submits it the same way. Endpoints group published pipelines as n
 A schedule fires a published pipeline or an endpoint on a recurrence or when files under a
 datastore path change; each fire is recorded (unique per schedule and occurrence) before it
 submits, so two servers never fire one occurrence twice. Tokens are stored as hashes only.
+A registered model version (``models``, id ``name:version``) lists its files by content digest; the
+files themselves live once per content in the workspace folder (``models/``).
 """
 
 from __future__ import annotations
@@ -119,10 +121,30 @@ def upgrade() -> None:
         sa.Column("holder", sa.Text, nullable=False),
         _ts("expires_at", nullable=False),
     )
+    op.create_table(
+        "models",
+        sa.Column("id", sa.Text, primary_key=True),  # "<name>:<version>", as SDK v1 names a model version
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),  # 1, 2, ... per name
+        sa.Column("description", sa.Text, nullable=True),
+        sa.Column("tags", sa.Text, nullable=False, server_default="{}"),  # JSON
+        sa.Column("properties", sa.Text, nullable=False, server_default="{}"),  # JSON
+        sa.Column("framework", sa.Text, nullable=True),
+        sa.Column("framework_version", sa.Text, nullable=True),
+        sa.Column("digest", sa.Text, nullable=False),  # sha256 over the file list (paths and contents)
+        sa.Column("files", sa.Text, nullable=False),  # JSON {relative path: sha256 of the content}
+        sa.Column("run_id", sa.Text, nullable=True),  # the run the files came from
+        sa.Column("experiment_name", sa.Text, nullable=True),
+        sa.Column("datasets", sa.Text, nullable=False, server_default="[]"),  # JSON [{"name": scenario, "id": ...}]
+        sa.Column("extra", sa.Text, nullable=False, server_default="{}"),  # JSON: sample datasets, resources ...
+        _ts("created_at", nullable=False),
+        sa.UniqueConstraint("name", "version", name="uq_models_name_version"),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "models",
         "leases",
         "api_tokens",
         "schedule_fires",
