@@ -38,6 +38,7 @@ SCRIPTS = {
     "promoted_intermediate_data": "pipeline.py",
     "interactive_logging": "train_within_notebook.py",
     "dataframe_datasets": "pipeline.py",
+    "batch_scoring": "pipeline.py",
 }
 
 
@@ -321,3 +322,18 @@ def test_the_seed_example_runs_under_plain_python_after_compat_install(
     assert removed.returncode == 0 and "no longer installed" in removed.stdout
     after = subprocess.run([str(python), "-c", "import azureml.core"], cwd=tmp_path, capture_output=True, text=True)
     assert after.returncode != 0 and "No module named 'azureml'" in after.stderr
+
+
+def test_the_batch_scoring_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    """ParallelRunStep over a TabularDataset, the model from Model.get_model_path in init()."""
+    out = run_example("batch_scoring", tmp_path, headwater_home)
+    assert "registered model diabetes-model version 1" in out
+    assert "scored 1000 patients:" in out
+    ws = workspace_of("batch-scoring-ws")
+    (run,) = pipeline_runs(ws, "batch-scoring")
+    step = steps_by_name(run)["batch-scoring"]
+    assert step.get_status() == "Finished"
+    logs = Path(ws.folder) / "runs" / step.id / "wd" / "logs"
+    entry_logs = "".join(p.read_text() for p in (logs / "user" / "entry_script_log").rglob("*.txt"))
+    assert entry_logs.count("loaded diabetes-model from") == 2  # init() once in each of the 2 workers
+    assert "mini-batches: " in (logs / "job_result.txt").read_text()
