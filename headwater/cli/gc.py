@@ -46,6 +46,7 @@ _NOUNS = {
     "staging": "staging folder(s)",
     "snapshots": "snapshot(s)",
     "environments": "environment(s)",
+    "models": "model file(s)",
 }
 
 

@@ -15,6 +15,9 @@ What goes:
 * **snapshots** (``<ws>/snapshots/<digest>/``) that no kept run uses; their small manifest
   (``<digest>.json``, for "train.py changed") stays, and a submit stores the folder again when
   needed. A snapshot a submit touched in the last hour is kept (its run may not be recorded yet).
+* **model files** (``<ws>/models/``) that no registered model version lists any more (after
+  ``Model.delete``); a registered version's files always stay. A file written or reused by a
+  registration in the last hour is kept (its version may not be recorded yet).
 * **built environments** that :func:`headwater.engine.environments.prune` would remove for the
   ``keep`` set the caller gives (registered and curated environments).
 
@@ -48,7 +51,7 @@ __all__ = ["ENDED", "GcItem", "GcReport", "HOLDERS", "Hold", "collect_garbage", 
 ENDED = TERMINAL  # how runs end (headwater.status)
 #: A snapshot whose manifest a submit wrote this recently is kept: its run may not be recorded yet.
 RECENT_SNAPSHOT_SECONDS = 3600
-KINDS = ("outputs", "staging", "snapshots", "environments")
+KINDS = ("outputs", "staging", "snapshots", "environments", "models")
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ HOLDERS: list[Holder] = [registered_datasets]
 
 @dataclass(frozen=True)
 class GcItem:
-    kind: str  # 'outputs' | 'staging' | 'snapshots' | 'environments'
+    kind: str  # 'outputs' | 'staging' | 'snapshots' | 'environments' | 'models'
     what: str  # "workspaceblobstore:azureml/<id>/out", a folder, a digest
     bytes: int
     runs: tuple[str, ...] = ()
@@ -255,6 +258,7 @@ def collect_garbage(
     _outputs(ws_folder, store, selection, holds, report)
     _staging(ws_folder, selection, report)
     _snapshots(ws_folder, selection, holds, report)
+    _model_files(ws_folder, store, report)
     if environments_root is not None and keep_environments is not None:
         _environments(environments_root, keep_environments, older_than, report)
     return report
@@ -367,6 +371,22 @@ def _snapshots(ws_folder: Path, selection: _Selection, holds: list[Hold], report
         if not report.dry_run:
             _remove_tree(entry)
         report.removed.append(GcItem("snapshots", entry.name, size))
+
+
+def _model_files(ws_folder: Path, store: MetadataStore, report: GcReport) -> None:
+    """Remove stored model files that no registered version lists (and no registration just used)."""
+    root = WorkspaceLayout(ws_folder).models
+    if not root.is_dir():
+        return
+    used = store.model_file_digests()
+    for shard in sorted(root.iterdir()):
+        for entry in sorted(shard.iterdir()) if shard.is_dir() else ():
+            if entry.name in used or time.time() - _mtime(entry) < RECENT_SNAPSHOT_SECONDS:
+                continue
+            size = entry.stat().st_size
+            if not report.dry_run:
+                entry.unlink()
+            report.removed.append(GcItem("models", entry.name, size))
 
 
 def _mtime(path: Path) -> float:

@@ -11,6 +11,7 @@ step's outputs are committed). Deployment (``deploy``, ``package``, ``profile``)
 
 from __future__ import annotations
 
+import builtins
 import os
 from datetime import datetime
 from pathlib import Path
@@ -156,7 +157,9 @@ class Model(ModelDeployment):
         self.datasets = {}
         if expand:
             for ref in record.datasets:
-                self.datasets.setdefault(ref["name"], []).append(self._dataset(ref["id"]))
+                dataset = self._dataset(ref["id"])
+                if dataset is not None:  # a dataset that is gone is left out (the record keeps its id)
+                    self.datasets.setdefault(ref["name"], []).append(dataset)
             for attr in ("sample_input_dataset", "sample_output_dataset"):
                 dataset_id = record.extra.get(f"{attr}_id")
                 setattr(self, attr, None if dataset_id is None else self._dataset(dataset_id))
@@ -386,7 +389,7 @@ class Model(ModelDeployment):
     def update_tags_properties(
         self,
         add_tags: dict[str, Any] | None = None,
-        remove_tags: list[str] | str | None = None,
+        remove_tags: builtins.list[str] | str | None = None,
         add_properties: dict[str, Any] | None = None,
     ) -> None:
         """Add and remove tags, and add properties (an existing property cannot change)."""
@@ -412,7 +415,7 @@ class Model(ModelDeployment):
         self.update_tags_properties(add_tags=tags)
         print("Model tag add operation complete.")
 
-    def remove_tags(self, tags: list[str] | str) -> None:
+    def remove_tags(self, tags: builtins.list[str] | str) -> None:
         """Remove the tags with these keys."""
         self.update_tags_properties(remove_tags=tags)
         print("Model tag remove operation complete.")
@@ -422,7 +425,7 @@ class Model(ModelDeployment):
         self.update_tags_properties(add_properties=properties)
         print("Model properties add operation complete.")
 
-    def add_dataset_references(self, datasets: list[tuple[str, Any]]) -> None:
+    def add_dataset_references(self, datasets: builtins.list[tuple[str, Any]]) -> None:
         """Record more (scenario, dataset) pairs the model came from."""
         workspace, record = self._require()
         self._save(datasets=[*record.datasets, *dataset_references(workspace, datasets)])

@@ -18,6 +18,8 @@ workspace) gets an error saying so; there the model is best given as a step inpu
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +93,22 @@ def _from_registry(store: Any, layout: WorkspaceLayout, name: str, version: int 
             "Model", name if version is None else f"{name}:{version}", where="the workspace", candidates=known
         )
     target = models_dir() / name / str(record.version)
-    materialize(layout, record.files, target, exist_ok=True)
-    return target / record.root
+    final = target / record.root
+    if final.exists():  # a version's files never change: fetched already (by this or another worker)
+        return final
+    # Copied aside, then renamed into place: a worker that looks meanwhile sees all files or none.
+    target.mkdir(parents=True, exist_ok=True)
+    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=".fetching-"))
+    try:
+        materialize(layout, record.files, aside, exist_ok=True)
+        try:
+            os.rename(aside / record.root, final)
+        except OSError:
+            if not final.exists():
+                raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+    return final
 
 
 def resolve_model_path(name: str, version: int | None, workspace: Any) -> str:

@@ -196,12 +196,12 @@ class WorkspaceMembers:
         _not_supported("linked_services", "Linked services (Synapse) are an Azure feature.")
 
     @property
-    def models(self) -> NoReturn:
-        _not_supported(
-            "models",
-            "There is no model registry: keep models as step outputs (OutputFileDatasetConfig(...)"
-            ".register_on_complete(name)) and list them with ws.datasets.",
-        )
+    def models(self) -> dict[str, Any]:
+        """The registered models by name, each its latest version (SDK v1: ``{name: Model}``)."""
+        from headwater.sdk.model import Model
+
+        models = Model.list(self, latest=True)  # type: ignore[arg-type]  # self is a Workspace (this is its mixin)
+        return {str(m.name): m for m in models}
 
     @property
     def images(self) -> NoReturn:

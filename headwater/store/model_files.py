@@ -10,6 +10,7 @@ lists any more.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -91,7 +92,9 @@ def store_model_files(layout: WorkspaceLayout, sources: Mapping[str, Path]) -> d
         files[name] = digest
         target = layout.model_file(digest)
         if target.exists():
-            continue  # identical bytes are stored already
+            with contextlib.suppress(OSError):  # stored already: fresh again, so gc leaves them to this version
+                os.utime(target)
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:

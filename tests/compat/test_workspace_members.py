@@ -92,7 +92,6 @@ def test_delete_removes_the_workspace(ws: HeadwaterWorkspace) -> None:
         ("private_endpoints", lambda w: w.private_endpoints, "endpoint"),
         ("add_private_endpoint", lambda w: w.add_private_endpoint(None), "endpoint"),
         ("list_connections", lambda w: w.list_connections(), "environment variables"),
-        ("models", lambda w: w.models, "register_on_complete"),
         ("webservices", lambda w: w.webservices, "deployment"),
     ],
 )

@@ -157,3 +157,42 @@ def test_invalid_names_and_deployment_are_refused(ws: Workspace, files: Path) ->
         Model.register(ws, "missing.pkl", "m")
     with pytest.raises(NotSupportedError, match="get_model_path"):
         Model.deploy(ws, "svc", [])
+
+
+def test_workspace_models_are_the_latest_versions_by_name(ws: Workspace, files: Path) -> None:
+    Model.register(ws, "model.pkl", "a")
+    Model.register(ws, "folder_model", "a")
+    Model.register(ws, "model.pkl", "b")
+    assert {name: m.version for name, m in ws.models.items()} == {"a": 2, "b": 1}
+
+
+def test_in_a_step_the_lookup_opens_the_store_read_only(
+    ws: Workspace, files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.runtime.context import CONTEXT_ENV, StepContext, WorkspaceRef
+    from headwater.store.metadata import MetadataStore
+
+    Model.register(ws, "model.pkl", "m")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    StepContext(
+        run_id="r",
+        experiment_name="e",
+        workspace=WorkspaceRef(ws.name, str(ws.folder)),
+        run_dir=str(run_dir),
+        events_file=str(run_dir / "events.jsonl"),
+    ).write(run_dir / "context.json")
+    opened: list[MetadataStore] = []
+    real_open = MetadataStore.open.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type[MetadataStore], url: str, **kwargs: bool) -> MetadataStore:
+        opened.append(store := real_open(cls, url, **kwargs))
+        return store
+
+    monkeypatch.setattr(MetadataStore, "open", classmethod(spy))
+    monkeypatch.setenv(CONTEXT_ENV, str(run_dir / "context.json"))
+    monkeypatch.chdir(run_dir)
+    path = Model.get_model_path("m")
+    assert Path(path).read_bytes() == b"weights-1"
+    assert [s.read_only for s in opened] == [True]
+    assert opened[0].closed  # closed again at once: a step holds no database connection
