@@ -50,6 +50,9 @@ class Sizes:
     submit_bytes: int
     remote_files: int
     remote_file_bytes: int
+    score_files: int = 100  # parallel: a scikit-learn model over score_rows CSV rows in score_files files
+    score_rows: int = 1_000_000
+    small_files: int = 10_000  # parallel: small files through a trivial entry script
 
     @staticmethod
     def full() -> Sizes:
@@ -57,7 +60,7 @@ class Sizes:
 
     @staticmethod
     def quick() -> Sizes:
-        return Sizes(3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10)  # 10 MiB: digests on threads
+        return Sizes(3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10, 4, 2000, 50)  # 10 MiB: digests on threads
 
 
 @dataclass(frozen=True)

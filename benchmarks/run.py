@@ -30,7 +30,7 @@ from benchmarks.harness import Bench, BenchError, Sizes  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
 from benchmarks.memory import kill_leftovers  # noqa: E402
 from benchmarks.report import table, write  # noqa: E402
-from benchmarks.workloads import bigdata, chain, envs, fan, remote, startup, submit  # noqa: E402
+from benchmarks.workloads import bigdata, chain, envs, fan, parallel, remote, startup, submit  # noqa: E402
 
 WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "chain": chain.run,
@@ -40,6 +40,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "submit": submit.run,
     "env": envs.run,
     "remote": remote.run,
+    "parallel": parallel.run,
 }
 
 

@@ -20,7 +20,6 @@ import json
 import os
 import selectors
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from collections import deque
 from typing import Any
 
 from headwater.runtime.parallel_batches import file_batches, list_files, partition_batches, tabular_batches
+from headwater.runtime.parallel_processes import Logs, Worker
 
 __all__ = ["main", "parse_arguments"]
 
@@ -64,108 +64,13 @@ def parse_arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, rest
 
 
-class _Logs:
-    """SDK v1's log tree under ``./logs`` of the step's working directory."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        self.node = socket.gethostname() or "localhost"
-        self.started = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-        for sub in ("sys", f"sys/node/{self.node}", f"user/stdout/{self.node}", f"user/stderr/{self.node}",
-                    f"user/entry_script_log/{self.node}", f"user/error/{self.node}"):  # fmt: skip
-            os.makedirs(os.path.join(root, sub), exist_ok=True)
-
-    def path(self, *parts: str) -> str:
-        return os.path.join(self.root, *parts)
-
-    def master(self, text: str) -> None:
-        line = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}"
-        with open(self.path("sys", "master_role.txt"), "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-        print(f"[parallel] {text}", flush=True)
-
-    def progress(self, text: str) -> None:
-        with open(self.path(f"job_progress_overview.{self.started}.txt"), "a", encoding="utf-8") as fh:
-            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}\n")
-
-
-class _Worker:
-    def __init__(self, number: int, driver: Driver) -> None:
-        self.number = number
-        self.name = f"process{number:03d}"
-        logs = driver.logs
-        cmd_r, cmd_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        env = dict(os.environ)
-        env.update(
-            {
-                "HEADWATER_PARALLEL_LOG_DIR": logs.root,
-                "HEADWATER_PARALLEL_NODE": logs.node,
-                "HEADWATER_PARALLEL_PROCESS": self.name,
-                "HEADWATER_PARALLEL_OUTPUT": driver.args.output or "",
-                "HEADWATER_PARALLEL_LOGGING_LEVEL": driver.args.logging_level,
-            }
-        )
-        stdout = logs.path("user", "stdout", logs.node, f"{self.name}.stdout.txt")
-        stderr = logs.path("user", "stderr", logs.node, f"{self.name}.stderr.txt")
-        try:
-            with open(stdout, "ab") as out, open(stderr, "ab") as err:
-                self.proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "headwater.runtime.parallel_worker",
-                        str(cmd_r),
-                        str(rep_w),
-                        driver.settings,
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    env=env,
-                    pass_fds=(cmd_r, rep_w),
-                )
-        finally:
-            os.close(cmd_r)
-            os.close(rep_w)
-        self.commands = os.fdopen(cmd_w, "w", encoding="utf-8")
-        self.replies = os.fdopen(rep_r, "rb", buffering=0)
-        self.buffer = b""
-        self.ready = False
-        self.batch: dict[str, Any] | None = None
-        self.deadline = 0.0
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.commands.write(json.dumps(message) + "\n")
-        self.commands.flush()
-
-    def read(self) -> tuple[list[dict[str, Any]], bool]:
-        """The complete messages available now, and whether the pipe is closed (the worker is gone)."""
-        chunk = self.replies.read(65536)
-        if not chunk:
-            return [], True
-        self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\n")
-        return [json.loads(line) for line in lines if line.strip()], False
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for f in (self.commands, self.replies):
-            try:
-                f.close()
-            except OSError:
-                pass
-
-
 class Driver:
     """The whole job (see the module docstring)."""
 
     def __init__(self, args: argparse.Namespace, rest: list[str]) -> None:
         self.args = args
         self.rest = rest
-        self.logs = _Logs(os.path.join(os.getcwd(), "logs"))
+        self.logs = Logs(os.path.join(os.getcwd(), "logs"))
         self.progress = self._claim(os.environ.get(PROGRESS_ENV) or os.path.join(os.getcwd(), ".parallel_progress"))
         os.makedirs(os.path.join(self.progress, "rows"), exist_ok=True)
         os.makedirs(os.path.join(self.progress, "done"), exist_ok=True)
@@ -240,6 +145,9 @@ class Driver:
             batches += new
         return batches, readers
 
+    def _worker(self, number: int) -> Worker:
+        return Worker(number, self.logs, self.settings, self.args.output, self.args.logging_level)
+
     # -- running -------------------------------------------------------------------------------
 
     def _load_done(self, total: int) -> None:
@@ -290,7 +198,7 @@ class Driver:
     def _loop(self, pending: deque[dict[str, Any]], total: int) -> str | None:
         count = min(self._workers_wanted(), len(pending))
         numbers = iter(range(10**6))
-        workers = [_Worker(next(numbers), self) for _ in range(count)]
+        workers = [self._worker(next(numbers)) for _ in range(count)]
         selector = selectors.DefaultSelector()
         for w in workers:
             selector.register(w.replies, selectors.EVENT_READ, w)
@@ -351,7 +259,7 @@ class Driver:
                 w.kill()
             selector.close()
 
-    def _handle(self, w: _Worker, m: dict[str, Any], pending: deque[dict[str, Any]], total: int) -> str | None:
+    def _handle(self, w: Worker, m: dict[str, Any], pending: deque[dict[str, Any]], total: int) -> str | None:
         if "init_error" in m:
             self.failures.append(
                 {"batch": None, "process": w.name, "error": m["init_error"], "traceback": m["traceback"]}
@@ -359,22 +267,25 @@ class Driver:
             return f"init() of the entry script failed in {w.name}: {m['init_error']}"
         if m.get("ready"):
             w.ready = True
+            self.logs.process(w.name, f"pid {w.proc.pid}: init() done")
             return None
         batch, w.batch = w.batch, None
         assert batch is not None and batch["index"] == m["index"], (batch, m)
+        self.logs.process(w.name, f"mini-batch {batch['index']}: " + ("done" if m["ok"] else "failed: " + m["error"]))
         if m["ok"]:
             self._record_done(batch["index"], m, total)
             self.failed_items += max(0, m["items"] - m["returned"])
             return self._check(total, final=False)
         return self._failed_try(batch, w.name, m["error"], m.get("traceback", ""), pending, total, m.get("items"))
 
-    def _replace(self, w: _Worker, workers: list[_Worker], selector: Any, numbers: Any, pending: Any,
+    def _replace(self, w: Worker, workers: list[Worker], selector: Any, numbers: Any, pending: Any,
                  reason: str, total: int) -> str | None:  # fmt: skip
         batch, w.batch = w.batch, None
-        new = _Worker(next(numbers), self)
+        new = self._worker(next(numbers))
         workers[workers.index(w)] = new
         selector.register(new.replies, selectors.EVENT_READ, new)
         self.logs.master(f"{w.name} replaced by {new.name}: {reason}")
+        self.logs.process(w.name, f"killed: {reason}")
         if batch is None:
             return None
         return self._failed_try(batch, w.name, reason, "", pending, total)

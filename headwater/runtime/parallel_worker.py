@@ -61,25 +61,23 @@ def _takes_context(run: Any) -> bool:
     return len(params) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
-def _lines(result: Any) -> list[str]:
-    """One line per returned element: list items as ``str``; DataFrame rows space-separated (SDK v1)."""
+def _rows(result: Any) -> tuple[str, int]:
+    """The text of the returned elements, one line each, and their number: list items as ``str``;
+    DataFrame rows space-separated, as SDK v1 writes them."""
     if result is None:
-        return []
+        return "", 0
     if hasattr(result, "to_csv") and hasattr(result, "columns"):
-        text = result.to_csv(header=False, index=False, sep=" ")
-        return text.splitlines()
-    if isinstance(result, (str, bytes)):
-        return [result.decode() if isinstance(result, bytes) else result]
-    return [str(item) for item in result]
+        return result.to_csv(header=False, index=False, sep=" "), len(result)
+    items = [result] if isinstance(result, (str, bytes)) else list(result)
+    lines = [(i.decode() if isinstance(i, bytes) else str(i)).replace("\n", " ") for i in items]
+    return "".join(line + "\n" for line in lines), len(lines)
 
 
-def _write_rows(progress: str, index: int, lines: list[str]) -> None:
-    folder = os.path.join(progress, "rows")
-    path = os.path.join(folder, f"{index}.txt")
+def _write_rows(progress: str, index: int, text: str) -> None:
+    path = os.path.join(progress, "rows", f"{index}.txt")
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        for line in lines:
-            fh.write(line.replace("\n", " ") + "\n")
+        fh.write(text)
     os.replace(tmp, path)
 
 
@@ -109,10 +107,10 @@ def _serve(module: Any, args: dict[str, Any], commands: Any, replies: Any) -> No
                 result = run(data, context)
             else:
                 result = run(data)
-            lines = _lines(result)
+            text, returned = _rows(result)
             if append:
-                _write_rows(args["progress"], batch["index"], lines)
-            reply = {"index": batch["index"], "ok": True, "items": size, "returned": len(lines)}
+                _write_rows(args["progress"], batch["index"], text)
+            reply = {"index": batch["index"], "ok": True, "items": size, "returned": returned}
         except Exception as exc:
             sys.stderr.write(traceback.format_exc())
             sys.stderr.flush()

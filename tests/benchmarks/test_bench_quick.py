@@ -41,6 +41,8 @@ EXPECTED = {
     "remote.azure_download": None,
     "remote.s3_upload": None,
     "remote.s3_download": None,
+    "parallel.score": None,
+    "parallel.files": None,
 }
 
 

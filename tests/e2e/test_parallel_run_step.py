@@ -108,6 +108,8 @@ def test_file_dataset_scored_by_workers_with_append_row(
     assert (logs / "job_result.txt").read_text().startswith("Succeeded")
     assert list(logs.glob("job_progress_overview.*.txt"))
     assert (logs / "sys" / "master_role.txt").is_file()
+    sys_logs = "".join(p.read_text() for p in (logs / "sys" / "node").rglob("process*.txt"))
+    assert "init() done" in sys_logs and sys_logs.count(": done") == 4
     stdout = "".join(p.read_text() for p in (logs / "user" / "stdout").rglob("process*.stdout.txt"))
     assert stdout.count("scoring") == 4  # 10 files in mini-batches of 3
     entry_logs = "".join(p.read_text() for p in (logs / "user" / "entry_script_log").rglob("*.txt"))
@@ -299,3 +301,25 @@ def test_the_same_step_submitted_again_does_not_score_finished_mini_batches_agai
     assert _output_lines(second.find_step_run("score")[0]) == [f"f{i:02d}.txt" for i in range(4)]
     third = _submit(pws, ParallelRunStep("score", config, [files], OutputFileDatasetConfig("scores")))
     assert third.find_step_run("score")[0].get_details()["properties"]["azureml.reusedrunid"]  # the whole step
+
+
+def test_a_parallel_run_step_on_a_ray_target_runs_its_workers_there(
+    pws: Workspace, proj: Path, tmp_path: Path, ray_address: str
+) -> None:
+    """On the test cluster (one node, 2 CPUs) the driver runs as the step's Ray task and its two
+    workers on that node; the step records the node, as any Ray step does."""
+    from headwater import ComputeTarget, RayCompute
+    from headwater.engine.executors.ray_executor import cluster_nodes
+
+    events = tmp_path / "events.txt"
+    gen(proj / "src", {"score.py": COUNT_FILES})
+    target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
+    # a Ray worker does not inherit this process's environment: the config's variables reach the workers
+    config = _config(proj / "src", compute_target=target, environment_variables={"HW_TEST_EVENTS": str(events)})
+    step = ParallelRunStep("score-ray", config, [_files(pws, proj)], OutputFileDatasetConfig("scores"))
+    run = _submit(pws, step, "score-ray")
+    assert run.get_status() == "Finished", [s.get_details().get("error") for s in run.get_steps()]
+    step_run = run.find_step_run("score-ray")[0]
+    assert step_run.get_properties()["headwater.ray.node"] in {n.node_id for n in cluster_nodes(ray_address)}
+    assert _output_lines(step_run) == sorted(f"f{i:02d}.txt {i}" for i in range(10))
+    assert len([line for line in events.read_text().splitlines() if line.startswith("init")]) == 2
