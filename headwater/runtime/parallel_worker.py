@@ -133,7 +133,10 @@ def main(argv: list[str]) -> int:
     with open(argv[2], encoding="utf-8") as fh:
         args = json.load(fh)
     sys.argv = [args["entry_script"], *args["argv"]]
-    sys.path.insert(0, os.getcwd())
+    sys.path.insert(0, os.getcwd())  # the source directory; and the entry script's folder, for its neighbours
+    folder = os.path.dirname(os.path.abspath(args["entry_script"]))
+    if folder != os.getcwd():
+        sys.path.insert(0, folder)
     try:
         module = _load(args["entry_script"])
         init = getattr(module, "init", None)
