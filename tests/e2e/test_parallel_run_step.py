@@ -323,3 +323,14 @@ def test_a_parallel_run_step_on_a_ray_target_runs_its_workers_there(
     assert step_run.get_properties()["headwater.ray.node"] in {n.node_id for n in cluster_nodes(ray_address)}
     assert _output_lines(step_run) == sorted(f"f{i:02d}.txt {i}" for i in range(10))
     assert len([line for line in events.read_text().splitlines() if line.startswith("init")]) == 2
+
+
+def test_an_entry_script_in_a_subfolder_imports_its_neighbours(pws: Workspace, proj: Path) -> None:
+    gen(
+        proj / "src",
+        {"batch": {"score.py": "import helper\n\ndef run(mb):\n    return [helper.name(p) for p in mb]\n",
+                   "helper.py": "import os\n\ndef name(p):\n    return os.path.basename(p)\n"}},
+    )  # fmt: skip
+    config = _config(proj / "src", entry_script="batch/score.py", output_action="summary_only")
+    run = _submit(pws, ParallelRunStep("score", config, [_files(pws, proj, 4)]))
+    assert run.get_status() == "Finished", [s.get_details().get("error") for s in run.get_steps()]
