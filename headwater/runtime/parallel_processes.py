@@ -39,8 +39,11 @@ class Logs:
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}\n")
 
     def progress(self, text: str) -> None:
+        """A line of ``logs/job_progress_overview.<start>.txt``, also printed to the step's log (which
+        ``wait_for_completion(show_output=True)`` streams)."""
         with open(self.path(f"job_progress_overview.{self.started}.txt"), "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}\n")
+        print(f"[parallel] progress: {text}", flush=True)
 
 
 class Worker:

@@ -107,6 +107,8 @@ def test_file_dataset_scored_by_workers_with_append_row(
     logs = RunLayout(Path(pws.folder) / "runs" / step_run.id).folder / "wd" / "logs"
     assert (logs / "job_result.txt").read_text().startswith("Succeeded")
     assert list(logs.glob("job_progress_overview.*.txt"))
+    std_log = RunLayout(Path(pws.folder) / "runs" / step_run.id).std_log.read_text()
+    assert "[parallel] progress: 4 of 4 mini-batches finished, 0 failed" in std_log  # what show_output streams
     assert (logs / "sys" / "master_role.txt").is_file()
     sys_logs = "".join(p.read_text() for p in (logs / "sys" / "node").rglob("process*.txt"))
     assert "init() done" in sys_logs and sys_logs.count(": done") == 4
