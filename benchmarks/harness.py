@@ -53,6 +53,9 @@ class Sizes:
     studio_runs: int = 10_000  # top-level runs in the studio's runs page workspace
     studio_small: int = 200  # steps of the studio's two pipeline run pages
     studio_large: int = 1_000
+    score_files: int = 100  # parallel: a scikit-learn model over score_rows CSV rows in score_files files
+    score_rows: int = 1_000_000
+    small_files: int = 10_000  # parallel: small files through a trivial entry script
 
     @staticmethod
     def full() -> Sizes:
@@ -60,7 +63,9 @@ class Sizes:
 
     @staticmethod
     def quick() -> Sizes:
-        return Sizes(3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10, 300, 20, 50)  # 10 MiB: digests on threads
+        return Sizes(
+            3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10, 300, 20, 50, 4, 2000, 50
+        )  # 10 MiB: digests on threads
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from benchmarks.workloads import (  # noqa: E402
     chain,
     envs,
     fan,
+    parallel,
     remote,
     rest_submit,
     schedule,
@@ -56,6 +57,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "schedule": schedule.run,
     "studio": studio.run,
     "studio_logs": studio_logs.run,
+    "parallel": parallel.run,
 }
 
 

@@ -67,6 +67,8 @@ _EXPORTS: dict[str, str] = {
     "StepSequence": "headwater.sdk.steps",
     "PipelineStep": "headwater.sdk.steps",
     "DataTransferStep": "headwater.sdk.data_transfer_step",
+    "ParallelRunConfig": "headwater.sdk.parallel_run_config",
+    "ParallelRunStep": "headwater.sdk.parallel_run_step",
     "Pipeline": "headwater.sdk.pipeline",
     "Experiment": "headwater.sdk.experiment",
     "PipelineRun": "headwater.sdk.runs",
@@ -119,6 +121,8 @@ if TYPE_CHECKING:
     )
     from headwater.sdk.environment import DockerConfiguration, Environment, RunConfiguration
     from headwater.sdk.experiment import Experiment
+    from headwater.sdk.parallel_run_config import ParallelRunConfig
+    from headwater.sdk.parallel_run_step import ParallelRunStep
     from headwater.sdk.parameters import PipelineParameter
     from headwater.sdk.pipeline import Pipeline
     from headwater.sdk.pipeline_data import (

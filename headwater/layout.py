@@ -13,6 +13,7 @@
       private-wheels/<sha256>/<file>.whl wheels added with Environment.add_private_pip_wheel
       models/<sha[:2]>/<sha256>          registered models' files, once per content, read-only
       locks/outputs/<digest>.lock        leases on fixed output destinations
+      parallel/progress/<fingerprint>/   a ParallelRunStep's finished mini-batches (removed on success)
       locks/server.start.lock            held while a process starts the workspace's server
       locks/server.owner.lock            held by the running `headwater serve` for its whole life
       server.json                        where the running `headwater serve` answers (no secret)
@@ -58,6 +59,7 @@ __all__ = [
     "ENVIRONMENT_BUILD_LOG",
     "EVENTS_FILE",
     "INPUTS_DIR",
+    "PARALLEL_PROGRESS_DIR",
     "METADATA_DB",
     "MODELS_DIR",
     "ORCHESTRATOR_LOCK",
@@ -98,6 +100,7 @@ PRIVATE_WHEELS_DIR = "private-wheels"
 #: Registered models' files, stored once per content (sha256) and never changed.
 MODELS_DIR = "models"
 OUTPUT_LOCKS_DIR = ("locks", "outputs")
+PARALLEL_PROGRESS_DIR = ("parallel", "progress")
 DIGEST_CACHE = ("cache", "digests.db")
 #: The running server's record (url, pid, port ...; never a token).
 SERVER_FILE = "server.json"
@@ -197,6 +200,11 @@ class WorkspaceLayout:
     def runtime_link_dir(self) -> Path:
         """A folder whose only entry links to the installed ``headwater`` package (for built environments)."""
         return self.environments / RUNTIME_LINK_DIR
+
+    def parallel_progress(self, fingerprint: str) -> Path:
+        """A ParallelRunStep's finished mini-batches, by the step's fingerprint: a run of the same step
+        with the same inputs (resumed, or submitted again after a failure) does not score them again."""
+        return self.folder.joinpath(*PARALLEL_PROGRESS_DIR, fingerprint)
 
     @property
     def models(self) -> Path:

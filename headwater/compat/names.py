@@ -315,6 +315,8 @@ MODULES: dict[str, dict[str, str]] = {
         "PythonScriptStep": _H,
         "DataTransferStep": _H,
         "ModuleStep": "headwater.sdk.module_step:ModuleStep",
+        "ParallelRunConfig": _H,
+        "ParallelRunStep": _H,
         **_unsupported(
             "AdlaStep",
             "AutoMLStep",
@@ -326,13 +328,13 @@ MODULES: dict[str, dict[str, str]] = {
             "HyperDriveStepRun",
             "KustoStep",
             "MpiStep",
-            "ParallelRunConfig",
-            "ParallelRunStep",
             "RScriptStep",
             "SynapseSparkStep",
         ),
     },
     "azureml.widgets": {"RunDetails": "headwater.compat.widgets:RunDetails"},
+    "azureml_user": {},
+    "azureml_user.parallel_run": {"EntryScript": "headwater.compat.entry_script:EntryScript"},
 }
 
 # -- what to use instead of the names Headwater does not provide ------------------------------
@@ -430,10 +432,6 @@ INSTEAD: dict[str, str] = {
     "(Optuna, Ray Tune) inside one step.",
     "KustoStep": _AZURE_ONLY,
     "MpiStep": _ONE_NODE,
-    "ParallelRunConfig": "Not available yet (planned): meanwhile process the files in one PythonScriptStep "
-    "(for example with multiprocessing).",
-    "ParallelRunStep": "Not available yet (planned): meanwhile process the files in one PythonScriptStep "
-    "(for example with multiprocessing).",
     "RScriptStep": "Run Rscript from a CommandStep: CommandStep(command='Rscript script.R ...').",
     "SynapseSparkStep": _AZURE_ONLY,
 }
@@ -446,6 +444,7 @@ COMPAT_NOTES: dict[str, str] = {
     "headwater.compat.names": "a constant",
     "headwater.compat.config_holders": "a plain settings holder: kept, not acted on",
     "headwater.compat.widgets": "a text progress view: `show()` prints the run's step table",
+    "headwater.compat.entry_script": "a ParallelRunStep entry script's logger and folders",
 }
 
 

@@ -157,7 +157,8 @@ class InputResolver:
 
     def _from_dataset(self, node: str, i: InputSpec, record: dict[str, Any], run_dir: Path) -> ResolvedInput:
         digest = self.plan.steps[node].input_digests.get(i.name) or dataset_digest(record, self.access)
-        if i.mode == "direct" or record.get("kind") == "tabular":
+        # a TabularDataset is handed over directly, except to a ParallelRunStep's driver (mode 'mount')
+        if i.mode == "direct" or (record.get("kind") == "tabular" and i.mode != "mount"):
             return ResolvedInput(i.name, "direct", record["id"], digest, None, i.legacy, record)
         if i.mode == "mount":
             whole = self._whole_local_folder(record)

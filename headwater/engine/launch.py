@@ -151,9 +151,10 @@ def build_task(
     inputs: list[ResolvedInput],
     outputs: list[ResolvedOutput],
     interpreter: str | None = None,
+    fingerprint: str | None = None,
 ) -> TaskSpec:
     """Write the step's context file and return its task. ``interpreter`` (a built environment's
-    Python) overrides the plan's."""
+    Python) overrides the plan's; ``fingerprint`` (the step's) keys a ParallelRunStep's progress."""
     sp = plan.steps[step.node_id]
     by_in = {i.name: i for i in inputs}
     by_out = {o.name: o for o in outputs}
@@ -220,6 +221,10 @@ def build_task(
             *args,
         )
         target = None
+    elif step.kind == "parallel":  # ParallelRunStep: Headwater's driver runs the entry script in workers
+        assert step.script is not None
+        argv = (python, "-m", "headwater.runtime.parallel_driver", *args)
+        env["HEADWATER_PARALLEL_PROGRESS"] = str(WorkspaceLayout(ws.folder).parallel_progress(fingerprint or sp.run_id))
     else:
         argv = _command_argv(args, python)
 

@@ -235,6 +235,7 @@ class StepRunner:
                 inputs=resolved,
                 outputs=outputs,
                 interpreter=self.interpreters.get(node),
+                fingerprint=decided.decision.fingerprint,
             )
             if staging is not None:
                 from headwater.engine.ship import ship_payload  # tarfile & co: Ray targets without a shared FS only

@@ -167,7 +167,7 @@ def validate(spec: PipelineSpec) -> list[str]:
         for after in step.run_after:
             if after not in known:
                 problems.append(f"{where}: run_after refers to a step that is not in the pipeline ({after!r}).")
-        if step.kind == "python" and not step.script:
+        if step.kind in ("python", "parallel") and not step.script:
             problems.append(f"{where}: no script_name.")
         if step.kind == "command" and not step.arguments:
             problems.append(f"{where}: no command.")

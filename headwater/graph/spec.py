@@ -22,8 +22,9 @@ INPUT_MODES = ("direct", "download", "mount")
 #: Output modes. ``direct``: the step process writes the datastore itself, nothing is staged
 #: (DataTransferStep's DataReference destination).
 OUTPUT_MODES = ("mount", "upload", "direct")
-#: Step kinds: a Python script, a command line, a DataTransferStep's copy (``headwater.engine.transfer``).
-STEP_KINDS = ("python", "command", "transfer")
+#: Step kinds: a Python script, a command line, a DataTransferStep's copy (``headwater.engine.transfer``),
+#: a ParallelRunStep (``headwater.runtime.parallel_driver`` running ``script`` as its entry script).
+STEP_KINDS = ("python", "command", "transfer", "parallel")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class StepSpec:
 
     node_id: str  # unique in the pipeline; the display name when that is unique
     name: str  # the display name (SDK v1 allows duplicates)
-    kind: str  # 'python' | 'command' | 'transfer'
+    kind: str  # 'python' | 'command' | 'transfer' | 'parallel'
     source_directory: str  # absolute path on the submitting machine
     script: str | None = None  # relative to source_directory (python steps)
     arguments: tuple[ArgToken, ...] = ()  # python: argv after the script; command: the whole command

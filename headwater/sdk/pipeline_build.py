@@ -362,7 +362,7 @@ class _Builder:
         }
         target = step.compute_target if step.compute_target is not None else getattr(runconfig, "target", None)
         target_name = _compute_name(target)
-        return StepSpec(
+        spec = StepSpec(
             node_id=node_id,
             name=step.name,
             kind=step._kind(),
@@ -381,6 +381,8 @@ class _Builder:
             run_after=(),
             resource_request=self.resource_request(step, step_vm_size(runconfig), target_name),
         )
+        lower = getattr(step, "_lower", None)  # a step kind's own adjustments (ParallelRunStep)
+        return lower(spec) if lower is not None else spec
 
     def resource_request(self, step: PipelineStep, vm_size: str | None, target: str | None) -> dict[str, Any] | None:
         """The step's own request (``runconfig.amlcompute.vm_size``) as its full figures, or None.

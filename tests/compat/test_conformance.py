@@ -88,7 +88,8 @@ def test_the_snapshot_is_the_pinned_sdk_and_covers_what_the_layer_serves(snapsho
         "azureml-pipeline-core": "1.62.0",
         "azureml-pipeline-steps": "1.62.0",
     }
-    other_packages = {"azureml", "azureml.pipeline", "azureml.widgets"}  # namespaces; azureml-widgets
+    # namespaces; azureml-widgets; azureml_user: put on the compute by SDK v1's ParallelRunStep driver, no package
+    other_packages = {"azureml", "azureml.pipeline", "azureml.widgets", "azureml_user", "azureml_user.parallel_run"}
     assert set(MODULES) - other_packages <= set(snapshot["modules"])
     assert "azureml.pipeline.core.schedule" in snapshot["modules"]
     assert set(snapshot["pipeline_api"]) <= set(snapshot["classes"])

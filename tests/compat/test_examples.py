@@ -40,6 +40,7 @@ SCRIPTS = {
     "dataframe_datasets": "pipeline.py",
     "publish_rest": "publish_and_post.py",
     "module_step": "pipeline.py",
+    "batch_scoring": "pipeline.py",
 }
 
 
@@ -355,3 +356,18 @@ def test_the_publish_rest_example_posts_to_a_server_it_started(
     ws = workspace_of("publish-rest-ws")
     first, second = pipeline_runs(ws, "rest-trigger")
     assert first.get_properties()["azureml.pipelineid"] == second.get_properties()["azureml.pipelineid"]
+
+
+def test_the_batch_scoring_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    """ParallelRunStep over a TabularDataset, the model from Model.get_model_path in init()."""
+    out = run_example("batch_scoring", tmp_path, headwater_home)
+    assert "registered model diabetes-model version 1" in out
+    assert "scored 1000 patients:" in out
+    ws = workspace_of("batch-scoring-ws")
+    (run,) = pipeline_runs(ws, "batch-scoring")
+    step = steps_by_name(run)["batch-scoring"]
+    assert step.get_status() == "Finished"
+    logs = Path(ws.folder) / "runs" / step.id / "wd" / "logs"
+    entry_logs = "".join(p.read_text() for p in (logs / "user" / "entry_script_log").rglob("*.txt"))
+    assert entry_logs.count("loaded diabetes-model from") == 2  # init() once in each of the 2 workers
+    assert "mini-batches: " in (logs / "job_result.txt").read_text()

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("azureml_on")
 
 
 def test_a_not_yet_implemented_step_imports_and_fails_when_instantiated() -> None:
-    from azureml.pipeline.steps import HyperDriveStep, ParallelRunStep
+    from azureml.pipeline.steps import HyperDriveStep
 
     with pytest.raises(NotSupportedError) as info:
         HyperDriveStep(name="sweep", hyperdrive_config=None)
@@ -23,8 +23,6 @@ def test_a_not_yet_implemented_step_imports_and_fails_when_instantiated() -> Non
     assert "HyperDriveStep" in message and "azureml.pipeline.steps.HyperDriveStep" in message
     assert "PythonScriptStep" in message  # what to use instead
     assert isinstance(info.value, HeadwaterError)
-    with pytest.raises(NotSupportedError, match="ParallelRunStep"):
-        ParallelRunStep("score", parallel_run_config=None, inputs=[])
 
 
 def test_static_methods_and_attributes_fail_naming_them() -> None:

@@ -1,0 +1,115 @@
+"""A ParallelRunStep's worker processes as the driver sees them, and SDK v1's log tree (stdlib only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+__all__ = ["Logs", "Worker"]
+
+
+class Logs:
+    """SDK v1's log tree under ``./logs`` of the step's working directory."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.node = socket.gethostname() or "localhost"
+        self.started = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        for sub in ("sys", f"sys/node/{self.node}", f"user/stdout/{self.node}", f"user/stderr/{self.node}",
+                    f"user/entry_script_log/{self.node}", f"user/error/{self.node}"):  # fmt: skip
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self.root, *parts)
+
+    def master(self, text: str) -> None:
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}"
+        with open(self.path("sys", "master_role.txt"), "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        print(f"[parallel] {text}", flush=True)
+
+    def process(self, name: str, text: str) -> None:
+        """A line of ``logs/sys/node/<node>/<processNNN>.txt``: what the driver saw of that worker."""
+        with open(self.path("sys", "node", self.node, f"{name}.txt"), "a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}\n")
+
+    def progress(self, text: str) -> None:
+        """A line of ``logs/job_progress_overview.<start>.txt``, also printed to the step's log (which
+        ``wait_for_completion(show_output=True)`` streams)."""
+        with open(self.path(f"job_progress_overview.{self.started}.txt"), "a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}\n")
+        print(f"[parallel] progress: {text}", flush=True)
+
+
+class Worker:
+    def __init__(self, number: int, logs: Logs, settings: str, output: str | None, level: str) -> None:
+        self.number = number
+        self.name = f"process{number:03d}"
+        cmd_r, cmd_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        env = dict(os.environ)
+        env.update(
+            {
+                "HEADWATER_PARALLEL_LOG_DIR": logs.root,
+                "HEADWATER_PARALLEL_NODE": logs.node,
+                "HEADWATER_PARALLEL_PROCESS": self.name,
+                "HEADWATER_PARALLEL_OUTPUT": output or "",
+                "HEADWATER_PARALLEL_LOGGING_LEVEL": level,
+            }
+        )
+        stdout = logs.path("user", "stdout", logs.node, f"{self.name}.stdout.txt")
+        stderr = logs.path("user", "stderr", logs.node, f"{self.name}.stderr.txt")
+        try:
+            with open(stdout, "ab") as out, open(stderr, "ab") as err:
+                self.proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "headwater.runtime.parallel_worker",
+                        str(cmd_r),
+                        str(rep_w),
+                        settings,
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    env=env,
+                    pass_fds=(cmd_r, rep_w),
+                )
+        finally:
+            os.close(cmd_r)
+            os.close(rep_w)
+        self.commands = os.fdopen(cmd_w, "w", encoding="utf-8")
+        self.replies = os.fdopen(rep_r, "rb", buffering=0)
+        self.buffer = b""
+        self.ready = False
+        self.batch: dict[str, Any] | None = None
+        self.deadline = 0.0
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.commands.write(json.dumps(message) + "\n")
+        self.commands.flush()
+
+    def read(self) -> tuple[list[dict[str, Any]], bool]:
+        """The complete messages available now, and whether the pipe is closed (the worker is gone)."""
+        chunk = self.replies.read(65536)
+        if not chunk:
+            return [], True
+        self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()], False
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for f in (self.commands, self.replies):
+            try:
+                f.close()
+            except OSError:
+                pass
