@@ -354,13 +354,14 @@ class Driver:
             self.logs.master("job failed: " + aborted)
             from headwater.runtime.context import CONTEXT_ENV, load_context
             from headwater.runtime.run_files import request_end
+            from headwater.runtime.statuses import FAILED
 
             path = os.environ.get(CONTEXT_ENV)
             if not path:
                 sys.stderr.write(message + "\n")
                 return 1
             request_end(
-                load_context(path).run_dir, "Failed", {"message": message, "failed_mini_batches": sorted(self.failed)}
+                load_context(path).run_dir, FAILED, {"message": message, "failed_mini_batches": sorted(self.failed)}
             )
             return 0
         if self.args.output_action == "append_row" and self.args.output:
