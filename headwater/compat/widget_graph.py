@@ -62,7 +62,7 @@ def layers(nodes: Sequence[str], edges: Sequence[Edge]) -> dict[str, int]:
     ready = [n for n in nodes if indegree[n] == 0]
     placed: dict[str, int] = {}
     while ready:
-        node = ready.pop(0)
+        node = ready.pop()
         placed[node] = layer[node]
         for after in downstream[node]:
             layer[after] = max(layer[after], layer[node] + 1)
@@ -90,8 +90,11 @@ def layout(nodes: Sequence[str], edges: Sequence[Edge]) -> dict[str, tuple[float
     row: dict[str, float] = {}
     position = {n: i for i, n in enumerate(nodes)}
     out: dict[str, tuple[float, float]] = {}
+    by_layer: dict[int, list[str]] = {}
+    for n in nodes:
+        by_layer.setdefault(of[n], []).append(n)
     for depth in range(max(of.values(), default=-1) + 1):
-        members = [n for n in nodes if of[n] == depth]
+        members = by_layer.get(depth, [])
 
         def key(n: str) -> tuple[float, int]:
             rows = [row[u] for u in upstream[n] if u in row]
