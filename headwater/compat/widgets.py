@@ -183,7 +183,7 @@ class RunDetails:
     def _svg(self, rows: list[tuple[str, str, str, str]], details: list[dict[str, Any]]) -> str:
         """The pipeline's graph, its steps coloured by the rows' statuses (steps not created yet: not started)."""
         if self._graph is None:
-            self._graph = _graph_of(self.run_instance)  # the graph does not change: read once
+            self._graph = _graph_of(self.run_instance) or ([], [])  # it does not change: read once
         if not self._graph:
             return ""
         from headwater.compat.widget_graph import GraphNode, graph_svg
