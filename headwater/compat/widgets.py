@@ -57,8 +57,8 @@ def _why(details: dict[str, Any]) -> str:
     return f"ran: {reason}" if reason else ""
 
 
-def _row(run: Any) -> tuple[str, str, str, str]:
-    details = run.get_details()
+def _row(run: Any, details: dict[str, Any] | None = None) -> tuple[str, str, str, str]:
+    details = run.get_details() if details is None else details
     name = getattr(run, "name", None) or details.get("runId", "")
     return (
         str(name),
@@ -88,6 +88,37 @@ _COLOURS: dict[str, str] = {
     st.PREPARING: "#9a6700",
     st.FINALIZING: "#0969da",
 }
+
+
+def _state(status: str, reused: bool) -> str:
+    """What happened to a step, as the studio's graph colours it."""
+    if status in (st.FINISHED, st.COMPLETED):
+        return "reused" if reused else "ran"
+    states = {st.FAILED: "failed", st.CANCELED: "canceled", st.RUNNING: "running", st.QUEUED: "queued"}
+    return states.get(status, "notstarted")
+
+
+def _graph_of(run: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]] | None:
+    """The steps ``(node id, name)`` and edges ``(from, to, output)`` of a pipeline run's graph,
+    from its plan (``run.get_graph()``); None for a run without one."""
+    get_graph = getattr(run, "get_graph", None)
+    if get_graph is None:
+        return None
+    try:
+        spec = get_graph()
+    except Exception:  # the plan file is gone: the table alone
+        return None
+    made_by: dict[str, list[str]] = {}
+    for step in spec.steps:
+        for output in step.outputs:
+            made_by.setdefault(output.name, []).append(step.node_id)
+    edges: list[tuple[str, str, str]] = []
+    for step in spec.steps:
+        for given in step.inputs:
+            carried = str(given.source.get("output") or "") if isinstance(given.source, dict) else ""
+            edges.extend((p, step.node_id, carried) for p in made_by.get(carried, ()) if carried and p != step.node_id)
+        edges.extend((after, step.node_id, "") for after in step.run_after)
+    return [(s.node_id, s.name) for s in spec.steps], edges
 
 
 def _in_kernel() -> bool:
@@ -121,6 +152,7 @@ class RunDetails:
         self.run_instance = run_instance
         self._updater: threading.Thread | None = None
         self._stop = threading.Event()
+        self._graph: tuple[list[tuple[str, str]], list[tuple[str, str, str]]] | None = None
 
     def render(self) -> str:
         """The text :meth:`show` prints: a title line, then the step table."""
@@ -135,17 +167,44 @@ class RunDetails:
         rows = [_row(child) for child in children] if children else [_row(run)]
         return "\n".join([title, *_table(rows)]) + "\n"
 
-    def _rows_and_title(self) -> tuple[str, str, list[tuple[str, str, str, str]]]:
+    def _rows_and_title(self) -> tuple[str, str, list[tuple[str, str, str, str]], str]:
+        """The title, the run's status, the step table's rows and the graph's SVG ("" without one)."""
         run = self.run_instance
         children = list(run.get_children()) if hasattr(run, "get_children") else []
         status = str(run.get_status())
         experiment = getattr(getattr(run, "experiment", None), "name", None)
         title = f"{type(run).__name__} {run.id}" + (f" (experiment {experiment!r})" if experiment else "")
-        return title, status, [_row(child) for child in children] if children else [_row(run)]
+        if not children:
+            return title, status, [_row(run)], ""
+        details = [child.get_details() for child in children]
+        rows = [_row(child, d) for child, d in zip(children, details)]
+        return title, status, rows, self._svg(rows, details)
+
+    def _svg(self, rows: list[tuple[str, str, str, str]], details: list[dict[str, Any]]) -> str:
+        """The pipeline's graph, its steps coloured by the rows' statuses (steps not created yet: not started)."""
+        if self._graph is None:
+            self._graph = _graph_of(self.run_instance) or ([], [])  # it does not change: read once
+        if not self._graph:
+            return ""
+        from headwater.compat.widget_graph import GraphNode, graph_svg
+
+        steps, edges = self._graph
+        by_node: dict[str, tuple[tuple[str, str, str, str], dict[str, Any]]] = {}
+        names = {name: node for node, name in steps}
+        for row, d in zip(rows, details):
+            node = (d.get("tags") or {}).get("azureml.nodeid") or names.get(row[0])
+            if node is not None:
+                by_node[node] = (row, d)
+        nodes = []
+        for node, name in steps:
+            row, d = by_node.get(node, ((name, "NotStarted", "", ""), {}))
+            reused = bool((d.get("properties") or {}).get("azureml.reusedrunid"))
+            nodes.append(GraphNode(node, name, row[1], _state(row[1], reused), row[3]))
+        return graph_svg(nodes, edges)
 
     def render_html(self, studio_url: str | None = None) -> str:
         """The HTML the notebook shows: title, status, the step table, the studio link (when given)."""
-        title, status, rows = self._rows_and_title()
+        title, status, rows, svg = self._rows_and_title()
 
         def badge(text: str) -> str:
             colour = _COLOURS.get(text, "#57606a")
@@ -170,7 +229,7 @@ class RunDetails:
             f'data-status="{escape(status)}">'
             f"<div><b>{escape(title)}</b>: {badge(status)}{link}</div>"
             f'<table style="border-collapse:collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-            "</div>"
+            f"{svg}</div>"
         )
 
     def show(self, render_lib: Any = None, widget_settings: Any = None) -> None:

@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from headwater.engine.environments import BuiltEnvironment, ensure_environment
-from headwater.errors import EnvironmentBuildError
+from headwater.errors import AlreadyExistsError, EnvironmentBuildError
 from headwater.layout import ENVIRONMENT_BUILD_LOG
+from headwater.store.metadata import MetadataStore
+from headwater.store.records import utcnow
 
-__all__ = ["EnvironmentBuilds"]
+__all__ = ["BUILD_ENDED", "BUILD_STARTED", "EnvironmentBuilds", "record_build_time"]
+
+#: Run properties of a step whose environment was built for it (the studio timeline's build phase).
+BUILD_STARTED = "headwater.build_started"
+BUILD_ENDED = "headwater.build_ended"
 
 
 class EnvironmentBuilds:
@@ -80,3 +86,12 @@ class EnvironmentBuilds:
                 item = self._done.get_nowait()
             except queue.Empty:
                 return out
+
+
+def record_build_time(store: MetadataStore, run_id: str, key: str) -> None:
+    """Record now as step run ``run_id``'s :data:`BUILD_STARTED` or :data:`BUILD_ENDED` (only for
+    a step that waits for a build; a resumed run keeps the first attempt's time)."""
+    try:
+        store.add_properties(run_id, {key: utcnow()})
+    except AlreadyExistsError:
+        pass

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from headwater.engine.destination_leases import DestinationLeases
-from headwater.engine.env_builds import EnvironmentBuilds
+from headwater.engine.env_builds import BUILD_ENDED, BUILD_STARTED, EnvironmentBuilds, record_build_time
 from headwater.engine.environments import BuiltEnvironment
 from headwater.engine.executors.base import Executor, TaskResult
 from headwater.engine.executors.process_tree import become_subreaper
@@ -183,6 +183,7 @@ class Orchestrator:
         for node in nodes:
             if self.state[node] != "building":
                 continue  # canceled meanwhile
+            record_build_time(self.store, self.plan.steps[node].run_id, BUILD_ENDED)
             if isinstance(outcome, EnvironmentBuildError):
                 self.state[node] = self.runner.fail_build(node, outcome)
                 self._after_failure(node)
@@ -214,6 +215,7 @@ class Orchestrator:
                         continue
                     self.runner.mark_queued(node)  # Queued while its environment is built
                     self.state[node] = "building"
+                    record_build_time(self.store, sp.run_id, BUILD_STARTED)
                     self.builds.request(node, sp.environment_digest, self.plan.spec.step(node).environment)
                     continue
                 running = self.active

@@ -135,6 +135,20 @@ class StudioQueries(RepoBase):
             out.setdefault(run_id, {})[key] = value
         return out
 
+    def properties_of(self, run_ids: Sequence[str], keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The properties named ``keys`` of each of ``run_ids`` that has any (a query per 500 runs)."""
+        out: dict[str, dict[str, str]] = {}
+        ids, names = list(run_ids), list(keys)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            sql = (
+                f"SELECT run_id, key, value FROM run_properties WHERE run_id IN ({','.join('?' * len(chunk))}) "
+                f"AND key IN ({','.join('?' * len(names))})"
+            )
+            for run_id, key, value in self._all(sql, chunk + names) if names else ():
+                out.setdefault(run_id, {})[key] = value
+        return out
+
     def step_rows(self, parent_id: str) -> list[StepRow]:
         """The step runs of a pipeline run, oldest first, with their node ids (no definitions)."""
         rows = self._all(

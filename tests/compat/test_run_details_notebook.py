@@ -111,6 +111,11 @@ def test_run_details_is_live_html_with_a_studio_link(
     wait_row = next(r for r in rows if ">wait<" in r)
     assert "reused run " in prep_row and ": unchanged" in prep_row
     assert 'data-status="Finished"' in wait_row and "never ran before" in wait_row
+    svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]  # the graph, refreshed with the table
+    assert svg.count('class="hw-node') == 2
+    assert 'data-node="prep" data-state="reused"' in svg and 'data-node="wait" data-state="ran"' in svg
+    assert svg.count('class="hw-edge"') == 1 and 'data-from="prep" data-to="wait"' in svg
+    assert "<title>prep: reused: reused run " in svg
     run_id = str(nb.cells[0].outputs[-1]["text"]).split("Submitted PipelineRun ")[1].split()[0]
     assert f'href="{live_server.url}/studio/runs/{run_id}"' in html
     assert "following: False" in nb.cells[3].outputs[-1]["text"]
