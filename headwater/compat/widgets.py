@@ -197,7 +197,7 @@ class RunDetails:
                 by_node[node] = (row, d)
         nodes = []
         for node, name in steps:
-            row, d = by_node.get(node, ((name, "NotStarted", "", ""), {}))
+            row, d = by_node.get(node, ((name, st.NOT_STARTED, "", ""), {}))
             reused = bool((d.get("properties") or {}).get("azureml.reusedrunid"))
             nodes.append(GraphNode(node, name, row[1], _state(row[1], reused), row[3]))
         return graph_svg(nodes, edges)

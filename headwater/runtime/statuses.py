@@ -12,6 +12,7 @@ CANCELED = "Canceled"
 END_STATUSES = (FAILED, CANCELED)
 
 # What a notebook's RunDetails table shows and colours (headwater.compat.widgets, also served to steps).
+NOT_STARTED = "NotStarted"
 QUEUED = "Queued"
 PREPARING = "Preparing"
 FINALIZING = "Finalizing"
