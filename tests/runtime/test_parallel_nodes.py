@@ -28,11 +28,15 @@ procs = [subprocess.Popen(argv, env={**os.environ, "HEADWATER_PARALLEL_NODE_NAME
 sys.exit(max(p.wait() for p in procs))
 """
 
-# Every node's worker waits (bounded) until every node has started one: each node scores something.
+# The first run() on each node waits (bounded) until every node is in run(): each node holds one
+# mini-batch until the others claimed one, so every node scores some, whoever starts first.
 SCORE = """
 import os, time
 
 def init():
+    pass
+
+def _all_running():
     os.makedirs(os.environ["HW_STARTED"], exist_ok=True)
     open(os.path.join(os.environ["HW_STARTED"], os.environ["HEADWATER_PARALLEL_NODE"]), "w").close()
     deadline = time.monotonic() + 120
@@ -41,6 +45,7 @@ def init():
 
 def run(mini_batch):
     node = os.environ["HEADWATER_PARALLEL_NODE"]
+    _all_running()
     out = []
     for p in mini_batch:
         if os.path.basename(p) == os.environ.get("HW_FAIL"):
