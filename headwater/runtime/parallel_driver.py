@@ -216,7 +216,7 @@ class Driver:
         aborted = aborted or (self._loop(pending, total) if pending else None)
         os.unlink(self.settings)
         if self.node_role:
-            nodes.write_report(self.progress, self.logs.node, {
+            nodes.write_report(self.progress, f"{self.logs.node}.{os.getpid()}", {
                 "failed": self.failed, "failures": self.failures, "failed_items": self.failed_items,
                 "aborted": aborted, "scored": sorted(self.mine & set(self.done)),
             })  # fmt: skip

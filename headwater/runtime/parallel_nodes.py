@@ -8,9 +8,10 @@ launcher command in :data:`LAUNCHER_ENV` (a JSON argv; for Ray
 driver (:data:`ROLE_ENV` = ``node``, named by :data:`NAME_ENV`) runs its own workers and pulls
 mini-batches from the shared progress folder, claiming each one before it scores it
 (:mod:`headwater.runtime.parallel_claims`), so each is scored exactly once. When it ends it writes
-its report (``nodes/<name>.json``: mini-batches failed for good, the failures, failed items and
-whether it aborted). The coordinator then scores what no node finished (a node lost mid-way),
-joins the results into the one output and writes the one summary and error, as for one node.
+its report (``nodes/<name>.<pid>.json``, as two drivers may share a node: mini-batches failed for
+good, the failures, failed items and whether it aborted). The coordinator then scores what no node
+finished (a node lost mid-way), joins the results into the one output and writes the one summary
+and error, as for one node.
 """
 
 from __future__ import annotations
