@@ -47,6 +47,7 @@ _NOUNS = {
     "snapshots": "snapshot(s)",
     "environments": "environment(s)",
     "models": "model file(s)",
+    "progress": "ParallelRunStep progress folder(s)",
 }
 
 

@@ -18,6 +18,8 @@ What goes:
 * **model files** (``<ws>/models/``) that no registered model version lists any more (after
   ``Model.delete``); a registered version's files always stay. A file written or reused by a
   registration in the last hour is kept (its version may not be recorded yet).
+* **progress folders** of ParallelRunSteps (``<ws>/parallel/progress/<fingerprint>/``) unchanged
+  for ``older_than`` that no running driver holds (:mod:`headwater.ops.gc_progress`).
 * **built environments** that :func:`headwater.engine.environments.prune` would remove for the
   ``keep`` set the caller gives (registered and curated environments).
 
@@ -51,7 +53,7 @@ __all__ = ["ENDED", "GcItem", "GcReport", "HOLDERS", "Hold", "collect_garbage", 
 ENDED = TERMINAL  # how runs end (headwater.status)
 #: A snapshot whose manifest a submit wrote this recently is kept: its run may not be recorded yet.
 RECENT_SNAPSHOT_SECONDS = 3600
-KINDS = ("outputs", "staging", "snapshots", "environments", "models")
+KINDS = ("outputs", "staging", "snapshots", "environments", "models", "progress")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ HOLDERS: list[Holder] = [registered_datasets, published_pipelines, drafts_and_mo
 
 @dataclass(frozen=True)
 class GcItem:
-    kind: str  # 'outputs' | 'staging' | 'snapshots' | 'environments' | 'models'
+    kind: str  # 'outputs' | 'staging' | 'snapshots' | 'environments' | 'models' | 'progress'
     what: str  # "workspaceblobstore:azureml/<id>/out", a folder, a digest
     bytes: int
     runs: tuple[str, ...] = ()
@@ -276,6 +278,11 @@ def collect_garbage(
     _staging(ws_folder, selection, report)
     _snapshots(ws_folder, selection, holds, report)
     _model_files(ws_folder, store, report)
+    if older_than is not None:  # ParallelRunStep progress folders: by age only (headwater.ops.gc_progress)
+        from headwater.ops.gc_progress import progress_folders
+
+        for name, size in progress_folders(ws_folder, older_than, dry_run=dry_run):
+            report.removed.append(GcItem("progress", name, size))
     if environments_root is not None and keep_environments is not None:
         _environments(environments_root, keep_environments, older_than, report)
     return report

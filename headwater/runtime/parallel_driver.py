@@ -26,7 +26,9 @@ import time
 from collections import deque
 from typing import Any
 
+from headwater.runtime import parallel_nodes as nodes
 from headwater.runtime.parallel_batches import file_batches, list_files, partition_batches, tabular_batches
+from headwater.runtime.parallel_claims import CLAIMS_DIR, claim
 from headwater.runtime.parallel_processes import Logs, Worker
 
 __all__ = ["main", "parse_arguments"]
@@ -67,11 +69,14 @@ def parse_arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 class Driver:
     """The whole job (see the module docstring)."""
 
-    def __init__(self, args: argparse.Namespace, rest: list[str]) -> None:
+    def __init__(self, args: argparse.Namespace, rest: list[str], argv: list[str]) -> None:
         self.args = args
         self.rest = rest
         self.logs = Logs(os.path.join(os.getcwd(), "logs"))
-        self.progress = self._claim(os.environ.get(PROGRESS_ENV) or os.path.join(os.getcwd(), ".parallel_progress"))
+        self.argv = list(argv)
+        folder = os.environ.get(PROGRESS_ENV) or os.path.join(os.getcwd(), ".parallel_progress")
+        self.node_role = nodes.is_node()  # one of the node drivers of a multi-node run: its coordinator locked it
+        self.progress = folder if self.node_role else self._claim(folder)
         os.makedirs(os.path.join(self.progress, "rows"), exist_ok=True)
         os.makedirs(os.path.join(self.progress, "done"), exist_ok=True)
         self.settings = os.path.join(self.progress, f"settings.{os.getpid()}.json")
@@ -80,6 +85,7 @@ class Driver:
         self.failed: dict[int, dict[str, Any]] = {}  # mini-batches failed for good
         self.failed_items = 0
         self.done: dict[int, dict[str, Any]] = {}
+        self.mine: set[int] = set()  # (node role) the mini-batches this node driver claimed
 
     def _claim(self, folder: str) -> str:
         """``folder``, locked for this driver's life; a private folder when another live driver of the
@@ -169,7 +175,17 @@ class Driver:
 
     def _workers_wanted(self) -> int:
         per_node = self.args.process_count_per_node or os.cpu_count() or 1
-        return max(1, per_node * max(1, self.args.node_count))
+        return max(1, per_node * (1 if self.node_role else max(1, self.args.node_count)))
+
+    def _take(self, pending: deque[dict[str, Any]]) -> dict[str, Any] | None:
+        """The next mini-batch to score; a node driver first claims it (another node may have)."""
+        while pending:
+            batch = pending.popleft()
+            index = batch["index"]
+            if not self.node_role or index in self.mine or claim(self.progress, index, self.logs.node):
+                self.mine.add(index)
+                return batch
+        return None
 
     def run(self) -> int:
         batches, readers = self.plan()
@@ -191,9 +207,42 @@ class Driver:
                 },
                 fh,
             )
-        aborted = self._loop(pending, total) if pending else None
+        aborted = None
+        if pending and not self.node_role and self.args.node_count > 1 and nodes.launcher():
+            aborted = self._run_nodes(total)
+            pending = deque(b for b in pending if b["index"] not in self.done and b["index"] not in self.failed)
+            if pending and not aborted:
+                self.logs.master(f"{len(pending)} mini-batch(es) no node finished: scoring them here")
+        aborted = aborted or (self._loop(pending, total) if pending else None)
         os.unlink(self.settings)
+        if self.node_role:
+            nodes.write_report(self.progress, f"{self.logs.node}.{os.getpid()}", {
+                "failed": self.failed, "failures": self.failures, "failed_items": self.failed_items,
+                "aborted": aborted, "scored": sorted(self.mine & set(self.done)),
+            })  # fmt: skip
+            self.logs.master(f"node {self.logs.node}: {len(self.mine & set(self.done))} mini-batch(es) scored")
+            return 0
         return self._finish(batches, total, aborted)
+
+    def _run_nodes(self, total: int) -> str | None:
+        """Score the mini-batches with ``node_count`` node drivers (:mod:`headwater.runtime.parallel_nodes`)
+        and take over their results; the first node's reason to abort, if any."""
+        for sub in (CLAIMS_DIR, nodes.NODES_DIR):  # an earlier attempt's (this driver holds the folder)
+            shutil.rmtree(os.path.join(self.progress, sub), ignore_errors=True)
+        count = self.args.node_count
+        self.logs.master(f"starting {count} node driver(s), {self._workers_wanted() // count} worker(s) each")
+        argv = [sys.executable, "-m", "headwater.runtime.parallel_driver", *self.argv]
+        code = nodes.launch(nodes.launcher(), count, self.logs.root, argv, self.progress)
+        reports = nodes.read_reports(self.progress)
+        self.logs.master(f"node drivers ended (launcher exit code {code}); {len(reports)} reported")
+        aborted = None
+        for report in reports.values():
+            self.failed.update({int(k): v for k, v in report["failed"].items()})
+            self.failures += report["failures"]
+            self.failed_items += report["failed_items"]
+            aborted = aborted or report["aborted"]
+        self._load_done(total)
+        return aborted
 
     def _loop(self, pending: deque[dict[str, Any]], total: int) -> str | None:
         count = min(self._workers_wanted(), len(pending))
@@ -208,7 +257,9 @@ class Driver:
             while pending or any(w.batch is not None for w in workers):
                 for w in workers:
                     if w.ready and w.batch is None and pending:
-                        w.batch = pending.popleft()
+                        w.batch = self._take(pending)
+                        if w.batch is None:
+                            break
                         w.deadline = time.monotonic() + timeout
                         w.send({"batch": w.batch})
                 busy = [w.deadline for w in workers if w.batch is not None]
@@ -428,7 +479,7 @@ def _describe(batch: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args, rest = parse_arguments(sys.argv[1:] if argv is None else argv)
-    return Driver(args, rest).run()
+    return Driver(args, rest, sys.argv[1:] if argv is None else argv).run()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ class Logs:
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.node = socket.gethostname() or "localhost"
+        # a node driver's node (headwater.runtime.parallel_nodes.NAME_ENV), else this host
+        self.node = os.environ.get("HEADWATER_PARALLEL_NODE_NAME") or socket.gethostname() or "localhost"
         self.started = time.strftime("%Y%m%d%H%M%S", time.gmtime())
         for sub in ("sys", f"sys/node/{self.node}", f"user/stdout/{self.node}", f"user/stderr/{self.node}",
                     f"user/entry_script_log/{self.node}", f"user/error/{self.node}"):  # fmt: skip

@@ -44,6 +44,7 @@ imports it lazily. The semantics are :class:`~headwater.engine.executors.local.L
 from __future__ import annotations
 
 import io
+import json
 import logging
 import queue
 import socket
@@ -257,7 +258,7 @@ class RayExecutor(Executor):
         args = (
             list(task.argv),
             task.cwd,
-            dict(task.env),
+            self._env(task),
             task.log_path,
             task.timeout_seconds,
             self._grace,
@@ -281,6 +282,16 @@ class RayExecutor(Executor):
             self._running[task.run_id] = entry
         if entry.shipped:
             threading.Thread(target=self._consume, args=(entry,), name=f"ship-{task.run_id}", daemon=True).start()
+
+    def _env(self, task: TaskSpec) -> dict[str, str]:
+        """The task's environment; a ParallelRunStep's driver also gets the command that starts its node
+        drivers on this cluster's nodes (headwater.engine.executors.ray_nodes), unless it is shipped."""
+        env = dict(task.env)
+        if task.ship is None and "headwater.runtime.parallel_driver" in task.argv:
+            from headwater.engine.executors.ray_nodes import command
+
+            env["HEADWATER_PARALLEL_NODE_LAUNCHER"] = json.dumps(command(ray.get_runtime_context().gcs_address))
+        return env
 
     def _consume(self, entry: _Running) -> None:
         """A shipped task's stream: log and events appended here as they come, then its result."""

@@ -1,0 +1,70 @@
+"""A ParallelRunStep over several nodes (stdlib only; the cluster side is the executor's).
+
+On a compute target that can start processes on other nodes (a Ray cluster), the executor puts a
+launcher command in :data:`LAUNCHER_ENV` (a JSON argv; for Ray
+``python -m headwater.engine.executors.ray_nodes``). With ``node_count`` > 1 the step's driver
+(the *coordinator*) runs ``<launcher> <count> <log_dir> -- <driver argv>``: the launcher starts
+``count`` node drivers, one per node as far as the cluster has nodes, and waits for them. Each node
+driver (:data:`ROLE_ENV` = ``node``, named by :data:`NAME_ENV`) runs its own workers and pulls
+mini-batches from the shared progress folder, claiming each one before it scores it
+(:mod:`headwater.runtime.parallel_claims`), so each is scored exactly once. When it ends it writes
+its report (``nodes/<name>.<pid>.json``, as two drivers may share a node: mini-batches failed for
+good, the failures, failed items and whether it aborted). The coordinator then scores what no node
+finished (a node lost mid-way), joins the results into the one output and writes the one summary
+and error, as for one node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+__all__ = ["LAUNCHER_ENV", "NAME_ENV", "ROLE_ENV", "launch", "read_reports", "write_report"]
+
+#: The executor's launcher command (a JSON list), when the step's target can run node drivers.
+LAUNCHER_ENV = "HEADWATER_PARALLEL_NODE_LAUNCHER"
+#: ``node`` in a node driver's environment.
+ROLE_ENV = "HEADWATER_PARALLEL_NODE_ROLE"
+#: A node driver's node (the cluster's node id): its logs go to ``logs/sys/node/<name>/`` ...
+NAME_ENV = "HEADWATER_PARALLEL_NODE_NAME"
+NODES_DIR = "nodes"
+
+
+def launcher() -> list[str]:
+    """The launcher command, or [] when the step's target cannot start node drivers."""
+    raw = os.environ.get(LAUNCHER_ENV)
+    return [str(word) for word in json.loads(raw)] if raw else []
+
+
+def is_node() -> bool:
+    return os.environ.get(ROLE_ENV) == "node"
+
+
+def launch(command: list[str], count: int, log_dir: str, driver_argv: list[str], progress: str) -> int:
+    """Run ``count`` node drivers through the launcher ``command`` and wait for them; its exit code."""
+    env = dict(os.environ)
+    env.pop(LAUNCHER_ENV, None)  # a node driver does not start nodes of its own
+    env.update({ROLE_ENV: "node", "HEADWATER_PARALLEL_PROGRESS": progress})
+    return subprocess.call([*command, str(count), log_dir, "--", *driver_argv], env=env)
+
+
+def write_report(progress: str, name: str, report: dict[str, Any]) -> None:
+    folder = os.path.join(progress, NODES_DIR)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(report, fh)
+    os.replace(path + ".tmp", path)
+
+
+def read_reports(progress: str) -> dict[str, dict[str, Any]]:
+    """Every node driver's report, by node name (read once the node drivers ended)."""
+    folder = os.path.join(progress, NODES_DIR)
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+        if name.endswith(".json"):
+            with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                out[name[:-5]] = json.load(fh)
+    return out
