@@ -25,6 +25,7 @@ from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 from headwater.engine.ingest import ingest_events
 from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedInput, ResolvedOutput, build_task
+from headwater.engine.model_check import discard_stale_progress, models_unchanged, record_model_lookups
 from headwater.engine.output_check import outputs_intact, remember_committed, stored_output_digest
 from headwater.engine.outputs import (
     apply_upload_options,
@@ -114,8 +115,11 @@ class StepRunner:
         return WorkspaceLayout(self.ws_folder).run(self.plan.steps[node].run_id).folder
 
     def _outputs_exist(self, run: RunRecord) -> ReuseBlocker | None:
-        """Why ``run``'s outputs may not be reused, or None (:mod:`headwater.engine.output_check`)."""
-        return outputs_intact(self.store, self.inputs.backend, run.id, self.cache)
+        """Why ``run``'s outputs may not be reused, or None (:mod:`headwater.engine.output_check`);
+        also when a model it looked up resolves differently now (:mod:`headwater.engine.model_check`)."""
+        return outputs_intact(self.store, self.inputs.backend, run.id, self.cache) or models_unchanged(
+            self.store, run.id
+        )
 
     def _snapshot_files(self, snapshot_id: str) -> dict[str, str] | None:
         return load_manifest(self.snapshots_root, snapshot_id)
@@ -224,6 +228,10 @@ class StepRunner:
         # Ray without a shared filesystem: the worker fetches the inputs and commits the outputs
         staging = self.plan.ray_ship.get(step.compute_target or "")
         snapshot_id = self.plan.steps[node].snapshot_id
+        if step.kind == "parallel":  # finished mini-batches scored with a model no longer current: dropped
+            discard_stale_progress(
+                self.store, WorkspaceLayout(self.ws_folder).parallel_progress(decided.decision.fingerprint)
+            )
         try:
             notices = self.inputs.materialize(resolved, run_dir) if staging is None else []
             workdir = prepare_workdir(self.snapshots_root / snapshot_id, run_dir)
@@ -441,6 +449,7 @@ class StepRunner:
             return self._fail(node, f"{self.noun} {step.name!r} succeeded but its outputs could not be saved: {exc}")
         try:  # run.register_model(...) in the script: registered now that the step succeeded
             register_requested_models(self.store, self.ws_folder, run_id, run_dir, self.plan.experiment_name)
+            record_model_lookups(self.store, run_id, run_dir)  # for reuse: the registry is asked again
         except (HeadwaterError, OSError) as exc:
             return self._fail(
                 node, f"{self.noun} {step.name!r} succeeded but its models could not be registered: {exc}"

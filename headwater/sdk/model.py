@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.layout import WorkspaceLayout
+from headwater.runtime.model_lookups import note_lookup
 from headwater.runtime.model_requests import check_model_name as validate_model_name
 from headwater.sdk.model_deploy import ModelDeployment
 from headwater.sdk.model_fields import check_dict, dataset_references, extra_fields
@@ -132,6 +133,9 @@ class Model(ModelDeployment):
                 candidates=store.model_names(),
                 hint="List the registered models with Model.list(ws) or `headwater model list`.",
             )
+        if not id:  # inside a step: recorded with its run, so that reuse asks the registry again
+            query = {"name": name, "version": version, "tags": tags, "properties": properties}
+            note_lookup({**query, "run_id": run_id, "framework": framework}, record.version, record.digest)
         return record
 
     def _initialize(self, workspace: Workspace, record: ModelRecord, expand: bool = True) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from headwater.errors import HeadwaterError, NotFoundError
 from headwater.layout import WorkspaceLayout
+from headwater.runtime.model_lookups import note_lookup
 
 __all__ = ["ModelNotFoundError", "models_dir", "resolve_model_path"]
 
@@ -92,6 +93,7 @@ def _from_registry(store: Any, layout: WorkspaceLayout, name: str, version: int 
         raise ModelNotFoundError(
             "Model", name if version is None else f"{name}:{version}", where="the workspace", candidates=known
         )
+    note_lookup({"name": name, "version": version}, record.version, record.digest)  # inside a step: for reuse
     target = models_dir() / name / str(record.version)
     final = target / record.root
     if final.exists():  # a version's files never change: fetched already (by this or another worker)

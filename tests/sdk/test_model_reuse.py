@@ -1,0 +1,164 @@
+"""A step that looks a model up in the registry is reused only while the look-up gives the same
+model bytes: a newer registration of "the latest" runs it again, a pinned version stays reused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater import (
+    Dataset,
+    Datastore,
+    Environment,
+    Experiment,
+    OutputFileDatasetConfig,
+    ParallelRunConfig,
+    ParallelRunStep,
+    Pipeline,
+    PythonScriptStep,
+    Workspace,
+)
+from headwater.sdk.model import Model
+from tests.conftest import gen
+from tests.e2e import conftest as e2e
+
+proj, pws = e2e.proj, e2e.pws  # the e2e fixtures
+ran = e2e.ran
+
+pytestmark = pytest.mark.slow
+
+SCORE = """
+import os, sys
+from azureml.core import Run
+from azureml.core.model import Model
+with open(os.environ["HW_TEST_LEDGER"], "a") as f:
+    f.write("score\\n")
+how = sys.argv[1]
+if how == "latest":
+    text = open(Model.get_model_path("clf")).read()
+elif how == "pinned":
+    text = open(Model.get_model_path("clf", version=1)).read()
+else:
+    ws = Run.get_context().experiment.workspace
+    text = "version %s" % Model(ws, "clf").version
+os.makedirs("outputs", exist_ok=True)
+with open("outputs/seen.txt", "w") as fh:
+    fh.write(text)
+"""
+
+ENTRY = """
+import os
+from azureml.core.model import Model
+
+def init():
+    global TEXT
+    TEXT = open(Model.get_model_path("clf")).read()
+    with open(os.environ["HW_TEST_LEDGER"], "a") as f:
+        f.write("init\\n")
+
+def run(mini_batch):
+    return [TEXT + " " + os.path.basename(p) for p in mini_batch]
+"""
+
+
+def _register(ws: Workspace, proj: Path, text: str) -> Model:
+    path = proj / "models" / text / "model.txt"
+    gen(path.parent, {"model.txt": text})
+    return Model.register(ws, model_path=str(path), model_name="clf")
+
+
+def _script(ws: Workspace, how: str) -> Any:
+    step = PythonScriptStep("score.py", name="score", arguments=[how], source_directory="src")
+    run = Experiment(ws, "models").submit(Pipeline(ws, steps=[step]))
+    run.wait_for_completion(show_output=False, raise_on_error=True)
+    return run
+
+
+def _reason(run: Any) -> str:
+    return str(next(s.reason for s in run.get_steps() if s.name in ("score", "batch")))
+
+
+@pytest.mark.parametrize("how", ["latest", "model"])
+def test_a_step_reading_the_latest_model_runs_again_after_a_new_registration(
+    pws: Workspace, proj: Path, how: str
+) -> None:
+    gen(proj, {"src": {"score.py": SCORE}})
+    _register(pws, proj, "one")
+    _script(pws, how)
+    assert ran(proj) == ["score"]
+
+    again = _script(pws, how)  # nothing registered: reused
+    assert ran(proj) == [] and _reason(again).startswith("reused run")
+
+    _register(pws, proj, "two")
+    third = _script(pws, how)
+    assert ran(proj) == ["score"]
+    assert "model 'clf' resolved to version 2, was 1" in _reason(third), _reason(third)
+
+    fourth = _script(pws, how)  # the new answer is recorded with the new run: reused again
+    assert ran(proj) == [] and _reason(fourth).startswith("reused run")
+
+
+def test_a_step_pinning_the_version_stays_reused(pws: Workspace, proj: Path) -> None:
+    gen(proj, {"src": {"score.py": SCORE}})
+    _register(pws, proj, "one")
+    _script(pws, "pinned")
+    assert ran(proj) == ["score"]
+    _register(pws, proj, "two")
+    again = _script(pws, "pinned")
+    assert ran(proj) == [] and _reason(again).startswith("reused run")
+
+
+def test_a_version_deleted_and_registered_again_with_other_bytes_runs_again(pws: Workspace, proj: Path) -> None:
+    gen(proj, {"src": {"score.py": SCORE}})
+    _register(pws, proj, "one")
+    _register(pws, proj, "two")
+    _script(pws, "latest")
+    assert ran(proj) == ["score"]
+    Model(pws, "clf", version=2).delete()
+    _register(pws, proj, "three")  # version 2 again, other bytes
+    again = _script(pws, "latest")
+    assert ran(proj) == ["score"]
+    assert "model 'clf' version 2 has other files than when run" in _reason(again), _reason(again)
+
+
+def test_a_parallel_run_step_entry_script_runs_again_after_a_new_registration(pws: Workspace, proj: Path) -> None:
+    gen(proj, {"src": {"score.py": ENTRY}, "data": {"a.txt": "a", "b.txt": "b"}})
+    _register(pws, proj, "one")
+    store = Datastore.register_local_folder(pws, "inputs", proj / "data")
+    files = Dataset.File.from_files((store, "")).as_named_input("files")
+    env = Environment("parallel-test")
+    env.python.user_managed_dependencies = True
+    config = ParallelRunConfig(
+        environment=env,
+        entry_script="score.py",
+        source_directory="src",
+        error_threshold=-1,
+        output_action="append_row",
+        compute_target="local",
+        node_count=1,
+        process_count_per_node=1,
+        mini_batch_size=1,
+    )
+
+    def submit() -> Any:
+        step = ParallelRunStep("batch", config, [files], OutputFileDatasetConfig("scores"))
+        run = Experiment(pws, "batch").submit(Pipeline(pws, steps=[step]))
+        run.wait_for_completion(show_output=False, raise_on_error=True)
+        return run
+
+    submit()
+    assert ran(proj) == ["init"]
+    again = submit()
+    assert ran(proj) == [] and _reason(again).startswith("reused run")
+    _register(pws, proj, "two")
+    third = submit()
+    assert ran(proj) == ["init"]
+    assert "model 'clf' resolved to version 2, was 1" in _reason(third), _reason(third)
+    step_run = third.find_step_run("batch")[0]
+    port = step_run.get_output_data("scores")
+    port.download(str(proj / "down"))
+    lines = (proj / "down" / port.path_on_datastore / "parallel_run_step.txt").read_text().split("\n")
+    assert sorted(line for line in lines if line) == ["two a.txt", "two b.txt"]
