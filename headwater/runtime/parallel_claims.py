@@ -4,15 +4,22 @@ Several drivers of one step (one per node of a cluster) share the step's progres
 scoring a mini-batch a driver claims it by creating ``claims/<index>`` with ``O_CREAT | O_EXCL``,
 which succeeds for exactly one of them (on a local filesystem and on NFSv3+), so every mini-batch
 is scored once. The file holds the claimer's name (its node), for the logs and the summary.
+The step's driver holds the whole folder with :func:`lock_progress`.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["CLAIMS_DIR", "claim", "claims"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["CLAIMS_DIR", "LOCK_FILE", "claim", "claims", "lock_progress"]
 
 CLAIMS_DIR = "claims"
+#: The file of a progress folder a running driver holds locked (``flock``) for its whole life.
+LOCK_FILE = "lock"
 
 
 def claim(progress: str, index: int, owner: str) -> bool:
@@ -39,3 +46,35 @@ def claims(progress: str) -> dict[int, str]:
             with open(os.path.join(folder, name), encoding="utf-8") as fh:
                 out[int(name)] = fh.read()
     return out
+
+
+def lock_progress(folder: str) -> Any | None:
+    """Lock the progress ``folder`` for this driver's life: its open ``lock`` file (keep it open), or
+    None when another live driver holds it.
+
+    ``headwater gc`` may remove the folder meanwhile (it renames it aside while holding the lock):
+    a driver that opened the old ``lock`` before that and locked it after gc let go would hold a
+    lock on a removed file, and a second driver could lock the new one. So after locking, the lock
+    file must still be the one at ``folder/lock`` (same inode); if not, start again.
+    """
+    import fcntl
+
+    path = os.path.join(folder, LOCK_FILE)
+    while True:
+        os.makedirs(folder, exist_ok=True)
+        try:
+            lock = open(path, "a+b")  # noqa: SIM115 - the caller keeps it open
+        except FileNotFoundError:  # gc renamed the folder between makedirs and open
+            continue
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return None
+        try:
+            same = os.stat(path).st_ino == os.fstat(lock.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return lock
+        lock.close()  # locked a lock file gc removed with its folder: take the new folder's

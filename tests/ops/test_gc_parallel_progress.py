@@ -84,3 +84,40 @@ def test_gc_keeps_progress_folders_with_keep_last_only(ws: Workspace) -> None:
     old = _progress(ws, "c" * 64, age_seconds=30 * 86400)
     report = collect_garbage(Path(ws.folder), ws.metadata_store, keep_last=1)
     assert old.is_dir() and not [i for i in report.removed if i.kind == "progress"]
+
+
+def test_a_driver_that_locks_a_folder_gc_just_removed_locks_the_new_one(
+    ws: Workspace, holder: list[subprocess.Popen[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race, provoked: the driver has opened ``lock`` when gc locks, renames and removes the
+    folder; the driver's flock then succeeds on the removed file. It must notice (the inode at
+    ``folder/lock`` is another one) and lock the new folder's, so a second driver cannot."""
+    import fcntl
+
+    from headwater.ops.gc_progress import progress_folders
+    from headwater.runtime.parallel_claims import lock_progress
+
+    folder = _progress(ws, "d" * 64, age_seconds=3 * 86400)
+    real_flock = fcntl.flock
+    gc_ran: list[list[tuple[str, int]]] = []
+
+    def flock_after_gc(fd: int, operation: int) -> None:
+        if not gc_ran:  # between the driver's open() and its flock(): gc takes the folder
+            monkeypatch.setattr(fcntl, "flock", real_flock)  # gc's own flock, and the driver's from now on
+            gc_ran.append(progress_folders(Path(ws.folder), timedelta(days=1), dry_run=False))
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_gc)
+    lock = lock_progress(str(folder))
+    assert gc_ran == [[(folder.name, len('{"items": 2, "returned": 2, "total": 3}') + 4)]]  # gc did remove it
+    assert lock is not None
+    try:
+        assert os.fstat(lock.fileno()).st_ino == os.stat(folder / "lock").st_ino  # the lock of the folder in use
+        probe = (
+            "import fcntl, sys\n"
+            f"f = open({str(folder / 'lock')!r}, 'a+b')\n"
+            "try:\n    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n    sys.exit(7)\n"
+        )
+        assert subprocess.run([sys.executable, "-c", probe]).returncode == 7  # a second driver is kept out
+    finally:
+        lock.close()
