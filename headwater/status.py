@@ -128,7 +128,8 @@ Verdict: TypeAlias = Literal["done", "failed", "must-run"]
 #: run's fingerprint differs (the message says what changed); ``no-match``: no earlier successful
 #: run with this fingerprint, and nothing to compare with; ``outputs-missing``,
 #: ``outputs-removed-by-gc``, ``outputs-changed``, ``outputs-unreadable``: a matching run's outputs
-#: can no longer be reused.
+#: can no longer be reused; ``models-changed``: a model the matching run looked up in the registry
+#: resolves to another version or other files now.
 BlockerCode: TypeAlias = Literal[
     "allow_reuse",
     "regenerate_outputs",
@@ -139,6 +140,7 @@ BlockerCode: TypeAlias = Literal[
     "outputs-removed-by-gc",
     "outputs-changed",
     "outputs-unreadable",
+    "models-changed",
 ]
 
 

@@ -105,6 +105,6 @@ def models_unchanged(store: MetadataStore, run_id: str) -> ReuseBlocker | None:
     try:
         lookups = json.loads(recorded)
     except ValueError:
-        return ReuseBlocker("models-unknown", f"the model look-ups recorded with run {run_id} cannot be read")
+        return ReuseBlocker("models-changed", f"the model look-ups recorded with run {run_id} cannot be read")
     reason = _changed(store, lookups, f"run {run_id}")
     return None if reason is None else ReuseBlocker("models-changed", reason)

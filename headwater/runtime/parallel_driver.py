@@ -28,7 +28,8 @@ from typing import Any
 
 from headwater.runtime import parallel_nodes as nodes
 from headwater.runtime.parallel_batches import file_batches, list_files, partition_batches, tabular_batches
-from headwater.runtime.parallel_claims import CLAIMS_DIR, claim
+from headwater.runtime.parallel_claims import CLAIMS_DIR, claim, lock_progress
+from headwater.runtime.parallel_perf import PerfMonitor
 from headwater.runtime.parallel_processes import Logs, Worker
 
 __all__ = ["main", "parse_arguments"]
@@ -56,6 +57,7 @@ def parse_arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     p.add_argument("--append_row_file_name", default="parallel_run_step.txt")
     p.add_argument("--output", default=None)
     p.add_argument("--partition_keys", default=None)
+    p.add_argument("--resource_monitor_interval", type=float, default=600)  # logs/perf; 0: off
     args, rest = p.parse_known_args(argv)
     inputs = []
     for i, word in enumerate(rest):
@@ -73,6 +75,7 @@ class Driver:
         self.args = args
         self.rest = rest
         self.logs = Logs(os.path.join(os.getcwd(), "logs"))
+        self.perf = PerfMonitor(self.logs.root, self.logs.node, args.resource_monitor_interval)
         self.argv = list(argv)
         folder = os.environ.get(PROGRESS_ENV) or os.path.join(os.getcwd(), ".parallel_progress")
         self.node_role = nodes.is_node()  # one of the node drivers of a multi-node run: its coordinator locked it
@@ -86,18 +89,13 @@ class Driver:
         self.failed_items = 0
         self.done: dict[int, dict[str, Any]] = {}
         self.mine: set[int] = set()  # (node role) the mini-batches this node driver claimed
+        self._published: tuple[list[int], int] = ([], 0)  # (node role) the failures other nodes know of
 
     def _claim(self, folder: str) -> str:
         """``folder``, locked for this driver's life; a private folder when another live driver of the
         same step (same fingerprint, another run) holds it: the two never mix their mini-batches."""
-        import fcntl
-
-        os.makedirs(folder, exist_ok=True)
-        self._lock = open(os.path.join(folder, "lock"), "a+b")  # noqa: SIM115 - held until the process ends
-        try:
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.close()
+        self._lock = lock_progress(folder)  # held until the process ends
+        if self._lock is None:
             private = f"{folder}.{os.getpid()}"
             self.logs.master(f"another run of this step is using {folder}: its progress is kept in {private}")
             return private
@@ -207,6 +205,7 @@ class Driver:
                 },
                 fh,
             )
+        self.logs.start_meter(len(self.done), total)
         aborted = None
         if pending and not self.node_role and self.args.node_count > 1 and nodes.launcher():
             aborted = self._run_nodes(total)
@@ -252,7 +251,7 @@ class Driver:
         for w in workers:
             selector.register(w.replies, selectors.EVENT_READ, w)
         timeout = float(self.args.run_invocation_timeout)
-        last_note = 0.0
+        last_note = last_check = 0.0
         try:
             while pending or any(w.batch is not None for w in workers):
                 for w in workers:
@@ -291,11 +290,18 @@ class Driver:
                         problem = self._replace(w, workers, selector, numbers, pending, reason, total)
                         if problem:
                             return problem
+                if self.node_role and now - last_check > 0.2:  # another node's failures count too
+                    last_check = now
+                    problem = self._check(total, final=False)
+                    if problem:
+                        return problem
+                self.perf.due(workers)
                 if now - last_note > 5:
                     last_note = now
                     self.logs.progress(self._overview(total))
             return None
         finally:
+            self.perf.due(workers, force=True)
             for w in workers:  # one still in init() reads its stop after init(): shutdown() pairs with it
                 if w.proc.poll() is None and w.batch is None:
                     try:
@@ -323,6 +329,7 @@ class Driver:
         batch, w.batch = w.batch, None
         assert batch is not None and batch["index"] == m["index"], (batch, m)
         self.logs.process(w.name, f"mini-batch {batch['index']}: " + ("done" if m["ok"] else "failed: " + m["error"]))
+        self.logs.tick(len(self.done) + m["ok"], len(self.failed), total)
         if m["ok"]:
             self._record_done(batch["index"], m, total)
             self.failed_items += max(0, m["items"] - m["returned"])
@@ -365,10 +372,17 @@ class Driver:
 
     def _check(self, total: int, final: bool) -> str | None:
         a = self.args
-        if a.error_threshold != -1 and self.failed_items > a.error_threshold:
-            return f"{self.failed_items} failed item(s) exceed error_threshold={a.error_threshold}"
-        if a.allowed_failed_count not in (None, -1) and len(self.failed) > a.allowed_failed_count:
-            return f"{len(self.failed)} failed mini-batch(es) exceed allowed_failed_count={a.allowed_failed_count}"
+        batches, items, where = len(self.failed), self.failed_items, ""
+        if self.node_role:  # the thresholds are the job's: summed over every node driver
+            if (sorted(self.failed), items) != self._published:
+                self._published = (sorted(self.failed), items)
+                nodes.publish_counts(self.progress, f"{self.logs.node}.{os.getpid()}", *self._published)
+            batches, items = nodes.live_totals(self.progress)
+            where = " across all nodes"
+        if a.error_threshold != -1 and items > a.error_threshold:
+            return f"{items} failed item(s){where} exceed error_threshold={a.error_threshold}"
+        if a.allowed_failed_count not in (None, -1) and batches > a.allowed_failed_count:
+            return f"{batches} failed mini-batch(es){where} exceed allowed_failed_count={a.allowed_failed_count}"
         if final and a.allowed_failed_percent is not None and total:
             percent = 100.0 * len(self.failed) / total
             if percent > a.allowed_failed_percent:
@@ -376,8 +390,8 @@ class Driver:
         return None
 
     def _overview(self, total: int) -> str:
-        return (f"{len(self.done)} of {total} mini-batches finished, {len(self.failed)} failed, "
-                f"{self.failed_items} failed item(s)")  # fmt: skip
+        self.logs.tick(len(self.done), len(self.failed), total, force=True)
+        return self.logs.overview(len(self.done), len(self.failed), self.failed_items, total)
 
     def _write_error(self, process: str, text: str) -> None:
         for path in (

@@ -11,7 +11,10 @@ mini-batches from the shared progress folder, claiming each one before it scores
 its report (``nodes/<name>.<pid>.json``, as two drivers may share a node: mini-batches failed for
 good, the failures, failed items and whether it aborted). The coordinator then scores what no node
 finished (a node lost mid-way), joins the results into the one output and writes the one summary
-and error, as for one node.
+and error, as for one node. While they run, each node driver publishes its failures so far
+(:func:`publish_counts`) and checks ``error_threshold`` and ``allowed_failed_count`` against the sum
+over all nodes (:func:`live_totals`), so the job stops soon after the threshold is exceeded, not
+only when every node is done.
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ import os
 import subprocess
 from typing import Any
 
-__all__ = ["LAUNCHER_ENV", "NAME_ENV", "ROLE_ENV", "launch", "read_reports", "write_report"]
+__all__ = [
+    "LAUNCHER_ENV",
+    "NAME_ENV",
+    "ROLE_ENV",
+    "launch",
+    "live_totals",
+    "publish_counts",
+    "read_reports",
+    "write_report",
+]
 
 #: The executor's launcher command (a JSON list), when the step's target can run node drivers.
 LAUNCHER_ENV = "HEADWATER_PARALLEL_NODE_LAUNCHER"
@@ -30,6 +42,8 @@ ROLE_ENV = "HEADWATER_PARALLEL_NODE_ROLE"
 #: A node driver's node (the cluster's node id): its logs go to ``logs/sys/node/<name>/`` ...
 NAME_ENV = "HEADWATER_PARALLEL_NODE_NAME"
 NODES_DIR = "nodes"
+#: Below :data:`NODES_DIR`: each node driver's failures so far (``<name>.json``), for the thresholds.
+LIVE_DIR = "live"
 
 
 def launcher() -> list[str]:
@@ -68,3 +82,30 @@ def read_reports(progress: str) -> dict[str, dict[str, Any]]:
             with open(os.path.join(folder, name), encoding="utf-8") as fh:
                 out[name[:-5]] = json.load(fh)
     return out
+
+
+def publish_counts(progress: str, name: str, failed: list[int], failed_items: int) -> None:
+    """Node driver ``name``'s mini-batches failed for good and failed items so far (replaced atomically)."""
+    folder = os.path.join(progress, NODES_DIR, LIVE_DIR)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{name}.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump({"failed": failed, "failed_items": failed_items}, fh)
+    os.replace(path + ".tmp", path)
+
+
+def live_totals(progress: str) -> tuple[int, int]:
+    """Mini-batches failed for good and failed items, summed over every node driver's published counts."""
+    folder = os.path.join(progress, NODES_DIR, LIVE_DIR)
+    batches: set[int] = set()
+    items = 0
+    for name in os.listdir(folder) if os.path.isdir(folder) else ():
+        if name.endswith(".json"):
+            try:
+                with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                    counts = json.load(fh)
+            except (OSError, ValueError):
+                continue
+            batches.update(counts["failed"])
+            items += counts["failed_items"]
+    return len(batches), items

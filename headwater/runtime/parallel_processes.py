@@ -39,12 +39,55 @@ class Logs:
         with open(self.path("sys", "node", self.node, f"{name}.txt"), "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}\n")
 
+    def start_meter(self, done: int, total: int) -> None:
+        """Mini-batches are being scored from now on (``done`` by an earlier attempt): the rate and
+        ETA count from here."""
+        self.meter = (time.monotonic(), done, total)
+        self.tick(done, 0, total, force=True)
+
+    def rate(self, done: int, failed: int) -> tuple[float, float | None]:
+        """Mini-batches per second since :meth:`start_meter`, and the seconds left at that rate (None: unknown)."""
+        started, before, total = getattr(self, "meter", (time.monotonic(), done, 0))
+        elapsed = time.monotonic() - started
+        rate = (done + failed - before) / elapsed if elapsed > 0 else 0.0
+        left = max(0, total - done - failed)
+        return rate, (left / rate if rate > 0 else (0.0 if not left else None))
+
+    def tick(self, done: int, failed: int, total: int, *, force: bool = False) -> None:
+        """``logs/sys/job_progress.json`` (done, failed, total, rate, ETA), what
+        ``wait_for_completion(show_output=True)`` draws its progress bar from; at most 5 times a second."""
+        now = time.monotonic()
+        if os.environ.get("HEADWATER_PARALLEL_NODE_ROLE") or (not force and now - getattr(self, "ticked", 0.0) < 0.2):
+            return  # a node driver's counts are its node's: the step's bar is the coordinator's
+        self.ticked = now
+        rate, eta = self.rate(done, failed)
+        path = self.path("sys", "job_progress.json")
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            json.dump({"done": done, "failed": failed, "total": total, "rate": rate, "eta": eta}, fh)
+        os.replace(path + ".tmp", path)
+
+    def overview(self, done: int, failed: int, failed_items: int, total: int) -> str:
+        """A progress line: counts, then the rate and ETA."""
+        rate, eta = self.rate(done, failed)
+        when = "ETA unknown" if eta is None else f"ETA {_duration(eta)}"
+        return (f"{done} of {total} mini-batches finished, {failed} failed, {failed_items} failed item(s); "
+                f"{rate:.1f} mini-batches/s, {when}")  # fmt: skip
+
     def progress(self, text: str) -> None:
         """A line of ``logs/job_progress_overview.<start>.txt``, also printed to the step's log (which
         ``wait_for_completion(show_output=True)`` streams)."""
         with open(self.path(f"job_progress_overview.{self.started}.txt"), "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} {text}\n")
         print(f"[parallel] progress: {text}", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 class Worker:

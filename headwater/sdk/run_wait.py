@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from headwater.sdk.run_progress import ProgressBars
 from headwater.status import TERMINAL, PipelineRunStatus, StepRunStatus
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ POLL_MAX_SECONDS = 0.05
 class _LogTail:
     """Prints what was appended to a log file since the last call, a chunk at a time."""
 
-    def __init__(self, path: Path, out: TextIO) -> None:
+    def __init__(self, path: Path, out: TextIO | ProgressBars) -> None:
         from headwater.sdk.log_files import LogFollower
 
         self._follower = LogFollower(path)
@@ -54,7 +55,12 @@ def _statuses(previous: str | None, current: str, started: bool) -> list[str]:
 
 
 def _follow(
-    run: Any, steps: list[StepRun], out: TextIO, show_output: bool, deadline: float, pipeline_status: str | None = None
+    run: Any,
+    steps: list[StepRun],
+    out: TextIO | ProgressBars,
+    show_output: bool,
+    deadline: float,
+    pipeline_status: str | None = None,
 ) -> str:
     seen: dict[str, str] = {}
     tails: dict[str, _LogTail] = {}
@@ -75,6 +81,8 @@ def _follow(
             ran = record.started_at is not None and not record.reused_run_id
             tail = tails.setdefault(record.id, _LogTail(step._log_path(), out))
             before = tail.offset
+            if isinstance(out, ProgressBars) and record.status in TERMINAL:
+                out.end(record.id, str(record.name), step._folder)  # its last figures, then the status
             if show_output and seen.get(record.id) != record.status:
                 if record.id not in seen:
                     out.write(f"StepRunId: {record.id}\n")
@@ -92,6 +100,8 @@ def _follow(
                 changed = changed or build.offset != before_build
             if show_output and record.status == StepRunStatus.Running:
                 tail.pump()
+                if isinstance(out, ProgressBars):  # a ParallelRunStep's bar, on a terminal
+                    changed = out.update(record.id, str(record.name), step._folder) or changed
             changed = changed or tail.offset != before
         if status in TERMINAL:
             return str(status)
@@ -113,7 +123,11 @@ def wait_for_pipeline(run: PipelineRun, *, show_output: bool, timeout_seconds: f
         out.write(f"PipelineRun Status: {first}\n")
     else:
         first = None
-    status = _follow(run, run._all_steps(), out, show_output, deadline, pipeline_status=first)
+    bars = ProgressBars(out)
+    try:
+        status = _follow(run, run._all_steps(), bars, show_output, deadline, pipeline_status=first)
+    finally:
+        bars.close()
     if show_output:
         details = run.get_details()
         out.write("\nPipelineRun Execution Summary\n==============================\n")
@@ -131,7 +145,11 @@ def wait_for_steps(
 ) -> str:
     out = sys.stdout
     deadline = time.monotonic() + min(timeout_seconds, 10**9)
-    status = _follow(run, steps, out, show_output, deadline)
+    bars = ProgressBars(out)
+    try:
+        status = _follow(run, steps, bars, show_output, deadline)
+    finally:
+        bars.close()
     if status == StepRunStatus.Failed and raise_on_error:
         from headwater.errors import ActivityFailedException
 

@@ -27,7 +27,14 @@ def _register(ws: Workspace, tmp_path: Path, text: str, **tags: str) -> Model:
 
 
 def _note(folder: Path, model: Model, **query: object) -> None:
-    entry = {"name": "clf", "version": None, "tags": None, "properties": None, "run_id": None, "framework": None}
+    entry: dict[str, object] = {
+        "name": "clf",
+        "version": None,
+        "tags": None,
+        "properties": None,
+        "run_id": None,
+        "framework": None,
+    }
     entry.update(query)
     entry.update(resolved_version=model.version, digest=model._record.digest if model._record else "")
     with open(folder / MODEL_LOOKUPS_FILE, "a") as fh:

@@ -58,8 +58,10 @@ def run(mini_batch):
 """
 
 
-def _drive(tmp_path: Path, nodes: int, *extra: str, fail: str = "") -> tuple[subprocess.CompletedProcess[str], Path]:
-    gen(tmp_path, {"src": {"score.py": SCORE}, "data": {f"f{i:02d}.txt": str(i) for i in range(12)},
+def _drive(
+    tmp_path: Path, nodes: int, *extra: str, fail: str = "", score: str = SCORE, files: int = 12
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    gen(tmp_path, {"src": {"score.py": score}, "data": {f"f{i:02d}.txt": str(i) for i in range(files)},
                    "launcher.py": LAUNCHER})  # fmt: skip
     env = {
         **os.environ,
@@ -99,4 +101,26 @@ def test_a_failure_on_one_node_fails_the_step_with_one_message(tmp_path: Path) -
     assert done.returncode == 1
     assert "Failed mini-batches: 5." in done.stderr and "bad file" in done.stderr, done.stderr
     assert "ValueError: bad file" in (logs / "user" / "error.txt").read_text()
+    assert (logs / "job_result.txt").read_text().startswith("Failed")
+
+
+# Each node's worker fails its first two mini-batches, then scores slowly: no node alone exceeds
+# allowed_failed_count=3, the job does (4 > 3) as soon as both nodes failed twice.
+FAIL_TWICE_PER_NODE = SCORE.replace(
+    "def run(mini_batch):\n",
+    "FAILED = []\n\ndef run(mini_batch):\n"
+    "    if len(FAILED) < 2:\n"
+    "        _all_running()\n"
+    "        FAILED.append(1)\n"
+    "        raise ValueError('failing on purpose')\n"
+    "    time.sleep(0.2)\n",
+)
+
+
+def test_the_thresholds_count_the_failures_of_all_nodes_while_they_run(tmp_path: Path) -> None:
+    done, logs = _drive(tmp_path, 2, "--allowed_failed_count", "3", score=FAIL_TWICE_PER_NODE, files=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "4 failed mini-batch(es) across all nodes exceed allowed_failed_count=3" in done.stderr, done.stderr
+    scored = (tmp_path / "events.txt").read_text().splitlines() if (tmp_path / "events.txt").exists() else []
+    assert len(scored) < 60 - 4 - 10, len(scored)  # stopped soon, not after scoring all the others
     assert (logs / "job_result.txt").read_text().startswith("Failed")
