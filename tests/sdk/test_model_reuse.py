@@ -93,6 +93,9 @@ def test_a_step_reading_the_latest_model_runs_again_after_a_new_registration(
     assert ran(proj) == [] and _reason(again).startswith("reused run")
 
     _register(pws, proj, "two")
+    step = PythonScriptStep("score.py", name="score", arguments=[how], source_directory="src")
+    (preview,) = Pipeline(pws, steps=[step]).plan("models").steps  # the preview says so too
+    assert preview.verdict == "run" and "model 'clf' resolved to version 2, was 1" in preview.reason
     third = _script(pws, how)
     assert ran(proj) == ["score"]
     assert "model 'clf' resolved to version 2, was 1" in _reason(third), _reason(third)
