@@ -195,16 +195,9 @@ class Driver:
             f"{len(pending)} to run with {min(self._workers_wanted(), max(1, len(pending)))} worker process(es)"
         )
         with open(self.settings, "w", encoding="utf-8") as fh:
-            json.dump(
-                {
-                    "entry_script": self.args.scoring_module_name,
-                    "argv": self.rest,
-                    "output_action": self.args.output_action,
-                    "progress": self.progress,
-                    "readers": readers,
-                },
-                fh,
-            )
+            settings = {"entry_script": self.args.scoring_module_name, "argv": self.rest, "readers": readers,
+                        "output_action": self.args.output_action, "progress": self.progress}  # fmt: skip
+            json.dump(settings, fh)
         self.logs.start_meter(len(self.done), total)
         aborted = None
         if pending and not self.node_role and self.args.node_count > 1 and nodes.launcher():
@@ -231,7 +224,8 @@ class Driver:
         count = self.args.node_count
         self.logs.master(f"starting {count} node driver(s), {self._workers_wanted() // count} worker(s) each")
         argv = [sys.executable, "-m", "headwater.runtime.parallel_driver", *self.argv]
-        code = nodes.launch(nodes.launcher(), count, self.logs.root, argv, self.progress)
+        ticks = lambda: self.logs.tick(nodes.done_count(self.progress), nodes.live_totals(self.progress)[0], total)  # noqa: E731
+        code = nodes.launch(nodes.launcher(), count, self.logs.root, argv, self.progress, ticks)
         reports = nodes.read_reports(self.progress)
         self.logs.master(f"node drivers ended (launcher exit code {code}); {len(reports)} reported")
         aborted = None

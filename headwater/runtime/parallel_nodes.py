@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -56,12 +57,31 @@ def is_node() -> bool:
     return os.environ.get(ROLE_ENV) == "node"
 
 
-def launch(command: list[str], count: int, log_dir: str, driver_argv: list[str], progress: str) -> int:
-    """Run ``count`` node drivers through the launcher ``command`` and wait for them; its exit code."""
+def launch(
+    command: list[str],
+    count: int,
+    log_dir: str,
+    driver_argv: list[str],
+    progress: str,
+    waiting: Callable[[], None] = lambda: None,
+) -> int:
+    """Run ``count`` node drivers through the launcher ``command`` and wait for them, calling
+    ``waiting`` twice a second meanwhile (the coordinator's progress); the launcher's exit code."""
     env = dict(os.environ)
     env.pop(LAUNCHER_ENV, None)  # a node driver does not start nodes of its own
     env.update({ROLE_ENV: "node", "HEADWATER_PARALLEL_PROGRESS": progress})
-    return subprocess.call([*command, str(count), log_dir, "--", *driver_argv], env=env)
+    proc = subprocess.Popen([*command, str(count), log_dir, "--", *driver_argv], env=env)
+    while True:
+        try:
+            return proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            waiting()
+
+
+def done_count(progress: str) -> int:
+    """How many mini-batches are recorded as finished in the progress folder (by every node)."""
+    folder = os.path.join(progress, "done")
+    return sum(1 for name in os.listdir(folder) if name.endswith(".json")) if os.path.isdir(folder) else 0
 
 
 def write_report(progress: str, name: str, report: dict[str, Any]) -> None:

@@ -124,3 +124,33 @@ def test_the_thresholds_count_the_failures_of_all_nodes_while_they_run(tmp_path:
     scored = (tmp_path / "events.txt").read_text().splitlines() if (tmp_path / "events.txt").exists() else []
     assert len(scored) < 60 - 4 - 10, len(scored)  # stopped soon, not after scoring all the others
     assert (logs / "job_result.txt").read_text().startswith("Failed")
+
+
+# The last file's run() waits (bounded) until the coordinator's progress file, which
+# wait_for_completion's bar reads, counts the other nodes' finished mini-batches.
+WAIT_FOR_PROGRESS = SCORE.replace(
+    "def run(mini_batch):\n",
+    "def _progress_seen():\n"
+    "    import json\n"
+    "    path = os.path.join(os.getcwd(), 'logs', 'sys', 'job_progress.json')\n"
+    "    deadline = time.monotonic() + 30\n"
+    "    while time.monotonic() < deadline:\n"
+    "        try:\n"
+    "            done = json.load(open(path))['done']\n"
+    "        except (OSError, ValueError, KeyError):\n"
+    "            done = 0\n"
+    "        if done >= 6:\n"
+    "            return done\n"
+    "        time.sleep(0.05)\n"
+    "    return 0\n\n"
+    "def run(mini_batch):\n"
+    "    if any(os.path.basename(p) == 'f11.txt' for p in mini_batch):\n"
+    "        with open(os.environ['HW_EVENTS'] + '.seen', 'w') as f:\n"
+    "            f.write(str(_progress_seen()))\n",
+)
+
+
+def test_the_coordinator_keeps_the_progress_of_all_nodes_while_they_run(tmp_path: Path) -> None:
+    done, _logs = _drive(tmp_path, 2, score=WAIT_FOR_PROGRESS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert int((tmp_path / "events.txt.seen").read_text()) >= 6  # seen while f11 was still being scored
