@@ -2,9 +2,9 @@
 
 A ParallelRunStep's driver keeps ``logs/sys/job_progress.json`` in its working folder up to date
 (mini-batches done, failed, total, rate, ETA; :mod:`headwater.runtime.parallel_processes`). When
-stdout is a terminal, :class:`ProgressBars` draws it as a `rich` progress bar and prints the
-streamed log lines above it; otherwise it draws nothing: the driver's plain progress lines (with
-the rate and ETA) are in the streamed log, which is what logs and CI want.
+stdout is a terminal (and ``TERM`` is not ``dumb``), :class:`ProgressBars` draws it as a `rich`
+progress bar and prints the streamed log lines above it; otherwise it draws nothing: the driver's
+plain progress lines (with the rate and ETA) are in the streamed log, which is what logs and CI want.
 """
 
 from __future__ import annotations
@@ -118,6 +118,8 @@ def _eta(seconds: Any) -> str:
 
 
 def _is_terminal(out: TextIO) -> bool:
+    if os.environ.get("TERM") == "dumb":  # a terminal that cannot redraw a line
+        return False
     try:
         return os.isatty(out.fileno())
     except (AttributeError, OSError, ValueError):  # a StringIO, a captured stream
