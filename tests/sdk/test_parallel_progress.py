@@ -73,7 +73,8 @@ def _read_all(fd: int, proc: subprocess.Popen[bytes]) -> bytes:
 def test_on_a_terminal_a_progress_bar_shows_mini_batches_rate_and_eta(pws: Workspace, proj: Path) -> None:
     _project(proj)
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "submit.py"], stdout=slave, stderr=slave, cwd=proj)
+    env = {**os.environ, "TERM": "xterm-256color"}  # whatever terminal the tests run under (CI: often none)
+    proc = subprocess.Popen([sys.executable, "submit.py"], stdout=slave, stderr=slave, cwd=proj, env=env)
     os.close(slave)
     try:
         text = _read_all(master, proc).decode("utf-8", errors="replace")
