@@ -165,3 +165,58 @@ def test_a_parallel_run_step_entry_script_runs_again_after_a_new_registration(pw
     port.download(str(proj / "down"))
     lines = (proj / "down" / port.path_on_datastore / "parallel_run_step.txt").read_text().split("\n")
     assert sorted(line for line in lines if line) == ["two a.txt", "two b.txt"]
+
+
+FAILS_WITH_ONE = """
+import os
+from azureml.core.model import Model
+
+def init():
+    global TEXT
+    TEXT = open(Model.get_model_path("clf")).read()
+
+def run(mini_batch):
+    names = [os.path.basename(p) for p in mini_batch]
+    if TEXT == "one" and "b.txt" in names:
+        raise ValueError("model one cannot score b.txt")
+    return [TEXT + " " + n for n in names]
+"""
+
+
+def test_mini_batches_finished_with_an_older_model_are_scored_again(pws: Workspace, proj: Path) -> None:
+    """A failed ParallelRunStep keeps its finished mini-batches for the next submit; not when they
+    were scored with a model that is no longer the one the look-up gives: one output, one model."""
+    gen(proj, {"src": {"score.py": FAILS_WITH_ONE}, "data": {"a.txt": "a", "b.txt": "b"}})
+    _register(pws, proj, "one")
+    store = Datastore.register_local_folder(pws, "inputs", proj / "data")
+    files = Dataset.File.from_files((store, "")).as_named_input("files")
+    env = Environment("parallel-test")
+    env.python.user_managed_dependencies = True
+    config = ParallelRunConfig(
+        environment=env,
+        entry_script="score.py",
+        source_directory="src",
+        error_threshold=-1,
+        allowed_failed_count=0,
+        output_action="append_row",
+        compute_target="local",
+        node_count=1,
+        process_count_per_node=1,
+        mini_batch_size=1,
+        run_max_try=1,
+    )
+
+    def submit() -> Any:
+        step = ParallelRunStep("batch", config, [files], OutputFileDatasetConfig("scores"))
+        run = Experiment(pws, "batch").submit(Pipeline(pws, steps=[step]))
+        run.wait_for_completion(show_output=False, raise_on_error=False)
+        return run
+
+    assert submit().get_status() == "Failed"  # a.txt scored with model one and kept; b.txt failed
+    _register(pws, proj, "two")
+    second = submit()
+    assert second.get_status() == "Finished", second.get_details()
+    port = second.find_step_run("batch")[0].get_output_data("scores")
+    port.download(str(proj / "down"))
+    lines = (proj / "down" / port.path_on_datastore / "parallel_run_step.txt").read_text().split("\n")
+    assert sorted(line for line in lines if line) == ["two a.txt", "two b.txt"]
