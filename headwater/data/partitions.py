@@ -46,8 +46,7 @@ def _leading_filters(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _scalar(value: Any) -> Any:
     if isinstance(value, dict) and "$datetime" in value:
-        parsed = datetime.fromisoformat(value["$datetime"])
-        return parsed
+        return datetime.fromisoformat(value["$datetime"])
     return value
 
 
@@ -63,7 +62,7 @@ def _decide(expression: Mapping[str, Any], row: Mapping[str, Any]) -> bool | Non
         inner = _decide(expression["arg"], row)
         return None if inner is None else not inner
     compare = _COMPARE.get(str(op))
-    column = expression.get("column")
+    column = str(expression.get("column"))
     value = expression.get("value")
     if compare is None or column not in row or (isinstance(value, dict) and "$column" in value):
         return None
