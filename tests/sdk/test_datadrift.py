@@ -190,6 +190,20 @@ def test_a_run_finds_the_shifted_feature_and_reads_the_target_period_only(pws: W
     assert "euclidean_distance" in columns["c"]
     assert columns["a"]["wasserstein_distance"] > 3
 
+    # what the server and the studio read: the store alone (the workspace folder is the SQLite file's)
+    from headwater.ops.drift_results import detector_results
+
+    (period,) = detector_results(pws.metadata_store, "monitor")
+    assert (period.target_date, period.end_date, period.run_id, period.step_run_id) == (
+        datetime(2026, 3, 7),
+        datetime(2026, 3, 8),
+        run.id,
+        step.id,
+    )
+    assert period.status == "Finished" and period.run_type == "run" and period.has_drift is True
+    assert period.magnitude == pytest.approx(100 * metrics["datadrift_coefficient"])
+    assert period.report is not None and period.report["report"]["target_rows"] == ROWS
+
     # the same period again with a run's own threshold: the step is reused, the threshold only decides the result
     again = d.run(DAY0 + timedelta(days=6), drift_threshold=0.999)
     again.wait_for_completion(show_output=False)
