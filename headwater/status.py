@@ -38,6 +38,7 @@ __all__ = [
     "SUCCEEDED",
     "TERMINAL",
     "BlockerCode",
+    "DetectorState",
     "PipelineRunStatus",
     "ReuseBlocker",
     "RunStatus",
@@ -46,6 +47,7 @@ __all__ = [
     "StepRunStatus",
     "StepState",
     "Verdict",
+    "WebhookState",
 ]
 
 
@@ -92,6 +94,26 @@ class FireStatus(StrEnum):
     Pending = "Pending"
     Submitted = "Submitted"
     Failed = "Failed"
+
+
+class DetectorState(StrEnum):
+    """A data drift detector's state (SDK v1's ``DataDriftDetector.state``): its schedule is
+    Enabled or Disabled; a Deleted detector keeps its row and runs but is no longer listed."""
+
+    Enabled = "Enabled"
+    Disabled = "Disabled"
+    Deleted = "Deleted"
+
+
+class WebhookState(StrEnum):
+    """Where a drift alert's webhook delivery is (``drift_alerts.webhook_state``): ``none`` (no
+    webhook configured), ``pending`` (to be tried, again after a failure), ``delivered``, ``failed``
+    (gave up)."""
+
+    none = "none"
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
 
 
 #: Any run's status.

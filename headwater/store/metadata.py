@@ -15,7 +15,8 @@ stays cheap.
 - :mod:`headwater.store.repo_runs`: experiments, runs, their properties, tags, metrics and
   outputs, and snapshots;
 - :mod:`headwater.store.repo_tokens`: API tokens (hashes only) and leases;
-- :mod:`headwater.store.repo_models`: registered models (versions and their file lists).
+- :mod:`headwater.store.repo_models`: registered models (versions and their file lists);
+- :mod:`headwater.store.repo_drift`: data drift detectors, their runs and alerts.
 
 Both databases must behave the same; ``tests/store/test_metadata_contract.py`` holds them to it.
 Lists ordered by name are sorted here, in code-point order, rather than by the database: a
@@ -38,6 +39,7 @@ from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
 from headwater.store.repo_drafts import DraftQueries
+from headwater.store.repo_drift import DriftQueries
 from headwater.store.repo_models import ModelQueries
 from headwater.store.repo_modules import ModuleQueries
 from headwater.store.repo_published import PublishedQueries
@@ -74,6 +76,7 @@ class MetadataStore(
     DraftQueries,
     ModuleQueries,
     StudioQueries,
+    DriftQueries,
 ):
     """All reads and writes of a workspace's metadata.
 

@@ -14,7 +14,7 @@ from headwater.store.db import sqlite_path
 __all__ = ["HEAD", "MIGRATION_LOCK_KEY", "MIGRATIONS_DIR", "SCHEMA_REVISIONS", "sqlalchemy_url", "upgrade_to_head"]
 
 #: Every revision in ``migrations/versions``, oldest first. A test checks it against Alembic's history.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_sharing")
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001_initial", "0002_sharing", "0003_drift")
 HEAD = SCHEMA_REVISIONS[-1]
 #: The PostgreSQL advisory lock key that serializes migrations of one database ("hw-schema").
 MIGRATION_LOCK_KEY = 0x68772D736368656D

@@ -40,6 +40,10 @@ TABLES = {
     "api_tokens",
     "leases",
     "models",
+    # 0003_drift
+    "drift_detectors",
+    "drift_runs",
+    "drift_alerts",
 }
 
 
