@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 #: The run property an alert sets on its detector run.
 ALERT_PROPERTY = "datadrift.alert"
 
-#: ``magnitude(store, ws_folder, detector, run_id) -> float | None``: a finished detector run's
-#: magnitude (0-100), None when it has none (it failed to compute one).
-MagnitudeFn = Callable[[Any, Path, Any, str], "float | None"]
+#: ``magnitudes(store, ws_folder, detector, run_id) -> [(target date, magnitude 0-100)]``: the
+#: periods a finished detector run measured (a backfill run covers several), with their magnitude.
+MagnitudeFn = Callable[[Any, Path, Any, str], "list[tuple[str, float]]"]
 
 #: Seconds one sweep spends delivering webhooks at most (then the next round goes on).
 DELIVERY_BUDGET = 5.0
@@ -83,14 +83,13 @@ def _webhook_url(ws_folder: Path, detector_name: str) -> str | None:
         return None
 
 
-def _result_magnitude(store: Any, ws_folder: Path, detector: Any, run_id: str) -> float | None:
-    """The run's magnitude, from the detector's results (:mod:`headwater.ops.drift_results`)."""
+def _run_magnitudes(store: Any, ws_folder: Path, detector: Any, run_id: str) -> list[tuple[str, float]]:
+    """The periods of a detector run with their magnitude (:mod:`headwater.ops.drift_results`;
+    from the steps' metrics, no report is read)."""
     from headwater.ops.drift_results import detector_results
 
-    for result in detector_results(store, detector.name):
-        if result.run_id == run_id:
-            return None if result.magnitude is None else float(result.magnitude)
-    return None
+    results = detector_results((store, ws_folder), detector.name, run_id=run_id, with_reports=False)
+    return [(r.target_date.isoformat(), float(r.magnitude)) for r in results if r.magnitude is not None]
 
 
 def alert_body(alert: Any, detector: Any) -> dict[str, Any]:
@@ -119,33 +118,37 @@ def sweep(
     ws_folder = Path(ws_folder)
     for detector in store.list_detectors(include_deleted=False):
         try:
-            report.raised.extend(_raise(store, ws_folder, detector, magnitude or _result_magnitude))
+            report.raised.extend(_raise(store, ws_folder, detector, magnitude or _run_magnitudes))
         except Exception:  # one broken detector must not stop the others
             log.exception("The runs of data drift detector %r could not be checked for alerts", detector.name)
     _deliver(store, ws_folder, now, report)
     return report
 
 
-def _raise(store: Any, ws_folder: Path, detector: Any, magnitude: MagnitudeFn) -> list[int]:
-    from headwater.status import PipelineRunStatus
+def _raise(store: Any, ws_folder: Path, detector: Any, magnitudes: MagnitudeFn) -> list[int]:
+    """Compare each newly finished run of ``detector`` with its threshold; one alert per run (for
+    a backfill run over several periods: the period with the largest magnitude above it)."""
     from headwater.store.records import TERMINAL_STATUSES
 
     raised: list[int] = []
-    for drift_run in store.list_drift_runs(detector.id):
-        run_id = drift_run.run_id
-        if run_id is None or run_id in _CHECKED:
+    run_ids = dict.fromkeys(r.run_id for r in store.list_drift_runs(detector.id) if r.run_id)
+    for run_id in run_ids:
+        if run_id in _CHECKED:
             continue
         run = store.get_run(run_id)
         if run is None or run.status not in TERMINAL_STATUSES:
             continue
         _CHECKED.add(run_id)
-        if run.status != PipelineRunStatus.Finished or store.drift_alert_of(run_id) is not None:
+        if store.drift_alert_of(run_id) is not None:
             continue
-        value = magnitude(store, ws_folder, detector, run_id)
-        if value is None or not crosses(value, detector.drift_threshold):
+        crossing = [
+            (m, d) for d, m in magnitudes(store, ws_folder, detector, run_id) if crosses(m, detector.drift_threshold)
+        ]
+        if not crossing:
             continue
+        value, target_date = max(crossing)
         webhook = _webhook_url(ws_folder, detector.name) is not None
-        alert = store.record_drift_alert(detector, run_id, drift_run.target_date, value, webhook=webhook)
+        alert = store.record_drift_alert(detector, run_id, target_date, value, webhook=webhook)
         if alert is None:
             continue  # another scheduler raised it
         text = f"magnitude {value:.1f} % crossed the threshold {detector.drift_threshold * 100:g} %"
@@ -154,7 +157,7 @@ def _raise(store: Any, ws_folder: Path, detector: Any, magnitude: MagnitudeFn) -
         log.warning(
             "Data drift alert: detector %r, period %s: %s (run %s); webhook: %s; e-mail: %s",
             detector.name,
-            drift_run.target_date,
+            target_date,
             text,
             run_id,
             "pending" if webhook else "none",

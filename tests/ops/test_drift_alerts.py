@@ -57,7 +57,13 @@ def detector_run(ws: Workspace, det: Any, run_id: str, day: int, status: str = "
 
 
 def magnitudes(values: dict[str, float]) -> Any:
-    return lambda store, ws_folder, det, run_id: values.get(run_id)
+    """A magnitudes function: each run's period with the magnitude given for the run."""
+
+    def periods(store: Any, ws_folder: Any, det: Any, run_id: str) -> list[tuple[str, float]]:
+        drift_run = store.drift_run_of(run_id)
+        return [] if run_id not in values else [(drift_run.target_date, values[run_id])]
+
+    return periods
 
 
 def test_an_alert_is_raised_above_the_threshold_only_and_once(ws: Workspace, caplog: pytest.LogCaptureFixture) -> None:
@@ -66,7 +72,7 @@ def test_an_alert_is_raised_above_the_threshold_only_and_once(ws: Workspace, cap
     high_date = detector_run(ws, det, "high", 1)
     detector_run(ws, det, "running", 2, status="Running")
     detector_run(ws, det, "failed", 3, status="Failed")
-    values = magnitudes({"low": 30.0, "high": 71.5, "running": 99.0, "failed": 99.0})
+    values = magnitudes({"low": 30.0, "high": 71.5, "running": 99.0})  # the failed run measured nothing
 
     with caplog.at_level(logging.WARNING, logger="headwater.ops.drift_alerts"):
         report = sweep(ws.metadata_store, ws.folder, T0, magnitude=values)
@@ -84,6 +90,25 @@ def test_an_alert_is_raised_above_the_threshold_only_and_once(ws: Workspace, cap
     drift_alerts._CHECKED.clear()
     assert len(sweep(ws.metadata_store, ws.folder, T0, magnitude=values).raised) == 1
     assert {a.run_id for a in ws.metadata_store.list_drift_alerts(det.id)} == {"high", "running"}
+
+
+def test_a_backfill_run_gets_one_alert_for_its_largest_period(ws: Workspace) -> None:
+    det = detector(ws, threshold=0.2)
+    store = ws.metadata_store
+    exp = store.get_or_create_experiment(det.experiment_name)
+    store.create_run(RunRecord(id="bf", experiment_id=exp.id, kind="pipeline", status="Finished"))
+    dates = [(T0 + timedelta(days=i)).isoformat() for i in range(3)]
+    for date in dates:
+        rec = store.record_drift_run(det.id, date, trigger="backfill")
+        assert rec is not None
+        store.finish_drift_run(rec.id, run_id="bf")
+
+    def periods(store: Any, ws_folder: Any, det: Any, run_id: str) -> list[tuple[str, float]]:
+        return list(zip(dates, [25.0, 80.0, 10.0], strict=True))
+
+    sweep(store, ws.folder, T0, magnitude=periods)
+    [alert] = store.list_drift_alerts(det.id)
+    assert (alert.run_id, alert.target_date, alert.magnitude) == ("bf", dates[1], 80.0)
 
 
 def test_a_failing_webhook_is_retried_with_back_off_then_delivered(ws: Workspace) -> None:
