@@ -138,12 +138,12 @@ def _raise(store: Any, ws_folder: Path, detector: Any, magnitudes: MagnitudeFn) 
         run = store.get_run(run_id)
         if run is None or run.status not in TERMINAL_STATUSES:
             continue
-        _CHECKED.add(run_id)
         if store.drift_alert_of(run_id) is not None:
+            _CHECKED.add(run_id)
             continue
-        crossing = [
-            (m, d) for d, m in magnitudes(store, ws_folder, detector, run_id) if crosses(m, detector.drift_threshold)
-        ]
+        measured = magnitudes(store, ws_folder, detector, run_id)
+        _CHECKED.add(run_id)  # (when reading them failed, the next round tries again)
+        crossing = [(m, d) for d, m in measured if crosses(m, detector.drift_threshold)]
         if not crossing:
             continue
         value, target_date = max(crossing)
