@@ -76,6 +76,9 @@ _EXPORTS: dict[str, str] = {
     "PortDataReference": "headwater.sdk.step_outputs",
     "ScriptRunConfig": "headwater.sdk.script_run_config",
     "ScriptRun": "headwater.sdk.script_run",
+    # data drift
+    "DataDriftDetector": "headwater.sdk.datadrift",
+    "AlertConfiguration": "headwater.sdk.datadrift_config",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -111,6 +114,8 @@ if TYPE_CHECKING:
     from headwater.sdk.credentials import secret_from_env
     from headwater.sdk.data_reference import DataPath, DataPathComputeBinding, DataReference
     from headwater.sdk.data_transfer_step import DataTransferStep
+    from headwater.sdk.datadrift import DataDriftDetector
+    from headwater.sdk.datadrift_config import AlertConfiguration
     from headwater.sdk.dataset import Dataset, DatasetDataChangedWarning, FileDataset, TabularDataset
     from headwater.sdk.datastore import (
         AzureBlobDatastore,

@@ -332,6 +332,12 @@ MODULES: dict[str, dict[str, str]] = {
             "SynapseSparkStep",
         ),
     },
+    "azureml.datadrift": {
+        "DataDriftDetector": _H,
+        "AlertConfiguration": _H,
+    },
+    "azureml.datadrift.datadriftdetector": {"DataDriftDetector": _H},
+    "azureml.datadrift.alert_configuration": {"AlertConfiguration": _H},
     "azureml.widgets": {"RunDetails": "headwater.compat.widgets:RunDetails"},
     "azureml_user": {},
     "azureml_user.parallel_run": {"EntryScript": "headwater.compat.entry_script:EntryScript"},

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from headwater.data.definition import DEFINITION_FORMAT, definition_id, has_glob
 from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, check_listed_names, resolve
+from headwater.data.partitions import needed_files
 from headwater.engine.launch import ResolvedInput
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.graph.analysis import producers
@@ -72,6 +73,8 @@ def dataset_digest(record: dict[str, Any], access: DataAccess) -> str:
     files = resolve(definition.get("sources", []), access).files
     if record.get("kind") == "file":
         files = apply_file_transformations(files, definition.get("transformations", []), access)
+    else:  # tabular: only the files its partition filters can keep rows from
+        files = needed_files(definition, files, lambda f: f.path)
     return dict_hash({"kind": record.get("kind"), "definition": definition, "files": access.digests(files)})
 
 

@@ -128,6 +128,19 @@ def _value(df: Any, value: Any) -> Any:
     return value
 
 
+def _as_datetimes(column: Any) -> Any:
+    """A text column compared with a datetime, parsed as datetimes (as SDK v1 infers a timestamp
+    column's type); values that are no datetime become missing. Other columns stay as they are."""
+    import pandas as pd
+
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+        return column
+    try:
+        return pd.to_datetime(column, format="ISO8601")
+    except (ValueError, TypeError):
+        return pd.to_datetime(column, format="mixed", errors="coerce")
+
+
 def evaluate(expression: dict[str, Any], df: Any) -> Any:
     """The boolean mask (a pandas Series) of the rows of ``df`` that satisfy ``expression``.
 
@@ -146,6 +159,8 @@ def evaluate(expression: dict[str, Any], df: Any) -> Any:
         raise DatasetArgumentError(f"Unknown filter operator {op!r}.", hint=f"Use one of {COMPARISONS}.")
     column = _column(df, expression["column"])
     value = _value(df, expression["value"])
+    if isinstance(expression["value"], dict) and "$datetime" in expression["value"]:
+        column = _as_datetimes(column)
     try:
         if value is None:
             if op not in ("==", "!="):

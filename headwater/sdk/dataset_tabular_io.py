@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from headwater.data.definition import DatasetArgumentError, partition_values, python_encoding
+from headwater.data.partitions import needed_files
 from headwater.data.files import DataAccess, DatasetFile
 from headwater.errors import DataAccessError, did_you_mean
 from headwater.sdk.dataset_expr import evaluate
@@ -42,6 +43,7 @@ def read_dataframe(
             f"on_error={on_error!r}, out_of_range_datetime={out_of_range_datetime!r}: each must be 'null' or 'fail'."
         )
     reader = definition["reader"]
+    files = needed_files(definition, files, lambda f: f.path)
     frames: list[pd.DataFrame] = []
     first_columns: list[str] | None = None
     for f in files:

@@ -41,6 +41,7 @@ SCRIPTS = {
     "publish_rest": "publish_and_post.py",
     "module_step": "pipeline.py",
     "batch_scoring": "pipeline.py",
+    "data_drift": "monitor.py",
 }
 
 
@@ -371,3 +372,16 @@ def test_the_batch_scoring_example(tmp_path: Path, headwater_home: Path, workspa
     entry_logs = "".join(p.read_text() for p in (logs / "user" / "entry_script_log").rglob("*.txt"))
     assert entry_logs.count("loaded diabetes-model from") == 2  # init() once in each of the 2 workers
     assert "mini-batches: " in (logs / "job_result.txt").read_text()
+
+
+def test_the_data_drift_example(tmp_path: Path, headwater_home: Path, workspace_of: OpenWorkspace) -> None:
+    out = run_example("data_drift", tmp_path, headwater_home)
+    assert "detector weather-monitor frequency Day threshold 0.3" in out
+    assert "backfill Finished" in out
+    days = [line for line in out.splitlines() if line.startswith("2026-05-") and " drift=" in line]
+    assert [line.split(" drift=")[1] for line in days] == ["False"] * 6 + ["True"] * 4
+    assert out.count("top feature temperature") >= 4
+    assert "figure weather-monitor saved" in out
+    ws = workspace_of("data-drift-ws")
+    (run,) = pipeline_runs(ws, "weather-monitor-Monitor-Runs")
+    assert len(list(run.get_steps())) == 10
