@@ -56,6 +56,8 @@ class Sizes:
     score_files: int = 100  # parallel: a scikit-learn model over score_rows CSV rows in score_files files
     score_rows: int = 1_000_000
     small_files: int = 10_000  # parallel: small files through a trivial entry script
+    drift_baseline_rows: int = 1_000_000  # drift: compute_drift over these rows x 20 features ...
+    drift_target_rows: int = 100_000  # ... against these
 
     @staticmethod
     def full() -> Sizes:
@@ -64,7 +66,7 @@ class Sizes:
     @staticmethod
     def quick() -> Sizes:
         return Sizes(
-            3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10, 300, 20, 50, 4, 2000, 50
+            3, 1, 2, 0.05, 20, 512 << 10, 20, 200_000, 4, 64 << 10, 300, 20, 50, 4, 2000, 50, 2000, 500
         )  # 10 MiB: digests on threads
 
 

@@ -33,6 +33,7 @@ from benchmarks.report import table, write  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     bigdata,
     chain,
+    drift,
     envs,
     fan,
     parallel,
@@ -58,6 +59,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "studio": studio.run,
     "studio_logs": studio_logs.run,
     "parallel": parallel.run,
+    "drift": drift.run,
 }
 
 
