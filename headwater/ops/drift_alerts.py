@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,16 @@ def _run_magnitudes(store: Any, ws_folder: Path, detector: Any, run_id: str) -> 
     return [(r.target_date.isoformat(), float(r.magnitude)) for r in results if r.magnitude is not None]
 
 
+def _run_threshold(store: Any, run_id: str, default: float) -> float:
+    """The threshold of a run: ``run(..., drift_threshold=t)`` sets the run property
+    ``drift_threshold`` for that run's result; else the detector's."""
+    text = store.get_properties(run_id).get("drift_threshold")
+    try:
+        return default if text is None else float(text)
+    except ValueError:
+        return default
+
+
 def alert_body(alert: Any, detector: Any) -> dict[str, Any]:
     """The JSON a webhook receives for ``alert``."""
     return {
@@ -143,15 +153,18 @@ def _raise(store: Any, ws_folder: Path, detector: Any, magnitudes: MagnitudeFn) 
             continue
         measured = magnitudes(store, ws_folder, detector, run_id)
         _CHECKED.add(run_id)  # (when reading them failed, the next round tries again)
-        crossing = [(m, d) for d, m in measured if crosses(m, detector.drift_threshold)]
+        threshold = _run_threshold(store, run_id, detector.drift_threshold)
+        crossing = [(m, d) for d, m in measured if crosses(m, threshold)]
         if not crossing:
             continue
         value, target_date = max(crossing)
         webhook = _webhook_url(ws_folder, detector.name) is not None
-        alert = store.record_drift_alert(detector, run_id, target_date, value, webhook=webhook)
+        alert = store.record_drift_alert(
+            replace(detector, drift_threshold=threshold), run_id, target_date, value, webhook=webhook
+        )
         if alert is None:
             continue  # another scheduler raised it
-        text = f"magnitude {value:.1f} % crossed the threshold {detector.drift_threshold * 100:g} %"
+        text = f"magnitude {value:.1f} % crossed the threshold {threshold * 100:g} %"
         store.add_properties(run_id, {ALERT_PROPERTY: text})
         emails = list(detector.alert_emails or [])
         log.warning(

@@ -111,6 +111,16 @@ def test_a_backfill_run_gets_one_alert_for_its_largest_period(ws: Workspace) -> 
     assert (alert.run_id, alert.target_date, alert.magnitude) == ("bf", dates[1], 80.0)
 
 
+def test_a_runs_own_threshold_decides_its_alert(ws: Workspace) -> None:
+    det = detector(ws, threshold=0.5)
+    detector_run(ws, det, "adhoc", 0)
+    ws.metadata_store.add_properties("adhoc", {"drift_threshold": "0.2"})  # run(..., drift_threshold=0.2)
+    detector_run(ws, det, "scheduled", 1)
+    sweep(ws.metadata_store, ws.folder, T0, magnitude=magnitudes({"adhoc": 30.0, "scheduled": 30.0}))
+    [alert] = ws.metadata_store.list_drift_alerts(det.id)
+    assert (alert.run_id, alert.threshold) == ("adhoc", 0.2)
+
+
 def test_a_failing_webhook_is_retried_with_back_off_then_delivered(ws: Workspace) -> None:
     det = detector(ws, threshold=0.1)
     date = detector_run(ws, det, "r1", 0)
