@@ -76,3 +76,42 @@ def test_the_schedule_runs_each_period_once_and_alerts_on_drift_through_a_webhoo
         for proc, out in procs:
             stop_process(proc, out)
         ws.close()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_two_servers_on_one_postgres_workspace_run_each_period_and_alert_once(
+    headwater_home: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    import shutil
+
+    today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    days = [today - timedelta(days=3 - i) for i in range(3)]
+    ws = Workspace.create("shared-drift", folder=tmp_path / "a", metadata_url=postgres_url)
+    procs = []
+    try:
+        with Receiver() as receiver:
+            monitor = make_monitor(ws, tmp_path / "src", "weather", days, shifted=[days[2]], webhook_url=receiver.url)
+            monitor.update(schedule_start=days[0])
+            ws.metadata_store.update_detector(monitor._record.id, state="Enabled")
+            shutil.copytree(tmp_path / "a", tmp_path / "b")  # a second machine's folder (data, secrets)
+            for folder in ("a", "b"):
+                procs.append(start_serve(tmp_path / folder, "--port", "0", log=tmp_path / f"{folder}.log"))
+            store = ws.metadata_store
+            det = store.get_detector("weather")
+            assert det is not None
+            wait_until(
+                lambda: (a := store.list_drift_alerts(det.id)) and a[0].webhook_state == "delivered",
+                timeout=300,
+                what="the alert to be delivered",
+            )
+        runs = store.list_drift_runs(det.id)
+        assert [r.target_date for r in runs] == [d.isoformat() for d in days]  # each period once
+        assert len({r.run_id for r in runs}) == 3
+        [alert] = store.list_drift_alerts(det.id)
+        assert alert.target_date == days[2].isoformat()
+        assert [b["run_id"] for b in receiver.bodies] == [alert.run_id]  # delivered once
+    finally:
+        for proc, out in procs:
+            stop_process(proc, out)
+        ws.close()
