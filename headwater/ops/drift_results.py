@@ -29,8 +29,8 @@ __all__ = ["PeriodResult", "detector_results", "read_report"]
 @dataclass(frozen=True)
 class PeriodResult:
     """One period's result. ``magnitude`` is 0-100 (None until the step finished); ``threshold``
-    is the detector's (0-1); ``report`` is the step's ``report.json`` (``{"start_date",
-    "end_date", "report": DriftReport.to_dict()}``) or None."""
+    is the detector's (0-1), or the one its ``run(drift_threshold=...)`` was given; ``report`` is
+    the step's ``report.json`` (``{"start_date", "end_date", "report": DriftReport.to_dict()}``) or None."""
 
     target_date: datetime  # the period's start (naive UTC)
     end_date: datetime  # the period's end, excluded
@@ -160,6 +160,8 @@ def _result(
     else:
         parent = store.get_run(r.run_id)
         status = parent.status if parent is not None else r.status
+    # DataDriftDetector.run(drift_threshold=...) records a threshold for that run only
+    threshold = store.get_properties(r.run_id).get("drift_threshold")
     return PeriodResult(
         target_date=period[0],
         end_date=period[1],
@@ -168,6 +170,6 @@ def _result(
         status=str(status),
         run_type=r.trigger,
         magnitude=magnitude,
-        threshold=detector.drift_threshold,
+        threshold=detector.drift_threshold if threshold is None else float(threshold),
         report=report,
     )

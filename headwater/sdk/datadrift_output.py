@@ -102,14 +102,14 @@ def _results(
     return picked
 
 
-def _threshold(detector: DataDriftDetector, r: PeriodResult) -> float:
-    props = detector.workspace.metadata_store.get_properties(r.run_id)
-    return float(props["drift_threshold"]) if "drift_threshold" in props else r.threshold
+def _ranked(report: dict[str, Any]) -> list[tuple[str, float]]:
+    """The feature contributions, largest first (the first column of SDK v1's ``column_metrics``)."""
+    return sorted((report.get("contributions") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _column_metrics(report: dict[str, Any]) -> list[dict[str, list[dict[str, Any]]]]:
     columns: dict[str, list[dict[str, Any]]] = {}
-    for feature, value in (report.get("contributions") or {}).items():
+    for feature, value in _ranked(report):
         columns.setdefault(feature, []).append({"name": "datadrift_contribution", "value": value})
     for group in ("numeric", "categorical"):
         for feature, stats in (report.get(group) or {}).items():
@@ -129,7 +129,7 @@ def get_output(
     entries: list[dict[str, Any]] = []
     for r in found:
         assert r.report is not None and r.magnitude is not None
-        threshold = _threshold(detector, r)
+        threshold = r.threshold
         coefficient = r.magnitude / 100.0
         ids = {"baseline_dataset_id": base_id, "target_dataset_id": target_id}
         dates = {"start_date": r.target_date, "end_date": r.end_date}
@@ -164,7 +164,7 @@ def show(detector: DataDriftDetector, start_time: datetime | None, end_time: dat
     features: list[str] = []
     for r in found:
         assert r.report is not None
-        for f in r.report["report"].get("contributions") or {}:
+        for f, _ in _ranked(r.report["report"]):
             if f not in features:
                 features.append(f)
     figure = Figure(figsize=(20, 8))

@@ -12,8 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from headwater.data.definition import DatasetArgumentError, partition_values, python_encoding
-from headwater.data.partitions import needed_files
 from headwater.data.files import DataAccess, DatasetFile
+from headwater.data.partitions import needed_files
 from headwater.errors import DataAccessError, did_you_mean
 from headwater.sdk.dataset_expr import evaluate
 

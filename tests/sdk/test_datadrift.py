@@ -190,6 +190,27 @@ def test_a_run_finds_the_shifted_feature_and_reads_the_target_period_only(pws: W
     assert "euclidean_distance" in columns["c"]
     assert columns["a"]["wasserstein_distance"] > 3
 
+    # what the server and the studio read: the store alone (the workspace folder is the SQLite file's)
+    from headwater.ops.drift_results import detector_results
+
+    (period,) = detector_results(pws.metadata_store, "monitor")
+    assert (period.target_date, period.end_date, period.run_id, period.step_run_id) == (
+        datetime(2026, 3, 7),
+        datetime(2026, 3, 8),
+        run.id,
+        step.id,
+    )
+    assert period.status == "Finished" and period.run_type == "run" and period.has_drift is True
+    assert period.magnitude == pytest.approx(100 * metrics["datadrift_coefficient"])
+    assert period.report is not None and period.report["report"]["target_rows"] == ROWS
+
+    # the same period again with a run's own threshold: the step is reused, the threshold only decides the result
+    again = d.run(DAY0 + timedelta(days=6), drift_threshold=0.999)
+    again.wait_for_completion(show_output=False)
+    assert _step_runs(again)["datadrift_2026-03-07"]._record.reused_run_id == step.id
+    (result,) = d.get_output(run_id=again.id)[0]
+    assert result["result"][0]["drift_threshold"] == 0.999 and result["result"][0]["has_drift"] is False
+
 
 @pytest.mark.slow
 def test_backfill_reuses_unchanged_periods_and_reruns_a_changed_one(pws: Workspace) -> None:  # noqa: F811
@@ -234,19 +255,29 @@ def test_backfill_reuses_unchanged_periods_and_reruns_a_changed_one(pws: Workspa
 
 
 @pytest.mark.slow
-def test_a_period_below_50_rows_fails_with_a_clear_error(pws: Workspace) -> None:  # noqa: F811
+def test_a_period_below_50_rows_or_without_common_features_fails_with_a_clear_error(
+    pws: Workspace,  # noqa: F811
+) -> None:
     d = detector(pws)
     _, _, root = make_datasets(pws, days=0)
     write_target_day(root, 3, rows=20)
     run = d.run(DAY0 + timedelta(days=3))
     run.wait_for_completion(show_output=False, raise_on_error=False)
     assert run.get_status() == "Failed"
-    step = _step_runs(run)["datadrift_2026-03-04"]
-    log = Path(step._run_dir, "user_logs", "std_log.txt").read_text() if hasattr(step, "_run_dir") else ""
-    text = str(step.get_details().get("error")) + log
-    assert "50" in text and "target" in text
+    log = _step_runs(run)["datadrift_2026-03-04"].get_stdout_log()
+    assert "Data drift of the period 2026-03-04T00:00:00 .. 2026-03-05T00:00:00 cannot be computed" in log
+    assert "The target dataset has 20 row(s); data drift needs at least 50 rows" in log
     with pytest.raises(NotFoundError):
         d.get_output(run_id=run.id)
+
+    store = pws.get_default_datastore()
+    (Path(store._backend.root) / "other.csv").write_text("x,y\n" + "\n".join(f"{i},{i}" for i in range(60)) + "\n")
+    unrelated = Dataset.Tabular.from_delimited_files((store, "other.csv"))
+    apart = DataDriftDetector.create_from_datasets(pws, "apart", unrelated, d.target_dataset)
+    run = apart.run(DAY0)
+    run.wait_for_completion(show_output=False, raise_on_error=False)
+    log = _step_runs(run)["datadrift_2026-03-01"].get_stdout_log()
+    assert "have no feature in common" in log and "baseline columns: x, y" in log.replace("'", "")
 
 
 # -- SDK v1's signatures (azureml-datadrift 1.62, read from its wheel) -------------------------
@@ -306,3 +337,23 @@ def test_the_members_have_sdk_v1s_signatures() -> None:
         *("feature_list", "alert_config", "drift_threshold", "latency"),
     ]
     assert list(inspect.signature(AlertConfiguration).parameters) == ["email_addresses", "webhook_url"]
+
+
+@pytest.mark.slow
+def test_enable_schedule_starts_the_server_and_disable_schedule_stops_scheduling(ws: Workspace) -> None:
+    from headwater.ops.server_process import running_server, stop_server
+
+    d = detector(ws, latency=2)
+    try:
+        d.enable_schedule()
+        assert d.enabled and d.state == "Enabled" and d.schedule_start is not None
+        assert running_server(ws.folder) is not None
+        assert [x.name for x in ws.metadata_store.list_detectors(state="Enabled")] == ["monitor"]
+        start = d.schedule_start
+        d.disable_schedule()
+        d.enable_schedule()  # enabling again keeps the schedule's start
+        assert d.schedule_start == start
+        d.disable_schedule()
+        assert not d.enabled and DataDriftDetector.get_by_name(ws, "monitor").state == "Disabled"
+    finally:
+        stop_server(ws.folder)

@@ -24,14 +24,20 @@ def main() -> None:
     parser.add_argument("--report", required=True)
     args = parser.parse_args()
 
-    from headwater.drift import compute_drift
+    from headwater.drift import DriftDataError, compute_drift
     from headwater.runtime import Run
 
     run = Run.get_context()
     baseline = run.input_datasets["baseline"].to_pandas_dataframe()
     target = run.input_datasets["target"].to_pandas_dataframe()
     features = json.loads(args.features) if args.features else None
-    report = compute_drift(baseline, target, features=features, exclude=json.loads(args.exclude))
+    try:
+        report = compute_drift(baseline, target, features=features, exclude=json.loads(args.exclude))
+    except DriftDataError as exc:  # a clear message naming the period, no traceback
+        hint = f" {exc.hint}" if exc.hint else ""
+        raise SystemExit(
+            f"Data drift of the period {args.start} .. {args.end} cannot be computed: {exc.message}{hint}"
+        ) from None
     data = report.to_dict()
     print(
         f"period {args.start} .. {args.end}: {len(baseline)} baseline rows, {len(target)} target rows, "
