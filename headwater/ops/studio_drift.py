@@ -66,9 +66,9 @@ def _epoch(at: datetime | str) -> float:
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
 
 
-def _report(result: Any) -> dict[str, Any]:
-    """The DriftReport dict of a period's result (its ``report.json`` wraps it), or {}."""
-    wrapped = result.report or {}
+def _report(wrapped: dict[str, Any] | None) -> dict[str, Any]:
+    """The DriftReport dict in a period's ``report.json`` (which wraps it), or {}."""
+    wrapped = wrapped or {}
     inner = wrapped.get("report", wrapped)
     return inner if isinstance(inner, dict) else {}
 
@@ -176,7 +176,7 @@ def detector_view(store: Any, ws_folder: Path, name: str, period: str | None = N
             candidates=[d.name for d in store.list_detectors()],
             hint="Open the detectors list at /studio/drift.",
         )
-    results = _results(store, ws_folder, name)
+    results = _results(store, ws_folder, name, with_reports=False)  # one report is read: the chosen period's
     alerts = store.list_drift_alerts(detector.id)
     view = DetectorView(
         detector=detector,
@@ -186,7 +186,7 @@ def detector_view(store: Any, ws_folder: Path, name: str, period: str | None = N
         chart=_chart(detector, results),
         alerts_by_run={a.run_id: a for a in alerts},
     )
-    with_report = [r for r in results if _report(r)]
+    measured = [r for r in results if r.magnitude is not None]
     if period is not None:
         wanted = _epoch(period) if _is_date(period) else None
         chosen = [r for r in results if _epoch(r.target_date) == wanted]
@@ -198,10 +198,12 @@ def detector_view(store: Any, ws_folder: Path, name: str, period: str | None = N
                 candidates=[r.target_date.isoformat() for r in results],
             )
         view.period = chosen[-1]
-    elif with_report:
-        view.period = with_report[-1]
-    if view.period is not None:
-        report = _report(view.period)
+    elif measured:
+        view.period = measured[-1]
+    if view.period is not None and view.period.step_run_id is not None and view.period.magnitude is not None:
+        from headwater.ops.drift_results import read_report
+
+        report = _report(read_report(store, Path(ws_folder), view.period.step_run_id))
         view.features = _feature_rows(report)
         view.dropped = dict(report.get("dropped") or {})
     return view
