@@ -82,6 +82,27 @@ def _compute_name(workspace: Workspace, compute_target: Any) -> str | None:
     return name
 
 
+def _check_common_features(baseline: Any, target: Any, features: list[str] | None) -> None:
+    """The datasets share a feature (the listed ones, when listed); read on their first rows only."""
+    ts = {c for c in target.timestamp_columns if c}
+    base = [str(c) for c in baseline.take(1).to_pandas_dataframe().columns]
+    targ = [str(c) for c in target.take(1).to_pandas_dataframe().columns]
+    common = [c for c in base if c in targ and c not in ts]
+    if features is not None:
+        missing = [f for f in features if f not in common]
+        if missing:
+            raise DriftArgumentError(
+                f"feature_list names {missing}, which the baseline and target datasets do not both have.",
+                hint=f"Common features: {', '.join(common) or 'none'}.",
+            )
+    elif not common:
+        raise DriftArgumentError(
+            "The baseline and target datasets have no feature in common: baseline columns: "
+            f"{', '.join(base)}; target columns: {', '.join(targ)} (timestamp columns are not features).",
+            hint="Choose datasets that share columns, or rename the columns of one of them.",
+        )
+
+
 class DataDriftDetector:
     """A data drift monitor between a baseline and a time-series target TabularDataset."""
 
@@ -148,11 +169,14 @@ class DataDriftDetector:
         hours = check_latency(latency)
         if alert_config is not None and not isinstance(alert_config, AlertConfiguration):
             raise DriftTypeError(f"alert_config must be of type AlertConfiguration, got {alert_config!r}.")
+        baseline_ref = _dataset_ref(baseline_dataset, "baseline_dataset")
+        target_ref = _dataset_ref(target_dataset, "target_dataset", time_series=True)
+        _check_common_features(baseline_dataset, target_dataset, features)
         record = DetectorRecord(
             id="",
             name=name,
-            baseline_dataset=_dataset_ref(baseline_dataset, "baseline_dataset"),
-            target_dataset=_dataset_ref(target_dataset, "target_dataset", time_series=True),
+            baseline_dataset=baseline_ref,
+            target_dataset=target_ref,
             experiment_name=f"{name}-Monitor-Runs",
             compute_target=_compute_name(workspace, compute_target),
             frequency=frequency,

@@ -44,9 +44,15 @@ def read_dataframe(
         )
     reader = definition["reader"]
     files = needed_files(definition, files, lambda f: f.path)
+    transformations = definition.get("transformations", [])
+    # a leading take(n) needs the first n rows only: the files after them are not read
+    limit = transformations[0]["count"] if transformations and transformations[0]["op"] == "take" else None
     frames: list[pd.DataFrame] = []
     first_columns: list[str] | None = None
+    rows = 0
     for f in files:
+        if limit is not None and frames and rows >= limit:
+            break
         frame = _read_one(reader, f, access, first_columns)
         if first_columns is None:
             first_columns = [str(c) for c in frame.columns]
@@ -57,11 +63,12 @@ def read_dataframe(
         if reader.get("include_path"):
             frame.insert(0, "Path", f.display)
         frames.append(frame)
+        rows += len(frame)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     types = reader.get("set_column_types")
     if types:
         df = _set_types(df, types, on_error=on_error, out_of_range=out_of_range_datetime)
-    return apply_row_transformations(df, definition.get("transformations", []))
+    return apply_row_transformations(df, transformations)
 
 
 # -- readers -----------------------------------------------------------------------------------

@@ -132,6 +132,12 @@ def test_sdk_v1_validation(ws: Workspace) -> None:
         AlertConfiguration(["ok@example.com", "nope"])
     with pytest.raises(NotFoundError, match="nowhere"):
         create(ws, "m", baseline, target, compute_target="nowhere")
+    with pytest.raises(DriftArgumentError, match=r"feature_list names \['z'\], which the baseline and target"):
+        create(ws, "m", baseline, target, feature_list=["a", "z"])
+    store = ws.get_default_datastore()
+    (Path(store._backend.root) / "other.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(DriftArgumentError, match="no feature in common: baseline columns: x, y; target columns: ts"):
+        create(ws, "m", Dataset.Tabular.from_delimited_files((store, "other.csv")), target)
     d = create(ws, "m", baseline, target)
     with pytest.raises(DriftArgumentError, match="exceeds maximum backfill batch size 31 Days"):
         d.backfill(DAY0, DAY0 + timedelta(days=31))
@@ -270,10 +276,14 @@ def test_a_period_below_50_rows_or_without_common_features_fails_with_a_clear_er
     with pytest.raises(NotFoundError):
         d.get_output(run_id=run.id)
 
+    # the baseline's file changes after the detector was created: the step says what is wrong
     store = pws.get_default_datastore()
-    (Path(store._backend.root) / "other.csv").write_text("x,y\n" + "\n".join(f"{i},{i}" for i in range(60)) + "\n")
-    unrelated = Dataset.Tabular.from_delimited_files((store, "other.csv"))
-    apart = DataDriftDetector.create_from_datasets(pws, "apart", unrelated, d.target_dataset)
+    other = Path(store._backend.root) / "other.csv"
+    other.write_text("a,b,c\n1,2,red\n")
+    apart = DataDriftDetector.create_from_datasets(
+        pws, "apart", Dataset.Tabular.from_delimited_files((store, "other.csv")), d.target_dataset
+    )
+    other.write_text("x,y\n" + "\n".join(f"{i},{i}" for i in range(60)) + "\n")
     run = apart.run(DAY0)
     run.wait_for_completion(show_output=False, raise_on_error=False)
     log = _step_runs(run)["datadrift_2026-03-01"].get_stdout_log()

@@ -78,3 +78,14 @@ def test_only_leading_filters_on_partition_columns_prune() -> None:
     assert keep([{"op": "filter", "expression": after}], **retyped) == files
     aware = {"op": ">=", "column": "day", "value": {"$datetime": "2026-03-02T00:00:00+00:00"}}
     assert keep([{"op": "filter", "expression": aware}]) == files[:2]  # naive partitions vs an aware bound: undecided
+
+
+def test_take_and_the_time_filters_validation_read_only_the_first_files(ws: Workspace) -> None:
+    ds, root = _days(ws)
+    (root / "events" / "2026" / "03" / "05" / "data.csv").write_bytes(b'ts,value\n"unterminated\n')
+    assert ds.take(3)._derive({"op": "skip", "count": 0}).to_pandas_dataframe()["value"].tolist() == [11, 23, 21]
+    # validate=True (SDK v1's default) checks the timestamp columns on the first rows only
+    period = ds.time_between(datetime(2026, 3, 2), datetime(2026, 3, 2, 23, 59, 59))
+    assert period.to_pandas_dataframe()["value"].tolist() == [21, 33]
+    with pytest.raises(DataAccessError):
+        ds.take(9).to_pandas_dataframe()  # nine rows need the fifth file
