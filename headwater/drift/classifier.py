@@ -15,8 +15,11 @@ scikit-learn:
 - Magnitude = max(0, MCC on the held-out half) x 100.
 - Contributions: permutation importance on (up to :data:`IMPORTANCE_ROWS` rows of) the held-out half
   (the drop in ROC AUC when one feature's values are shuffled, ``n_repeats`` = :data:`REPEATS`),
-  negative ones taken as 0; the magnitude is
-  split among the features in proportion, so the contributions add up to the magnitude.
+  negative ones taken as 0; the magnitude is split among the features in proportion, so the
+  contributions add up to the magnitude.
+
+With a small side (a 60-row period) the sample is small too (60 rows from each side), so its
+magnitude is noisier: the same trade SDK v1's minimum of 50 rows accepts.
 """
 
 from __future__ import annotations

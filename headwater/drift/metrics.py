@@ -15,7 +15,15 @@ __all__ = ["compute_drift"]
 
 
 def _check_rows(baseline: pd.DataFrame, target: pd.DataFrame) -> None:
+    import pandas as pd
+
     for side, frame in (("baseline", baseline), ("target", target)):
+        if not isinstance(frame, pd.DataFrame):
+            raise DriftDataError(
+                f"The {side} must be a pandas DataFrame, not {type(frame).__name__}.",
+                side=side,
+                hint="Pass dataset.to_pandas_dataframe() for a TabularDataset.",
+            )
         if len(frame) < MIN_ROWS:
             raise DriftDataError(
                 f"The {side} dataset has {len(frame)} row(s); data drift needs at least {MIN_ROWS} rows "
@@ -57,7 +65,9 @@ def compute_drift(
     from headwater.drift.distances import categorical_stats, encode_categorical, numeric_stats, numeric_values
 
     _check_rows(baseline, target)
-    columns = choose_columns(baseline, target, features, exclude)
+    if isinstance(features, str):
+        features = [features]
+    columns = choose_columns(baseline, target, features, [exclude] if isinstance(exclude, str) else exclude)
     b_rows, t_rows = sample_rows(len(baseline), len(target), random_state)
     b_matrix = np.empty((len(b_rows), len(columns.features)), dtype=np.float64)
     t_matrix = np.empty((len(t_rows), len(columns.features)), dtype=np.float64)

@@ -129,6 +129,14 @@ def test_features_and_exclude_choose_the_columns() -> None:
         compute_drift(baseline, target, features=["nope"])
 
 
+def test_a_single_name_is_one_feature_and_a_dataset_must_be_a_dataframe() -> None:
+    baseline, target = frame(100, seed=1), frame(100, seed=2)
+    report = compute_drift(baseline, target, features="colour", exclude="a")
+    assert report.features == ("colour",)
+    with pytest.raises(DriftDataError, match=r"The target must be a pandas DataFrame, not list.*to_pandas_dataframe"):
+        compute_drift(baseline, [1, 2, 3])  # type: ignore[arg-type]
+
+
 def test_everything_dropped_is_an_error_with_the_reasons() -> None:
     baseline = pd.DataFrame({"id": [f"r{i}" for i in range(100)]})
     with pytest.raises(DriftDataError, match=r"No feature is left to compare.*'id': text with 200 distinct"):
