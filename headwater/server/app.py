@@ -33,6 +33,7 @@ ROUTERS: tuple[str, ...] = (
     "headwater.server.studio.pages_diff",
     "headwater.server.studio.pages_sharing",
     "headwater.server.studio.pages_compute",
+    "headwater.server.studio.pages_drift",
 )
 
 _DESCRIPTION = """\

@@ -1,8 +1,9 @@
 """The scheduler inside ``headwater serve``: a thread started and stopped with the app.
 
-The thread ticks (:func:`headwater.ops.schedules.tick`) about once a second — sooner when a
-schedule's next occurrence is closer — but only while this server holds the ``"scheduler"``
-lease of the workspace's database (taken and renewed each round, released on stop): several
+The thread ticks (:func:`headwater.ops.schedules.tick`, then the data drift detectors'
+:func:`headwater.ops.drift_schedule.tick` and :func:`headwater.ops.drift_alerts.sweep`) about
+once a second — sooner when a schedule's next occurrence is closer — but only while this server
+holds the ``"scheduler"`` lease of the workspace's database (taken and renewed each round, released on stop): several
 servers on one PostgreSQL workspace take turns, one fires. Even when two tick at once (a lease
 that expired while its holder was paused), an occurrence fires once: each fire is recorded before
 it is submitted, unique per schedule and occurrence.
@@ -66,7 +67,8 @@ class SchedulerThread(threading.Thread):
                 self.holding = self._renew(now)
                 if self.holding:
                     tick(self.store, self.ws_folder, now, self.holder)
-                    upcoming = next_due(self.store, datetime.now(UTC))
+                    _drift_round(self.store, self.ws_folder, now, self.holder)
+                    upcoming = _earliest(next_due(self.store, datetime.now(UTC)), _drift_next_due(self.store))
                     if upcoming is not None:
                         wait = max(0.0, min(wait, (upcoming - datetime.now(UTC)).total_seconds()))
             except Exception:  # the database went away for a moment ...: try again next round
@@ -96,6 +98,33 @@ class SchedulerThread(threading.Thread):
             self.store.release_lease(LEASE, self.holder)
         except Exception:
             log.exception("The scheduler could not release its lease")
+
+
+def _drift_round(store: Any, ws_folder: Any, now: datetime, holder: str) -> None:
+    """Run the data drift detectors' due periods and sweep their alerts (its own failures logged)."""
+    from headwater.ops import drift_alerts, drift_schedule
+
+    try:
+        drift_schedule.tick(store, ws_folder, now, holder)
+    except Exception:
+        log.exception("The data drift schedules could not be checked")
+    try:
+        drift_alerts.sweep(store, ws_folder, datetime.now(UTC))
+    except Exception:
+        log.exception("The data drift alerts could not be swept")
+
+
+def _drift_next_due(store: Any) -> datetime | None:
+    from headwater.ops.drift_schedule import next_due
+
+    try:
+        return next_due(store, datetime.now(UTC))
+    except Exception:  # reported by the round
+        return None
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    return min((t for t in times if t is not None), default=None)
 
 
 def start(app: FastAPI) -> None:

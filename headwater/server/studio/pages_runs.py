@@ -63,6 +63,7 @@ def runs_page(request: Request, store: MetadataStore = Depends(get_store)) -> HT
 def _run_page(
     request: Request, store: MetadataStore, ws_folder: Path, ws_name: str, run: RunRecord, step_id: str | None
 ) -> Response:
+    from headwater.ops.studio_drift import detector_of_run
     from headwater.ops.studio_queries import run_graph
     from headwater.ops.studio_steps import StepDetail, step_detail
 
@@ -88,6 +89,7 @@ def _run_page(
         d=detail,
         properties=store.get_properties(run.id),
         tags=store.get_tags(run.id),
+        drift=detector_of_run(store, run.id),
     )
 
 

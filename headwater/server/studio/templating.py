@@ -26,6 +26,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("Pipelines", "/studio/pipelines"),
     ("Endpoints", "/studio/endpoints"),
     ("Schedules", "/studio/schedules"),
+    ("Data drift", "/studio/drift"),
     ("Compute", "/studio/compute"),
     ("Environments", "/studio/environments"),
 )
