@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from headwater.errors import NotFoundError
+from headwater.ops.drift_alerts import webhook_key
 from headwater.sdk.datadrift_config import (
     AlertConfiguration,
     DriftArgumentError,
@@ -40,11 +41,6 @@ __all__ = ["AlertConfiguration", "DataDriftDetector"]
 
 DRIFT_TYPE = "DatasetBased"
 _UNSET: Any = ...
-
-
-def webhook_key(name: str) -> str:
-    """The secrets-file key of a detector's webhook URL."""
-    return f"drift/{name}/webhook_url"
 
 
 def _dataset_ref(dataset: Any, what: str, *, time_series: bool = False) -> dict[str, Any]:
