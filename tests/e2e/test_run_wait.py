@@ -15,7 +15,7 @@ import pytest
 from headwater import Experiment, Pipeline, PythonScriptStep, ScriptRunConfig, Workspace
 from headwater.sdk import log_files, run_wait
 from tests.conftest import gen
-from tests.e2e.conftest import proj, pws, ran, script  # noqa: F401  (fixtures shared with e2e)
+from tests.e2e.conftest import ran, script
 
 HOUR = 3600.0
 
