@@ -51,8 +51,10 @@ class _EndWatch:
             self._lock = None  # spent: from now on plain polls
 
     def _arm(self) -> bool:
+        if self._lock is None:
+            return False
         try:
-            fd = os.open(self._lock, os.O_RDONLY | os.O_CLOEXEC)  # type: ignore[arg-type]
+            fd = os.open(self._lock, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return False
         try:
