@@ -387,22 +387,26 @@ class LocalBackend(DatastoreBackend):
         checked for links once (not once per file): one ``lstat`` per file, no ``Path`` objects."""
         if type(self).local_path is not LocalBackend.local_path:  # a subclass deciding per path
             return super().local_files(paths)
-        root, linked = self.root, {"": False}  # folder -> whether a link is at or above it, below the root
+        base, linked = self.root.rstrip("/"), {"": False}  # folder -> a link at or above it, below the root?
         out: list[str | None] = []
         for path in paths:
-            rel = normalize_relative(path, root=root, datastore=self.name)
+            rel = normalize_relative(path, root=self.root, datastore=self.name)
             folder = rel.rpartition("/")[0]
-            if rel and not self._folder_linked(folder, linked) and not _is_link(f"{root}/{rel}"):
-                out.append(f"{root}/{rel}")
+            if rel and not self._folder_linked(folder, linked) and not _is_link(f"{base}/{rel}"):
+                out.append(f"{base}/{rel}")
             else:  # the root itself, or a link on the way: the full check
                 out.append(self.local_path(rel).as_posix())
         return out
 
     def _folder_linked(self, folder: str, linked: dict[str, bool]) -> bool:
-        found = linked.get(folder)
-        if found is None:
-            parent = folder.rpartition("/")[0]
-            found = linked[folder] = self._folder_linked(parent, linked) or _is_link(f"{self.root}/{folder}")
+        """Whether ``folder`` or a folder above it (below the root) is a link; ``linked`` memoises it."""
+        pending = []
+        while folder not in linked:
+            pending.append(folder)
+            folder = folder.rpartition("/")[0]
+        found, base = linked[folder], self.root.rstrip("/")
+        for below in reversed(pending):  # from the top down: no lstat below a link
+            found = linked[below] = found or _is_link(f"{base}/{below}")
         return found
 
     def _link_below_root(self, rel: str) -> bool:
