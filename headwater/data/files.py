@@ -32,7 +32,7 @@ from headwater.plan.digests import (
     stream_digest,
     workspace_cache_path,
 )
-from headwater.store.datastores import DatastoreBackend, backend_for
+from headwater.store.datastores import DatastoreBackend, backend_for, is_plain_relative
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -224,8 +224,7 @@ def check_listed_names(datastore: str, rels: Sequence[str]) -> list[str]:
     folder it was listed in. Such a name is refused, never silently skipped or normalised.
     """
     for rel in rels:
-        parts = rel.split("/")
-        if rel.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        if not is_plain_relative(rel):
             raise DataAccessError(
                 f"Datastore {datastore!r} holds a file named {rel!r}, whose name has an empty, '.' or '..' "
                 "part: Headwater does not read it, since it would stand for another file or a place "

@@ -9,6 +9,7 @@ used; this module only stores them. Standard library only.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -32,7 +33,10 @@ __all__ = [
 CACHE_SCHEMA_VERSION = 1
 
 _BUSY_TIMEOUT_S = 30.0
-_LOOKUP_CHUNK = 500  # paths per look-up query (SQLite allows at least 999 parameters)
+#: Every cached entry of a JSON array of paths, in one statement (the primary key is used per path).
+_LOOKUP_SQL = "SELECT path, size, mtime_ns, inode, digest FROM digests WHERE path IN (SELECT value FROM json_each(?))"
+_CHUNK_SQL = "SELECT path, size, mtime_ns, inode, digest FROM digests WHERE path IN "
+_LOOKUP_CHUNK = 500  # paths per statement without JSON (SQLite allows at least 999 parameters)
 
 
 def workspace_cache_path(workspace_folder: str | os.PathLike[str]) -> Path:
@@ -171,21 +175,29 @@ class DigestCache:
         return str(row[3])
 
     def get_many(self, entries: Sequence[tuple[str, os.stat_result]]) -> list[str | None]:
-        """:meth:`get` for many ``(path, stat)`` entries, with a few queries instead of one each."""
-        rows: dict[str, tuple[int, int, int, str]] = {}
+        """:meth:`get` for many ``(path, stat)`` entries with one query, whatever their number.
+
+        The paths go in as one JSON array (SQLite's ``json_each``), so neither the statements nor
+        the parameters grow with the files; each row is then checked against its ``stat``.
+        """
+        if not entries:
+            return []
         paths = list(dict.fromkeys(path for path, _ in entries))
         with self._lock:
             conn = self._connect()
-            for i in range(0, len(paths), _LOOKUP_CHUNK):
-                chunk = paths[i : i + _LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT path, size, mtime_ns, inode, digest FROM digests WHERE path IN ({marks})"
-                rows.update((r[0], (r[1], r[2], r[3], r[4])) for r in conn.execute(sql, chunk))
+            try:
+                rows = {r[0]: r for r in conn.execute(_LOOKUP_SQL, (json.dumps(paths, ensure_ascii=False),))}
+            except sqlite3.OperationalError:  # an SQLite built without JSON: a statement per chunk
+                rows = {}
+                for i in range(0, len(paths), _LOOKUP_CHUNK):
+                    chunk = paths[i : i + _LOOKUP_CHUNK]
+                    sql = _CHUNK_SQL + "(" + ",".join("?" * len(chunk)) + ")"
+                    rows.update((r[0], r) for r in conn.execute(sql, chunk))
         out: list[str | None] = []
         for path, st in entries:
             row = rows.get(path)
-            ok = row is not None and (row[0], row[1], row[2]) == (st.st_size, st.st_mtime_ns, st.st_ino)
-            out.append(str(row[3]) if ok and row is not None else None)
+            ok = row is not None and row[1] == st.st_size and row[2] == st.st_mtime_ns and row[3] == st.st_ino
+            out.append(str(row[4]) if ok and row is not None else None)
         return out
 
     def put(self, path: str, st: os.stat_result, digest: str) -> None:

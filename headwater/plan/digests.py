@@ -33,7 +33,6 @@ import os
 import stat
 import time
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import IO, Any
 
 from headwater.errors import DataAccessError
@@ -262,16 +261,14 @@ def digest_files(
     """
     rels = list(rel_paths)
     if isinstance(root_or_backend, str | os.PathLike):
-        root = Path(root_or_backend)
-        local: dict[str, Path] = {rel: root / rel for rel in rels}
+        root = os.fspath(root_or_backend)
+        local: dict[str, str] = {rel: os.path.join(root, rel) for rel in rels}
         backend = None
     else:
         backend = root_or_backend
-        local = {}
-        for rel in rels:
-            found = backend.local_path(rel)
-            if found is not None:
-                local[rel] = found
+        batch = getattr(backend, "local_files", None)  # one call for all (a backend's folders checked once)
+        found = batch(rels) if batch is not None else [backend.local_path(rel) for rel in rels]
+        local = {rel: os.fspath(p) for rel, p in zip(rels, found, strict=True) if p is not None}
     digests: dict[str, str | OSError] = dict(zip(local, file_digests(local.values(), cache), strict=True))
     remote = [rel for rel in rels if rel not in local]
     if remote:

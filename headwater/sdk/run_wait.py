@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from headwater.layout import RunLayout
 from headwater.sdk.run_progress import ProgressBars
 from headwater.status import TERMINAL, PipelineRunStatus, StepRunStatus
 
@@ -20,6 +23,62 @@ __all__ = ["wait_for_pipeline", "wait_for_script", "wait_for_steps", "POLL_MIN_S
 #: POLL_MAX_SECONDS, which bounds how late the waiting script learns that the run ended.
 POLL_MIN_SECONDS = 0.005
 POLL_MAX_SECONDS = 0.05
+#: Until the run's orchestrator holds its lock (it is still starting), polls are at most this far apart.
+UNWATCHED_POLL_SECONDS = 0.05
+
+
+class _EndWatch:
+    """Wakes the wait the moment the run's orchestrator lets go of its lock: it wrote the run's final
+    status just before (or it died, which the next poll detects), so the end is seen at once instead
+    of up to a poll later, and polls in between can be sparse.
+
+    A thread blocks in ``flock(LOCK_SH)`` on ``orchestrator.lock`` (:mod:`headwater.engine.liveness`)
+    once the file names its holder, and lets go at once when it gets the lock. It wakes the wait once;
+    a run that is still going after that (a resume starting) is polled as before.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str] | None) -> None:
+        self._lock = None if run_dir is None or os.name != "posix" else RunLayout(run_dir).orchestrator_lock
+        self._ended = threading.Event()
+        self._armed = False
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the orchestrator ended meanwhile."""
+        if self._lock is None:
+            time.sleep(seconds)
+        elif not self._armed and not self._arm():
+            time.sleep(min(seconds, UNWATCHED_POLL_SECONDS))  # no lock to watch yet
+        elif self._ended.wait(seconds):
+            self._lock = None  # spent: from now on plain polls
+
+    def _arm(self) -> bool:
+        if self._lock is None:
+            return False
+        try:
+            fd = os.open(self._lock, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            holder = os.pread(fd, 256, 0).strip()  # written by the orchestrator once it holds the lock
+        except OSError:
+            holder = b""
+        if not holder:
+            os.close(fd)
+            return False
+        threading.Thread(target=self._watch, args=(fd,), name="run-end-watch", daemon=True).start()
+        self._armed = True
+        return True
+
+    def _watch(self, fd: int) -> None:
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # blocks for as long as the orchestrator holds the lock
+        except OSError:
+            pass
+        finally:
+            os.close(fd)  # lets go of it at once: an orchestrator resuming the run takes it
+            self._ended.set()
 
 
 class _LogTail:
@@ -61,7 +120,9 @@ def _follow(
     show_output: bool,
     deadline: float,
     pipeline_status: str | None = None,
+    watch: _EndWatch | None = None,
 ) -> str:
+    watch = watch or _EndWatch(None)
     seen: dict[str, str] = {}
     tails: dict[str, _LogTail] = {}
     delay = POLL_MIN_SECONDS
@@ -79,7 +140,7 @@ def _follow(
         records.sort(key=lambda sr: not (sr[1].status in TERMINAL and seen.get(sr[1].id) not in (None, sr[1].status)))
         for step, record in records:
             ran = record.started_at is not None and not record.reused_run_id
-            tail = tails.setdefault(record.id, _LogTail(step._log_path(), out))
+            tail = tails.get(record.id) or tails.setdefault(record.id, _LogTail(step._log_path(), out))
             before = tail.offset
             if isinstance(out, ProgressBars) and record.status in TERMINAL:
                 out.end(record.id, str(record.name), step._folder)  # its last figures, then the status
@@ -94,7 +155,8 @@ def _follow(
                 changed = True
             seen[record.id] = record.status
             if show_output and record.status == StepRunStatus.Queued:  # its environment may be being built
-                build = tails.setdefault(record.id + ":build", _LogTail(step._build_log_path(), out))
+                key = record.id + ":build"
+                build = tails.get(key) or tails.setdefault(key, _LogTail(step._build_log_path(), out))
                 before_build = build.offset
                 build.pump()
                 changed = changed or build.offset != before_build
@@ -110,7 +172,7 @@ def _follow(
                 out.write("Timed out waiting for the run to finish.\n")
             return str(status)
         delay = POLL_MIN_SECONDS if changed else min(delay * 1.5, POLL_MAX_SECONDS)
-        time.sleep(delay)
+        watch.sleep(delay)
 
 
 def wait_for_pipeline(run: PipelineRun, *, show_output: bool, timeout_seconds: float, raise_on_error: bool) -> str:
@@ -124,8 +186,9 @@ def wait_for_pipeline(run: PipelineRun, *, show_output: bool, timeout_seconds: f
     else:
         first = None
     bars = ProgressBars(out)
+    watch = _EndWatch(run._run_dir)
     try:
-        status = _follow(run, run._all_steps(), bars, show_output, deadline, pipeline_status=first)
+        status = _follow(run, run._all_steps(), bars, show_output, deadline, pipeline_status=first, watch=watch)
     finally:
         bars.close()
     if show_output:
@@ -175,6 +238,7 @@ def wait_for_script(run: ScriptRun, *, show_output: bool) -> str:
         out.write(f"{header}\nStreaming {log_name}\n{'=' * (len(log_name) + 10)}\n\n")
         out.flush()
     delay = POLL_MIN_SECONDS
+    watch = _EndWatch(run._run_dir)
     while True:
         status = run.get_status()
         before = tail.offset
@@ -183,7 +247,7 @@ def wait_for_script(run: ScriptRun, *, show_output: bool) -> str:
         if status in TERMINAL:
             break
         delay = POLL_MIN_SECONDS if tail.offset != before else min(delay * 1.5, POLL_MAX_SECONDS)
-        time.sleep(delay)
+        watch.sleep(delay)
     if show_output:
         out.write(f"\nExecution Summary\n=================\n{header}\n")
         out.flush()

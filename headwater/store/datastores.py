@@ -27,12 +27,27 @@ from headwater.store.secrets import resolve_secret
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
-__all__ = ["DatastoreBackend", "LocalBackend", "Progress", "backend_for", "local_backend_for", "normalize_relative"]
+__all__ = [
+    "DatastoreBackend",
+    "LocalBackend",
+    "Progress",
+    "backend_for",
+    "is_plain_relative",
+    "local_backend_for",
+    "normalize_relative",
+]
 
 _TMP_PREFIX = ".hw-tmp-"
 
 #: ``progress(path, nbytes)``: called once per finished file of a batch transfer (0 bytes when skipped).
 Progress = Callable[[str, int], None]
+
+
+def is_plain_relative(rel: str) -> bool:
+    """Whether ``rel`` is ``a/b/c``: no part of it is empty, ``.`` or ``..`` (a few string searches,
+    no split: it is asked of every file of a listing)."""
+    probe = f"/{rel}/"
+    return "//" not in probe and "/./" not in probe and "/../" not in probe
 
 
 def normalize_relative(path: str | os.PathLike[str] | None, *, root: str, datastore: str | None) -> str:
@@ -45,7 +60,7 @@ def normalize_relative(path: str | os.PathLike[str] | None, *, root: str, datast
     text = os.fspath(path).replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise PathEscapeError(text, root, datastore=datastore)
-    if all(part not in ("", ".", "..") for part in text.split("/")):
+    if is_plain_relative(text):
         return text  # already normal (every listed file): no pathlib parsing
     parts: list[str] = []
     for part in PurePosixPath(text).parts:
@@ -176,6 +191,10 @@ class DatastoreBackend(ABC):
         """A local filesystem path to read ``path`` in place, or None for remote stores."""
         return None
 
+    def local_files(self, paths: Sequence[str]) -> list[str | None]:
+        """:meth:`local_path` of many paths, as strings (None where a file is not local)."""
+        return [None if (p := self.local_path(rel)) is None else os.fspath(p) for rel in paths]
+
     def exists(self, path: str | os.PathLike[str] | None) -> bool:
         return bool(self.fs.exists(self.full_path(path)))
 
@@ -290,6 +309,16 @@ def _run_all(fn: Callable[[Any], bool], items: Sequence[Any], max_workers: int) 
         return list(pool.map(fn, items))
 
 
+def _is_link(path: str) -> bool:
+    """Whether ``path`` is a symlink: False when it does not exist, True when it cannot tell."""
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
 def _is_tmp(rel: str) -> bool:
     return posixpath.basename(rel).startswith(_TMP_PREFIX)
 
@@ -353,6 +382,33 @@ class LocalBackend(DatastoreBackend):
                 raise PathEscapeError(os.fspath(path or ""), self.root, datastore=self.name)
         return candidate
 
+    def local_files(self, paths: Sequence[str]) -> list[str | None]:
+        """:meth:`local_path` of many files, checked as it checks them, with each folder they share
+        checked for links once (not once per file): one ``lstat`` per file, no ``Path`` objects."""
+        if type(self).local_path is not LocalBackend.local_path:  # a subclass deciding per path
+            return super().local_files(paths)
+        base, linked = self.root.rstrip("/"), {"": False}  # folder -> a link at or above it, below the root?
+        out: list[str | None] = []
+        for path in paths:
+            rel = normalize_relative(path, root=self.root, datastore=self.name)
+            folder = rel.rpartition("/")[0]
+            if rel and not self._folder_linked(folder, linked) and not _is_link(f"{base}/{rel}"):
+                out.append(f"{base}/{rel}")
+            else:  # the root itself, or a link on the way: the full check
+                out.append(self.local_path(rel).as_posix())
+        return out
+
+    def _folder_linked(self, folder: str, linked: dict[str, bool]) -> bool:
+        """Whether ``folder`` or a folder above it (below the root) is a link; ``linked`` memoises it."""
+        pending = []
+        while folder not in linked:
+            pending.append(folder)
+            folder = folder.rpartition("/")[0]
+        found, base = linked[folder], self.root.rstrip("/")
+        for below in reversed(pending):  # from the top down: no lstat below a link
+            found = linked[below] = found or _is_link(f"{base}/{below}")
+        return found
+
     def _link_below_root(self, rel: str) -> bool:
         """Whether a part of ``root/rel`` below the root is a symlink (True when it cannot tell)."""
         current = self.root
@@ -385,6 +441,7 @@ class LocalBackend(DatastoreBackend):
             return []
         out = []
         folders = [full]
+        cut = len(self.root.rstrip("/")) + 1  # what the paths found below start with: the root and '/'
         while folders:
             try:
                 with os.scandir(folders.pop()) as it:
@@ -400,10 +457,8 @@ class LocalBackend(DatastoreBackend):
                     folders.append(entry.path)
                 elif entry.is_symlink() and os.path.isdir(entry.path):
                     continue  # a symlinked folder is not a file; not followed
-                else:
-                    rel_found = self._relative(entry.path)
-                    if not _is_tmp(rel_found):
-                        out.append(rel_found)
+                elif not entry.name.startswith(_TMP_PREFIX):
+                    out.append(entry.path[cut:])  # below the root: the scan started there
         return sorted(out)
 
 

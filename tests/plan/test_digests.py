@@ -14,7 +14,7 @@ from pathlib import Path
 import blake3
 import pytest
 
-from headwater.errors import DataAccessError
+from headwater.errors import DataAccessError, PathEscapeError
 from headwater.plan import digests
 from headwater.plan.digests import (
     CACHE_SCHEMA_VERSION,
@@ -286,3 +286,104 @@ def test_without_blake3_the_module_imports_and_hashing_says_what_is_missing(
     (tmp_path / "a.txt").write_text("a")
     with pytest.raises(DataAccessError, match=r"needs the 'blake3' package.*Add 'blake3'"):
         file_digest(tmp_path / "a.txt")
+
+
+def _statements(cache: DigestCache) -> list[str]:
+    """Every SQL statement ``cache`` runs from now on (SQLite's own trace hook)."""
+    seen: list[str] = []
+    cache._connect().set_trace_callback(seen.append)
+    return seen
+
+
+@pytest.mark.parametrize("count", [3, 1200])  # 1,200: more paths than one statement's parameters
+def test_unchanged_files_are_looked_up_with_one_statement_whatever_their_number(
+    tmp_path: Path, cache: DigestCache, reads: list[str], count: int
+) -> None:
+    root = gen(tmp_path / "store", {"sub": {f"f{i}.bin": f"{i}" for i in range(count)}})
+    rels = [f"sub/f{i}.bin" for i in range(count)]
+    old = time.time_ns() - 10_000_000_000
+    for rel in rels:  # settled files (older than the racy window), so they are cached
+        os.utime(root / rel, ns=(old, old))
+    first = digest_files(LocalBackend("store", root), rels, cache)
+    reads.clear()
+    statements = _statements(cache)
+    assert digest_files(LocalBackend("store", root), rels, cache) == first
+    assert reads == []  # nothing read again
+    assert len(statements) == 1, statements  # one look-up for all of them: it does not grow with the files
+
+
+def test_a_batch_look_up_still_misses_a_file_changed_with_the_same_size_and_mtime(
+    tmp_path: Path, cache: DigestCache, reads: list[str]
+) -> None:
+    """What the trust promise rests on, through the batched path: a file rewritten (same size, same
+    mtime) by an atomic replace has another inode, so it is hashed again."""
+    root = gen(tmp_path / "store", {"d": {"a.bin": b"aaaa", "b.bin": b"bbbb"}})
+    old = time.time_ns() - 10_000_000_000
+    for name in ("a.bin", "b.bin"):
+        os.utime(root / "d" / name, ns=(old, old))
+    backend = LocalBackend("store", root)
+    first = digest_files(backend, ["d/a.bin", "d/b.bin"], cache)
+    tmp = root / "d" / "new.tmp"
+    tmp.write_bytes(b"AAAA")
+    os.utime(tmp, ns=(old, old))
+    os.replace(tmp, root / "d" / "a.bin")  # same size, same mtime, another inode
+    reads.clear()
+    second = digest_files(backend, ["d/a.bin", "d/b.bin"], cache)
+    assert second["d/a.bin"] == _expected(b"AAAA") != first["d/a.bin"]
+    assert second["d/b.bin"] == first["d/b.bin"]
+    assert reads == ["a.bin"]
+
+
+def test_a_batch_refuses_a_file_that_is_a_link_leading_out_of_the_datastore(tmp_path: Path, cache: DigestCache) -> None:
+    outside = gen(tmp_path / "outside", {"secret.txt": "s"})
+    root = gen(tmp_path / "store", {"d": {"a.txt": "a"}})
+    (root / "d" / "leak.txt").symlink_to(outside / "secret.txt")
+    with pytest.raises(PathEscapeError):
+        digest_files(LocalBackend("store", root), ["d/a.txt", "d/leak.txt"], cache)
+    (root / "linked").symlink_to(outside, target_is_directory=True)  # a folder link below the root
+    with pytest.raises(PathEscapeError):
+        digest_files(LocalBackend("store", root), ["d/a.txt", "linked/secret.txt"], cache)
+    (root / "inside").symlink_to(root / "d", target_is_directory=True)  # a link that stays inside is fine
+    found = digest_files(LocalBackend("store", root), ["d/a.txt", "inside/a.txt"], cache)
+    assert found["d/a.txt"] == found["inside/a.txt"] == _expected(b"a")
+
+
+def test_unchanged_files_cost_two_stat_calls_each_however_deep(
+    tmp_path: Path, cache: DigestCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-check of unchanged files in a datastore: one ``lstat`` (is it a link?) and one ``stat``
+    per file; the folders above them are checked once, not once per file."""
+    count = 50
+    root = gen(tmp_path / "store", {"a": {"b": {"c": {f"f{i}.bin": f"{i}" for i in range(count)}}}})
+    rels = [f"a/b/c/f{i}.bin" for i in range(count)]
+    backend = LocalBackend("store", root)  # resolving the root is the backend's, once
+    digest_files(backend, rels, cache)
+    calls: list[str] = []
+    for name in ("stat", "lstat"):
+        real = getattr(os, name)
+
+        def spy(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            calls.append(_name)
+            return _real(*args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(os, name, spy)
+    digest_files(backend, rels, cache)
+    assert len(calls) <= 2 * count + 3, sorted(set(calls))
+
+
+def test_an_sqlite_without_json_looks_up_in_chunks(
+    tmp_path: Path, cache: DigestCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from headwater.plan import digest_cache
+
+    files = gen(tmp_path, {f"f{i}.txt": str(i) for i in range(7)})
+    paths = sorted(files.glob("*.txt"))
+    old = time.time_ns() - 10_000_000_000
+    for p in paths:
+        os.utime(p, ns=(old, old))
+    first = digests.file_digests(paths, cache)
+    monkeypatch.setattr(digest_cache, "_LOOKUP_SQL", "SELECT * FROM no_json_here(?)")  # what an old SQLite says
+    monkeypatch.setattr(digest_cache, "_LOOKUP_CHUNK", 3)
+    statements = _statements(cache)
+    assert digests.file_digests(paths, cache) == first
+    assert len([s for s in statements if s.startswith(digest_cache._CHUNK_SQL)]) == 3
