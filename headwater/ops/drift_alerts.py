@@ -128,14 +128,14 @@ def sweep(
     ws_folder = Path(ws_folder)
     for detector in store.list_detectors(include_deleted=False):
         try:
-            report.raised.extend(_raise(store, ws_folder, detector, magnitude or _run_magnitudes))
+            report.raised.extend(_raise(store, ws_folder, detector, magnitude or _run_magnitudes, now))
         except Exception:  # one broken detector must not stop the others
             log.exception("The runs of data drift detector %r could not be checked for alerts", detector.name)
     _deliver(store, ws_folder, now, report)
     return report
 
 
-def _raise(store: Any, ws_folder: Path, detector: Any, magnitudes: MagnitudeFn) -> list[int]:
+def _raise(store: Any, ws_folder: Path, detector: Any, magnitudes: MagnitudeFn, now: datetime) -> list[int]:
     """Compare each newly finished run of ``detector`` with its threshold; one alert per run (for
     a backfill run over several periods: the period with the largest magnitude above it)."""
     from headwater.store.records import TERMINAL_STATUSES
@@ -160,7 +160,7 @@ def _raise(store: Any, ws_folder: Path, detector: Any, magnitudes: MagnitudeFn) 
         value, target_date = max(crossing)
         webhook = _webhook_url(ws_folder, detector.name) is not None
         alert = store.record_drift_alert(
-            replace(detector, drift_threshold=threshold), run_id, target_date, value, webhook=webhook
+            replace(detector, drift_threshold=threshold), run_id, target_date, value, webhook=webhook, now=_iso(now)
         )
         if alert is None:
             continue  # another scheduler raised it

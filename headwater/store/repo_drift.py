@@ -301,11 +301,13 @@ class DriftQueries(RepoBase):
         magnitude: float,
         *,
         webhook: bool,
+        now: str | None = None,
     ) -> DriftAlertRecord | None:
         """Record an alert for ``run_id`` (webhook state ``pending`` when a webhook is configured,
-        else ``none``); None when the run has an alert already."""
+        else ``none``), created and first due at ``now`` (ISO text; default: the current time);
+        None when the run has an alert already."""
         state = WebhookState.pending if webhook else WebhookState.none
-        now = utcnow()
+        now = now or utcnow()
         with self._transaction():
             inserted = self._exec(
                 "INSERT INTO drift_alerts (detector_id, detector_name, run_id, target_date, magnitude, threshold, "
