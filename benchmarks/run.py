@@ -43,6 +43,7 @@ from benchmarks.workloads import (  # noqa: E402
     studio,
     studio_logs,
     submit,
+    warmstart,
 )
 
 WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
@@ -58,6 +59,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "studio": studio.run,
     "studio_logs": studio_logs.run,
     "parallel": parallel.run,
+    "warmstart": warmstart.run,
 }
 
 
