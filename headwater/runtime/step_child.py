@@ -83,27 +83,34 @@ def _entry_of(module: Any, name: str) -> str | None:
 
 
 def importable_names(base_path: list[str], own: list[str], exclude: Any = ()) -> list[str]:
-    """Top-level modules now imported that the server may import too: built in, or found in one
-    of the server's own ``base_path`` folders (standard library, site-packages) and not in one of
-    the step's ``own`` folders (its source folder, its PYTHONPATH), whose files may change;
+    """Modules now imported that the server may import too: of a top-level package that is built
+    in or found in one of the server's own ``base_path`` folders (standard library, site-packages)
+    and not in one of the step's ``own`` folders (its source folder, its PYTHONPATH), whose files
+    may change; the package and its public submodules (lazy packages import those on demand).
     ``exclude``: what the server had imported for other steps (its own modules among them)."""
     base = {os.path.realpath(p) for p in base_path if p}
     mine = {os.path.realpath(p) for p in own if p}
-    names = set()
-    for full, module in list(sys.modules.items()):
-        name = full.partition(".")[0]
-        if name in names or name in exclude or name == "__main__" or module is None:
+    modules = list(sys.modules.items())
+    tops = set()
+    for full, module in modules:
+        if "." in full or full == "__main__" or module is None:
             continue
-        if name != full and name in sys.modules:
-            continue  # judged by its top-level package
-        entry = _entry_of(module, name)
+        entry = _entry_of(module, full)
         if entry is None:
-            if name in sys.builtin_module_names:
-                names.add(name)
+            if full in sys.builtin_module_names:
+                tops.add(full)
             continue
         real = os.path.realpath(entry)
         if real in base and real not in mine:
-            names.add(name)
+            tops.add(full)
+    names = set()
+    for full, module in modules:
+        parts = full.split(".")
+        if module is None or full in exclude or parts[0] not in tops:
+            continue
+        if any(part.startswith("_") for part in parts[1:]):
+            continue  # private: imported by the public module that needs it
+        names.add(full)
     return sorted(names)
 
 
@@ -140,6 +147,7 @@ def become_step(request: dict[str, Any], log_fd: int, base_path: list[str]) -> N
     env = request["env"]
     os.environ.clear()
     os.environ.update(env)
+    rewrite_proc_environ(env)
     import time
 
     time.tzset()
@@ -205,6 +213,34 @@ def restore_blas_threads(env: dict[str, str]) -> None:
             if setter is not None:
                 setter(ctypes.c_int(wanted if wanted > 0 else int(procs()) if procs is not None else 1))
                 break
+
+
+#: A variable of the server's own environment that only reserves room in its environment block.
+ENVIRON_ROOM_ENV = "HEADWATER_STEP_SERVER_ROOM"
+ENVIRON_ROOM = 60000
+_MARKER = "AZUREML_RUN_ID"
+
+
+def rewrite_proc_environ(env: dict[str, str]) -> None:
+    """Write the step's environment over the block the kernel shows as ``/proc/<pid>/environ``
+    (the server's, inherited by the fork; the server reserved room in it). What reads another
+    process's environment — the executor looking for a step's processes by their marker, ``ps e``
+    — then sees the step's; should it not fit, at least the marker (``AZUREML_RUN_ID``)."""
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (fields 50, 51)
+    except (OSError, ValueError, IndexError):
+        return
+    size = end - start
+    payload = b"".join(os.fsencode(k) + b"=" + os.fsencode(v) + b"\0" for k, v in env.items())
+    if len(payload) >= size:
+        payload = os.fsencode("{}={}".format(_MARKER, env.get(_MARKER, ""))) + b"\0"
+        if len(payload) >= size:
+            return
+    import ctypes
+
+    ctypes.memmove(start, payload + b"\0" * (size - len(payload)), size)
 
 
 def _max_fd() -> int:
@@ -285,7 +321,7 @@ def run_main(request: dict[str, Any], base_path: list[str]) -> None:
     code = _finalize(code)
     record = request.get("record")
     if record:
-        record_modules(record, base_path, own, fallback, set(request.get("server_modules") or ()))
+        record_modules(record, base_path, own, fallback, request.get("server_modules") or ())
     if interrupted:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)

@@ -98,6 +98,12 @@ def _send(conn: socket.socket, message: dict[str, Any]) -> None:
         pass
 
 
+def _skipped(name: str, skip: set[str]) -> bool:
+    """Whether ``name`` or a package it is in is not to be imported."""
+    parts = name.split(".")
+    return any(".".join(parts[:i]) in skip for i in range(1, len(parts) + 1))
+
+
 class _Server:
     def __init__(self, name: str, idle: float) -> None:
         self.idle = idle
@@ -152,9 +158,8 @@ class _Server:
         record_path = self.pending[0]
         record = step_child.read_record(record_path)
         skip = set(record.get("skip") or ()) | self.failed
-        names = [
-            n for n in record.get("modules") or () if isinstance(n, str) and n not in sys.modules and n not in skip
-        ]
+        names = [n for n in record.get("modules") or () if isinstance(n, str) and n not in sys.modules]
+        names = [n for n in names if not _skipped(n, skip)]
         if not names or record.get("fallback"):
             self.pending.pop(0)
             return
@@ -221,9 +226,7 @@ class _Server:
         record = step_child.read_record(record_path) if record_path else {}
         if record.get("fallback"):
             return self.refuse(conn, "previous warm start failed: {}".format(record["fallback"]))
-        request["server_modules"] = sorted(
-            {n.partition(".")[0] for n in sys.modules} - set(record.get("modules") or ())
-        )
+        request["server_modules"] = set(sys.modules) - set(record.get("modules") or ())
         threaded = self.preimport(record)
         if threaded:
             record.setdefault("skip", []).append(threaded)
@@ -263,9 +266,9 @@ class _Server:
         """Import the step's modules of last time; the first that started a thread, if any."""
         import importlib
 
-        skip = set(record.get("skip") or ())
+        skip = set(record.get("skip") or ()) | self.failed
         for name in record.get("modules") or ():
-            if name in sys.modules or name in skip or name in self.failed or not isinstance(name, str):
+            if not isinstance(name, str) or name in sys.modules or _skipped(name, skip):
                 continue
             try:
                 importlib.import_module(name)
@@ -280,6 +283,9 @@ class _Server:
 def serve() -> None:
     """Entry point: ``python -c '...serve()' <socket name> <idle seconds>``, from the root folder."""
     step_child.snapshot_signals()
+    os.environ.pop(step_child.ENVIRON_ROOM_ENV, None)  # its room stays in the block /proc shows
+    import ctypes  # noqa: F401  (every step's rewrite_proc_environ uses it)
+
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # ``-c`` put the working folder first; a step gets its script's instead
     try:

@@ -51,6 +51,9 @@ if mode == "probe":
         "stdin": os.readlink("/proc/self/fd/0"),
         "stdout": os.readlink("/proc/self/fd/1").split(":")[0],
         "same_out": os.readlink("/proc/self/fd/1") == os.readlink("/proc/self/fd/2"),
+        "proc_environ": dict(
+            i.decode().split("=", 1) for i in open("/proc/self/environ", "rb").read().split(b"\0") if i
+        ) == dict(os.environ),
         "flags": repr(sys.flags), "executable": sys.executable, "getenv": os.getenv("PROBE_VALUE"),
     }
     print(json.dumps({"info": info, "ppid": os.getppid(), "random": random.random()}))

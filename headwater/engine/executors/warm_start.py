@@ -36,7 +36,7 @@ from typing import IO
 from headwater._paths import COMPAT_SHIM_DIR, PACKAGE_DIR
 from headwater.engine.executors.log_capture import LogCapture
 from headwater.layout import RUNTIME_LINK_DIR
-from headwater.runtime.step_child import BLAS_THREADS_ENV
+from headwater.runtime.step_child import BLAS_THREADS_ENV, ENVIRON_ROOM, ENVIRON_ROOM_ENV
 
 __all__ = ["IDLE_ENV", "MODE_ENV", "ForkedStep", "WarmStarter", "record_path"]
 
@@ -242,6 +242,7 @@ class WarmStarter:
         # Libraries that start a thread when imported, told not to in the server: OpenBLAS (each
         # step gets the pool it would have, step_child.restore_blas_threads), pyarrow's jemalloc.
         server_env[BLAS_THREADS_ENV] = "1"
+        server_env[ENVIRON_ROOM_ENV] = "x" * ENVIRON_ROOM  # room for each step's /proc/<pid>/environ
         conf = server_env.get(_ARROW_JEMALLOC_ENV)
         server_env[_ARROW_JEMALLOC_ENV] = f"{conf},{_NO_BACKGROUND}" if conf else _NO_BACKGROUND
         if path:
