@@ -50,6 +50,7 @@ EXPECTED = {
     "studio.log_search": None,
     "parallel.score": None,
     "parallel.files": None,
+    "warmstart.pandas": ["ds"],
 }
 
 
