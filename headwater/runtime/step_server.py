@@ -98,6 +98,24 @@ def _send(conn: socket.socket, message: dict[str, Any]) -> None:
         pass
 
 
+def _children() -> set[int]:
+    """This process's children (``/proc/self/task/<tid>/children``; one thread)."""
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children") as fh:
+            return {int(p) for p in fh.read().split()}
+    except (OSError, ValueError):
+        return {-1}  # cannot tell: say there may be some
+
+
+def _become_subreaper() -> None:
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
 def _skipped(name: str, skip: set[str]) -> bool:
     """Whether ``name`` or a package it is in is not to be imported."""
     parts = name.split(".")
@@ -170,7 +188,8 @@ class _Server:
             self.stop = True
 
     def reap(self) -> None:
-        while self.children:
+        """Reap the steps that ended (and the orphans of steps this subreaper adopted)."""
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -185,7 +204,9 @@ class _Server:
             elif record and record not in self.pending:
                 self.pending.append(record)
             if conn is not None:
-                _send(conn, {"status": status})
+                # The step's orphans were handed to this subreaper when it exited: the executor then
+                # looks for what the step left running, as it does for its own adopted orphans.
+                _send(conn, {"status": status, "orphans": bool(_children() - set(self.children))})
                 conn.close()
 
     def accept(self) -> None:
@@ -285,6 +306,8 @@ def serve() -> None:
     step_child.snapshot_signals()
     os.environ.pop(step_child.ENVIRON_ROOM_ENV, None)  # its room stays in the block /proc shows
     import ctypes  # noqa: F401  (every step's rewrite_proc_environ uses it)
+
+    _become_subreaper()  # a step's orphans come here, not to whoever started the server
 
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # ``-c`` put the working folder first; a step gets its script's instead

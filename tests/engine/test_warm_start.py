@@ -85,6 +85,9 @@ elif mode == "imports":
 elif mode == "random":
     import numpy
     print(json.dumps({"ppid": os.getppid(), "random": random.random(), "numpy": float(numpy.random.random())}))
+elif mode == "daemon":  # a grandchild in a session of its own, left running when the step exits
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+    print(json.dumps({"ppid": os.getppid(), "daemon": child.pid}), flush=True)
 elif mode == "spawn":
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     with open(sys.argv[2] + ".tmp", "w") as fh:
@@ -252,6 +255,14 @@ def test_cancel_and_timeout_stop_a_forked_step_and_its_children(steps: Steps, ho
     assert result.reason == ("canceled" if how == "cancel" else "timeout")
     assert result.returncode == -signal.SIGTERM
     wait_until(lambda: gone(pid) and gone(child), "the step and its child to be gone")
+
+
+@pytest.mark.slow
+def test_what_a_forked_step_left_running_is_stopped_when_it_ends(steps: Steps) -> None:
+    steps.warm_up()
+    result, log = steps.run("daemon")
+    assert result.succeeded and steps.forked(log)
+    wait_until(lambda: gone(json.loads(log)["daemon"]), "the step's daemon to be stopped")
 
 
 @pytest.mark.slow

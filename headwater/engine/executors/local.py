@@ -109,7 +109,10 @@ class LocalExecutor(Executor):
 
     def _stop_leftovers(self, entry: _Running) -> None:
         """Stop what the step left running (SIGTERM, SIGKILL after the grace period)."""
-        if process_tree.leftovers_possible(entry.proc.pid, self._tree_state()[0], adopting=self._reaper is not None):
+        forked_orphans = isinstance(entry.proc, ForkedStep) and entry.proc.orphans
+        if forked_orphans or process_tree.leftovers_possible(
+            entry.proc.pid, self._tree_state()[0], adopting=self._reaper is not None
+        ):
             process_tree.stop_step_processes({entry.task.run_id: entry.proc.pid}, grace=self._grace)
 
     def _stop(self, run_id: str, reason: str) -> None:

@@ -83,6 +83,8 @@ class ForkedStep:
         self.stdout = stdout
         self.args = args
         self.returncode: int | None = None
+        #: Whether the step left processes behind (its orphans went to the server): look for them.
+        self.orphans = False
         self._sock = sock
         self._buffer = b""
         self._lock = threading.Lock()
@@ -119,8 +121,9 @@ class ForkedStep:
                 self._server_gone()
                 return
             self._buffer += chunk
-        line = self._buffer.partition(b"\n")[0]
-        self.returncode = os.waitstatus_to_exitcode(int(json.loads(line)["status"]))
+        message = json.loads(self._buffer.partition(b"\n")[0])
+        self.orphans = bool(message.get("orphans", True))
+        self.returncode = os.waitstatus_to_exitcode(int(message["status"]))
         self._sock.close()
 
     def _server_gone(self) -> None:
@@ -134,6 +137,7 @@ class ForkedStep:
                 select.select([fd], [], [])
             finally:
                 os.close(fd)
+        self.orphans = True
         self.returncode = -signal.SIGKILL
 
 
