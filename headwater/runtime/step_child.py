@@ -91,6 +91,7 @@ def importable_names(base_path: list[str], own: list[str], exclude: Any = ()) ->
     base = {os.path.realpath(p) for p in base_path if p}
     mine = {os.path.realpath(p) for p in own if p}
     modules = list(sys.modules.items())
+    reals: dict[str, str] = {}  # a few folders hold every module
     tops = set()
     for full, module in modules:
         if "." in full or full == "__main__" or module is None:
@@ -100,7 +101,9 @@ def importable_names(base_path: list[str], own: list[str], exclude: Any = ()) ->
             if full in sys.builtin_module_names:
                 tops.add(full)
             continue
-        real = os.path.realpath(entry)
+        real = reals.get(entry)
+        if real is None:
+            real = reals[entry] = os.path.realpath(entry)
         if real in base and real not in mine:
             tops.add(full)
     names = set()
