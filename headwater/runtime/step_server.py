@@ -134,6 +134,9 @@ class _Server:
         self.path = list(sys.path)
         self.site = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
         self.stamp = _stamp(self.site)
+        self.fixed = tuple(self.site) + tuple({sys.base_prefix, sys.prefix})  # paths that change only on installs
+        self.sources: dict[str, int] = {}  # loaded modules outside them (editable installs): file -> mtime
+        self.sources_changed()
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
         os.set_blocking(self.wake_r, False)
@@ -241,7 +244,7 @@ class _Server:
     def handle(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
         if len(fds) != 1:
             return self.refuse(conn, "expected one descriptor for the log")
-        if _stamp(self.site) != self.stamp:
+        if _stamp(self.site) != self.stamp or self.sources_changed():
             return self.refuse(conn, "the environment's packages changed", stop=True)
         record_path = request.get("record") or ""
         record = step_child.read_record(record_path) if record_path else {}
@@ -283,6 +286,22 @@ class _Server:
         _send(conn, {"pid": pid})
         return None
 
+    def sources_changed(self) -> bool:
+        """Whether a loaded module's source outside the installed packages (an editable install,
+        Headwater's own in a checkout) changed since it was loaded; new ones are noted."""
+        changed = False
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if not isinstance(path, str) or path.startswith(self.fixed):
+                continue
+            try:
+                mtime = os.stat(path).st_mtime_ns
+            except OSError:
+                mtime = -1
+            if self.sources.setdefault(path, mtime) != mtime:
+                changed = True
+        return changed
+
     def preimport(self, record: dict[str, Any]) -> str | None:
         """Import the step's modules of last time; the first that started a thread, if any."""
         import importlib
@@ -298,6 +317,7 @@ class _Server:
                 continue
             if thread_count() != 1:
                 return name
+            self.sources_changed()  # notes the sources just loaded, as they are now
         return None
 
 

@@ -333,3 +333,23 @@ def test_an_idle_server_exits(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("HEADWATER_STEP_SERVER_IDLE", "0.5")
     steps.warm_up()
     wait_until(lambda: not steps.executor._warm.server_pids(), "the idle server to exit")
+
+
+@pytest.mark.slow
+def test_a_server_whose_loaded_sources_changed_refuses_and_exits(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loaded module outside the installed packages (an editable install) is edited: the server's copy is stale.
+    site = steps.root / "env" / ".headwater-runtime"
+    site.mkdir(parents=True)
+    module = site / "editable_thing.py"
+    module.write_text("VALUE = 1\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    steps.warm_up()
+    record = record_path(str(steps.workspace), sys.executable, "exp", "probe.py")
+    record.write_text(json.dumps({"modules": ["editable_thing"]}))
+    assert steps.forked(steps.run("ppid")[1])  # the server imports it
+    (server,) = steps.executor._warm.server_pids()
+    module.write_text("VALUE = 2\n")
+    os.utime(module, ns=(time.time_ns(), time.time_ns() + 10**9))
+    result, log = steps.run("ppid")
+    assert result.succeeded and not steps.forked(log)
+    wait_until(lambda: server not in steps.executor._warm.server_pids(), "the stale server to exit")
