@@ -231,8 +231,14 @@ class WarmStarter:
     def _eligible(self, argv: tuple[str, ...], env: dict[str, str]) -> bool:
         if sys.platform != "linux" or env.get(MODE_ENV, "fork").strip().lower() == "exec":
             return False
-        # a plain ``python script.py ...`` of this interpreter (no options, no -m, no -c)
-        return len(argv) >= 2 and argv[0] == sys.executable and not argv[1].startswith("-")
+        # a plain ``python script.py ...`` (no options, no -m, no -c) of this interpreter or of a
+        # built environment's, which finds Headwater's runtime on the PYTHONPATH the step is given
+        if len(argv) < 2 or argv[1].startswith("-") or not os.path.isabs(argv[0]):
+            return False
+        return argv[0] == sys.executable or (
+            Path(argv[0]).name.startswith("python")
+            and any(Path(p).name == RUNTIME_LINK_DIR for p in env.get("PYTHONPATH", "").split(os.pathsep))
+        )
 
     def _server(self, python: str, env: dict[str, str]) -> tuple[str, dict[str, str]]:
         """The socket name of the server for this environment, and the environment to start it with."""
