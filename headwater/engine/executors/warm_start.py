@@ -1,20 +1,22 @@
 """Warm step starts: a Python step forked from a warm step server instead of a fresh interpreter.
 
-A step whose program is ``<the orchestrator's Python> script.py ...`` is started by
-:mod:`headwater.runtime.step_server`, a single-threaded interpreter of that environment which has
-already imported what the step imported last time: it forks, and the child becomes the step
-(:mod:`headwater.runtime.step_child`). The step cannot tell, except by its speed: same ``__main__``,
-argv, environment, working folder, descriptors, signal handlers, seeds, exit codes; it is the
-leader of its own process group, so cancel and timeouts stop it (and what it started) as before.
+A step whose program is ``<python> script.py ...`` — the orchestrator's Python, or a built
+environment's (whose steps find Headwater's runtime through the link folder on their
+PYTHONPATH) — is started by :mod:`headwater.runtime.step_server`, a single-threaded interpreter
+of that environment which has already imported what the step imported last time: it forks, and
+the child becomes the step (:mod:`headwater.runtime.step_child`). The step cannot tell, except by
+its speed: same ``__main__``, argv, environment, working folder, descriptors, signal handlers,
+seeds, exit codes; it is the leader of its own process group, so cancel and timeouts stop it (and
+what it started) as before.
 
 :meth:`WarmStarter.start` returns None — and the executor starts the step as a fresh interpreter —
 when warm starts are off (``HEADWATER_STEP_START=exec``), the step is not a plain Python script of
-this interpreter, no server answers (one is started, and the step waits for it to listen: a few
+such an interpreter, no server answers (one is started, and the step waits for it to listen: a few
 tens of milliseconds, once per server), or the server refuses (the step's previous warm start
 crashed or failed on an import, an import left the server with a thread, the environment's
-packages changed). A server lives while it is used
-and exits after ``HEADWATER_STEP_SERVER_IDLE`` seconds (default 60) without a step; one server
-answers every orchestrator of this user and environment.
+packages or a loaded source changed). A server lives while it is used and exits after
+``HEADWATER_STEP_SERVER_IDLE`` seconds (default 60) without a step; one server answers every
+orchestrator of this user and environment.
 """
 
 from __future__ import annotations
