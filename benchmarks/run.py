@@ -44,6 +44,7 @@ from benchmarks.workloads import (  # noqa: E402
     studio,
     studio_logs,
     submit,
+    warmstart,
 )
 
 WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
@@ -60,6 +61,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "studio_logs": studio_logs.run,
     "parallel": parallel.run,
     "drift": drift.run,
+    "warmstart": warmstart.run,
 }
 
 

@@ -51,6 +51,7 @@ EXPECTED = {
     "parallel.score": None,
     "parallel.files": None,
     "drift.compute": None,
+    "warmstart.pandas": ["ds"],
 }
 
 

@@ -22,6 +22,7 @@ from headwater.engine.executors import process_tree
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 from headwater.engine.executors.log_capture import LogCapture, max_log_bytes
 from headwater.engine.executors.spawn import LaunchFailure, signal_group, start_step_or_note
+from headwater.engine.executors.warm_start import ForkedStep, WarmStarter
 
 __all__ = ["LocalExecutor", "TERMINATE_GRACE_SECONDS"]
 
@@ -33,7 +34,7 @@ LOG_LINGER_SECONDS = 2.0
 @dataclass
 class _Running:
     task: TaskSpec
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | ForkedStep
     log: LogCapture
     stop_reason: str | None = None  # 'timeout' | 'canceled' once we decided to stop it
     timer: threading.Timer | None = None
@@ -51,18 +52,24 @@ class LocalExecutor(Executor):
         self._lock = threading.Lock()
         self._launched: dict[str, int] = {}  # every step started: run id -> pid (for its descendants)
         self._reaper = process_tree.OrphanReaper(self._tree_state) if process_tree.is_subreaper() else None
+        self._warm = WarmStarter()
 
     def submit(self, task: TaskSpec) -> None:
         env = {**task.env, process_tree.MARKER: task.run_id}  # what ties a descendant to it
         cap, note = max_log_bytes()
-        started = start_step_or_note(
-            task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note
-        )
-        if isinstance(started, LaunchFailure):
-            self._done.put(TaskResult(task.run_id, None, "launch_failed", started.message))
-            return
-        proc = started.proc
-        entry = _Running(task, proc, started.log)
+        proc: subprocess.Popen[bytes] | ForkedStep
+        warm = self._warm.start(task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note)
+        if warm is not None:
+            proc, log = warm
+        else:
+            started = start_step_or_note(
+                task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note
+            )
+            if isinstance(started, LaunchFailure):
+                self._done.put(TaskResult(task.run_id, None, "launch_failed", started.message))
+                return
+            proc, log = started.proc, started.log
+        entry = _Running(task, proc, log)
         with self._lock:
             self._running[task.run_id] = entry
             self._launched[task.run_id] = proc.pid
@@ -98,11 +105,14 @@ class LocalExecutor(Executor):
     def _tree_state(self) -> tuple[set[int], dict[str, int]]:
         """The step processes not reaped yet, and every step started (for the orphan reaper)."""
         with self._lock:
-            return {e.proc.pid for e in self._running.values()}, dict(self._launched)
+            return {e.proc.pid for e in self._running.values()} | self._warm.server_pids(), dict(self._launched)
 
     def _stop_leftovers(self, entry: _Running) -> None:
         """Stop what the step left running (SIGTERM, SIGKILL after the grace period)."""
-        if process_tree.leftovers_possible(entry.proc.pid, self._tree_state()[0], adopting=self._reaper is not None):
+        forked_orphans = isinstance(entry.proc, ForkedStep) and entry.proc.orphans
+        if forked_orphans or process_tree.leftovers_possible(
+            entry.proc.pid, self._tree_state()[0], adopting=self._reaper is not None
+        ):
             process_tree.stop_step_processes({entry.task.run_id: entry.proc.pid}, grace=self._grace)
 
     def _stop(self, run_id: str, reason: str) -> None:

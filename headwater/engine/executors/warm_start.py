@@ -1,0 +1,311 @@
+"""Warm step starts: a Python step forked from a warm step server instead of a fresh interpreter.
+
+A step whose program is ``<python> script.py ...`` — the orchestrator's Python, or a built
+environment's (whose steps find Headwater's runtime through the link folder on their
+PYTHONPATH) — is started by :mod:`headwater.runtime.step_server`, a single-threaded interpreter
+of that environment which has already imported what the step imported last time: it forks, and
+the child becomes the step (:mod:`headwater.runtime.step_child`). The step cannot tell, except by
+its speed: same ``__main__``, argv, environment, working folder, descriptors, signal handlers,
+seeds, exit codes; it is the leader of its own process group, so cancel and timeouts stop it (and
+what it started) as before.
+
+:meth:`WarmStarter.start` returns None — and the executor starts the step as a fresh interpreter —
+when warm starts are off (``HEADWATER_STEP_START=exec``), the step is not a plain Python script of
+such an interpreter, no server answers (one is started, and the step waits for it to listen: a few
+tens of milliseconds, once per server), or the server refuses (the step's previous warm start
+crashed or failed on an import, an import left the server with a thread, the environment's
+packages or a loaded source changed). A server lives while it is used and exits after
+``HEADWATER_STEP_SERVER_IDLE`` seconds (default 60) without a step; one server answers every
+orchestrator of this user and environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from headwater._paths import COMPAT_SHIM_DIR, PACKAGE_DIR
+from headwater.engine.executors.log_capture import LogCapture
+from headwater.layout import RUNTIME_LINK_DIR
+from headwater.runtime.step_child import BLAS_THREADS_ENV, ENVIRON_ROOM, ENVIRON_ROOM_ENV
+
+__all__ = ["IDLE_ENV", "MODE_ENV", "ForkedStep", "WarmStarter", "record_path"]
+
+#: ``exec``: every step starts as a fresh interpreter (``fork``, the default: warm where possible).
+MODE_ENV = "HEADWATER_STEP_START"
+#: Seconds a step server waits for its next step before it exits.
+IDLE_ENV = "HEADWATER_STEP_SERVER_IDLE"
+DEFAULT_IDLE_SECONDS = 60.0
+#: How long the first step waits for a server just started to listen (then it starts fresh).
+SERVER_START_SECONDS = 5.0
+#: Where a workspace keeps what each step imported (``<key>.json``), for its next warm start.
+RECORDS_DIR = "step-starts"
+
+_ARROW_JEMALLOC_ENV = "JE_ARROW_MALLOC_CONF"
+_NO_BACKGROUND = "background_thread:false"
+_HEADER = struct.Struct("!I")
+_CREDENTIALS = struct.Struct("3i")
+_SERVER_CODE = "from headwater.runtime.step_server import serve; serve()"
+_SERVER_FILES = (PACKAGE_DIR / "runtime" / "step_server.py", PACKAGE_DIR / "runtime" / "step_child.py")
+
+
+def _shapes_interpreter(name: str) -> bool:
+    """Variables read when an interpreter starts: a server's must equal the step's."""
+    return (
+        (name.startswith("PYTHON") and name != "PYTHONPATH") or name in ("LANG", "LANGUAGE") or name.startswith("LC_")
+    )
+
+
+def record_path(workspace_folder: str, python: str, experiment: str, script: str) -> Path:
+    """The record of what the step ``script`` of ``experiment`` imported on ``python``."""
+    key = hashlib.sha256("\0".join((python, experiment, script)).encode()).hexdigest()[:32]
+    return Path(workspace_folder) / RECORDS_DIR / f"{key}.json"
+
+
+class ForkedStep:
+    """A step process forked by a step server: what the executor uses of ``subprocess.Popen``.
+
+    Its exit status arrives from the server over ``sock``. Should the server die first, the step
+    is waited for by its pid and reported as killed (its status is lost with the server).
+    """
+
+    def __init__(self, pid: int, sock: socket.socket, stdout: IO[bytes], args: list[str]) -> None:
+        self.pid = pid
+        self.stdout = stdout
+        self.args = args
+        self.returncode: int | None = None
+        #: Whether the step left processes behind (its orphans went to the server): look for them.
+        self.orphans = False
+        self._sock = sock
+        self._buffer = b""
+        self._lock = threading.Lock()
+
+    def poll(self) -> int | None:
+        try:
+            return self.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is not None:
+            return self.returncode
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        try:
+            if self.returncode is None:
+                self._read(timeout)
+            assert self.returncode is not None
+            return self.returncode
+        finally:
+            self._lock.release()
+
+    def _read(self, timeout: float | None) -> None:
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([self._sock], [], [], timeout)
+            if not ready:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0)
+            try:
+                chunk = self._sock.recv(4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._server_gone()
+                return
+            self._buffer += chunk
+        message = json.loads(self._buffer.partition(b"\n")[0])
+        self.orphans = bool(message.get("orphans", True))
+        self.returncode = os.waitstatus_to_exitcode(int(message["status"]))
+        self._sock.close()
+
+    def _server_gone(self) -> None:
+        self._sock.close()
+        try:
+            fd = os.pidfd_open(self.pid)
+        except OSError:
+            fd = -1
+        if fd >= 0:
+            try:
+                select.select([fd], [], [])
+            finally:
+                os.close(fd)
+        self.orphans = True
+        self.returncode = -signal.SIGKILL
+
+
+class WarmStarter:
+    """Starts eligible steps by fork from their environment's step server (see the module)."""
+
+    def __init__(self) -> None:
+        # Servers outlive an executor: the process keeps their handles (unreaped, unwarned).
+        self._spawned = _SPAWNED
+        self._lock = _SPAWN_LOCK
+        self._key_files = tuple(_file_stamp(p) for p in _SERVER_FILES)
+
+    def server_pids(self) -> set[int]:
+        """The servers this process started that have not exited (children that are not steps)."""
+        with self._lock:
+            return {p.pid for p in self._spawned.values() if p.poll() is None}
+
+    def start(
+        self, argv: tuple[str, ...], *, cwd: str, env: dict[str, str], log_path: str, log_cap: int, log_note: str
+    ) -> tuple[ForkedStep, LogCapture] | None:
+        """Fork the step from its server; None: start it as a fresh interpreter instead."""
+        full = {**os.environ, **env}
+        if not self._eligible(argv, full):
+            return None
+        name, server_env = self._server(argv[0], full)
+        sock = self._connect(name)
+        if sock is None:
+            self._spawn(name, argv[0], server_env)
+            sock = self._connect(name, wait=True)
+            if sock is None:
+                return None
+        record = record_path(
+            full.get("AZUREML_WORKSPACE_ID", ""), argv[0], full.get("AZUREML_ARM_PROJECT_NAME", ""), argv[1]
+        )
+        request = {
+            "argv": list(argv),
+            "cwd": cwd,
+            "env": full,
+            "record": str(record) if full.get("AZUREML_WORKSPACE_ID") else "",
+        }
+        payload = json.dumps(request).encode()
+        read_end, write_end = os.pipe()
+        try:
+            socket.send_fds(sock, [_HEADER.pack(len(payload))], [write_end])
+            sock.sendall(payload)
+            os.close(write_end)
+            write_end = -1
+            reply = _read_line(sock)
+        except OSError:
+            reply = {}
+        finally:
+            if write_end >= 0:
+                os.close(write_end)
+        if "pid" not in reply:
+            sock.close()
+            os.close(read_end)
+            return None
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        proc = ForkedStep(int(str(reply["pid"])), sock, os.fdopen(read_end, "rb"), list(argv))
+        try:
+            capture = LogCapture(proc.stdout, log_path, log_cap, note=log_note).start()
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            proc.stdout.close()
+            raise
+        return proc, capture
+
+    def _connect(self, name: str, *, wait: bool = False) -> socket.socket | None:
+        """A connection to the server ``name``; ``wait``: for the one just started to listen."""
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect("\0" + name)
+                creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)
+                if _CREDENTIALS.unpack(creds)[1] != os.getuid():
+                    raise PermissionError("a step server of another user")
+                return sock
+            except PermissionError:
+                sock.close()
+                return None
+            except OSError:
+                sock.close()
+            with self._lock:
+                spawned = self._spawned.get(name)
+            if not wait or time.monotonic() > deadline or spawned is None or spawned.poll() is not None:
+                return None
+            time.sleep(0.002)
+
+    def _eligible(self, argv: tuple[str, ...], env: dict[str, str]) -> bool:
+        if sys.platform != "linux" or env.get(MODE_ENV, "fork").strip().lower() == "exec":
+            return False
+        # a plain ``python script.py ...`` (no options, no -m, no -c) of this interpreter or of a
+        # built environment's, which finds Headwater's runtime on the PYTHONPATH the step is given
+        if len(argv) < 2 or argv[1].startswith("-") or not os.path.isabs(argv[0]):
+            return False
+        return argv[0] == sys.executable or (
+            Path(argv[0]).name.startswith("python")
+            and any(Path(p).name == RUNTIME_LINK_DIR for p in env.get("PYTHONPATH", "").split(os.pathsep))
+        )
+
+    def _server(self, python: str, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+        """The socket name of the server for this environment, and the environment to start it with."""
+        ours = {str(COMPAT_SHIM_DIR)}
+        path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p in ours or Path(p).name == RUNTIME_LINK_DIR]
+        shaping = {k: v for k, v in env.items() if _shapes_interpreter(k)}
+        key = json.dumps([python, path, sorted(shaping.items()), self._key_files])
+        name = f"headwater-step-server/{os.getuid()}/{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        server_env = {k: v for k, v in os.environ.items() if not _shapes_interpreter(k) and k != "PYTHONPATH"}
+        server_env.update(shaping)
+        # Libraries that start a thread when imported, told not to in the server: OpenBLAS (each
+        # step gets the pool it would have, step_child.restore_blas_threads), pyarrow's jemalloc.
+        server_env[BLAS_THREADS_ENV] = "1"
+        server_env[ENVIRON_ROOM_ENV] = "x" * ENVIRON_ROOM  # room for each step's /proc/<pid>/environ
+        conf = server_env.get(_ARROW_JEMALLOC_ENV)
+        server_env[_ARROW_JEMALLOC_ENV] = f"{conf},{_NO_BACKGROUND}" if conf else _NO_BACKGROUND
+        if path:
+            server_env["PYTHONPATH"] = os.pathsep.join(path)
+        return name, server_env
+
+    def _spawn(self, name: str, python: str, env: dict[str, str]) -> None:
+        """Start the server in the background (once per name while it runs); this step execs."""
+        with self._lock:
+            running = self._spawned.get(name)
+            if running is not None and running.poll() is None:
+                return
+            idle = os.environ.get(IDLE_ENV, "")
+            try:
+                idle_seconds = max(0.0, float(idle)) if idle else DEFAULT_IDLE_SECONDS
+            except ValueError:
+                idle_seconds = DEFAULT_IDLE_SECONDS
+            try:
+                self._spawned[name] = subprocess.Popen(
+                    [python, "-c", _SERVER_CODE, name, str(idle_seconds)],
+                    cwd="/",
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except OSError:
+                pass
+
+
+#: The servers this process started, by name (one process may hold several executors).
+_SPAWNED: dict[str, subprocess.Popen[bytes]] = {}
+_SPAWN_LOCK = threading.Lock()
+
+
+def _file_stamp(path: Path) -> tuple[str, int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), 0, 0)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _read_line(sock: socket.socket) -> dict[str, object]:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            return {}
+        data += chunk
+    message = json.loads(data)
+    return message if isinstance(message, dict) else {}

@@ -1,0 +1,355 @@
+"""Warm step starts (engine/executors/warm_start.py, runtime/step_server.py, runtime/step_child.py).
+
+Every test runs real step processes through the :class:`LocalExecutor` and a real step server. A
+step knows it was forked by its parent: the server, not this process. The script must not be able
+to tell otherwise: each property is compared with the same script started as a fresh interpreter
+(``HEADWATER_STEP_START=exec``). Each test has a server of its own (a ``PYTHON*`` variable of its
+own is part of the server's key), killed at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater.engine.executors import warm_start
+from headwater.engine.executors.base import TaskResult, TaskSpec
+from headwater.engine.executors.local import LocalExecutor
+from headwater.engine.executors.warm_start import MODE_ENV, record_path
+from headwater.runtime.step_child import read_record
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="warm starts are Linux-only (/proc, abstract sockets)")
+
+GUARD_S = 60.0  # only a guard against a hang
+
+PROBE = r"""
+import json, os, random, signal, subprocess, sys, threading, time
+
+mode = sys.argv[1]
+if mode == "probe":
+    info = {
+        "argv": sys.argv, "orig_argv": getattr(sys, "orig_argv", None), "path": sys.path, "cwd": os.getcwd(),
+        "env": dict(os.environ), "fds": sorted(os.listdir("/proc/self/fd")),
+        "signals": {s.name: repr(signal.getsignal(s)) for s in signal.valid_signals() if isinstance(s, signal.Signals)},
+        "mask": sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+        "threads": len(os.listdir("/proc/self/task")), "active": threading.active_count(),
+        "main": sorted((k, type(v).__name__) for k, v in globals().items() if k.startswith("__")),
+        "file": __file__, "name": __name__, "spec": repr(__spec__), "loader": type(__loader__).__name__,
+        "is_main": sys.modules["__main__"].__dict__ is globals(),
+        "leader": [os.getpgid(0) == os.getpid(), os.getsid(0) == os.getpid()],
+        "streams": [[s.line_buffering, s.write_through, s.encoding, s.errors] for s in (sys.stdout, sys.stderr)],
+        "stdin": os.readlink("/proc/self/fd/0"),
+        "stdout": os.readlink("/proc/self/fd/1").split(":")[0],
+        "same_out": os.readlink("/proc/self/fd/1") == os.readlink("/proc/self/fd/2"),
+        "proc_environ": dict(
+            i.decode().split("=", 1) for i in open("/proc/self/environ", "rb").read().split(b"\0") if i
+        ) == dict(os.environ),
+        "flags": repr(sys.flags), "executable": sys.executable, "getenv": os.getenv("PROBE_VALUE"),
+    }
+    print(json.dumps({"info": info, "ppid": os.getppid(), "random": random.random()}))
+elif mode == "ppid":
+    print(json.dumps({"ppid": os.getppid()}))
+elif mode == "exit":
+    print(json.dumps({"ppid": os.getppid()}), flush=True)
+    sys.exit(int(sys.argv[2]))
+elif mode == "raise":
+    print(json.dumps({"ppid": os.getppid()}), flush=True)
+    1 / 0
+elif mode == "interrupt":
+    print(json.dumps({"ppid": os.getppid()}), flush=True)
+    raise KeyboardInterrupt
+elif mode == "atexit":
+    import atexit
+    atexit.register(lambda: print("atexit ran", flush=True))
+    threading.Thread(target=lambda: (time.sleep(0.2), print("thread ran", flush=True))).start()
+    print(json.dumps({"ppid": os.getppid()}), flush=True)
+elif mode == "segv":
+    print(json.dumps({"ppid": os.getppid()}), flush=True)
+    os.kill(os.getpid(), signal.SIGSEGV)
+elif mode == "importerror":
+    print(json.dumps({"ppid": os.getppid()}), flush=True)
+    import headwater_no_such_module_at_all  # noqa
+elif mode == "imports":
+    import helper_of_mine, fractions, xml.dom.minidom  # noqa
+    print(json.dumps({"ppid": os.getppid(), "helper": helper_of_mine.VALUE}))
+elif mode == "random":
+    import numpy
+    print(json.dumps({"ppid": os.getppid(), "random": random.random(), "numpy": float(numpy.random.random())}))
+elif mode == "daemon":  # a grandchild in a session of its own, left running when the step exits
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+    print(json.dumps({"ppid": os.getppid(), "daemon": child.pid}), flush=True)
+elif mode == "spawn":
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    with open(sys.argv[2] + ".tmp", "w") as fh:
+        fh.write(f"{os.getpid()} {child.pid} {os.getppid()}")
+    os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+    time.sleep(300)
+"""
+
+
+def gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def wait_until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + GUARD_S
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.02)
+
+
+class Steps:
+    """Runs ``PROBE`` as steps of a fake workspace through one executor."""
+
+    def __init__(self, root: Path, executor: LocalExecutor) -> None:
+        self.root = root
+        self.executor = executor
+        self.script = root / "src" / "probe.py"
+        self.script.parent.mkdir()
+        self.script.write_text(PROBE)
+        (root / "src" / "helper_of_mine.py").write_text("VALUE = 7\n")
+        self.workspace = root / "ws"
+        self.workspace.mkdir()
+
+    def spec(self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None) -> TaskSpec:
+        run_id = f"run-{uuid.uuid4().hex[:8]}"
+        base = {"AZUREML_WORKSPACE_ID": str(self.workspace), "AZUREML_ARM_PROJECT_NAME": "exp", "PYTHONUNBUFFERED": "1"}
+        return TaskSpec(
+            run_id=run_id,
+            argv=(sys.executable, "probe.py", *args),
+            cwd=str(self.script.parent),
+            env={**base, **(env or {})},
+            log_path=str(self.root / "logs" / run_id / "std_log.txt"),
+            timeout_seconds=timeout,
+        )
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None
+    ) -> tuple[TaskResult, str]:
+        task = self.spec(*args, env=env, timeout=timeout)
+        self.executor.submit(task)
+        result = self.result(task.run_id)
+        return result, Path(task.log_path).read_text()
+
+    def result(self, run_id: str) -> TaskResult:
+        deadline = time.monotonic() + GUARD_S
+        while True:
+            assert time.monotonic() < deadline, f"no result for {run_id}"
+            for result in self.executor.wait(timeout=1.0):
+                assert result.run_id == run_id, result
+                return result
+
+    def forked(self, log: str) -> bool:
+        return json.loads(log.splitlines()[0])["ppid"] != os.getpid()
+
+    def warm_up(self) -> None:
+        """Run steps until one is forked by the server (the first one starts it)."""
+        wait_until(lambda: self.forked(self.run("ppid")[1]), "a warm start")
+
+    def record(self) -> dict[str, Any]:
+        return read_record(str(record_path(str(self.workspace), sys.executable, "exp", "probe.py")))
+
+
+@pytest.fixture
+def steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Steps]:
+    monkeypatch.setenv("PYTHONHEADWATERTESTKEY", uuid.uuid4().hex)  # a server of this test's own
+    monkeypatch.setenv("HEADWATER_STEP_SERVER_IDLE", "30")
+    monkeypatch.delenv(MODE_ENV, raising=False)
+    executor = LocalExecutor(grace_seconds=1.0)
+    try:
+        yield Steps(tmp_path, executor)
+    finally:
+        servers = executor._warm.server_pids() if hasattr(executor, "_warm") else set()
+        executor.close()
+        for pid in servers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not servers or not executor._warm.server_pids(), "the servers to exit")
+
+
+def _probe(steps: Steps, env: dict[str, str] | None = None) -> dict[str, Any]:
+    result, log = steps.run("probe", "two words", "--x=1", env=env)
+    assert result.succeeded, log
+    out: dict[str, Any] = json.loads(log)
+    return out
+
+
+@pytest.mark.slow
+def test_a_forked_step_sees_what_a_fresh_interpreter_sees(steps: Steps) -> None:
+    steps.warm_up()
+    env = {"PROBE_VALUE": "é ünicode", "PYTHONPATH": str(steps.root / "extra")}
+    warm = _probe(steps, env)
+    fresh = _probe(steps, {**env, MODE_ENV: "exec"})
+    assert warm["ppid"] != os.getpid() and fresh["ppid"] == os.getpid()
+    fresh["info"]["env"].pop(MODE_ENV)
+    for probe in (warm, fresh):  # the marker: each step's own run id
+        assert probe["info"]["env"].pop("AZUREML_RUN_ID").startswith("run-")
+    for key, value in fresh["info"].items():
+        assert warm["info"][key] == value, key
+    assert warm["info"]["fds"] == ["0", "1", "2", "3"]  # 3: the listing's own
+    assert warm["info"]["threads"] == 1 and warm["info"]["leader"] == [True, True]
+    assert warm["info"]["path"][:2] == [str(steps.script.parent), str(steps.root / "extra")]
+
+
+@pytest.mark.slow
+def test_exit_codes_tracebacks_atexit_and_interrupts_are_those_of_a_fresh_interpreter(steps: Steps) -> None:
+    steps.warm_up()
+    for args in (("exit", "3"), ("exit", "0"), ("raise",), ("interrupt",), ("atexit",)):
+        warm_result, warm_log = steps.run(*args)
+        fresh_result, fresh_log = steps.run(*args, env={MODE_ENV: "exec"})
+        assert steps.forked(warm_log) and not steps.forked(fresh_log)
+        assert warm_result.returncode == fresh_result.returncode, args
+        assert warm_log.splitlines()[1:] == fresh_log.splitlines()[1:], args
+    assert warm_result.returncode == 0 and "atexit ran" in warm_log and "thread ran" in warm_log
+
+
+@pytest.mark.slow
+def test_random_and_numpy_random_are_reseeded_in_each_forked_step(steps: Steps) -> None:
+    steps.warm_up()
+    steps.run("random")  # records numpy, which the server imports before the next start
+    runs = [json.loads(steps.run("random")[1]) for _ in range(3)]
+    assert all(r["ppid"] != os.getpid() for r in runs)
+    assert "numpy" in steps.record()["modules"]
+    assert len({r["random"] for r in runs}) == 3 and len({r["numpy"] for r in runs}) == 3
+
+
+@pytest.mark.slow
+def test_the_record_holds_stdlib_and_site_modules_never_the_steps_own(steps: Steps) -> None:
+    steps.warm_up()
+    result, log = steps.run("imports")
+    assert result.succeeded and steps.forked(log), log
+    modules = steps.record()["modules"]
+    assert {"fractions", "xml"} <= set(modules) and "helper_of_mine" not in modules
+    (steps.script.parent / "helper_of_mine.py").write_text("VALUE = 8\n")  # the step's own code changes
+    result, log = steps.run("imports")
+    assert json.loads(log)["helper"] == 8 and steps.forked(log)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["cancel", "timeout"])
+def test_cancel_and_timeout_stop_a_forked_step_and_its_children(steps: Steps, how: str) -> None:
+    steps.warm_up()
+    marker = steps.root / "pids"
+    task = steps.spec("spawn", str(marker), timeout=0.5 if how == "timeout" else None)
+    steps.executor.submit(task)
+    wait_until(marker.exists, "the step's pids")
+    pid, child, parent = (int(x) for x in marker.read_text().split())
+    assert parent != os.getpid()  # forked
+    if how == "cancel":
+        steps.executor.cancel(task.run_id)
+    result = steps.result(task.run_id)
+    assert result.reason == ("canceled" if how == "cancel" else "timeout")
+    assert result.returncode == -signal.SIGTERM
+    wait_until(lambda: gone(pid) and gone(child), "the step and its child to be gone")
+
+
+@pytest.mark.slow
+def test_what_a_forked_step_left_running_is_stopped_when_it_ends(steps: Steps) -> None:
+    steps.warm_up()
+    result, log = steps.run("daemon")
+    assert result.succeeded and steps.forked(log)
+    wait_until(lambda: gone(json.loads(log)["daemon"]), "the step's daemon to be stopped")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["segv", "importerror"])
+def test_a_step_whose_warm_start_failed_that_way_starts_fresh_next_time(steps: Steps, mode: str) -> None:
+    steps.warm_up()
+    result, log = steps.run(mode)
+    assert steps.forked(log) and not result.succeeded
+    assert steps.record().get("fallback")
+    result, log = steps.run("ppid")
+    assert result.succeeded and not steps.forked(log)
+
+
+@pytest.mark.slow
+def test_step_start_exec_turns_warm_starts_off(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> None:
+    steps.warm_up()
+    monkeypatch.setenv(MODE_ENV, "exec")
+    for _ in range(3):
+        result, log = steps.run("ppid")
+        assert result.succeeded and not steps.forked(log)
+
+
+@pytest.mark.slow
+def test_a_dead_server_is_replaced_and_no_step_is_lost(steps: Steps) -> None:
+    steps.warm_up()
+    (server,) = steps.executor._warm.server_pids()
+    os.kill(server, signal.SIGKILL)
+    wait_until(lambda: not steps.executor._warm.server_pids(), "the server to be gone")
+    result, log = steps.run("exit", "0")
+    assert result.succeeded
+    assert json.loads(log.splitlines()[0])["ppid"] not in (server, os.getpid())  # a new server forked it
+
+
+@pytest.mark.slow
+def test_a_server_that_cannot_start_means_a_fresh_interpreter(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warm_start, "_SERVER_CODE", "raise SystemExit(3)")
+    for _ in range(2):
+        result, log = steps.run("ppid")
+        assert result.succeeded and not steps.forked(log)
+
+
+@pytest.mark.slow
+def test_a_server_that_gets_a_thread_refuses_and_its_module_is_never_imported_again(
+    steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder named like the runtime link folder counts as Headwater's own: its modules are recorded.
+    site = steps.root / "env" / ".headwater-runtime"
+    site.mkdir(parents=True)
+    (site / "threadmaker.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(300,), daemon=True).start()\n"
+    )
+    env = {"PYTHONPATH": str(site)}
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    steps.warm_up()
+    record = record_path(str(steps.workspace), sys.executable, "exp", "probe.py")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"modules": ["threadmaker"]}))
+    result, log = steps.run("probe", env=env)  # the server imports it, gets a thread, refuses
+    assert result.succeeded and not steps.forked(log)
+    assert steps.record()["skip"] == ["threadmaker"]
+    steps.warm_up()  # a new server, which does not import it
+    info = json.loads(steps.run("probe", env=env)[1])
+    assert info["ppid"] != os.getpid() and info["info"]["threads"] == 1
+
+
+@pytest.mark.slow
+def test_an_idle_server_exits(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEADWATER_STEP_SERVER_IDLE", "0.5")
+    steps.warm_up()
+    wait_until(lambda: not steps.executor._warm.server_pids(), "the idle server to exit")
+
+
+@pytest.mark.slow
+def test_a_server_whose_loaded_sources_changed_refuses_and_exits(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loaded module outside the installed packages (an editable install) is edited: the server's copy is stale.
+    site = steps.root / "env" / ".headwater-runtime"
+    site.mkdir(parents=True)
+    module = site / "editable_thing.py"
+    module.write_text("VALUE = 1\n")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    steps.warm_up()
+    record = record_path(str(steps.workspace), sys.executable, "exp", "probe.py")
+    record.write_text(json.dumps({"modules": ["editable_thing"]}))
+    assert steps.forked(steps.run("ppid")[1])  # the server imports it
+    (server,) = steps.executor._warm.server_pids()
+    module.write_text("VALUE = 2\n")
+    os.utime(module, ns=(time.time_ns(), time.time_ns() + 10**9))
+    result, log = steps.run("ppid")
+    assert result.succeeded and not steps.forked(log)
+    wait_until(lambda: server not in steps.executor._warm.server_pids(), "the stale server to exit")
