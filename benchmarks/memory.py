@@ -2,8 +2,12 @@
 
 The orchestrator is not our child (``submit`` starts it detached), so :class:`OrchestratorPeak`
 polls ``/proc`` from a thread for a ``headwater.engine.orchestrator`` process whose command line
-names a folder of ours (the plan file lives in the workspace), and reads its ``VmHWM`` — the
-kernel's high-water mark of its resident set — until it exits. The floor is a bare interpreter's.
+names a folder of ours (the plan file lives in the workspace) — or, for an orchestrator forked
+from the submitting process (same command line as ``python pipeline.py``), a process of the
+benchmark's interpreter holding the run's ``orchestrator.lock`` in that folder — and reads its
+``VmHWM`` — the kernel's high-water mark of its resident set — until it exits. A forked
+orchestrator's resident set counts the pages it still shares with the submitter. The floor is a
+bare interpreter's.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from types import TracebackType
 __all__ = ["OrchestratorPeak", "bare_python_peak_mib", "kill_leftovers"]
 
 _ORCHESTRATOR = b"headwater.engine.orchestrator"
+_LOCK = "orchestrator.lock"
 
 
 def _cmdline(pid: str) -> bytes:
@@ -25,6 +30,14 @@ def _cmdline(pid: str) -> bytes:
         return Path("/proc", pid, "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def _leads_a_session(pid: str) -> bool:
+    try:
+        fields = Path("/proc", pid, "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[3] == pid  # state, ppid, pgrp, session
 
 
 def _hwm_kib(pid: str) -> int | None:
@@ -41,8 +54,9 @@ def _hwm_kib(pid: str) -> int | None:
 class OrchestratorPeak:
     """``with OrchestratorPeak(marker) as p: ...`` then ``p.peak_mib`` (max VmHWM over the orchestrators seen)."""
 
-    def __init__(self, marker: str | os.PathLike[str], interval: float = 0.004) -> None:
+    def __init__(self, marker: str | os.PathLike[str], python: str, interval: float = 0.004) -> None:
         self.marker = os.fsencode(marker)
+        self.python = os.fsencode(python) + b"\0"
         self.interval = interval
         self.peaks: dict[str, int] = {}
         self._stop = threading.Event()
@@ -62,7 +76,23 @@ class OrchestratorPeak:
                 cmd = _cmdline(pid)  # also matches the `sh -c` that starts it: its VmHWM is tiny
                 if _ORCHESTRATOR in cmd and self.marker in cmd:
                     return pid
+                if cmd.startswith(self.python) and _leads_a_session(pid) and self._holds_lock(pid):
+                    return pid  # forked from the submitter (which may open the lock for a moment too)
         return None
+
+    def _holds_lock(self, pid: str) -> bool:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                target = os.fsencode(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                continue
+            if target.startswith(self.marker) and target.endswith(os.fsencode(_LOCK)):
+                return True
+        return False
 
     def _poll(self) -> None:
         watching: str | None = None

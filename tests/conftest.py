@@ -47,20 +47,33 @@ def alive(pid: int) -> bool:
 
 
 def _processes_under(folder: Path) -> list[int]:
-    """Pids of processes whose command line or working directory is inside ``folder``."""
+    """Pids of processes whose command line or working directory is inside ``folder``, and forks of
+    this process (orchestrators forked by an in-process submit) holding a file there open."""
     prefix = str(folder) + os.sep
+    own = Path("/proc/self/cmdline").read_bytes()
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            cmdline = Path(entry.path, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            raw = Path(entry.path, "cmdline").read_bytes()
             cwd = os.readlink(os.path.join(entry.path, "cwd"))
+            cmdline = raw.replace(b"\0", b" ").decode(errors="replace")
+            if prefix in cmdline or cwd.startswith(prefix) or (raw == own and _holds_a_file_under(entry.path, prefix)):
+                found.append(int(entry.name))
         except OSError:
             continue
-        if prefix in cmdline or cwd.startswith(prefix):
-            found.append(int(entry.name))
     return found
+
+
+def _holds_a_file_under(proc: str, prefix: str) -> bool:
+    for fd in os.listdir(os.path.join(proc, "fd")):
+        try:
+            if os.readlink(os.path.join(proc, "fd", fd)).startswith(prefix):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ def memory_figure(
     samples, floors = [], []
     for i in range(bench.repeat):
         folder = new_workspace(i)
-        with OrchestratorPeak(folder) as peak:
+        with OrchestratorPeak(folder, bench.python) as peak:
             run()
         samples.append(peak.peak_mib)
         floors.append(bare_python_peak_mib(bench.python, bench.env()))

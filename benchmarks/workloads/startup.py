@@ -1,4 +1,5 @@
-"""step start-up: ``import headwater`` + ``Run.get_context()`` in a step-like process vs ``python -c pass``.
+"""step start-up: ``import headwater`` + ``Run.get_context()`` in a step-like process vs ``python -c pass``;
+and ``Workspace.create`` of a new workspace as a whole process vs ``python -c "import headwater"``.
 
 The context is real: a one-step pipeline runs first, and each measured process gets that step
 run's ``HEADWATER_CONTEXT`` file, ``AZUREML_RUN_ID`` and working directory, as the executor sets
@@ -18,6 +19,7 @@ from benchmarks.harness import SCRIPTS, Bench, BenchError
 __all__ = ["run"]
 
 STEP_CODE = "import headwater\nfrom headwater import Run\nRun.get_context()\n"
+CREATE_CODE = "import sys\nfrom headwater import Workspace\nWorkspace.create(sys.argv[1], folder=sys.argv[2]).close()\n"
 CHECK_CODE = "import sys\nfrom headwater import Run\nopen(sys.argv[1], 'w').write(Run.get_context().id)\n"
 
 
@@ -65,5 +67,37 @@ def run(bench: Bench) -> list[Figure]:
             "python -c pass",
             floors,
             Target("ratio", 4),
-        )
+        ),
+        _workspace_create(bench),
     ]
+
+
+def _workspace_create(bench: Bench) -> Figure:
+    """``Workspace.create`` of a new workspace, the whole process, vs ``python -c "import headwater"``."""
+    folders = bench.work / "created-workspaces"
+    shutil.rmtree(folders, ignore_errors=True)
+
+    def floor() -> float:
+        return bench.timed([bench.python, "-c", "import headwater"], cwd=bench.work, label="import headwater")
+
+    def create(i: int) -> float:
+        folder = folders / f"ws-{i}"
+        seconds = bench.timed(
+            [bench.python, "-c", CREATE_CODE, f"ws-{i}", str(folder)], cwd=bench.work, label="Workspace.create"
+        )
+        if not (folder / "metadata.db").is_file():
+            raise BenchError(f"Workspace.create made no metadata.db in {folder}")
+        return seconds
+
+    floor(), create(-1)  # warm-up (bytecode)
+    floors, samples = bench.repeat_pairs("Workspace.create", floor, create, times=2 * bench.repeat)
+    shutil.rmtree(folders, ignore_errors=True)
+    return Figure(
+        "startup.workspace_create",
+        "Workspace.create of a new workspace (whole process)",
+        "s",
+        samples,
+        'python -c "import headwater"',
+        floors,
+        Target("ratio", 2),
+    )

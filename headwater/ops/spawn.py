@@ -1,8 +1,9 @@
 """Starting a run's orchestrator early: a detached process that waits for its run plan.
 
 ``submit`` starts the orchestrator before it snapshots, digests and records anything, so the
-orchestrator's own start-up (a fresh interpreter importing the engine) overlaps that work; the
-orchestrator waits until the plan file appears. When nothing needs to run (every step reused) or
+orchestrator's own start-up (the engine's imports; a fresh interpreter too where it cannot be
+forked, :mod:`headwater.ops.orchestrator_fork`) overlaps that work; the orchestrator waits until
+the plan file appears. When nothing needs to run (every step reused) or
 submit fails, the waiting process is stopped before it has touched anything. Stdlib only, so the
 SDK can call it before importing the rest of submit.
 """
@@ -24,9 +25,19 @@ __all__ = ["PendingRun", "start_pending_run", "start_orchestrator"]
 
 
 def start_orchestrator(plan_path: Path, log_path: Path, *, resume: bool = False) -> int:
-    """Start the orchestrator detached (through ``sh -c '... &'``, so it is nobody's zombie); it
-    runs the plan at ``plan_path`` once that file exists. Returns its pid. ``resume``: the run was
-    recorded by an earlier attempt; its Finished steps are kept (:mod:`headwater.ops.resume`)."""
+    """Start the orchestrator detached; it runs the plan at ``plan_path`` once that file exists.
+    Returns its pid. ``resume``: the run was recorded by an earlier attempt; its Finished steps are
+    kept (:mod:`headwater.ops.resume`).
+
+    Forked from this process where that is safe (:mod:`headwater.ops.orchestrator_fork`: no
+    second interpreter to start), else a new interpreter started through ``sh -c '... &'``, so it
+    is nobody's zombie."""
+    from headwater.ops.orchestrator_fork import fork_orchestrator, fork_refusal
+
+    if fork_refusal() is None:
+        pid = fork_orchestrator(plan_path, log_path, resume=resume)
+        if pid > 0:
+            return pid
     line = 'log="$1"; shift; "$0" -m headwater.engine.orchestrator "$@" </dev/null >>"$log" 2>&1 & echo $!'
     extra = ["--resume"] if resume else []
     # Submitted from inside a step, the new run is a run of its own, not a process of that step:

@@ -47,7 +47,8 @@ from headwater.store.repo_runs import RunQueries
 from headwater.store.repo_schedules import ScheduleQueries
 from headwater.store.repo_studio import StudioQueries
 from headwater.store.repo_tokens import TokenQueries
-from headwater.store.schema import HEAD, SCHEMA_REVISIONS, upgrade_to_head
+from headwater.store.schema import HEAD, MIGRATION_LOCK_KEY, SCHEMA_REVISIONS, upgrade_to_head
+from headwater.store.schema_create import create_schema
 
 __all__ = ["MetadataStore", "sqlite_url"]
 
@@ -80,7 +81,7 @@ class MetadataStore(
 ):
     """All reads and writes of a workspace's metadata.
 
-    Use :meth:`create` once (it runs the Alembic migrations) and :meth:`open` after that. A store
+    Use :meth:`create` once (it creates the schema, or runs the Alembic migrations) and :meth:`open` after that. A store
     is a context manager; close it when done (one that is garbage-collected unclosed warns with
     a ``ResourceWarning``). It is safe to share between threads.
     """
@@ -118,7 +119,11 @@ class MetadataStore(
                 revision = store.schema_revision()
             if revision != HEAD:
                 store._refuse_newer(revision)
-                upgrade_to_head(url)
+                # An empty database gets the generated DDL (no Alembic import); an older one migrates.
+                with cls._unreadable_as_error(url):
+                    created = revision is None and create_schema(store._db, HEAD, MIGRATION_LOCK_KEY)
+                if not created:
+                    upgrade_to_head(url)
         except BaseException:
             store.close()
             raise

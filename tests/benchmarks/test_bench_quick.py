@@ -24,6 +24,7 @@ RUN = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
 # key -> the step processes each Headwater run of it must start (None: not a pipeline run)
 EXPECTED = {
     "chain3.cold": ["step_0", "step_1", "step_2"],
+    "chain3.cold_new_workspace": ["step_0", "step_1", "step_2"],
     "chain3.unchanged": [],
     "chain3.changed": ["step_1", "step_2"],
     "chain3.cutoff": ["step_1"],
@@ -33,6 +34,7 @@ EXPECTED = {
     "bigdata.cold": ["big"],
     "bigdata.unchanged": [],
     "startup.step": None,
+    "startup.workspace_create": None,
     "submit.cold": ["first"],
     "submit.cached": ["first"],
     "env.resolve_built": None,

@@ -243,3 +243,24 @@ def test_get_run_returns_the_run_object_of_its_kind() -> None:
         assert isinstance(Run.get(ws, "p1"), PipelineRun)
         with pytest.raises(NotFoundError, match=r"'nope'.*workspace 'proj'"):
             ws.get_run("nope")
+
+
+def test_creating_a_workspace_imports_neither_alembic_nor_sqlalchemy(tmp_path: Path) -> None:
+    """A new workspace's schema comes from the generated DDL; Alembic is for upgrading old ones."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from headwater import Workspace\n"
+        "Workspace.create('fresh', folder=sys.argv[1]).close()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'sqlalchemy'))))\n"
+    )
+    folder = tmp_path / "fresh"
+    out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+    ws = Workspace.get("fresh", folder=folder)
+    try:
+        assert ws.get_default_datastore().name == "workspaceblobstore"
+    finally:
+        ws.close()

@@ -1,4 +1,9 @@
-"""Alembic environment: runs Headwater's migrations on the connection or URL it is given."""
+"""Alembic environment: runs Headwater's migrations on the connection or URL it is given.
+
+Offline (``command.upgrade(cfg, "head", sql=True)``), with ``cfg.attributes["dialect_name"]``, it
+writes the migrations' SQL for that dialect instead: :mod:`headwater.store.schema_gen` makes the
+DDL that creates new workspaces from it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,12 @@ from alembic import context
 from sqlalchemy import create_engine
 
 config = context.config
+
+
+def run_migrations_offline() -> None:
+    context.configure(dialect_name=config.attributes["dialect_name"], literal_binds=True, transactional_ddl=False)
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 def run_migrations_online() -> None:
@@ -25,4 +36,7 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-run_migrations_online()
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
