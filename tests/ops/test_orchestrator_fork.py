@@ -8,19 +8,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from headwater import Workspace
-from headwater.ops.orchestrator_fork import START_ENV, fork_refusal
+from headwater.ops.orchestrator_fork import START_ENV
 from tests.conftest import alive
 
 GATE_STEP = """\
@@ -206,19 +203,41 @@ def test_with_a_thread_or_when_asked_the_orchestrator_is_spawned(
         kill(pid)
 
 
-def test_fork_refusal_names_threads_open_sqlite_databases_and_the_setting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    stop = threading.Event()
-    thread = threading.Thread(target=stop.wait)
-    thread.start()
-    try:
-        assert "threads" in (fork_refusal() or "")
-    finally:
-        stop.set()
-        thread.join()
-    with closing(sqlite3.connect(tmp_path / "metadata.db")) as conn:
-        conn.execute("CREATE TABLE t (x)")
-        assert "SQLite" in (fork_refusal() or "")
-    monkeypatch.setenv(START_ENV, "spawn")
-    assert fork_refusal() == f"{START_ENV}=spawn"
+_REFUSALS = """
+import json, os, sqlite3, sys, threading
+from contextlib import closing
+from headwater.ops.orchestrator_fork import START_ENV, fork_refusal
+
+seen = {"alone": fork_refusal()}
+stop = threading.Event()
+thread = threading.Thread(target=stop.wait)
+thread.start()
+seen["thread"] = fork_refusal()
+stop.set()
+thread.join()
+with closing(sqlite3.connect(sys.argv[1])) as conn:
+    conn.execute("CREATE TABLE t (x)")
+    seen["sqlite"] = fork_refusal()
+os.environ[START_ENV] = "spawn"
+seen["setting"] = fork_refusal()
+print(json.dumps(seen))
+"""
+
+
+def test_fork_refusal_names_threads_open_sqlite_databases_and_the_setting(tmp_path: Path) -> None:
+    # In a fresh interpreter: this test process has threads of its own (libraries imported by
+    # other tests start them), which would be refused first.
+    env = {k: v for k, v in os.environ.items() if k != START_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", _REFUSALS, str(tmp_path / "metadata.db")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(done.stdout)
+    assert seen["alone"] is None
+    assert "threads" in seen["thread"]
+    assert "SQLite" in seen["sqlite"]
+    assert seen["setting"] == f"{START_ENV}=spawn"
