@@ -26,6 +26,18 @@ from headwater.store.schema_gen import ddl_path, stale_files
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with SQL expression objects (a partial index's WHERE) as their text, so two
+    inspections compare by content, not by object identity."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
 def schema_of(url: str) -> dict[str, Any]:
     """Everything a schema is made of, read back by SQLAlchemy's inspector, plus the revision."""
     from sqlalchemy import create_engine, inspect, text
@@ -41,10 +53,10 @@ def schema_of(url: str) -> dict[str, Any]:
                     for c in insp.get_columns(name)
                 ],
                 "primary_key": insp.get_pk_constraint(name),
-                "foreign_keys": sorted(insp.get_foreign_keys(name), key=repr),
-                "indexes": sorted(insp.get_indexes(name), key=repr),
-                "unique": sorted(insp.get_unique_constraints(name), key=repr),
-                "checks": sorted(insp.get_check_constraints(name), key=repr),
+                "foreign_keys": sorted(_plain(insp.get_foreign_keys(name)), key=repr),
+                "indexes": sorted(_plain(insp.get_indexes(name)), key=repr),
+                "unique": sorted(_plain(insp.get_unique_constraints(name)), key=repr),
+                "checks": sorted(_plain(insp.get_check_constraints(name)), key=repr),
             }
         with engine.connect() as conn:
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
