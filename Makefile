@@ -8,10 +8,11 @@ DEV_INSTALLED := $(VENV)/.installed-dev
 # The installer: uv (a dependency of Headwater anyway) resolves and downloads in parallel, several
 # times faster than pip for the same pins. `make test INSTALL="$(PY) -m pip install"` uses pip.
 INSTALL ?= $(UV) pip install --python $(PY)
-# The suite runs in parallel pytest-xdist workers (each its own process with its own services);
-# loadgroup keeps the tests marked xdist_group("...") together. TEST_WORKERS=0: one process.
+# The suite runs in parallel pytest-xdist workers, each its own process that starts its own servers
+# (PostgreSQL, Azurite, moto, Ray, Chromium: free loopback ports, own folders) on first use; slow
+# tests are handed out first (tests/conftest.py). TEST_WORKERS=0: one process, as before.
 TEST_WORKERS ?= 2
-PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup)
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist load)
 
 .PHONY: demo test test-fast lint bench services clean help conformance-snapshot
 

@@ -37,31 +37,31 @@ def test_the_dev_extra_has_pytest_xdist_with_a_lower_bound() -> None:
 
 @pytest.mark.parametrize(("target", "tail"), [("test", ""), ("test-fast", ' -m "not slow"')])
 def test_make_runs_the_suite_in_two_workers_or_serially_when_told(target: str, tail: str) -> None:
-    assert ".venv/bin/python -m pytest -n 2 --dist loadgroup" + tail in _make(target)
-    assert ".venv/bin/python -m pytest -n 3 --dist loadgroup" + tail in _make(target, "TEST_WORKERS=3")
+    assert ".venv/bin/python -m pytest -n 2 --dist load" + tail in _make(target)
+    assert ".venv/bin/python -m pytest -n 3 --dist load" + tail in _make(target, "TEST_WORKERS=3")
     assert ".venv/bin/python -m pytest -p no:xdist" + tail in _make(target, "TEST_WORKERS=0")
 
 
 class _Item:
     def __init__(self, name: str, slow: bool) -> None:
         self.name = name
-        self.slow = slow
+        self.marks = [pytest.mark.slow.mark] if slow else []
 
     def get_closest_marker(self, name: str) -> object:
-        return object() if name == "slow" and self.slow else None
+        return next((mark for mark in self.marks if mark.name == name), None)
 
 
-def _order(config: object) -> list[str]:
+def _collected(config: object) -> list[_Item]:
     from tests.conftest import pytest_collection_modifyitems
 
     items = [_Item("a", False), _Item("b", True), _Item("c", False), _Item("d", True)]
     pytest_collection_modifyitems(cast(Any, config), cast(Any, items))
-    return [item.name for item in items]
+    return items
 
 
 def test_an_xdist_worker_runs_the_slow_tests_first_and_a_serial_run_keeps_the_order() -> None:
-    assert _order(SimpleNamespace(workerinput={"workerid": "gw0"})) == ["b", "d", "a", "c"]
-    assert _order(SimpleNamespace()) == ["a", "b", "c", "d"]
+    assert [i.name for i in _collected(SimpleNamespace(workerinput={"workerid": "gw0"}))] == ["b", "d", "a", "c"]
+    assert [i.name for i in _collected(SimpleNamespace())] == ["a", "b", "c", "d"]
 
 
 def test_make_installs_with_uv_and_pip_when_told() -> None:
