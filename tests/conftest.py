@@ -21,6 +21,17 @@ pytest_plugins = [
 ]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In parallel runs (pytest-xdist, ``make test``) the slow tests go first, in their usual order.
+
+    The scheduler hands tests out in collection order: a long test collected last would end the run
+    on one worker while the others idle; run first, the short tests fill the gaps around it. Every
+    worker collects, and sorts, the same way. A serial run keeps the plain order.
+    """
+    if hasattr(config, "workerinput"):  # an xdist worker (the controller does not collect)
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _settled_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests hash files they have just written: treat those as settled, not "racy".

@@ -97,6 +97,23 @@ class LiveServer:
 @pytest.fixture
 def live_server(headwater_home: Path, tmp_path: Path) -> Iterator[LiveServer]:
     """A real ``headwater serve`` on 127.0.0.1 (port 0) for a new workspace ``test-ws``."""
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One ``headwater serve`` like :func:`live_server`, shared by a module's tests (its own HEADWATER_HOME).
+
+    Only for tests that leave the workspace as they found it (they record nothing, revoke nothing):
+    a server start costs more than most of them.
+    """
+    folder = tmp_path_factory.mktemp("module-live-server")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HEADWATER_HOME", str(folder / "hw-home"))
+        yield from _serve(folder)
+
+
+def _serve(tmp_path: Path) -> Iterator[LiveServer]:
     ws = Workspace.create("test-ws")
     log = tmp_path / "live_server.log"
     proc, out = start_serve(ws.folder, "--port", "0", log=log)

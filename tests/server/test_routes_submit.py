@@ -137,11 +137,11 @@ def test_endpoints_by_id_by_name_and_version(live_server: LiveServer, project: P
     ],
 )
 def test_bad_bodies_are_400_naming_the_field_and_record_nothing(
-    live_server: LiveServer, project: Path, body: Any, target: str, words: str
+    module_live_server: LiveServer, project: Path, body: Any, target: str, words: str
 ) -> None:
-    ws = live_server.ws
+    ws = module_live_server.ws  # one server for every body: none may record anything, checked after each
     published = _pipeline(ws).publish(name="train")
-    response = _post(live_server, published.endpoint, body)
+    response = _post(module_live_server, published.endpoint, body)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["target"] == target and words in error["message"]
