@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from headwater.data.definition import DEFINITION_FORMAT, definition_id, has_glob
 from headwater.data.files import DataAccess, DatasetFile, apply_file_transformations, check_listed_names, resolve
 from headwater.data.partitions import needed_files
-from headwater.engine.launch import ResolvedInput
+from headwater.engine.resolved import ResolvedInput
 from headwater.errors import DataAccessError, NotFoundError
 from headwater.graph.analysis import producers
 from headwater.graph.spec import InputSpec, OutputSpec

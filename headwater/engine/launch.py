@@ -14,12 +14,12 @@ import os
 import re
 import shlex
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from headwater._paths import COMPAT_SHIM_DIR, PACKAGE_DIR
 from headwater.engine.executors.base import TaskSpec
+from headwater.engine.resolved import ResolvedInput, ResolvedOutput
 from headwater.graph.spec import StepSpec
 from headwater.layout import RunLayout, WorkspaceLayout
 from headwater.plan.run_plan import RunPlan
@@ -31,33 +31,6 @@ _NON_WORD = re.compile(r"\W")
 _VARIABLE = r"((?:AZUREML_DATAREFERENCE|AML_PARAMETER)_\w+)"
 _PLACEHOLDER = re.compile(rf"\$\{{{_VARIABLE}\}}|\${_VARIABLE}")
 _PYTHON_WORDS = {"python", "python3", f"python3.{sys.version_info[1]}"}
-
-
-@dataclass(frozen=True)
-class ResolvedInput:
-    name: str
-    mode: str  # 'direct' | 'download' | 'mount'
-    value: str  # what argv and the <name> variable get: a local path, or the dataset id (direct)
-    digest: str
-    path: str | None = None
-    legacy: bool = False
-    dataset: dict[str, Any] | None = None  # the dataset record, for run.input_datasets
-    folder: str | None = None  # where the files are put, when ``path`` names the one file in it
-
-    @property
-    def materialized_at(self) -> str | None:
-        """The local folder the input's files are put in: ``path``, except for a one-file FileDataset,
-        whose ``path`` (and ``value``) name that file inside ``folder``, as SDK v1 hands it to a step."""
-        return self.folder or self.path
-
-
-@dataclass(frozen=True)
-class ResolvedOutput:
-    name: str
-    staging: Path
-    datastore: str
-    path: str  # on the datastore, placeholders filled in
-    legacy: bool = False
 
 
 def parameter_env_name(name: str) -> str:

@@ -2,14 +2,15 @@
 
 The same planner decides as in the orchestrator, in topological order, with each upstream
 output's digest taken from the run that would be reused. Nothing is written unless every step
-is reused; then the records are written exactly as the orchestrator would write them.
+is reused; then the records are written exactly as the orchestrator would write them (the same
+:class:`~headwater.engine.reuse_decider.ReuseDecider`, without the step runner's imports).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.engine.step_runner import StepRunner
+from headwater.engine.reuse_decider import ReuseDecider
 from headwater.errors import HeadwaterError
 from headwater.graph.analysis import producers, topological_order
 from headwater.plan.reuse import StepDecision
@@ -21,7 +22,7 @@ from headwater.store.records import utcnow
 __all__ = ["all_reused_decisions", "plan_all_reused", "record_all_reused"]
 
 
-def all_reused_decisions(plan: RunPlan, runner: StepRunner) -> dict[str, StepDecision] | None:
+def all_reused_decisions(plan: RunPlan, runner: ReuseDecider) -> dict[str, StepDecision] | None:
     """Every step's decision when all of them reuse an earlier run, else None (nothing written)."""
     if plan.regenerate_outputs:
         return None
@@ -55,7 +56,7 @@ def all_reused_decisions(plan: RunPlan, runner: StepRunner) -> dict[str, StepDec
 
 def plan_all_reused(plan: RunPlan, store: MetadataStore) -> dict[str, StepDecision] | None:
     """:func:`all_reused_decisions` with a runner of its own (nothing is written)."""
-    runner = StepRunner(plan, store)
+    runner = ReuseDecider(plan, store)
     try:
         return all_reused_decisions(plan, runner)
     finally:
@@ -64,7 +65,7 @@ def plan_all_reused(plan: RunPlan, store: MetadataStore) -> dict[str, StepDecisi
 
 def record_all_reused(plan: RunPlan, store: MetadataStore, decisions: dict[str, StepDecision]) -> None:
     """Write a run whose every step is reused, as the orchestrator would (the run records exist)."""
-    runner = StepRunner(plan, store)
+    runner = ReuseDecider(plan, store)
     try:
         store.update_run(plan.pipeline_run_id, status=PipelineRunStatus.Running, started_at=utcnow())
         for node in topological_order(plan.spec):

@@ -23,10 +23,9 @@ from typing import Any, Literal, TextIO
 
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 from headwater.engine.ingest import ingest_events
-from headwater.engine.inputs import InputResolver
 from headwater.engine.launch import ResolvedInput, ResolvedOutput, build_task
-from headwater.engine.model_check import discard_stale_progress, models_unchanged, record_model_lookups
-from headwater.engine.output_check import outputs_intact, remember_committed, stored_output_digest
+from headwater.engine.model_check import discard_stale_progress, record_model_lookups
+from headwater.engine.output_check import remember_committed, stored_output_digest
 from headwater.engine.outputs import (
     apply_upload_options,
     check_output,
@@ -35,19 +34,18 @@ from headwater.engine.outputs import (
     resolve_output_path,
     staging_dir,
 )
+from headwater.engine.reuse_decider import ReuseDecider
 from headwater.engine.step_models import register_requested_models
 from headwater.engine.upstream_check import check_upstream
 from headwater.engine.workdir import check_snapshot, prepare_workdir
 from headwater.errors import DataAccessError, HeadwaterError
 from headwater.layout import STD_LOG, RunLayout, WorkspaceLayout
-from headwater.plan.digests import open_digest_cache, workspace_cache_path
-from headwater.plan.reuse import StepDecision, decide, fingerprint_parts
+from headwater.plan.reuse import StepDecision
 from headwater.plan.run_plan import SCRIPT_RUN, RunPlan
-from headwater.plan.snapshots import load_manifest
 from headwater.runtime.run_files import read_end_request
-from headwater.status import ReuseBlocker, StepOutcome, StepRunStatus, Verdict
+from headwater.status import StepOutcome, StepRunStatus, Verdict
 from headwater.store.metadata import MetadataStore
-from headwater.store.records import RunOutputRecord, RunRecord, utcnow
+from headwater.store.records import RunOutputRecord, utcnow
 
 __all__ = ["Decided", "LOG_TAIL_LINES", "Prepared", "StepRunner"]
 
@@ -89,64 +87,18 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(data.splitlines()[-lines:])
 
 
-class StepRunner:
+class StepRunner(ReuseDecider):
     """Decisions and status transitions for the steps of one pipeline run."""
 
     def __init__(self, plan: RunPlan, store: MetadataStore, *, log: TextIO | None = None) -> None:
-        self.plan = plan
-        self.store = store
+        super().__init__(plan, store)
         self.log = log
-        self.ws_folder = Path(plan.workspace.folder)
-        self.cache = open_digest_cache(workspace_cache_path(self.ws_folder))
-        self.inputs = InputResolver(plan, store, self.ws_folder, self.cache)
-        self.snapshots_root = WorkspaceLayout(self.ws_folder).snapshots
         self.offsets: dict[str, int] = {}  # node -> bytes of its events file already ingested
         self.statuses = plan.step_statuses
         self.noun = "Script" if plan.kind == SCRIPT_RUN else "Step"  # how messages name what failed
         self.interpreters: dict[str, str] = {}  # node -> the Python of its built environment
 
-    def close(self) -> None:
-        self.inputs.close()
-        self.cache.close()
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def run_dir(self, node: str) -> Path:
-        return WorkspaceLayout(self.ws_folder).run(self.plan.steps[node].run_id).folder
-
-    def _outputs_exist(self, run: RunRecord) -> ReuseBlocker | None:
-        """Why ``run``'s outputs may not be reused, or None (:mod:`headwater.engine.output_check`);
-        also when a model it looked up resolves differently now (:mod:`headwater.engine.model_check`)."""
-        return outputs_intact(self.store, self.inputs.backend, run.id, self.cache) or models_unchanged(
-            self.store, run.id
-        )
-
-    def _snapshot_files(self, snapshot_id: str) -> dict[str, str] | None:
-        return load_manifest(self.snapshots_root, snapshot_id)
-
     # -- decide ------------------------------------------------------------------------------
-
-    def reuse_decision(self, node: str, input_digests: dict[str, str]) -> StepDecision:
-        """The planner's decision for ``node`` given its inputs' digests (nothing is written)."""
-        step = self.plan.spec.step(node)
-        sp = self.plan.steps[node]
-        parts = fingerprint_parts(
-            step,
-            parameters=self.plan.parameters,
-            snapshot_id=sp.snapshot_id,
-            input_digests=input_digests,
-            environment_digest=sp.environment_digest,
-            default_datastore=self.plan.default_datastore,
-        )
-        return decide(
-            step,
-            parts,
-            self.store,
-            experiment_id=self.plan.experiment_id,
-            regenerate_outputs=self.plan.regenerate_outputs,
-            outputs_exist=self._outputs_exist,
-            snapshot_files=self._snapshot_files,
-        )
 
     def decide(self, node: str) -> Decided:
         """Resolve the step's inputs and decide: reused (recorded as Finished at once, verdict
@@ -307,39 +259,6 @@ class StepRunner:
         pid = executor.pid(run_id)
         if pid is not None:  # lets a client stop the process if this orchestrator dies
             self.store.merge_run_definition(run_id, {"pid": pid})
-
-    def record_reused(self, node: str, decision: StepDecision) -> None:
-        """Finish a step as reused: the earlier run's outputs, metrics and SDK v1's properties."""
-        assert decision.reuse_run is not None
-        earlier = decision.reuse_run
-        run_id = self.plan.steps[node].run_id
-        now = utcnow()
-        self.store.update_run(
-            run_id,
-            status=StepRunStatus.Finished,
-            started_at=now,
-            ended_at=now,
-            fingerprint=decision.fingerprint,
-            reused_run_id=earlier.id,
-            reason=decision.reason,
-            definition={"fingerprint_parts": decision.parts, "reused": True},
-        )
-        for out in self.store.get_run_outputs(earlier.id):
-            self.store.put_run_output(RunOutputRecord(run_id, out.name, out.datastore, out.path, out.digest))
-        self.store.add_properties(
-            run_id,
-            {
-                "azureml.reusedrunid": earlier.id,
-                "azureml.reusednodeid": self.store.get_tags(earlier.id).get("azureml.nodeid") or earlier.name or "",
-                "azureml.reusedpipeline": earlier.parent_id or "",
-                "azureml.runsource": "azureml.ReusedStepRun",
-            },
-        )
-        metrics = self.store.get_metrics(earlier.id)
-        if metrics:
-            from dataclasses import replace
-
-            self.store.add_metrics([replace(m, run_id=run_id) for m in metrics])
 
     def ingest(self, node: str, *, final: bool = False) -> None:
         """Apply the step's new events (metrics, tags ...) to the store; problems go to system_logs."""

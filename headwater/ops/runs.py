@@ -20,14 +20,16 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from headwater.engine.executors.process_tree import stop_step_processes
-from headwater.engine.liveness import Liveness, hostname, probe, same_identity
 from headwater.layout import CANCEL_FILE, RunLayout
 from headwater.status import ACTIVE, TERMINAL, PipelineRunStatus, StepRunStatus
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
 from headwater.store.run_locks import release_run_lock, try_run_lock
+
+if TYPE_CHECKING:  # imported where a run is still active: reading a finished run needs neither
+    from headwater.engine.liveness import Liveness
 
 __all__ = [
     "ACTIVE",
@@ -53,6 +55,8 @@ def _run_dir(record: RunRecord) -> Path | None:
 @contextmanager
 def _liveness(record: RunRecord, store: MetadataStore | None) -> Iterator[Liveness]:
     """The orchestrator's liveness; after DEAD the caller holds the run's lock inside the block."""
+    from headwater.engine.liveness import Liveness, hostname, probe, same_identity
+
     d = record.definition
     if record.status not in ACTIVE or d.get("orchestrator_pid") is None:
         yield Liveness.ALIVE  # finished, finished in-process, or its orchestrator is being started
@@ -80,6 +84,8 @@ def orchestrator_dead(record: RunRecord, store: MetadataStore | None = None) -> 
     Headwater) its process is gone or is another process now. A stopped, suspended or slow
     orchestrator is alive, however old its heartbeat. An orchestrator on another machine is
     alive unless ``store`` (PostgreSQL) shows that its session lock was released."""
+    from headwater.engine.liveness import Liveness
+
     with _liveness(record, store) as verdict:
         return verdict is Liveness.DEAD
 
@@ -94,6 +100,10 @@ def refresh_status(store: MetadataStore, run_id: str) -> RunRecord | None:
     record = store.get_run(run_id)
     if record is None or record.kind not in ("pipeline", "script"):
         return record
+    if record.status not in ACTIVE or record.definition.get("orchestrator_pid") is None:
+        return record  # what _liveness says ALIVE to without a look (and without importing it)
+    from headwater.engine.liveness import Liveness
+
     with _liveness(record, store) as verdict:
         if verdict is not Liveness.DEAD:
             return record
@@ -116,6 +126,8 @@ def _bury(store: MetadataStore, run: RunRecord) -> None:
     else:
         steps = [s for s in store.list_runs(parent_id=run.id) if s.status not in TERMINAL]
     if os.name == "posix":
+        from headwater.engine.executors.process_tree import stop_step_processes
+
         stop_step_processes({s.id: s.definition.get("pid") for s in steps})
     if run_dir is not None:
         for step in steps:

@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from headwater.data.files import DataAccess
-from headwater.engine.environments import find_built
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
-from headwater.engine.liveness import orchestrator_record
 from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import ConfigurationError, GraphValidationError
 from headwater.graph.analysis import validate
@@ -224,6 +222,8 @@ def _plan_and_record(
         env = check_current_interpreter(step.environment)
         interpreter, needs_build = env.interpreter, False
         if not env.satisfied:  # built before (a lookup, no build), else built by the orchestrator
+            from headwater.engine.environments import find_built  # not needed while steps use this Python
+
             built = find_built(
                 step.environment, WorkspaceLayout(ws_folder).environments, strict_python=workspace.strict_python
             )
@@ -282,6 +282,8 @@ def _plan_and_record(
         plan.save(plan_path)
         record_all_reused(plan, store, reused)
         return run_id
+    from headwater.engine.liveness import orchestrator_record  # not needed when every step is reused
+
     # A merge: a script run's orchestrator may already be writing the same record's definition.
     store.merge_run_definition(run_id, orchestrator_record(pending.pid))
     plan.save(plan_path)  # the orchestrator starts running steps once this file exists

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from headwater.engine.ingest import apply_event
 from headwater.errors import ActivityFailedException, NotFoundError
 from headwater.layout import RunLayout
 from headwater.ops.run_views import metrics_view
@@ -87,6 +86,8 @@ class _StoreRun(RegisterModel, Run):
         return self._record
 
     def _emit(self, event: dict[str, Any]) -> None:
+        from headwater.engine.ingest import apply_event  # only a run that logs needs it
+
         apply_event(self._store, self.id, self._record.parent_id, event)
 
     # -- what it is ----------------------------------------------------------------------------
