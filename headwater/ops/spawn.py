@@ -62,6 +62,14 @@ class PendingRun:
     run_dir: Path
     plan_path: Path
     pid: int
+    started: bool = True  # False: no orchestrator was started first (:meth:`start` starts it)
+    all_reused: bool = False  # set by submit: every step was reused, the run finished without one
+
+    def start(self) -> None:
+        """Start the orchestrator now, when it was not started first (:mod:`headwater.ops.reuse_hint`)."""
+        if not self.started:
+            self.started = True
+            self.pid = start_orchestrator(self.plan_path, RunLayout(self.run_dir).orchestrator_log)
 
     def stop(self) -> None:
         """Stop the waiting orchestrator (it has not touched anything yet)."""
@@ -79,10 +87,12 @@ class PendingRun:
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
-def start_pending_run(workspace_folder: str | os.PathLike[str]) -> PendingRun:
-    """A new run id and folder in the workspace, with its orchestrator started and waiting."""
+def start_pending_run(workspace_folder: str | os.PathLike[str], *, start: bool = True) -> PendingRun:
+    """A new run id and folder in the workspace, with its orchestrator started and waiting.
+    ``start=False``: none is started yet; submit starts it (:meth:`PendingRun.start`) only when a
+    step must run."""
     run_id = str(uuid.uuid4())
     run = RunLayout.of(workspace_folder, run_id)
     run.system_logs.mkdir(parents=True, exist_ok=True)
-    pid = start_orchestrator(run.plan, run.orchestrator_log)
-    return PendingRun(run_id, run.folder, run.plan, pid)
+    pid = start_orchestrator(run.plan, run.orchestrator_log) if start else 0
+    return PendingRun(run_id, run.folder, run.plan, pid, started=start)

@@ -15,18 +15,17 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headwater.data.files import DataAccess
 from headwater.engine.inputs import WorkspaceHandle, dataset_digest
 from headwater.engine.reused import plan_all_reused, record_all_reused
 from headwater.errors import ConfigurationError, GraphValidationError
 from headwater.graph.analysis import validate
-from headwater.graph.spec import PipelineSpec
+from headwater.graph.spec import PipelineSpec, StepSpec
 from headwater.layout import WorkspaceLayout
 from headwater.ops.destinations import destination_problems
 from headwater.ops.parameters import resolve_parameters
-from headwater.ops.ray_targets import plan_ray_targets, resources_property
 from headwater.ops.spawn import PendingRun, start_pending_run
 from headwater.plan.digests import open_digest_cache, workspace_cache_path
 from headwater.plan.environments import check_current_interpreter, environment_digest
@@ -37,6 +36,9 @@ from headwater.runtime.context import WorkspaceRef
 from headwater.status import PipelineRunStatus, ScriptRunStatus, StepRunStatus
 from headwater.store.metadata import MetadataStore
 from headwater.store.records import RunRecord, utcnow
+
+if TYPE_CHECKING:
+    from headwater.ops.ray_targets import RayTargets
 
 __all__ = ["SubmitOptions", "submit_pipeline", "submit_script"]
 
@@ -93,6 +95,41 @@ def _snapshot_ids(spec: PipelineSpec, store: MetadataStore, ws_folder: Path) -> 
     finally:
         cache.close()
     return {s.node_id: by_dir[s.source_directory] for s in spec.steps}
+
+
+class _NoRayTargets:
+    """The :class:`~headwater.ops.ray_targets.RayTargets` of a pipeline without Ray targets."""
+
+    def __init__(self) -> None:
+        self.addresses: dict[str, str] = {}
+        self.concurrency: dict[str, int] = {}
+        self.ship: dict[str, str] = {}
+
+    def resources(self, step: StepSpec) -> dict[str, Any]:
+        return {}
+
+
+def _ray_targets(
+    spec: PipelineSpec, store: MetadataStore, parameters: dict[str, Any], default_datastore: str, ws_folder: Path
+) -> RayTargets | _NoRayTargets:
+    """:func:`~headwater.ops.ray_targets.plan_ray_targets`; a pipeline whose steps name no compute
+    target (or ``'local'``) has none, and does not import the Ray targets' resource model."""
+    if all(s.compute_target in (None, "local") for s in spec.steps):
+        return _NoRayTargets()
+    from headwater.ops.ray_targets import plan_ray_targets
+
+    return plan_ray_targets(
+        spec, store, parameters=parameters, default_datastore=default_datastore, workspace_folder=ws_folder
+    )
+
+
+def _resources_property(resources: dict[str, Any]) -> dict[str, str]:
+    """:func:`~headwater.ops.ray_targets.resources_property` (none for a step that asks for nothing)."""
+    if not resources:
+        return {}
+    from headwater.ops.ray_targets import resources_property
+
+    return resources_property(resources)
 
 
 def _dataset_inputs(
@@ -208,9 +245,7 @@ def _plan_and_record(
     ws_folder = Path(workspace.folder)
     run_id, plan_path = pending.run_id, pending.plan_path
     # Ray clusters first: an unreachable one, a strict request or host-local data stops the submit here.
-    ray = plan_ray_targets(
-        spec, store, parameters=parameters, default_datastore=default_datastore, workspace_folder=ws_folder
-    )
+    ray = _ray_targets(spec, store, parameters, default_datastore, ws_folder)
     snapshots = _snapshot_ids(spec, store, ws_folder)
     handle = WorkspaceHandle(store, ws_folder, workspace.name)
     with DataAccess(handle) as access:
@@ -267,6 +302,8 @@ def _plan_and_record(
     reused = plan_all_reused(plan, store) if kind == PIPELINE_RUN else None
     if reused is not None:
         pending.stop()  # nothing to run: the waiting orchestrator is not needed
+    else:
+        pending.start()  # when it was not started first (headwater.ops.reuse_hint): now
     folders = [s.source_directory for s in spec.steps]
     if kind == PIPELINE_RUN:
         folders.append(options.pipeline_source_directory or os.getcwd())
@@ -281,6 +318,7 @@ def _plan_and_record(
     if reused is not None:
         plan.save(plan_path)
         record_all_reused(plan, store, reused)
+        pending.all_reused = True
         return run_id
     from headwater.engine.liveness import orchestrator_record  # not needed when every step is reused
 
@@ -325,7 +363,7 @@ def _record_pipeline_run(
             )
         )
         properties = {"ContentSnapshotId": sp.snapshot_id, **git[step.source_directory]}
-        store.add_properties(sp.run_id, {**properties, **resources_property(sp.resources)})
+        store.add_properties(sp.run_id, {**properties, **_resources_property(sp.resources)})
         store.set_tags(sp.run_id, {"azureml.nodeid": step.node_id, "azureml.pipeline": pipeline_run_id})
 
 
@@ -354,6 +392,6 @@ def _record_script_run(
             "azureml.runsource": "experiment",
             "ContentSnapshotId": sp.snapshot_id,
             **git[step.source_directory],
-            **resources_property(sp.resources),
+            **_resources_property(sp.resources),
         },
     )

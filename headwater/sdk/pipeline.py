@@ -164,19 +164,23 @@ class Pipeline:
     ) -> PipelineRun:
         if Pipeline._plan_only:  # `headwater plan SCRIPT`: show the plan, submit nothing
             _show_plan_and_stop(self.plan(experiment_name, pipeline_parameters, regenerate_outputs))
+        from headwater.ops.reuse_hint import ReuseHint
         from headwater.ops.spawn import start_pending_run
 
         ws = self._workspace
-        # First thing: the orchestrator's start-up then overlaps building and recording the run.
-        pending = start_pending_run(ws.folder)
+        spec = self._spec()
+        params = {  # None too: submit refuses it naming the parameter's type
+            name: None if value is None else parameter_value(value, name=name)
+            for name, value in (pipeline_parameters or {}).items()
+        }
+        # The orchestrator starts first, so that its start-up overlaps building and recording the
+        # run; not when the last all-reused submit of this pipeline saw the same sources (then it
+        # starts only if a step must run after all).
+        hint = ReuseHint.of(ws.folder, experiment_name, spec, params, regenerate_outputs)
+        pending = start_pending_run(ws.folder, start=not hint.predicts_all_reused())
         try:
             from headwater.ops.submit import SubmitOptions, submit_pipeline
 
-            spec = self._spec()
-            params = {  # None too: submit refuses it naming the parameter's type
-                name: None if value is None else parameter_value(value, name=name)
-                for name, value in (pipeline_parameters or {}).items()
-            }
             store, ref = ws.metadata_store, ws._ref()  # opening the store may fail (a damaged database)
         except BaseException:
             pending.discard()
@@ -199,6 +203,7 @@ class Pipeline:
             ),
             pending,
         )
+        hint.record(pending.all_reused)
         return PipelineRun._get(ws, run_id)
 
     def publish(
