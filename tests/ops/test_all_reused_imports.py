@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ RUN_ONLY = [
 ]
 
 
-def submit(tmp_path: Path) -> dict[str, object]:
+def submit(tmp_path: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, str(tmp_path / "submit.py"), str(tmp_path / "ws"), str(tmp_path / "a"), str(tmp_path / "b")],
         capture_output=True,
@@ -118,5 +119,5 @@ def test_an_all_reused_rerun_imports_nothing_that_only_running_a_step_needs(
     again = submit(tmp_path)
     assert again["status"] == "Finished"
     assert ledger.read_text() == ""  # every step reused: no step process started
-    modules = set(again["modules"])  # type: ignore[arg-type]
+    modules = set(again["modules"])
     assert [m for m in RUN_ONLY if m in modules] == []

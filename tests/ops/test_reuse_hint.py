@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,7 @@ def test_a_hinted_rerun_starts_no_orchestrator_and_a_change_it_cannot_see_still_
     ledger = make_project(tmp_path, monkeypatch)
     ws = tmp_path / "ws"
 
-    def orchestrator_log(result: dict[str, object]) -> Path:
+    def orchestrator_log(result: dict[str, Any]) -> Path:
         return RunLayout.of(ws, str(result["run"])).orchestrator_log
 
     assert submit(tmp_path)["status"] == "Finished"
