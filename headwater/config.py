@@ -3,18 +3,19 @@
 ``$HEADWATER_HOME`` (default ``~/.headwater``) holds ``workspaces/<name>/``. A ``config.json`` in
 SDK v1's format (``subscription_id``, ``resource_group``, ``workspace_name``) is accepted as is;
 Headwater adds two optional keys: ``folder`` (where the workspace lives) and ``metadata_url``
-(a PostgreSQL URL for the metadata store).
+(a PostgreSQL URL for the metadata store). The homes and names are in :mod:`headwater.home`
+(re-exported here), which creating a workspace imports without this module.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from headwater.errors import ConfigurationError
+from headwater.home import NAME_RE, headwater_home, validate_name, workspaces_root
 
 __all__ = [
     "CONFIG_DIRS",
@@ -31,29 +32,6 @@ __all__ = [
 CONFIG_DIRS = (".azureml", "aml_config", "")
 #: File names searched in each of those folders, in SDK v1's order.
 CONFIG_FILE_NAMES = ("config.json", "project.json")
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
-
-
-def headwater_home() -> Path:
-    """The folder that holds Headwater's workspaces: ``$HEADWATER_HOME`` or ``~/.headwater``."""
-    env = os.environ.get("HEADWATER_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".headwater"
-
-
-def workspaces_root() -> Path:
-    """``$HEADWATER_HOME/workspaces``."""
-    return headwater_home() / "workspaces"
-
-
-def validate_name(kind: str, name: object) -> str:
-    """Return ``name`` if it is a valid workspace/experiment/datastore name, else raise."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigurationError(
-            f"Invalid {kind} name {name!r}",
-            hint="Use letters, digits, '-' and '_', starting with a letter or digit (at most 255 characters).",
-        )
-    return name
 
 
 @dataclass(frozen=True)
@@ -145,7 +123,7 @@ def load_config(file: Path) -> WorkspaceConfig:
             key="workspace_name",
             hint='Add "workspace_name": "<name>" to the file.',
         )
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.match(name):
         raise ConfigurationError(
             f"Invalid workspace name {name!r}",
             path=str(file),

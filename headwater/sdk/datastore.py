@@ -36,7 +36,7 @@ from headwater.config import validate_name
 from headwater.errors import AlreadyExistsError, ConfigurationError, DataAccessError, NotFoundError, PathEscapeError
 from headwater.sdk import datastore_registration as _registration
 from headwater.sdk.data_reference import DataReference
-from headwater.sdk.workspace import _DEFAULT_DATASTORE_KEY, BUILTIN_DATASTORES, DEFAULT_DATASTORE
+from headwater.sdk.workspace import BUILTIN_DATASTORES, DEFAULT_DATASTORE, DEFAULT_DATASTORE_KEY
 from headwater.store.datastores import DatastoreBackend, backend_for, normalize_relative
 from headwater.store.records import DatastoreRecord
 from headwater.store.secrets import SecretStore, datastore_prefix
@@ -202,7 +202,7 @@ class Datastore:
                 f"Datastore {self.name!r} is built into every workspace and cannot be unregistered"
             )
         store = self._workspace.metadata_store
-        if (store.get_meta(_DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE) == self.name:
+        if (store.get_meta(DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE) == self.name:
             raise ConfigurationError(
                 f"Datastore {self.name!r} is the workspace's default and cannot be unregistered",
                 hint="Make another datastore the default first (Datastore.get(ws, 'workspaceblobstore')"

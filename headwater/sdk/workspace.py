@@ -11,62 +11,40 @@ import builtins
 import json
 import os
 import sys
-import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from headwater.config import find_config, load_config, validate_name, workspaces_root
 from headwater.errors import AlreadyExistsError, ConfigurationError, NotFoundError
-from headwater.layout import DATASTORES_DIR, WORKSPACE_FILE, WorkspaceLayout
-from headwater.sdk.workspace_create import build_atomically, check_target_folder
+from headwater.home import validate_name, workspaces_root
+from headwater.layout import WORKSPACE_FILE, WorkspaceLayout
+from headwater.sdk.workspace_create import (
+    BUILTIN_DATASTORES,
+    DEFAULT_DATASTORE,
+    DEFAULT_DATASTORE_KEY,
+    build_atomically,
+    check_target_folder,
+    first_records,
+    init_store,
+    write_json_atomic,
+)
 from headwater.sdk.workspace_members import WorkspaceMembers
-from headwater.store.metadata import MetadataStore, sqlite_url
-from headwater.store.records import DatastoreRecord, utcnow
+from headwater.store.new_sqlite import create_sqlite_database, sqlite_url
+from headwater.store.values import utcnow
 
+# Creating a workspace imports this module and little else (tests/sdk/test_workspace_new.py):
+# the metadata store (its query modules, records, dataclasses) and `typing` are imported on use.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from headwater.runtime.context import WorkspaceRef
     from headwater.sdk.compute import ComputeTarget
     from headwater.sdk.dataset import AbstractDataset
     from headwater.sdk.datastore import Datastore
     from headwater.sdk.environment import Environment
     from headwater.sdk.experiment import Experiment
+    from headwater.store.metadata import MetadataStore
 
-__all__ = ["Workspace", "WORKSPACE_FILE", "DEFAULT_DATASTORE", "BUILTIN_DATASTORES"]
-
-DEFAULT_DATASTORE = "workspaceblobstore"
-#: The datastores every workspace has, as in SDK v1: name -> (kind, folder under datastores/).
-BUILTIN_DATASTORES = {"workspaceblobstore": "azure_blob", "workspacefilestore": "azure_file"}
-_DEFAULT_DATASTORE_KEY = "default_datastore"
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _init_store(url: str, name: str) -> None:
-    """Create (or upgrade) the metadata schema at ``url`` and record the workspace's name and
-    built-in datastores; safe when other processes do the same at once (a shared PostgreSQL)."""
-    with MetadataStore.create(url) as store:
-        existing = store.get_meta("workspace_name")
-        if existing is not None and existing != name:
-            raise ConfigurationError(
-                f"The metadata store at {store.redacted_url} belongs to workspace {existing!r}",
-                key="metadata_url",
-                hint="Use a separate PostgreSQL database for each workspace.",
-            )
-        store.set_meta("workspace_name", name)
-        for ds_name, kind in BUILTIN_DATASTORES.items():
-            if store.get_datastore(ds_name) is None:
-                try:
-                    store.put_datastore(
-                        DatastoreRecord(ds_name, kind, {"root": f"{DATASTORES_DIR}/{ds_name}", "builtin": True})
-                    )
-                except AlreadyExistsError:
-                    pass  # another process creating the same workspace recorded it first
-        if store.get_meta(_DEFAULT_DATASTORE_KEY) is None:
-            store.set_meta(_DEFAULT_DATASTORE_KEY, DEFAULT_DATASTORE)
+__all__ = ["Workspace", "WORKSPACE_FILE", "DEFAULT_DATASTORE", "DEFAULT_DATASTORE_KEY", "BUILTIN_DATASTORES"]
 
 
 class Workspace(WorkspaceMembers):
@@ -215,12 +193,18 @@ class Workspace(WorkspaceMembers):
             info["metadata_url"] = metadata_url
         if strict_python:
             info["strict_python"] = True
+        meta, datastores = first_records(name)
 
         def build(tmp: Path) -> None:
-            _init_store(metadata_url or sqlite_url(WorkspaceLayout(tmp).metadata_db), name)
+            layout = WorkspaceLayout(tmp)
+            # A new SQLite file is written in one go; PostgreSQL (or a stale DDL file) goes through the store.
+            if metadata_url or not create_sqlite_database(layout.metadata_db, meta=meta, datastores=datastores):
+                init_store(metadata_url or sqlite_url(layout.metadata_db), name)
             for ds_name in BUILTIN_DATASTORES:
-                WorkspaceLayout(tmp).datastore(ds_name).mkdir(parents=True, exist_ok=True)
-            _write_json_atomic(tmp / WORKSPACE_FILE, info)  # written last: only a complete workspace is "found"
+                layout.datastore(ds_name).mkdir(parents=True, exist_ok=True)
+            # Written last (only a complete workspace is "found") and flushed: build_atomically
+            # flushes the folder's entries before renaming it into place, and the parent's after.
+            write_json_atomic(tmp / WORKSPACE_FILE, info, durable=True)
 
         if not build_atomically(root, name, WORKSPACE_FILE, build):
             return existing()  # another process created it meanwhile
@@ -255,6 +239,8 @@ class Workspace(WorkspaceMembers):
         file format is accepted as is. A workspace named there that does not exist yet is created,
         with an info line saying so.
         """
+        from headwater.config import find_config, load_config
+
         file = find_config(path, _file_name)
         cfg = load_config(file)
         root = cfg.folder if cfg.folder is not None else workspaces_root() / cfg.workspace_name
@@ -318,7 +304,7 @@ class Workspace(WorkspaceMembers):
             data["folder"] = str(self._folder)
         if self._info.get("metadata_url"):
             data["metadata_url"] = self._info["metadata_url"]
-        _write_json_atomic(target, data)
+        write_json_atomic(target, data)
         return target
 
     # -- the store -----------------------------------------------------------------------------
@@ -333,6 +319,10 @@ class Workspace(WorkspaceMembers):
         after ``close()`` the next use opens a new connection, so keep the Workspace, not the store.
         """
         if self._store is None:
+            import weakref
+
+            from headwater.store.metadata import MetadataStore
+
             self._store = MetadataStore.open(self._store_url())
             # SDK v1 code never closes a Workspace: close the connection when the object goes away.
             self._finalizer = weakref.finalize(self, self._store.close)
@@ -416,7 +406,7 @@ class Workspace(WorkspaceMembers):
         """The default datastore (``workspaceblobstore`` unless changed)."""
         from headwater.sdk.datastore import Datastore
 
-        name = self.metadata_store.get_meta(_DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE
+        name = self.metadata_store.get_meta(DEFAULT_DATASTORE_KEY) or DEFAULT_DATASTORE
         return Datastore.get(self, name)
 
     def set_default_datastore(self, name: str) -> None:
@@ -428,7 +418,7 @@ class Workspace(WorkspaceMembers):
                 where=f"workspace {self._name!r}",
                 candidates=[r.name for r in self.metadata_store.list_datastores()],
             )
-        self.metadata_store.set_meta(_DEFAULT_DATASTORE_KEY, name)
+        self.metadata_store.set_meta(DEFAULT_DATASTORE_KEY, name)
 
     @property
     def datasets(self) -> dict[str, AbstractDataset]:
@@ -478,7 +468,7 @@ class Workspace(WorkspaceMembers):
             "folder": str(self._folder),
             "metadataUrl": self.metadata_url,
             "creationTime": self._info.get("created_at"),
-            "defaultDatastore": self.metadata_store.get_meta(_DEFAULT_DATASTORE_KEY),
+            "defaultDatastore": self.metadata_store.get_meta(DEFAULT_DATASTORE_KEY),
             "friendlyName": self._info.get("friendly_name", self._name),
             "description": self._info.get("description", ""),
             "tags": self.tags,

@@ -1,4 +1,5 @@
-"""Creating a workspace folder atomically, so that racing or interrupted creates never break it.
+"""Creating a workspace folder atomically, so that racing or interrupted creates never break it;
+and what a new workspace holds (its built-in datastores, the first records of its store).
 
 A workspace is built in a temporary sibling folder (``.<name>.creating-<random>``) and renamed
 into place: a workspace folder is either absent or complete, never half-made. Of processes that
@@ -12,23 +13,101 @@ Each temporary folder is locked (``flock`` on the folder itself) by the process 
 as long as it does; the kernel releases the lock when that process dies, however it dies. Every
 create first removes the temporary folders of the same name that nobody holds: the leftovers of
 creates that were killed.
+
+A power loss after a create returned keeps the workspace: ``build`` flushes the files it writes,
+the temporary folder's entries are flushed before the rename and the parent folder's after it.
+Had the power gone before, the workspace is either absent (the next create removes the abandoned
+temporary folder) or complete — never half-made.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
-import shutil
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
-from headwater.errors import ConfigurationError
+from headwater.errors import AlreadyExistsError, ConfigurationError
+from headwater.layout import DATASTORES_DIR
 
-__all__ = ["build_atomically", "check_target_folder", "remove_abandoned"]
+TYPE_CHECKING = False  # no `typing` import on Workspace.create's path
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+__all__ = [
+    "BUILTIN_DATASTORES",
+    "DEFAULT_DATASTORE",
+    "DEFAULT_DATASTORE_KEY",
+    "build_atomically",
+    "check_target_folder",
+    "first_records",
+    "init_store",
+    "remove_abandoned",
+    "write_json_atomic",
+]
 
 _TEMP_INFIX = ".creating-"
+
+DEFAULT_DATASTORE = "workspaceblobstore"
+#: The datastores every workspace has, as in SDK v1: name -> (kind, folder under datastores/).
+BUILTIN_DATASTORES = {"workspaceblobstore": "azure_blob", "workspacefilestore": "azure_file"}
+DEFAULT_DATASTORE_KEY = "default_datastore"
+
+
+def write_json_atomic(path: Path, data: dict[str, Any], *, durable: bool = False) -> None:
+    """Write ``path`` by renaming a temporary file over it; ``durable``: flushed to disk first."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def first_records(name: str) -> tuple[dict[str, str], list[tuple[str, str, dict[str, Any]]]]:
+    """A new workspace's ``meta`` rows and built-in datastores (name, kind, config)."""
+    meta = {"workspace_name": name, DEFAULT_DATASTORE_KEY: DEFAULT_DATASTORE}
+    datastores = [
+        (ds_name, kind, {"root": f"{DATASTORES_DIR}/{ds_name}", "builtin": True})
+        for ds_name, kind in BUILTIN_DATASTORES.items()
+    ]
+    return meta, datastores
+
+
+def init_store(url: str, name: str) -> None:
+    """Create (or upgrade) the metadata schema at ``url`` and record the workspace's name and
+    built-in datastores; safe when other processes do the same at once (a shared PostgreSQL).
+
+    Through the store: for PostgreSQL, and for SQLite when the generated DDL is stale; a new
+    SQLite file is otherwise written by :func:`~headwater.store.new_sqlite.create_sqlite_database`.
+    """
+    from headwater.store.metadata import MetadataStore
+    from headwater.store.records import DatastoreRecord
+
+    meta, datastores = first_records(name)
+    with MetadataStore.create(url) as store:
+        existing = store.get_meta("workspace_name")
+        if existing is not None and existing != name:
+            raise ConfigurationError(
+                f"The metadata store at {store.redacted_url} belongs to workspace {existing!r}",
+                key="metadata_url",
+                hint="Use a separate PostgreSQL database for each workspace.",
+            )
+        store.set_meta("workspace_name", name)
+        for ds_name, kind, config in datastores:
+            if store.get_datastore(ds_name) is None:
+                try:
+                    store.put_datastore(DatastoreRecord(ds_name, kind, config))
+                except AlreadyExistsError:
+                    pass  # another process creating the same workspace recorded it first
+        if store.get_meta(DEFAULT_DATASTORE_KEY) is None:
+            store.set_meta(DEFAULT_DATASTORE_KEY, meta[DEFAULT_DATASTORE_KEY])
+
+
+# -- building the folder ------------------------------------------------------------------------
 
 
 def _temp_prefix(root: Path) -> str:
@@ -65,7 +144,7 @@ def check_target_folder(root: Path, name: str, info_file: str) -> None:
 def _lock_new_temp(root: Path) -> tuple[Path, int]:
     """Make and lock a new temporary folder next to ``root``; returns it and its locked descriptor."""
     while True:
-        tmp = root.parent / f"{_temp_prefix(root)}{uuid.uuid4().hex[:16]}"
+        tmp = root.parent / f"{_temp_prefix(root)}{os.urandom(8).hex()}"
         os.mkdir(tmp)
         try:
             fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
@@ -103,6 +182,8 @@ def remove_abandoned(root: Path) -> list[Path]:
             except OSError:
                 same = False
             if same:
+                import shutil
+
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         finally:
@@ -128,6 +209,7 @@ def build_atomically(root: Path, name: str, info_file: str, build: Callable[[Pat
     placed = False
     try:
         build(tmp)
+        os.fsync(fd)  # the entries build made, on disk before the folder can be found
         try:
             os.rename(tmp, root)  # replaces an empty folder; fails on a non-empty one
             placed = True
@@ -138,11 +220,22 @@ def build_atomically(root: Path, name: str, info_file: str, build: Callable[[Pat
                 return False
             check_target_folder(root, name, info_file)
             raise
+        _fsync_folder(root.parent)  # the rename itself
         return True
     finally:
         if not placed:
+            import shutil
+
             shutil.rmtree(tmp, ignore_errors=True)
         os.close(fd)  # releases the lock
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _build_in_place(root: Path, name: str, info_file: str, build: Callable[[Path], None]) -> bool:
@@ -156,6 +249,7 @@ def _build_in_place(root: Path, name: str, info_file: str, build: Callable[[Path
             return False
         check_target_folder(root, name, info_file)
         build(root)
+        os.fsync(fd)
         return True
     finally:
         os.close(fd)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from headwater.errors import NotSupportedError
 
+TYPE_CHECKING = False  # no `typing` import on Workspace.create's path
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any, NoReturn
 
     from headwater.sdk.compute import ComputeTarget
     from headwater.sdk.compute_config import AmlComputeProvisioningConfiguration
@@ -123,6 +123,8 @@ class WorkspaceMembers:
                 "delete",
                 f"Its metadata is in a PostgreSQL database: drop that database yourself, then remove {self._folder}.",
             )
+        import shutil
+
         self.close()
         shutil.rmtree(self._folder)
 

@@ -31,10 +31,10 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from headwater.errors import AlreadyExistsError, MetadataStoreError
 from headwater.store.db import Connection, connect, redact_url, sqlite_fault, sqlite_path
+from headwater.store.new_sqlite import sqlite_url
 from headwater.store.records import DatastoreRecord
 from headwater.store.repo_base import dumps, loads
 from headwater.store.repo_datasets import DatasetQueries
@@ -51,11 +51,6 @@ from headwater.store.schema import HEAD, MIGRATION_LOCK_KEY, SCHEMA_REVISIONS, u
 from headwater.store.schema_create import create_schema
 
 __all__ = ["MetadataStore", "sqlite_url"]
-
-
-def sqlite_url(path: Path) -> str:
-    """The store URL of a SQLite database file."""
-    return f"sqlite:///{Path(path).resolve()}"
 
 
 def _warn_unclosed(url: str) -> None:

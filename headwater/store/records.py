@@ -7,10 +7,10 @@ JSON columns arrive here already decoded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from headwater.status import TERMINAL
+from headwater.store.values import utcnow
 
 __all__ = [
     "ComputeTargetRecord",
@@ -28,11 +28,6 @@ __all__ = [
 #: How runs end (SDK v1's final statuses of pipeline, step and script runs). The store refuses to
 #: move a run out of one unless it is reopened on purpose (``update_run(..., reopen=True)``).
 TERMINAL_STATUSES = TERMINAL
-
-
-def utcnow() -> str:
-    """The current time as ISO-8601 UTC text with microseconds (what every timestamp column holds)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

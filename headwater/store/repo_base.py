@@ -3,13 +3,12 @@
 :class:`RepoBase` holds the connection state (set by ``MetadataStore.__init__``) and the few
 private helpers every query goes through: ``_one``, ``_all``, ``_exec`` and ``_transaction``.
 The query groups (:mod:`headwater.store.repo_datasets`, :mod:`headwater.store.repo_runs`) derive
-from it and use nothing else of the store, so mypy checks them on their own. Also here: the JSON
-encoding of JSON columns, shared by every group.
+from it and use nothing else of the store, so mypy checks them on their own. The JSON encoding
+of JSON columns, shared by every group, is :mod:`headwater.store.values` (re-exported here).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -17,21 +16,12 @@ from typing import Any
 
 from headwater.errors import MetadataStoreError
 from headwater.store.db import Connection, redact_url
+from headwater.store.values import dumps, loads
 
 __all__ = ["RETRIES", "RepoBase", "as_stored", "dumps", "loads"]
 
 RETRIES = 100
 """How often a write that lost a race on a unique key (a version number ...) is tried again."""
-
-
-def dumps(value: Any) -> str:
-    """``value`` as the text of a JSON column (canonical: sorted keys, no spaces)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def loads(text: str | None) -> Any:
-    """A JSON column's text decoded (``None`` stays ``None``)."""
-    return None if text is None else json.loads(text)
 
 
 def as_stored(value: Any) -> Any:

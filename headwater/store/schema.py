@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.store.db import sqlite_path
-
 __all__ = ["HEAD", "MIGRATION_LOCK_KEY", "MIGRATIONS_DIR", "SCHEMA_REVISIONS", "sqlalchemy_url", "upgrade_to_head"]
 
 #: Every revision in ``migrations/versions``, oldest first. A test checks it against Alembic's history.
@@ -41,6 +39,8 @@ def upgrade_to_head(url: str) -> None:
     from alembic.config import Config
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import URL
+
+    from headwater.store.db import sqlite_path
 
     path = sqlite_path(url)
     # A SQLite path goes in as a URL *object*: parsed from text, a '?' or '#' in a folder name

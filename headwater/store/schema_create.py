@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from headwater.store.db import Connection
+TYPE_CHECKING = False  # no `typing` import: creating a workspace imports this module
+if TYPE_CHECKING:
+    from headwater.store.db import Connection
 
 __all__ = ["DDL_DIR", "DIALECTS", "STATEMENT_END", "create_schema", "ddl_statements"]
 

@@ -141,17 +141,18 @@ def test_racing_creates_without_exist_ok_one_wins_the_others_are_told_it_exists(
 PAUSED_CREATOR = """
 import sys, time
 from pathlib import Path
-from headwater.store import metadata
+from headwater.sdk import workspace
 
-real = metadata.MetadataStore.create.__func__
+real = workspace.write_json_atomic
 
-def paused(cls, url):
-    store = real(cls, url)
-    Path(sys.argv[1]).touch()  # half-way: the metadata database exists, the workspace is not finished
+def paused(path, data, **kwargs):
+    # half-way: the metadata database and the datastores' folders exist, workspace.json does not
+    assert (path.parent / "metadata.db").is_file()
+    Path(sys.argv[1]).touch()
     time.sleep(600)
-    return store
+    real(path, data, **kwargs)
 
-metadata.MetadataStore.create = classmethod(paused)
+workspace.write_json_atomic = paused
 from headwater import Workspace
 Workspace.create("half")
 """
