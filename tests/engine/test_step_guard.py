@@ -132,3 +132,52 @@ def test_a_process_has_one_guard_and_a_forked_child_does_not_hold_its_pipe() -> 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     guard_pid = int(out.stdout)
     poll(lambda: not alive(guard_pid), "the guard of the process that ended to exit")
+
+
+def test_the_guard_holds_no_descriptor_but_its_pipe_and_output() -> None:
+    """An inherited descriptor (say a Ray worker's socket to its raylet) must not be kept open by
+    the guard: its peer would never see the worker's death."""
+    read_end, write_end = os.pipe()
+    os.set_inheritable(write_end, True)  # as a descriptor a C library opened without close-on-exec
+    started = step_guard._start()
+    try:
+        assert started is not None
+
+        def only_standard() -> bool:
+            return sorted(int(fd) for fd in os.listdir(f"/proc/{started.pid}/fd")) == [0, 1, 2]
+
+        poll(only_standard, "the guard to close what it inherited")
+        os.close(write_end)
+        write_end = -1
+        assert os.read(read_end, 1) == b""  # nobody else holds the write end
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+        if started is not None:
+            started.close()
+            poll(lambda: not started.running(), "the guard to exit")
+
+
+def test_a_step_of_a_ray_worker_that_is_killed_stops(tmp_path: Path) -> None:
+    """Ray kills a job's workers when its driver (the orchestrator) dies; the step a worker started
+    (in a session of its own) stops with it. The worker here is a plain process running the Ray
+    task's body, ``ray_worker.run_step``."""
+    pid_file = tmp_path / "step.pid"
+    step_code = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    worker_code = (
+        "import sys\n"
+        "from headwater.engine.executors.ray_worker import run_step\n"
+        f"run_step('node', [sys.executable, '-c', {step_code!r}], {str(tmp_path)!r}, {{'{MARKER}': 'run-ray'}},\n"
+        f"         {str(tmp_path / 'std_log.txt')!r}, None, 0.5, 'task-marker', 1 << 20)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", worker_code])
+    try:
+        poll(lambda: pid_file.exists() and pid_file.read_text().isdigit(), "the step to start")
+        step_pid = int(pid_file.read_text())
+        worker.kill()
+        worker.wait()
+        poll(lambda: not alive(step_pid), "the step of the killed worker to stop")
+    finally:
+        worker.kill()
+        worker.wait()

@@ -117,3 +117,22 @@ def test_a_parallel_run_step_s_workers_stop_with_their_killed_orchestrator(
     os.kill(orchestrator, signal.SIGKILL)
     poll(lambda: not processes_of({step_run_id}), "the driver and its workers to stop on their own", 30)
     assert not any(alive(p) for p in worker_pids)
+
+
+def test_a_ray_step_of_a_killed_orchestrator_stops_without_a_read(
+    proj: Path, pws: Workspace, tmp_path: Path, ray_address: str
+) -> None:
+    """On Ray the step process is a child of a Ray worker, which Ray kills with the job when its
+    driver (the orchestrator) dies; the worker's step guard then stops the step."""
+    from headwater import ComputeTarget, RayCompute
+
+    gen(proj, {"src": {"work.py": WORK}})
+    target = ComputeTarget.attach(pws, "ray", RayCompute.attach_configuration(address=ray_address))
+    arguments: list[Any] = [str(tmp_path / "work.pid"), str(tmp_path / "gate"), "--daemon"]
+    step = PythonScriptStep("work.py", name="work", source_directory="src", arguments=arguments, compute_target=target)
+    run = Experiment(pws, "orphans").submit(Pipeline(pws, steps=[step]))
+    pids = wait_for_pids(tmp_path / "work.pid")
+    orchestrator = orchestrator_of(pws, run.id)
+
+    os.kill(orchestrator, signal.SIGKILL)
+    poll(lambda: not any(alive(p) for p in pids), "the Ray step and its own-session daemon to stop on their own", 60)

@@ -37,7 +37,12 @@ import threading
 
 __all__ = ["StepGuard", "guard_pids", "step_guard", "watch"]
 
-_CODE = "import sys; sys.path.insert(0, sys.argv[1]); from headwater.engine.executors.step_guard import watch; watch()"
+# First, close every descriptor inherited (posix_spawn closes only the close-on-exec ones): a
+# copy of, say, a Ray worker's socket to its raylet would hide the worker's death from the raylet.
+_CODE = (
+    "import os, sys; os.closerange(3, os.sysconf('SC_OPEN_MAX')); sys.path.insert(0, sys.argv[1]); "
+    "from headwater.engine.executors.step_guard import watch; watch()"
+)
 _MARKER = "AZUREML_RUN_ID"  # process_tree.MARKER (not imported: the guard side stays light)
 
 
