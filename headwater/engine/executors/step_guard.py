@@ -31,9 +31,9 @@ stop something, so it starts in a few milliseconds.
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
 
 __all__ = ["StepGuard", "guard_pids", "step_guard", "watch"]
 
@@ -86,7 +86,7 @@ class StepGuard:
 
 
 _GUARD: StepGuard | None = None
-_LOCK = threading.Lock()
+_LOCK = _thread.allocate_lock()
 
 
 def _forget_in_child() -> None:
