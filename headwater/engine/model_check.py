@@ -1,10 +1,11 @@
 """Whether the models an earlier run looked up are still what the registry gives, so that it may be reused.
 
 A step's registry look-ups (``Model.get_model_path('clf')``, ``Model(ws, 'clf')``, also in a
-ParallelRunStep entry script) are noted in its run folder (:mod:`headwater.runtime.model_lookups`);
-:func:`record_model_lookups` keeps them as the run property :data:`LOOKUPS_PROPERTY` when the step
-succeeds. :func:`models_unchanged` asks the registry the same questions again before the run is
-reused: another version, other files, or no answer at all, and the step runs again. A step that
+ParallelRunStep entry script) and listings (``Model.list(ws, name='clf', latest=True)``) are noted
+in its run folder (:mod:`headwater.runtime.model_lookups`); :func:`record_model_lookups` keeps them
+as the run property :data:`LOOKUPS_PROPERTY` when the step succeeds. :func:`models_unchanged` asks
+the registry the same questions again before the run is reused: another version, other files, no
+answer at all, or (a listing) other versions listed, and the step runs again. A step that
 looked nothing up costs one property read; a pinned version (``version=2``) always gets the same
 answer unless that version was deleted and registered again with other bytes.
 """
@@ -16,12 +17,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from headwater.runtime.model_lookups import read_lookups
+from headwater.runtime.model_lookups import LIST_FIELDS, read_lookups
 from headwater.status import ReuseBlocker
 from headwater.store.metadata import MetadataStore
 from headwater.store.repo_models import ModelRecord, matches_filters
 
-__all__ = ["LOOKUPS_PROPERTY", "discard_stale_progress", "models_unchanged", "record_model_lookups", "resolve_lookup"]
+__all__ = [
+    "LOOKUPS_PROPERTY",
+    "discard_stale_progress",
+    "list_models",
+    "models_unchanged",
+    "record_model_lookups",
+    "resolve_lookup",
+]
 
 #: The run property holding the model look-ups a step made (a JSON list; absent: none).
 LOOKUPS_PROPERTY = "headwater.models.used"
@@ -49,6 +57,43 @@ def resolve_lookup(store: MetadataStore, lookup: dict[str, Any]) -> ModelRecord 
     return next((r for r in found if matches_filters(r, tags=tags, properties=properties)), None)
 
 
+def list_models(store: MetadataStore, query: dict[str, Any]) -> list[ModelRecord]:
+    """What ``Model.list(ws, **query)`` lists (:data:`~headwater.runtime.model_lookups.LIST_FIELDS`):
+    the versions matching every filter given, by name, newest version first."""
+    records = store.list_models(
+        name=query.get("name"),
+        run_id=query.get("run_id"),
+        framework=query.get("model_framework"),
+        latest=bool(query.get("latest")),
+    )
+    tags, properties, dataset_id = query.get("tags"), query.get("properties"), query.get("dataset_id")
+    return [r for r in records if matches_filters(r, tags=tags, properties=properties, dataset_id=dataset_id)]
+
+
+def _listing(query: dict[str, Any]) -> str:
+    """``Model.list(name='clf', latest=True)``: the call as the step made it (its filters that were given)."""
+    args = ", ".join(f"{k}={query[k]!r}" for k in LIST_FIELDS if query.get(k) not in (None, False))
+    return f"Model.list({args})"
+
+
+def _versions(found: list[list[Any]]) -> str:
+    ids = [f"{name}:{version}" for name, version, _ in found]
+    if not ids:
+        return "nothing"
+    return ", ".join(ids) if len(ids) <= 5 else f"{', '.join(ids[:5])} ... ({len(ids)} models)"
+
+
+def _list_changed(store: MetadataStore, lookup: dict[str, Any], run_id: str) -> str | None:
+    query, was = lookup["list"], [list(x) for x in lookup.get("resolved") or []]
+    now = [[r.name, r.version, r.digest] for r in list_models(store, query)]
+    if [x[:2] for x in now] != [x[:2] for x in was]:
+        return f"{_listing(query)} returned {_versions(now)}, was {_versions(was)}"
+    if now != was:
+        changed = [f"{n}:{v}" for (n, v, d), (_, _, d0) in zip(now, was, strict=True) if d != d0]
+        return f"{_listing(query)} returned {', '.join(changed)} with other files than when {run_id} read it"
+    return None
+
+
 def _asked(lookup: dict[str, Any]) -> str:
     extra = [f"{k}={lookup[k]!r}" for k in ("version", "tags", "properties", "run_id", "framework") if lookup.get(k)]
     return f"model {lookup['name']!r}" + (f" ({', '.join(extra)})" if extra else "")
@@ -56,6 +101,11 @@ def _asked(lookup: dict[str, Any]) -> str:
 
 def _changed(store: MetadataStore, lookups: list[dict[str, Any]], run_id: str) -> str | None:
     for lookup in lookups:
+        if isinstance(lookup.get("list"), dict):
+            reason = _list_changed(store, lookup, run_id)
+            if reason is not None:
+                return reason
+            continue
         was = lookup.get("resolved_version")
         now = resolve_lookup(store, lookup)
         if now is None:

@@ -357,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     become_subreaper()  # a step's orphaned descendants stay under this process, to be found and stopped
     from headwater.engine.executors.local import LocalExecutor
     from headwater.engine.executors.routing import RoutingExecutor
+    from headwater.engine.executors.step_guard import step_guard
+
+    step_guard()  # stops our steps should this process die; started while submit still writes the plan
 
     # submit starts this process while it is still recording the run (so the two overlap) and
     # writes the plan last: wait for it. A submit that fails on the way removes nothing, so give up

@@ -5,7 +5,9 @@ A step that calls ``Model.get_model_path('clf')`` or ``Model(ws, 'clf')`` withou
 version is registered. So every look-up that the registry answers inside a step (and inside a
 ParallelRunStep's workers) appends one JSON line to :data:`MODEL_LOOKUPS_FILE` in the step's run
 folder: what was asked (name, version, tags, properties, run id, framework) and what it resolved to
-(version and content digest). When the step succeeds the engine keeps them as a run property
+(version and content digest). A listing (``Model.list(ws, name='clf', latest=True)``, which a step
+may use to pick "the newest model tagged X") is noted as what was asked and every version it
+returned (:func:`note_listing`). When the step succeeds the engine keeps them as a run property
 (:mod:`headwater.engine.model_check`), and a later reuse of that run asks the registry the same
 questions again: any other answer and the step runs again.
 
@@ -21,12 +23,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["MODEL_LOOKUPS_FILE", "lookup_key", "note_lookup", "read_lookups"]
+__all__ = ["LIST_FIELDS", "MODEL_LOOKUPS_FILE", "lookup_key", "note_listing", "note_lookup", "read_lookups"]
 
 #: In a step's run folder: the registry look-ups the step made (JSON lines).
 MODEL_LOOKUPS_FILE = "models.used"
 #: The fields of a look-up that say what was asked (the rest say what it resolved to).
 QUERY_FIELDS = ("name", "version", "tags", "properties", "run_id", "framework")
+#: What a ``Model.list`` asked: its filters, in the order of its signature.
+LIST_FIELDS = ("name", "tags", "properties", "run_id", "latest", "dataset_id", "model_framework")
 
 #: Set for a ParallelRunStep's driver and workers: the step's progress folder.
 PROGRESS_ENV = "HEADWATER_PARALLEL_PROGRESS"
@@ -54,11 +58,23 @@ def note_lookup(query: dict[str, Any], version: int, digest: str) -> None:
     """Inside a step: append the look-up ``query`` (:data:`QUERY_FIELDS`) and its answer to the run
     folder's :data:`MODEL_LOOKUPS_FILE` (one ``write`` on an ``O_APPEND`` file: workers never
     interleave). Outside a step: nothing."""
+    entry = {k: query.get(k) for k in QUERY_FIELDS}
+    entry.update(resolved_version=int(version), digest=str(digest))
+    _append(entry)
+
+
+def note_listing(query: dict[str, Any], found: list[tuple[str, int, str]]) -> None:
+    """Inside a step: append what a ``Model.list`` asked (:data:`LIST_FIELDS`) and what it returned,
+    ``(name, version, digest)`` of each model in its order, as :func:`note_lookup` does. Outside a
+    step: nothing."""
+    entry = {"list": {k: query.get(k) for k in LIST_FIELDS}, "resolved": [[n, int(v), str(d)] for n, v, d in found]}
+    _append(entry)
+
+
+def _append(entry: dict[str, Any]) -> None:
     run_dir = _run_dir()
     if run_dir is None:
         return
-    entry = {k: query.get(k) for k in QUERY_FIELDS}
-    entry.update(resolved_version=int(version), digest=str(digest))
     line = (json.dumps(entry, sort_keys=True, default=str) + "\n").encode("utf-8")
     # A ParallelRunStep's progress folder too: finished mini-batches scored with another model
     # than the registry gives now are not kept (headwater.engine.model_check.discard_stale_progress).
@@ -85,6 +101,6 @@ def read_lookups(run_dir: str) -> list[dict[str, Any]]:
             entry = json.loads(line)
         except ValueError:
             continue
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+        if isinstance(entry, dict) and (isinstance(entry.get("name"), str) or isinstance(entry.get("list"), dict)):
             seen.setdefault(json.dumps(entry, sort_keys=True), entry)
     return list(seen.values())

@@ -286,7 +286,7 @@ class Driver:
                             return problem
                 if self.node_role and now - last_check > 0.2:  # another node's failures count too
                     last_check = now
-                    problem = self._check(total, final=False)
+                    problem = self._check(total)
                     if problem:
                         return problem
                 self.perf.due(workers)
@@ -327,7 +327,7 @@ class Driver:
         if m["ok"]:
             self._record_done(batch["index"], m, total)
             self.failed_items += max(0, m["items"] - m["returned"])
-            return self._check(total, final=False)
+            return self._check(total)
         return self._failed_try(batch, w.name, m["error"], m.get("traceback", ""), pending, total, m.get("items"))
 
     def _replace(self, w: Worker, workers: list[Worker], selector: Any, numbers: Any, pending: Any,
@@ -362,9 +362,9 @@ class Driver:
             return None
         self.failed[index] = batch
         self.failed_items += _item_count(batch, read)
-        return self._check(total, final=False)
+        return self._check(total)
 
-    def _check(self, total: int, final: bool) -> str | None:
+    def _check(self, total: int) -> str | None:
         a = self.args
         batches, items, where = len(self.failed), self.failed_items, ""
         if self.node_role:  # the thresholds are the job's: summed over every node driver
@@ -377,10 +377,9 @@ class Driver:
             return f"{items} failed item(s){where} exceed error_threshold={a.error_threshold}"
         if a.allowed_failed_count not in (None, -1) and batches > a.allowed_failed_count:
             return f"{batches} failed mini-batch(es){where} exceed allowed_failed_count={a.allowed_failed_count}"
-        if final and a.allowed_failed_percent is not None and total:
-            percent = 100.0 * len(self.failed) / total
-            if percent > a.allowed_failed_percent:
-                return f"{percent:.1f}% failed mini-batches exceed allowed_failed_percent={a.allowed_failed_percent:g}"
+        if a.allowed_failed_percent is not None and total and 100.0 * batches / total > a.allowed_failed_percent:
+            share = f"{batches} failed mini-batch(es) of {total} ({100.0 * batches / total:.1f}%){where}"
+            return f"{share} exceed allowed_failed_percent={a.allowed_failed_percent:g}"  # failures only grow
         return None
 
     def _overview(self, total: int) -> str:
@@ -398,7 +397,7 @@ class Driver:
     # -- the end -------------------------------------------------------------------------------
 
     def _finish(self, batches: list[dict[str, Any]], total: int, aborted: str | None) -> int:
-        aborted = aborted or self._check(total, final=True)
+        aborted = aborted or self._check(total)
         items = sum(r["items"] for r in self.done.values())
         returned = sum(r["returned"] for r in self.done.values())
         summary = [

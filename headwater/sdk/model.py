@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.layout import WorkspaceLayout
-from headwater.runtime.model_lookups import note_lookup
+from headwater.runtime.model_lookups import note_listing, note_lookup
 from headwater.runtime.model_requests import check_model_name as validate_model_name
 from headwater.sdk.model_deploy import ModelDeployment
 from headwater.sdk.model_fields import check_dict, dataset_references, extra_fields
@@ -319,14 +319,20 @@ class Model(ModelDeployment):
                     f'Expected {what} must be list type. Ex. ["key", ["key2", "key2 value"]]: provided {type(value)}',
                     key=what,
                 )
-        records = workspace.metadata_store.list_models(
-            name=name, run_id=run_id, framework=model_framework, latest=latest
-        )
-        return [
-            Model(workspace, _record=r, expand=expand)
-            for r in records
-            if matches_filters(r, tags=tags, properties=properties, dataset_id=dataset_id)
-        ]
+        from headwater.engine.model_check import list_models
+
+        query = {
+            "name": name,
+            "tags": tags,
+            "properties": properties,
+            "run_id": run_id,
+            "latest": latest,
+            "dataset_id": dataset_id,
+            "model_framework": model_framework,
+        }
+        records = list_models(workspace.metadata_store, query)
+        note_listing(query, [(r.name, r.version, r.digest) for r in records])  # inside a step: for reuse
+        return [Model(workspace, _record=r, expand=expand) for r in records]
 
     def download(
         self, target_dir: str | os.PathLike[str] = ".", exist_ok: bool = False, exists_ok: bool | None = None

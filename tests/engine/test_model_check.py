@@ -6,11 +6,13 @@ from __future__ import annotations
 import fcntl
 import json
 from pathlib import Path
+from typing import Any
 
 from headwater import Experiment, Workspace
 from headwater.engine.model_check import (
     LOOKUPS_PROPERTY,
     discard_stale_progress,
+    list_models,
     models_unchanged,
     record_model_lookups,
     resolve_lookup,
@@ -84,3 +86,33 @@ def test_stale_progress_is_dropped_unless_a_driver_holds_it(ws: Workspace, tmp_p
     reason = discard_stale_progress(ws.metadata_store, folder)
     assert reason == "model 'clf' resolved to version 2, was 1"
     assert not folder.exists() and not list(folder.parent.iterdir())  # nothing left aside
+
+
+def test_a_recorded_model_list_is_listed_again_and_any_other_answer_blocks_reuse(ws: Workspace, tmp_path: Path) -> None:
+    store = ws.metadata_store
+    one = _register(ws, tmp_path, "one", stage="prod")
+    run = Experiment(ws, "listings").start_logging()
+    run.complete()
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    query: dict[str, Any] = {"name": "clf", "tags": [["stage", "prod"]], "latest": False}
+    listed = Model.list(ws, name="clf", tags=[["stage", "prod"]])
+    assert [r.version for r in list_models(store, query)] == [m.version for m in listed] == [1]
+    digest = one._record.digest if one._record else ""
+    entry = {"list": query, "resolved": [["clf", 1, digest]]}
+    (run_dir / MODEL_LOOKUPS_FILE).write_text(json.dumps(entry) + "\n")
+    assert record_model_lookups(store, run.id, run_dir) == 1
+    assert models_unchanged(store, run.id) is None
+    _register(ws, tmp_path, "two")  # not tagged: not in the listing
+    assert models_unchanged(store, run.id) is None
+    _register(ws, tmp_path, "three", stage="prod")
+    blocker = models_unchanged(store, run.id)
+    assert blocker is not None and blocker.code == "models-changed"
+    assert blocker.message == "Model.list(name='clf', tags=[['stage', 'prod']]) returned clf:3, clf:1, was clf:1"
+    entry["resolved"] = [["clf", 3, "other bytes"], ["clf", 1, digest]]
+    (run_dir / MODEL_LOOKUPS_FILE).write_text(json.dumps(entry) + "\n")
+    other = Experiment(ws, "listings").start_logging()  # a run that read version 3 with other bytes
+    other.complete()
+    record_model_lookups(store, other.id, run_dir)
+    blocker = models_unchanged(store, other.id)
+    assert blocker is not None and "returned clf:3 with other files than when run" in blocker.message

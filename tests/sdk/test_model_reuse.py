@@ -40,6 +40,9 @@ if how == "latest":
     text = open(Model.get_model_path("clf")).read()
 elif how == "pinned":
     text = open(Model.get_model_path("clf", version=1)).read()
+elif how == "list":  # "the latest clf", picked from a listing
+    ws = Run.get_context().experiment.workspace
+    text = "version %s" % Model.list(ws, name="clf", latest=True)[0].version
 else:
     ws = Run.get_context().experiment.workspace
     text = "version %s" % Model(ws, "clf").version
@@ -63,10 +66,10 @@ def run(mini_batch):
 """
 
 
-def _register(ws: Workspace, proj: Path, text: str) -> Model:
+def _register(ws: Workspace, proj: Path, text: str, name: str = "clf") -> Model:
     path = proj / "models" / text / "model.txt"
     gen(path.parent, {"model.txt": text})
-    return Model.register(ws, model_path=str(path), model_name="clf")
+    return Model.register(ws, model_path=str(path), model_name=name)
 
 
 def _script(ws: Workspace, how: str) -> Any:
@@ -102,6 +105,24 @@ def test_a_step_reading_the_latest_model_runs_again_after_a_new_registration(
 
     fourth = _script(pws, how)  # the new answer is recorded with the new run: reused again
     assert ran(proj) == [] and _reason(fourth).startswith("reused run")
+
+
+def test_a_step_picking_a_model_from_model_list_runs_again_when_the_listing_changes(pws: Workspace, proj: Path) -> None:
+    gen(proj, {"src": {"score.py": SCORE}})
+    _register(pws, proj, "one")
+    _script(pws, "list")
+    assert ran(proj) == ["score"]
+
+    again = _script(pws, "list")  # the registry unchanged: reused
+    assert ran(proj) == [] and _reason(again).startswith("reused run")
+    _register(pws, proj, "unrelated", name="other")  # not in what the step listed: still reused
+    assert ran(proj) == [] and _reason(_script(pws, "list")).startswith("reused run")
+
+    _register(pws, proj, "two")
+    third = _script(pws, "list")
+    assert ran(proj) == ["score"]
+    assert "Model.list(name='clf', latest=True) returned clf:2, was clf:1" in _reason(third), _reason(third)
+    assert _reason(_script(pws, "list")).startswith("reused run")  # the new answer is recorded
 
 
 def test_a_step_pinning_the_version_stays_reused(pws: Workspace, proj: Path) -> None:

@@ -18,7 +18,7 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 
-from headwater.engine.executors import process_tree
+from headwater.engine.executors import process_tree, step_guard
 from headwater.engine.executors.base import Executor, TaskResult, TaskSpec
 from headwater.engine.executors.log_capture import LogCapture, max_log_bytes
 from headwater.engine.executors.spawn import LaunchFailure, signal_group, start_step_or_note
@@ -53,11 +53,14 @@ class LocalExecutor(Executor):
         self._launched: dict[str, int] = {}  # every step started: run id -> pid (for its descendants)
         self._reaper = process_tree.OrphanReaper(self._tree_state) if process_tree.is_subreaper() else None
         self._warm = WarmStarter()
+        self._guard = step_guard.step_guard()  # stops our steps should this process die
 
     def submit(self, task: TaskSpec) -> None:
         env = {**task.env, process_tree.MARKER: task.run_id}  # what ties a descendant to it
         cap, note = max_log_bytes()
         proc: subprocess.Popen[bytes] | ForkedStep
+        if self._guard is not None:
+            self._guard.started(task.run_id, None, self._grace)
         warm = self._warm.start(task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note)
         if warm is not None:
             proc, log = warm
@@ -66,6 +69,8 @@ class LocalExecutor(Executor):
                 task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note
             )
             if isinstance(started, LaunchFailure):
+                if self._guard is not None:
+                    self._guard.ended(task.run_id)
                 self._done.put(TaskResult(task.run_id, None, "launch_failed", started.message))
                 return
             proc, log = started.proc, started.log
@@ -73,6 +78,8 @@ class LocalExecutor(Executor):
         with self._lock:
             self._running[task.run_id] = entry
             self._launched[task.run_id] = proc.pid
+        if self._guard is not None:
+            self._guard.started(task.run_id, proc.pid, self._grace)
         if task.timeout_seconds is not None:
             entry.timer = threading.Timer(task.timeout_seconds, self._stop, (task.run_id, "timeout"))
             entry.timer.daemon = True
@@ -86,6 +93,8 @@ class LocalExecutor(Executor):
                 t.cancel()
         self._stop_leftovers(entry)  # first: a leftover holding the step's output open ends the log too
         entry.log.close(LOG_LINGER_SECONDS)
+        if self._guard is not None:
+            self._guard.ended(entry.task.run_id)
         with self._lock:
             self._running.pop(entry.task.run_id, None)
         with entry.lock:
@@ -105,7 +114,8 @@ class LocalExecutor(Executor):
     def _tree_state(self) -> tuple[set[int], dict[str, int]]:
         """The step processes not reaped yet, and every step started (for the orphan reaper)."""
         with self._lock:
-            return {e.proc.pid for e in self._running.values()} | self._warm.server_pids(), dict(self._launched)
+            known = {e.proc.pid for e in self._running.values()} | self._warm.server_pids() | step_guard.guard_pids()
+            return known, dict(self._launched)
 
     def _stop_leftovers(self, entry: _Running) -> None:
         """Stop what the step left running (SIGTERM, SIGKILL after the grace period)."""
@@ -168,5 +178,5 @@ class LocalExecutor(Executor):
             self._reaper.close()
         with self._lock:
             launched = dict(self._launched)
-        if launched and (entries or process_tree.children_of_self()):
+        if launched and (entries or process_tree.children_of_self() - step_guard.guard_pids()):
             process_tree.stop_step_processes(launched)  # nothing a step started outlives this executor

@@ -28,7 +28,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from headwater.engine.executors.log_capture import LogCapture
+from headwater.engine.executors.process_tree import MARKER
 from headwater.engine.executors.spawn import LaunchFailure, signal_group, start_step, start_step_or_note
+from headwater.engine.executors.step_guard import step_guard
 
 __all__ = ["MARKER_ENV", "STREAM_SECONDS", "run_shipped_step", "run_step", "sweep"]
 
@@ -56,22 +58,36 @@ def _stop_group(proc: subprocess.Popen[bytes], grace: float, marker: str) -> int
 
 
 def _watch(
-    proc: subprocess.Popen[bytes], timeout: float | None, grace: float, outcome: dict[str, Any], marker: str
+    proc: subprocess.Popen[bytes],
+    timeout: float | None,
+    grace: float,
+    outcome: dict[str, Any],
+    marker: str,
+    run_id: str,
 ) -> Iterator[None]:
     """Poll ``proc`` until it exits (or its timeout stops it), yielding between polls; fills ``outcome``.
-    What the step left running (marked with the task's ``marker``) is killed when it exits."""
+    What the step left running (marked with the task's ``marker``) is killed when it exits. Should
+    this worker die meanwhile (Ray kills a job's workers when its driver, the orchestrator, dies),
+    its step guard stops the step (:mod:`~headwater.engine.executors.step_guard`)."""
+    guard = step_guard() if run_id else None
+    if guard is not None:
+        guard.started(run_id, proc.pid, grace)
     deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        try:
-            outcome["returncode"] = proc.wait(timeout=_POLL_SECONDS)
-            sweep(marker)
-            return
-        except subprocess.TimeoutExpired:
-            if deadline is not None and time.monotonic() >= deadline:
-                outcome.update(reason="timeout", message=f"exceeded max_run_duration_seconds={timeout:g}")
-                outcome["returncode"] = _stop_group(proc, grace, marker)
+    try:
+        while True:
+            try:
+                outcome["returncode"] = proc.wait(timeout=_POLL_SECONDS)
+                sweep(marker)
                 return
-        yield
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() >= deadline:
+                    outcome.update(reason="timeout", message=f"exceeded max_run_duration_seconds={timeout:g}")
+                    outcome["returncode"] = _stop_group(proc, grace, marker)
+                    return
+            yield
+    finally:
+        if guard is not None:
+            guard.ended(run_id)
 
 
 def _new_outcome(node: str) -> dict[str, Any]:
@@ -100,7 +116,7 @@ def run_step(
             return outcome
         proc, capture = started.proc, started.log
         outcome["pid"] = proc.pid
-        for _ in _watch(proc, timeout, grace, outcome, marker):
+        for _ in _watch(proc, timeout, grace, outcome, marker, env.get(MARKER, "")):
             pass
         return outcome
     except KeyboardInterrupt:  # ray.cancel(ref): stop the step, then let Ray record the cancellation
@@ -153,7 +169,7 @@ def run_shipped_step(
             return
         outcome["pid"] = proc.pid
         last = time.monotonic()
-        for _ in _watch(proc, timeout, grace, outcome, marker):
+        for _ in _watch(proc, timeout, grace, outcome, marker, env.get(MARKER, "")):
             if time.monotonic() - last >= STREAM_SECONDS:
                 last = time.monotonic()
                 for chunk in step.chunks():  # not `yield from`: Ray's driver calls send()
