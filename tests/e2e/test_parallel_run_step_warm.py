@@ -199,3 +199,27 @@ def test_exec_starts_every_worker_fresh_and_records_nothing(
         assert run.get_status() == "Finished", run.get_details()
         assert all("parallel_driver" in i["parent"] for i in _of(seen, "init"))
     assert not (Path(pws.folder) / RECORDS_DIR).exists()
+
+
+def test_cancel_stops_forked_workers(
+    pws: Workspace, proj: Path, events: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from headwater import Experiment, Pipeline
+    from tests.e2e.test_failure_cancel import wait_until_dead
+
+    monkeypatch.setenv("HW_SLOW", ",".join(f"f{i:02d}.txt" for i in range(4)))  # every call hangs
+    monkeypatch.setenv("HW_MARKERS", str(tmp_path))
+    gen(proj / "src", {"score.py": PROBE})
+    config = _config(proj / "src", mini_batch_size=1)
+    step = ParallelRunStep(
+        "probe", config, [_files(pws, proj, 4)], OutputFileDatasetConfig("scores"), allow_reuse=False
+    )
+    run = Experiment(pws, "score").submit(Pipeline(pws, steps=[step]))
+    deadline = time.monotonic() + GUARD_S
+    while len(list(tmp_path.glob("f0*.txt"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # both workers are in a run() call
+    inits = _of([json.loads(line) for line in events.read_text().splitlines()], "init")
+    assert len(inits) == 2 and all("headwater-parallel-server" in i["parent"] for i in inits)
+    run.cancel()
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    assert wait_until_dead([i["pid"] for i in inits]) == []
