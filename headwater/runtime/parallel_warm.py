@@ -65,9 +65,9 @@ def _shapes_interpreter(name: str) -> bool:
 def _eligible(env: dict[str, str]) -> bool:
     if sys.platform != "linux" or env.get(MODE_ENV, "fork").strip().lower() == "exec":
         return False
-    if not env.get("AZUREML_WORKSPACE_ID"):
-        return False  # no workspace to keep the record in
-    if any(k.startswith("RAY_") or k.startswith("HEADWATER_PARALLEL_NODE") for k in env):
+    if not os.path.isdir(env.get("AZUREML_WORKSPACE_ID") or ""):
+        return False  # no workspace (here) to keep the record in
+    if any(k.startswith(("RAY_", "HEADWATER_RAY_", "HEADWATER_PARALLEL_NODE")) for k in env):
         return False  # a Ray target or node: the cluster starts processes its own way
     # a built environment's interpreter finds Headwater through the runtime link on its PYTHONPATH
     return not any(os.path.basename(p) == _RUNTIME_LINK_DIR for p in env.get("PYTHONPATH", "").split(os.pathsep))

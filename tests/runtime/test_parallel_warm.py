@@ -30,7 +30,9 @@ def test_the_runtime_link_name_agrees_with_the_layout() -> None:
         ({MODE_ENV: "exec"}, False),
         ({MODE_ENV: " EXEC "}, False),
         ({"RAY_ADDRESS": "127.0.0.1:6379"}, False),  # a Ray target: the cluster starts its processes
+        ({"HEADWATER_RAY_TASK_MARKER": "m"}, False),  # any step on a Ray target
         ({"HEADWATER_PARALLEL_NODE_ROLE": "node"}, False),  # a node driver
+        ({"HEADWATER_PARALLEL_NODE_LAUNCHER": "[]"}, False),  # the coordinator of node drivers
         ({"PYTHONPATH": f"/envs/{layout.RUNTIME_LINK_DIR}"}, False),  # a built environment's interpreter
     ],
 )
@@ -43,10 +45,11 @@ def test_workers_are_forked_only_on_headwaters_own_interpreter_on_this_machine(
         made.close()
 
 
-def test_without_a_workspace_workers_start_fresh(tmp_path: Path) -> None:
+def test_without_a_workspace_here_workers_start_fresh(tmp_path: Path) -> None:
     env = _env(tmp_path)
     del env["AZUREML_WORKSPACE_ID"]
     assert starter(env, "score.py") is None
+    assert starter(_env(tmp_path / "elsewhere"), "score.py") is None  # shipped to another machine
 
 
 def test_the_record_is_per_experiment_and_entry_script_not_per_run(tmp_path: Path) -> None:
