@@ -149,8 +149,12 @@ class Worker:
         self.replies = os.fdopen(rep_r, "rb", buffering=0)
 
     def send(self, message: dict[str, Any]) -> None:
-        self.commands.write(json.dumps(message) + "\n")
-        self.commands.flush()
+        """Send ``message``; to a worker that is gone it is lost, and :meth:`read` then sees the end."""
+        try:
+            self.commands.write(json.dumps(message) + "\n")
+            self.commands.flush()
+        except BrokenPipeError:
+            pass
 
     def read(self) -> tuple[list[dict[str, Any]], bool]:
         """The complete messages available now, and whether the pipe is closed (the worker is gone)."""

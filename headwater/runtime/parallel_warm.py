@@ -103,6 +103,7 @@ class ForkedWorker:
         self.pid = pid
         self.conn = conn
         self.returncode: int | None = None
+        self.lost = False  # the server died first: the worker may still run
         self._buffer = b""
 
     def _read(self, timeout: float | None) -> None:
@@ -116,6 +117,7 @@ class ForkedWorker:
                 chunk = b""
             if not chunk:
                 self.returncode = -signal.SIGKILL  # the server is gone: so is the status
+                self.lost = True
                 return
             self._buffer += chunk
             if b"\n" in self._buffer:
@@ -136,7 +138,7 @@ class ForkedWorker:
         return self.returncode
 
     def kill(self) -> None:
-        if self.poll() is None:
+        if self.poll() is None or self.lost:
             try:
                 os.killpg(self.pid, signal.SIGKILL)  # the worker leads its own session
             except OSError:

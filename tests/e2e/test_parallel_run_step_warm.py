@@ -79,6 +79,8 @@ def _servers(key: str) -> set[int]:
             environ = Path(f"/proc/{pid}/environ").read_bytes()
         except OSError:
             continue
+        if b"AZUREML_RUN_ID=" in environ:
+            continue  # a worker forked by the server (its command line is the server's)
         if b"headwater-parallel-server" in cmdline and f"PYTHONHEADWATERTESTKEY={key}".encode() in environ:
             found.add(int(pid))
     return found
@@ -222,4 +224,30 @@ def test_cancel_stops_forked_workers(
     assert len(inits) == 2 and all("headwater-parallel-server" in i["parent"] for i in inits)
     run.cancel()
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Canceled"
+    assert wait_until_dead([i["pid"] for i in inits]) == []
+
+
+def test_a_worker_whose_server_died_is_still_killed_when_its_call_times_out(
+    pws: Workspace, proj: Path, events: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from headwater import Experiment, Pipeline
+    from tests.e2e.test_failure_cancel import wait_until_dead
+
+    monkeypatch.setenv("HW_SLOW", "f01.txt")  # hangs on its first try
+    monkeypatch.setenv("HW_MARKERS", str(tmp_path))
+    gen(proj / "src", {"score.py": PROBE})
+    config = _config(proj / "src", mini_batch_size=1, run_invocation_timeout=3)
+    step = ParallelRunStep(
+        "probe", config, [_files(pws, proj, 4)], OutputFileDatasetConfig("scores"), allow_reuse=False
+    )
+    run = Experiment(pws, "score").submit(Pipeline(pws, steps=[step]))
+    deadline = time.monotonic() + GUARD_S
+    while not (tmp_path / "f01.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in _servers(os.environ["PYTHONHEADWATERTESTKEY"]):
+        os.kill(pid, signal.SIGKILL)  # the workers' server dies while a call hangs
+    assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Finished", run.get_details()
+    assert _output_lines(run.find_step_run("probe")[0]) == [f"f{i:02d}.txt" for i in range(4)]
+    inits = _of([json.loads(line) for line in events.read_text().splitlines()], "init")
+    assert len(inits) >= 3  # the hung worker was replaced
     assert wait_until_dead([i["pid"] for i in inits]) == []
