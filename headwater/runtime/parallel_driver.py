@@ -5,12 +5,14 @@ retry, apply the error thresholds, write the results and SDK v1's log files.
 ... [user arguments] --input_fds_0 <path> ...`` (the arguments SDK v1's ``amlbi_main.py`` gets).
 
 Workers (:mod:`headwater.runtime.parallel_worker`) take the next mini-batch as soon as they are
-free. A ``run()`` call that outlives ``run_invocation_timeout`` has its worker killed and replaced;
-a mini-batch is tried ``run_max_try`` times. A finished mini-batch is recorded in the progress
-folder (``HEADWATER_PARALLEL_PROGRESS``, keyed by the step's fingerprint), so a resumed run, or
-the same step run again with the same inputs, does not score it again. When a threshold is
-exceeded the step fails with one message naming the failed mini-batches, the first failures'
-exception and traceback, and ``logs/user/error.txt`` which holds all of them.
+free; they are forked from a warm worker server where they can be
+(:mod:`headwater.runtime.parallel_warm`), else started as fresh interpreters. A ``run()`` call
+that outlives ``run_invocation_timeout`` has its worker killed and replaced; a mini-batch is tried
+``run_max_try`` times. A finished mini-batch is recorded in the progress folder
+(``HEADWATER_PARALLEL_PROGRESS``, keyed by the step's fingerprint), so a resumed run, or the same
+step run again with the same inputs, does not score it again. When a threshold is exceeded the
+step fails with one message naming the failed mini-batches, the first failures' exception and
+traceback, and ``logs/user/error.txt`` which holds all of them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ mini-batch the driver sends, ``shutdown()`` at the end (stdlib only; pandas/pyar
 mini-batches, which the step environment has then).
 
 The driver talks to it with JSON lines over two pipes (``--commands`` / ``--replies`` file
-descriptors); the worker's stdout and stderr are its per-process user logs. A mini-batch's
+descriptors), or, when the worker was forked by the worker server
+(:mod:`headwater.runtime.parallel_warm`), over a socket it connects to; the worker's stdout and
+stderr are its per-process user logs. A mini-batch's
 returned elements go to ``<progress>/rows/<index>.txt`` (``append_row``; written then renamed)
 before the worker replies, so a finished mini-batch survives the driver.
 """
