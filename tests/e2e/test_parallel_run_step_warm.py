@@ -60,6 +60,11 @@ def run(mini_batch):
             open(marker, "w").close()
             import time
             time.sleep(600)
+    if os.path.basename(mini_batch[0]) in os.environ.get("HW_EXIT", "").split(","):
+        marker = os.environ["HW_MARKERS"] + "/" + os.path.basename(mini_batch[0])
+        if not os.path.exists(marker):  # first try: the worker exits
+            open(marker, "w").close()
+            os._exit(3)
     if os.path.basename(mini_batch[0]) in os.environ.get("HW_FAIL", "").split(","):
         raise ValueError("cannot score " + mini_batch[0])
     return [os.path.basename(p) for p in mini_batch]
@@ -251,3 +256,18 @@ def test_a_worker_whose_server_died_is_still_killed_when_its_call_times_out(
     inits = _of([json.loads(line) for line in events.read_text().splitlines()], "init")
     assert len(inits) >= 3  # the hung worker was replaced
     assert wait_until_dead([i["pid"] for i in inits]) == []
+
+
+def test_a_forked_worker_that_exits_is_replaced_and_its_exit_code_reported(
+    pws: Workspace, proj: Path, events: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("HW_EXIT", "f02.txt")
+    monkeypatch.setenv("HW_MARKERS", str(tmp_path))
+    gen(proj / "src", {"score.py": PROBE})
+    run, seen = _score(pws, proj, events)
+    assert run.get_status() == "Finished", run.get_details()
+    assert all("headwater-parallel-server" in i["parent"] for i in _of(seen, "init"))
+    step_run = run.find_step_run("probe")[0]
+    assert _output_lines(step_run) == [f"f{i:02d}.txt" for i in range(4)]
+    master = (Path(pws.folder) / "runs" / step_run.id / "wd" / "logs" / "sys" / "master_role.txt").read_text()
+    assert "the worker process died (exit code 3)" in master
