@@ -195,7 +195,7 @@ class Starter:
         """Start the server, detached (a grandchild: it is nobody's step process), and connect."""
         idle = self.server_env.get(IDLE_ENV, "") or "60"
         code = (
-            "import os, subprocess, sys\n"
+            "import os, sys\n"
             "if os.fork() == 0:\n"
             "    os.setsid()\n"
             "    os.execv(sys.executable, [sys.executable, '-c', sys.argv[1], sys.argv[2], sys.argv[3]])\n"
