@@ -18,7 +18,16 @@ import os
 import re
 from typing import Any
 
-__all__ = ["list_files", "file_batches", "tabular_batches", "partition_batches", "partition_values"]
+__all__ = [
+    "describe",
+    "failed_items",
+    "file_batches",
+    "list_files",
+    "parse_size",
+    "partition_batches",
+    "partition_values",
+    "tabular_batches",
+]
 
 _PART = re.compile(r"\{(\w+)(?::([^}]*))?\}")
 
@@ -123,3 +132,27 @@ def partition_batches(
         {"index": n, "kind": kind, "items": items, "partition": dict(zip(keys, key))}
         for n, (key, items) in enumerate(sorted(groups.items()))
     ]
+
+
+def parse_size(text: str) -> int:
+    """``mini_batch_size`` as given (a PipelineParameter's value may still be ``"10KB"``)."""
+    units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3}
+    text = text.strip()
+    return int(text[:-2]) * units[text[-2:].lower()] if text[-2:].lower() in units else int(text)
+
+
+def failed_items(batch: dict[str, Any], read: int | None) -> int:
+    """The items of a mini-batch that failed for good: files, or rows (as its last try read them; 1 if
+    it could not be read)."""
+    if batch["kind"] == "file":
+        return len(batch["items"])
+    return read if read else 1
+
+
+def describe(batch: dict[str, Any]) -> str:
+    items = batch["items"]
+    if batch["kind"] == "file":
+        names = [os.path.basename(p) for p in items[:3]]
+        return ", ".join(names) + (f" +{len(items) - 3} more" if len(items) > 3 else "")
+    item = items[0]
+    return f"{os.path.basename(item['path'])} part {item['part'] + 1}/{item['parts']}"

@@ -5,12 +5,14 @@ retry, apply the error thresholds, write the results and SDK v1's log files.
 ... [user arguments] --input_fds_0 <path> ...`` (the arguments SDK v1's ``amlbi_main.py`` gets).
 
 Workers (:mod:`headwater.runtime.parallel_worker`) take the next mini-batch as soon as they are
-free. A ``run()`` call that outlives ``run_invocation_timeout`` has its worker killed and replaced;
-a mini-batch is tried ``run_max_try`` times. A finished mini-batch is recorded in the progress
-folder (``HEADWATER_PARALLEL_PROGRESS``, keyed by the step's fingerprint), so a resumed run, or
-the same step run again with the same inputs, does not score it again. When a threshold is
-exceeded the step fails with one message naming the failed mini-batches, the first failures'
-exception and traceback, and ``logs/user/error.txt`` which holds all of them.
+free; they are forked from a warm worker server where they can be
+(:mod:`headwater.runtime.parallel_warm`), else started as fresh interpreters. A ``run()`` call
+that outlives ``run_invocation_timeout`` has its worker killed and replaced; a mini-batch is tried
+``run_max_try`` times. A finished mini-batch is recorded in the progress folder
+(``HEADWATER_PARALLEL_PROGRESS``, keyed by the step's fingerprint), so a resumed run, or the same
+step run again with the same inputs, does not score it again. When a threshold is exceeded the
+step fails with one message naming the failed mini-batches, the first failures' exception and
+traceback, and ``logs/user/error.txt`` which holds all of them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,16 @@ from collections import deque
 from typing import Any
 
 from headwater.runtime import parallel_nodes as nodes
-from headwater.runtime.parallel_batches import file_batches, list_files, partition_batches, tabular_batches
+from headwater.runtime import parallel_warm as warm
+from headwater.runtime.parallel_batches import (
+    describe,
+    failed_items,
+    file_batches,
+    list_files,
+    parse_size,
+    partition_batches,
+    tabular_batches,
+)
 from headwater.runtime.parallel_claims import CLAIMS_DIR, claim, lock_progress
 from headwater.runtime.parallel_perf import PerfMonitor
 from headwater.runtime.parallel_processes import Logs, Worker
@@ -90,6 +101,7 @@ class Driver:
         self.done: dict[int, dict[str, Any]] = {}
         self.mine: set[int] = set()  # (node role) the mini-batches this node driver claimed
         self._published: tuple[list[int], int] = ([], 0)  # (node role) the failures other nodes know of
+        self.starter: warm.Starter | None = None  # forks warm workers (headwater.runtime.parallel_warm)
 
     def _claim(self, folder: str) -> str:
         """``folder``, locked for this driver's life; a private folder when another live driver of the
@@ -121,7 +133,7 @@ class Driver:
             readers[name] = definition.get("reader") or {}
             sources.append((kind, name, value, definition.get("partition_format")))
         batches: list[dict[str, Any]] = []
-        size = _size(str(self.args.mini_batch_size or "0"))
+        size = parse_size(str(self.args.mini_batch_size or "0"))
         if self.args.partition_keys:
             keys = json.loads(self.args.partition_keys)
             kind = sources[0][0]
@@ -150,7 +162,7 @@ class Driver:
         return batches, readers
 
     def _worker(self, number: int) -> Worker:
-        return Worker(number, self.logs, self.settings, self.args.output, self.args.logging_level)
+        return Worker(number, self.logs, self.settings, self.args.output, self.args.logging_level, self.starter)
 
     # -- running -------------------------------------------------------------------------------
 
@@ -239,6 +251,7 @@ class Driver:
 
     def _loop(self, pending: deque[dict[str, Any]], total: int) -> str | None:
         count = min(self._workers_wanted(), len(pending))
+        self.starter = warm.starter(dict(os.environ), self.args.scoring_module_name)
         numbers = iter(range(10**6))
         workers = [self._worker(next(numbers)) for _ in range(count)]
         selector = selectors.DefaultSelector()
@@ -309,6 +322,8 @@ class Driver:
                     pass
                 w.kill()
             selector.close()
+            if self.starter is not None:
+                self.starter.close()
 
     def _handle(self, w: Worker, m: dict[str, Any], pending: deque[dict[str, Any]], total: int) -> str | None:
         if "init_error" in m:
@@ -355,13 +370,13 @@ class Driver:
         index = batch["index"]
         self.tries[index] = self.tries.get(index, 0) + 1
         self.failures.append({"batch": index, "process": process, "error": error, "traceback": tb,
-                              "try": self.tries[index], "items": _describe(batch)})  # fmt: skip
+                              "try": self.tries[index], "items": describe(batch)})  # fmt: skip
         self._write_error(process, f"mini-batch {index} (try {self.tries[index]}): {error}\n{tb}")
         if self.tries[index] < self.args.run_max_try:
             pending.append(batch)
             return None
         self.failed[index] = batch
-        self.failed_items += _item_count(batch, read)
+        self.failed_items += failed_items(batch, read)
         return self._check(total)
 
     def _check(self, total: int) -> str | None:
@@ -458,30 +473,6 @@ class Driver:
                 lines.append(f["traceback"].rstrip())
         lines.append(f"Every failure is in {self.logs.path('user', 'error.txt')}; per process in logs/user/error/.")
         return "\n".join(lines)
-
-
-def _size(text: str) -> int:
-    """``mini_batch_size`` as given (a PipelineParameter's value may still be ``"10KB"``)."""
-    units = {"kb": 1024, "mb": 1024**2, "gb": 1024**3}
-    text = text.strip()
-    return int(text[:-2]) * units[text[-2:].lower()] if text[-2:].lower() in units else int(text)
-
-
-def _item_count(batch: dict[str, Any], read: int | None) -> int:
-    """The items of a mini-batch that failed for good: files, or rows (as its last try read them; 1 if
-    it could not be read)."""
-    if batch["kind"] == "file":
-        return len(batch["items"])
-    return read if read else 1
-
-
-def _describe(batch: dict[str, Any]) -> str:
-    items = batch["items"]
-    if batch["kind"] == "file":
-        names = [os.path.basename(p) for p in items[:3]]
-        return ", ".join(names) + (f" +{len(items) - 3} more" if len(items) > 3 else "")
-    item = items[0]
-    return f"{os.path.basename(item['path'])} part {item['part'] + 1}/{item['parts']}"
 
 
 def main(argv: list[str] | None = None) -> int:

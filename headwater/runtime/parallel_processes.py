@@ -91,11 +91,14 @@ def _duration(seconds: float) -> str:
 
 
 class Worker:
-    def __init__(self, number: int, logs: Logs, settings: str, output: str | None, level: str) -> None:
+    """A worker process: forked by ``starter`` (:mod:`headwater.runtime.parallel_warm`) where it
+    can, else a fresh interpreter; the driver sends it JSON lines and reads its replies."""
+
+    def __init__(
+        self, number: int, logs: Logs, settings: str, output: str | None, level: str, starter: Any = None
+    ) -> None:
         self.number = number
         self.name = f"process{number:03d}"
-        cmd_r, cmd_w = os.pipe()
-        rep_r, rep_w = os.pipe()
         env = dict(os.environ)
         env.update(
             {
@@ -108,6 +111,20 @@ class Worker:
         )
         stdout = logs.path("user", "stdout", logs.node, f"{self.name}.stdout.txt")
         stderr = logs.path("user", "stderr", logs.node, f"{self.name}.stderr.txt")
+        self.buffer = b""
+        self.ready = False
+        self.batch: dict[str, Any] | None = None
+        self.deadline = 0.0
+        self.conn: Any = None
+        self.proc: Any
+        forked = starter.start(env, settings, stdout, stderr) if starter is not None else None
+        if forked is not None:
+            self.proc, self.conn = forked
+            self.commands = self.conn.makefile("w", encoding="utf-8")
+            self.replies = self.conn.makefile("rb", buffering=0)
+            return
+        cmd_r, cmd_w = os.pipe()
+        rep_r, rep_w = os.pipe()
         try:
             with open(stdout, "ab") as out, open(stderr, "ab") as err:
                 self.proc = subprocess.Popen(
@@ -130,18 +147,21 @@ class Worker:
             os.close(rep_w)
         self.commands = os.fdopen(cmd_w, "w", encoding="utf-8")
         self.replies = os.fdopen(rep_r, "rb", buffering=0)
-        self.buffer = b""
-        self.ready = False
-        self.batch: dict[str, Any] | None = None
-        self.deadline = 0.0
 
     def send(self, message: dict[str, Any]) -> None:
-        self.commands.write(json.dumps(message) + "\n")
-        self.commands.flush()
+        """Send ``message``; to a worker that is gone it is lost, and :meth:`read` then sees the end."""
+        try:
+            self.commands.write(json.dumps(message) + "\n")
+            self.commands.flush()
+        except BrokenPipeError:
+            pass
 
     def read(self) -> tuple[list[dict[str, Any]], bool]:
         """The complete messages available now, and whether the pipe is closed (the worker is gone)."""
-        chunk = self.replies.read(65536)
+        try:
+            chunk = self.replies.read(65536)
+        except OSError:  # a forked worker's connection, reset
+            chunk = b""
         if not chunk:
             return [], True
         self.buffer += chunk
@@ -152,8 +172,9 @@ class Worker:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for f in (self.commands, self.replies):
+        for f in (self.commands, self.replies, self.conn):
             try:
-                f.close()
+                if f is not None:
+                    f.close()
             except OSError:
                 pass

@@ -3,7 +3,9 @@ mini-batch the driver sends, ``shutdown()`` at the end (stdlib only; pandas/pyar
 mini-batches, which the step environment has then).
 
 The driver talks to it with JSON lines over two pipes (``--commands`` / ``--replies`` file
-descriptors); the worker's stdout and stderr are its per-process user logs. A mini-batch's
+descriptors), or, when the worker was forked by the worker server
+(:mod:`headwater.runtime.parallel_warm`), over a socket it connects to; the worker's stdout and
+stderr are its per-process user logs. A mini-batch's
 returned elements go to ``<progress>/rows/<index>.txt`` (``append_row``; written then renamed)
 before the worker replies, so a finished mini-batch survives the driver.
 """
@@ -126,11 +128,32 @@ def _serve(module: Any, args: dict[str, Any], commands: Any, replies: Any) -> No
         replies.flush()
 
 
+def _forked(argv: list[str]) -> tuple[Any, Any, str]:
+    """A forked worker's streams as a fresh one has them: the driver's commands and replies over the
+    socket it names, stderr to its own log (the server gave stdout's to both), ``sys.path[0]`` the
+    working folder (as ``python -m`` sets it), not this file's."""
+    from headwater.runtime.parallel_warm import connect_back
+
+    sock = connect_back(argv[0][1:])
+    err = os.open(argv[2], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(err, 2)
+    os.close(err)
+    if sys.path and sys.path[0] == os.path.dirname(os.path.abspath(__file__)):
+        sys.path[0] = os.getcwd()
+    return sock.makefile("r", encoding="utf-8"), sock.makefile("w", encoding="utf-8"), argv[1]
+
+
 def main(argv: list[str]) -> int:
-    """``parallel_worker <commands fd> <replies fd> <settings JSON file>``."""
-    commands = os.fdopen(int(argv[0]), "r", encoding="utf-8")
-    replies = os.fdopen(int(argv[1]), "w", encoding="utf-8")
-    with open(argv[2], encoding="utf-8") as fh:
+    """``parallel_worker <commands fd> <replies fd> <settings JSON file>``, or, forked by the worker
+    server (:mod:`headwater.runtime.parallel_warm`), ``parallel_worker @<driver's socket> <settings
+    JSON file> <stderr log>``."""
+    if argv[0].startswith("@"):
+        commands, replies, settings = _forked(argv)
+    else:
+        commands = os.fdopen(int(argv[0]), "r", encoding="utf-8")
+        replies = os.fdopen(int(argv[1]), "w", encoding="utf-8")
+        settings = argv[2]
+    with open(settings, encoding="utf-8") as fh:
         args = json.load(fh)
     sys.argv = [args["entry_script"], *args["argv"]]
     sys.path.insert(0, os.getcwd())  # the source directory; and the entry script's folder, for its neighbours
