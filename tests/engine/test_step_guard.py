@@ -8,6 +8,7 @@ kills a real orchestrator)."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -178,6 +179,74 @@ def test_a_step_of_a_ray_worker_that_is_killed_stops(tmp_path: Path) -> None:
         worker.kill()
         worker.wait()
         poll(lambda: not alive(step_pid), "the step of the killed worker to stop")
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def _children_of(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
+def test_a_ray_worker_s_guard_survives_the_worker_s_direct_children_being_killed(tmp_path: Path) -> None:
+    """When a Ray worker dies, Ray kills its direct children too: the worker's guard must not be one
+    of them (it is detached), or the step's own-session descendants would run on."""
+    pid_file = tmp_path / "step.pid"
+    step_code = (
+        "import os, subprocess, sys, time\n"
+        "d = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True)\n"
+        f"open({str(pid_file)!r} + '.tmp', 'w').write('%d %d' % (os.getpid(), d.pid))\n"
+        f"os.replace({str(pid_file)!r} + '.tmp', {str(pid_file)!r})\n"
+        "time.sleep(120)\n"
+    )
+    worker_code = (
+        "import sys\n"
+        "from headwater.engine.executors.ray_worker import run_step\n"
+        f"run_step('node', [sys.executable, '-c', {step_code!r}], {str(tmp_path)!r}, {{'{MARKER}': 'run-ray'}},\n"
+        f"         {str(tmp_path / 'std_log.txt')!r}, None, 0.5, 'task-marker', 1 << 20)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", worker_code])
+    try:
+        poll(lambda: pid_file.exists(), "the step to start")
+        pids = [int(p) for p in pid_file.read_text().split()]
+        victims = [worker.pid, *_children_of(worker.pid)]  # the worker and its direct children, as Ray does
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        worker.wait()
+        poll(lambda: not any(alive(p) for p in pids), "the step and its own-session child to stop")
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_a_ray_worker_that_exits_on_systemexit_stops_its_step_first(tmp_path: Path) -> None:
+    """Ray raises SystemExit in a worker whose driver died: the task's body stops the step and what it
+    started (in a session of its own) before the worker exits."""
+    pid_file = tmp_path / "step.pid"
+    step_code = (
+        "import os, subprocess, sys, time\n"
+        "d = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True)\n"
+        f"open({str(pid_file)!r} + '.tmp', 'w').write('%d %d' % (os.getpid(), d.pid))\n"
+        f"os.replace({str(pid_file)!r} + '.tmp', {str(pid_file)!r})\n"
+        "time.sleep(120)\n"
+    )
+    worker_code = (
+        "import os, signal, sys\n"
+        "def leave(*_): raise SystemExit(1)\n"
+        "signal.signal(signal.SIGUSR1, leave)\n"
+        "from headwater.engine.executors.ray_worker import run_step\n"
+        f"run_step('node', [sys.executable, '-c', {step_code!r}], {str(tmp_path)!r},\n"
+        f"         {{'{MARKER}': 'run-ray', 'HEADWATER_RAY_TASK_MARKER': 'task-exit'}},\n"
+        f"         {str(tmp_path / 'std_log.txt')!r}, None, 0.5, 'task-exit', 1 << 20)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", worker_code])
+    try:
+        poll(lambda: pid_file.exists(), "the step to start")
+        pids = [int(p) for p in pid_file.read_text().split()]
+        worker.send_signal(signal.SIGUSR1)
+        assert worker.wait(timeout=60) == 1
+        assert not any(alive(p) for p in pids)  # stopped before the worker exited, not by its guard later
     finally:
         worker.kill()
         worker.wait()

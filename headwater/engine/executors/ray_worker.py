@@ -68,8 +68,9 @@ def _watch(
     """Poll ``proc`` until it exits (or its timeout stops it), yielding between polls; fills ``outcome``.
     What the step left running (marked with the task's ``marker``) is killed when it exits. Should
     this worker die meanwhile (Ray kills a job's workers when its driver, the orchestrator, dies),
-    its step guard stops the step (:mod:`~headwater.engine.executors.step_guard`)."""
-    guard = step_guard() if run_id else None
+    its step guard stops the step (:mod:`~headwater.engine.executors.step_guard`); left by an
+    exception (Ray raises ``SystemExit`` in a worker whose driver died), it stops the step itself."""
+    guard = step_guard(detach=True) if run_id else None
     if guard is not None:
         guard.started(run_id, proc.pid, grace)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -86,6 +87,8 @@ def _watch(
                     return
             yield
     finally:
+        if outcome.get("returncode") is None:  # left by an exception: Ray's SystemExit when the driver died, a cancel
+            _stop_group(proc, grace, marker)  # the step and what it started, before the guard forgets it
         if guard is not None:
             guard.ended(run_id)
 

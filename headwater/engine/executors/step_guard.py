@@ -39,8 +39,11 @@ __all__ = ["StepGuard", "guard_pids", "step_guard", "watch"]
 
 # First, close every descriptor inherited (posix_spawn closes only the close-on-exec ones): a
 # copy of, say, a Ray worker's socket to its raylet would hide the worker's death from the raylet.
+# A detached guard (argv[2] == "detach") forks once more and lets its first process exit, so it is
+# nobody's child: a Ray worker's direct children are killed with it, which would take the guard too.
 _CODE = (
     "import os, sys; os.closerange(3, os.sysconf('SC_OPEN_MAX')); sys.path.insert(0, sys.argv[1]); "
+    "sys.argv[2:] == ['detach'] and os.fork() and os._exit(0); "
     "from headwater.engine.executors.step_guard import watch; watch()"
 )
 _MARKER = "AZUREML_RUN_ID"  # process_tree.MARKER (not imported: the guard side stays light)
@@ -49,19 +52,30 @@ _MARKER = "AZUREML_RUN_ID"  # process_tree.MARKER (not imported: the guard side 
 class StepGuard:
     """This process's end of the guard's pipe: which steps run (see the module)."""
 
-    def __init__(self, pid: int, fd: int) -> None:
-        self.pid = pid
+    def __init__(self, pid: int, fd: int, *, detached: bool = False) -> None:
+        self.pid = pid  # a detached guard: its first process, which exits at once
         self._fd = fd
         self._ended = False
+        self._detached = detached
+        self._broken = False
 
     def running(self) -> bool:
-        """Whether the guard process still runs (it is reaped once it is seen to have ended)."""
+        """Whether the guard process still runs (it is reaped once it is seen to have ended). A
+        detached guard is not our child: it is taken to run until a write finds its pipe closed."""
+        if self._detached:
+            self._reap()
+            return not self._broken
         if not self._ended:
-            try:
-                self._ended = os.waitpid(self.pid, os.WNOHANG)[0] == self.pid
-            except ChildProcessError:  # not ours to wait for (reaped elsewhere)
-                self._ended = True
+            self._reap()
         return not self._ended
+
+    def _reap(self) -> None:
+        if self._ended:
+            return
+        try:
+            self._ended = os.waitpid(self.pid, os.WNOHANG)[0] == self.pid
+        except ChildProcessError:  # not ours to wait for (reaped elsewhere)
+            self._ended = True
 
     def started(self, run_id: str, pid: int | None, grace: float) -> None:
         """Step run ``run_id`` runs as process ``pid`` (None: being started); stop it with ``grace``."""
@@ -74,6 +88,8 @@ class StepGuard:
     def _send(self, line: str) -> None:
         try:
             os.write(self._fd, line.encode())  # shorter than PIPE_BUF: written whole, or not at all
+        except BrokenPipeError:
+            self._broken = True  # the guard is gone: the next step_guard() starts another
         except OSError:
             pass  # the guard is gone, or (for ever behind) its pipe is full: the step runs unguarded
 
@@ -100,8 +116,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_in_child)
 
 
-def step_guard() -> StepGuard | None:
-    """This process's guard, started on first use (again if it died); None where none can run."""
+def step_guard(*, detach: bool = False) -> StepGuard | None:
+    """This process's guard, started on first use (again if it died); None where none can run.
+
+    ``detach``: the guard is nobody's child (for a Ray worker, whose direct children Ray kills with it)."""
     global _GUARD
     with _LOCK:
         if _GUARD is not None and _GUARD.running():
@@ -111,11 +129,11 @@ def step_guard() -> StepGuard | None:
         if _GUARD is not None:
             _GUARD.close()
             _GUARD = None
-        _GUARD = _start()
+        _GUARD = _start(detach)
         return _GUARD
 
 
-def _start() -> StepGuard | None:
+def _start(detach: bool = False) -> StepGuard | None:
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     read_end, write_end = os.pipe()  # not inheritable: only this process holds the write end
     try:
@@ -123,7 +141,7 @@ def _start() -> StepGuard | None:
         # process) would be warned about when the object is collected.
         pid = os.posix_spawn(
             sys.executable,
-            [sys.executable, "-I", "-S", "-c", _CODE, package_parent],
+            [sys.executable, "-I", "-S", "-c", _CODE, package_parent, *(["detach"] if detach else [])],
             {k: v for k, v in os.environ.items() if k != _MARKER},  # not a process of any step
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, read_end, 0),
@@ -137,13 +155,13 @@ def _start() -> StepGuard | None:
     finally:
         os.close(read_end)
     os.set_blocking(write_end, False)  # never hold a step's start up: a full pipe drops the line
-    return StepGuard(pid, write_end)
+    return StepGuard(pid, write_end, detached=detach)
 
 
 def guard_pids() -> set[int]:
     """The pid of this process's guard, if it runs (a child that is no step's)."""
     guard = _GUARD
-    return {guard.pid} if guard is not None and not guard._ended else set()
+    return {guard.pid} if guard is not None and not guard._ended and not guard._detached else set()
 
 
 # --- the guard process ---------------------------------------------------------------------------
