@@ -67,8 +67,10 @@ def _eligible(env: dict[str, str]) -> bool:
         return False
     if not os.path.isdir(env.get("AZUREML_WORKSPACE_ID") or ""):
         return False  # no workspace (here) to keep the record in
-    if any(k.startswith(("RAY_", "HEADWATER_RAY_", "HEADWATER_PARALLEL_NODE")) for k in env):
+    if any(k.startswith(("HEADWATER_RAY_", "HEADWATER_PARALLEL_NODE")) for k in env):
         return False  # a Ray target or node: the cluster starts processes its own way
+    # (not any RAY_* variable: a user's RAY_ADDRESS, or one `ray.init()` left in the submitter's
+    # environment, says nothing about this step's target)
     # a built environment's interpreter finds Headwater through the runtime link on its PYTHONPATH
     return not any(os.path.basename(p) == _RUNTIME_LINK_DIR for p in env.get("PYTHONPATH", "").split(os.pathsep))
 

@@ -29,7 +29,7 @@ def test_the_runtime_link_name_agrees_with_the_layout() -> None:
         ({}, sys.platform == "linux"),
         ({MODE_ENV: "exec"}, False),
         ({MODE_ENV: " EXEC "}, False),
-        ({"RAY_ADDRESS": "127.0.0.1:6379"}, False),  # a Ray target: the cluster starts its processes
+        ({"RAY_ADDRESS": "127.0.0.1:6379"}, sys.platform == "linux"),  # a user's Ray address, a local step: still warm
         ({"HEADWATER_RAY_TASK_MARKER": "m"}, False),  # any step on a Ray target
         ({"HEADWATER_PARALLEL_NODE_ROLE": "node"}, False),  # a node driver
         ({"HEADWATER_PARALLEL_NODE_LAUNCHER": "[]"}, False),  # the coordinator of node drivers
