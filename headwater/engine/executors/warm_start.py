@@ -80,7 +80,7 @@ class ForkedStep:
     is waited for by its pid and reported as killed (its status is lost with the server).
     """
 
-    def __init__(self, pid: int, sock: socket.socket, stdout: IO[bytes], args: list[str]) -> None:
+    def __init__(self, pid: int, sock: socket.socket, stdout: IO[bytes], args: list[str], buffer: bytes = b"") -> None:
         self.pid = pid
         self.stdout = stdout
         self.args = args
@@ -88,7 +88,7 @@ class ForkedStep:
         #: Whether the step left processes behind (its orphans went to the server): look for them.
         self.orphans = False
         self._sock = sock
-        self._buffer = b""
+        self._buffer = buffer  # what the server sent after the pid (its status, if the step has ended)
         self._lock = threading.Lock()
 
     def poll(self) -> int | None:
@@ -187,9 +187,9 @@ class WarmStarter:
             sock.sendall(payload)
             os.close(write_end)
             write_end = -1
-            reply = _read_line(sock)
-        except OSError:
-            reply = {}
+            reply, rest = _read_line(sock)
+        except (OSError, ValueError):  # the server went away, or answered nonsense: a fresh interpreter
+            reply, rest = {}, b""
         finally:
             if write_end >= 0:
                 os.close(write_end)
@@ -198,7 +198,7 @@ class WarmStarter:
             os.close(read_end)
             return None
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        proc = ForkedStep(int(str(reply["pid"])), sock, os.fdopen(read_end, "rb"), list(argv))
+        proc = ForkedStep(int(str(reply["pid"])), sock, os.fdopen(read_end, "rb"), list(argv), rest)
         try:
             capture = LogCapture(proc.stdout, log_path, log_cap, note=log_note).start()
         except BaseException:
@@ -300,12 +300,15 @@ def _file_stamp(path: Path) -> tuple[str, int, int]:
     return (str(path), st.st_mtime_ns, st.st_size)
 
 
-def _read_line(sock: socket.socket) -> dict[str, object]:
+def _read_line(sock: socket.socket) -> tuple[dict[str, object], bytes]:
+    """The server's first reply, and what came after it in the same reads (a step that has already
+    ended: its wait status)."""
     data = b""
-    while not data.endswith(b"\n"):
+    while b"\n" not in data:
         chunk = sock.recv(4096)
         if not chunk:
-            return {}
+            return {}, b""
         data += chunk
-    message = json.loads(data)
-    return message if isinstance(message, dict) else {}
+    line, _, rest = data.partition(b"\n")
+    message = json.loads(line)
+    return (message if isinstance(message, dict) else {}), rest
