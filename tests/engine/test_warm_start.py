@@ -79,6 +79,25 @@ elif mode == "segv":
 elif mode == "importerror":
     print(json.dumps({"ppid": os.getppid()}), flush=True)
     import headwater_no_such_module_at_all  # noqa
+elif mode == "modules":  # what the step has before its first import
+    print(json.dumps({"ppid": os.getppid(), "modules": sorted(sys.modules)}))
+elif mode == "pandas":
+    had = "pandas" in sys.modules
+    import pandas  # noqa
+    print(json.dumps({"ppid": os.getppid(), "had": had}))
+elif mode == "fractions":
+    had = "fractions" in sys.modules
+    import fractions  # noqa
+    print(json.dumps({"ppid": os.getppid(), "had": had}))
+elif mode == "minidom":
+    had = "xml.dom.minidom" in sys.modules
+    import xml.dom.minidom  # noqa
+    print(json.dumps({"ppid": os.getppid(), "had": had}))
+elif mode in ("threadmaker", "editable_thing"):  # a module of the test's own "environment"
+    had = mode in sys.modules
+    module = __import__(mode)
+    print(json.dumps({"ppid": os.getppid(), "had": had, "value": getattr(module, "VALUE", None),
+                      "threads": len(os.listdir("/proc/self/task"))}))
 elif mode == "imports":
     import helper_of_mine, fractions, xml.dom.minidom  # noqa
     print(json.dumps({"ppid": os.getppid(), "helper": helper_of_mine.VALUE}))
@@ -125,7 +144,9 @@ class Steps:
         self.workspace = root / "ws"
         self.workspace.mkdir()
 
-    def spec(self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None) -> TaskSpec:
+    def spec(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None, step: str = "probe"
+    ) -> TaskSpec:
         run_id = f"run-{uuid.uuid4().hex[:8]}"
         base = {"AZUREML_WORKSPACE_ID": str(self.workspace), "AZUREML_ARM_PROJECT_NAME": "exp", "PYTHONUNBUFFERED": "1"}
         return TaskSpec(
@@ -135,12 +156,13 @@ class Steps:
             env={**base, **(env or {})},
             log_path=str(self.root / "logs" / run_id / "std_log.txt"),
             timeout_seconds=timeout,
+            step_name=step,
         )
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None
+        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None, step: str = "probe"
     ) -> tuple[TaskResult, str]:
-        task = self.spec(*args, env=env, timeout=timeout)
+        task = self.spec(*args, env=env, timeout=timeout, step=step)
         self.executor.submit(task)
         result = self.result(task.run_id)
         return result, Path(task.log_path).read_text()
@@ -160,8 +182,13 @@ class Steps:
         """Run steps until one is forked by the server (the first one starts it)."""
         wait_until(lambda: self.forked(self.run("ppid")[1]), "a warm start")
 
-    def record(self) -> dict[str, Any]:
-        return read_record(str(record_path(str(self.workspace), sys.executable, "exp", "probe.py")))
+    def record(self, step: str = "probe") -> dict[str, Any]:
+        return read_record(str(record_path(str(self.workspace), sys.executable, "exp", "probe.py", step)))
+
+    def warm_with(self, mode: str, step: str) -> None:
+        """Run step ``step`` (``mode``: a probe that says whether its module was there before it
+        imported it) until it is forked from a server that had imported that module."""
+        wait_until(lambda: json.loads(self.run(mode, step=step)[1]).get("had"), f"a server holding {mode}'s module")
 
 
 @pytest.fixture
@@ -288,12 +315,13 @@ def test_step_start_exec_turns_warm_starts_off(steps: Steps, monkeypatch: pytest
 @pytest.mark.slow
 def test_a_dead_server_is_replaced_and_no_step_is_lost(steps: Steps) -> None:
     steps.warm_up()
-    (server,) = steps.executor._warm.server_pids()
-    os.kill(server, signal.SIGKILL)
-    wait_until(lambda: not steps.executor._warm.server_pids(), "the server to be gone")
+    servers = steps.executor._warm.server_pids()
+    for server in servers:
+        os.kill(server, signal.SIGKILL)
+    wait_until(lambda: not steps.executor._warm.server_pids(), "the servers to be gone")
     result, log = steps.run("exit", "0")
     assert result.succeeded
-    assert json.loads(log.splitlines()[0])["ppid"] not in (server, os.getpid())  # a new server forked it
+    assert json.loads(log.splitlines()[0])["ppid"] not in (*servers, os.getpid())  # a new server forked it
 
 
 @pytest.mark.slow
@@ -305,7 +333,7 @@ def test_a_server_that_cannot_start_means_a_fresh_interpreter(steps: Steps, monk
 
 
 @pytest.mark.slow
-def test_a_server_that_gets_a_thread_refuses_and_its_module_is_never_imported_again(
+def test_a_server_that_gets_a_thread_stops_and_its_module_is_never_imported_again(
     steps: Steps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A folder named like the runtime link folder counts as Headwater's own: its modules are recorded.
@@ -317,15 +345,12 @@ def test_a_server_that_gets_a_thread_refuses_and_its_module_is_never_imported_ag
     env = {"PYTHONPATH": str(site)}
     monkeypatch.setenv("PYTHONPATH", str(site))
     steps.warm_up()
-    record = record_path(str(steps.workspace), sys.executable, "exp", "probe.py")
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"modules": ["threadmaker"]}))
-    result, log = steps.run("probe", env=env)  # the server imports it, gets a thread, refuses
-    assert result.succeeded and not steps.forked(log)
-    assert steps.record()["skip"] == ["threadmaker"]
-    steps.warm_up()  # a new server, which does not import it
-    info = json.loads(steps.run("probe", env=env)[1])
-    assert info["ppid"] != os.getpid() and info["info"]["threads"] == 1
+    for _ in range(2):  # recorded; then its set's server imports it, gets a thread and stops
+        assert steps.run("threadmaker", env=env)[0].succeeded
+    wait_until(lambda: steps.record().get("skip") == ["threadmaker"], "the module to be recorded as skipped")
+    for _ in range(3):  # forked, from servers that never import it
+        out = json.loads(steps.run("threadmaker", env=env)[1])
+        assert out["ppid"] != os.getpid() and not out["had"] and out["threads"] == 2
 
 
 @pytest.mark.slow
@@ -344,12 +369,49 @@ def test_a_server_whose_loaded_sources_changed_refuses_and_exits(steps: Steps, m
     module.write_text("VALUE = 1\n")
     monkeypatch.setenv("PYTHONPATH", str(site))
     steps.warm_up()
-    record = record_path(str(steps.workspace), sys.executable, "exp", "probe.py")
-    record.write_text(json.dumps({"modules": ["editable_thing"]}))
-    assert steps.forked(steps.run("ppid")[1])  # the server imports it
-    (server,) = steps.executor._warm.server_pids()
+    steps.warm_with("editable_thing", step="probe")  # forked from a server that imported it
+    server = json.loads(steps.run("editable_thing")[1])["ppid"]
     module.write_text("VALUE = 2\n")
     os.utime(module, ns=(time.time_ns(), time.time_ns() + 10**9))
-    result, log = steps.run("ppid")
-    assert result.succeeded and not steps.forked(log)
-    wait_until(lambda: server not in steps.executor._warm.server_pids(), "the stale server to exit")
+    result, log = steps.run("editable_thing")
+    assert result.succeeded and not steps.forked(log) and json.loads(log)["value"] == 2
+    wait_until(lambda: gone(server), "the stale server to exit")
+
+
+# -- one server per import set -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_forked_step_never_sees_a_module_that_only_another_step_imported(steps: Steps) -> None:
+    # Two steps of one script and experiment: only 'other' imports fractions.
+    steps.warm_up()
+    steps.warm_with("fractions", step="other")
+    steps.run("modules", step="mine")  # its record: what it imported
+    for _ in range(3):
+        out = json.loads(steps.run("modules", step="mine")[1])
+        assert out["ppid"] != os.getpid()  # forked
+        assert "fractions" not in out["modules"]
+
+
+@pytest.mark.slow
+def test_tiny_steps_are_forked_from_a_server_without_pandas_after_a_pandas_step(steps: Steps) -> None:
+    steps.warm_up()
+    steps.warm_with("pandas", step="frame")
+    for step in ("tiny", "tiny", "ppid-only"):
+        out = json.loads(steps.run("modules", step=step)[1])
+        assert out["ppid"] != os.getpid()
+        assert not {m for m in out["modules"] if m.split(".")[0] in ("pandas", "numpy")}
+        server = Path(f"/proc/{out['ppid']}/maps").read_text()
+        assert "pandas" not in server and "numpy" not in server  # the process it was forked from
+
+
+@pytest.mark.slow
+def test_servers_above_the_cap_are_stopped(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warm_start.SERVERS_ENV, "1")
+    steps.warm_up()
+    steps.warm_with("fractions", step="a")
+    first = json.loads(steps.run("fractions", step="a")[1])["ppid"]
+    steps.warm_with("minidom", step="b")
+    wait_until(lambda: gone(first), "the least recently used server to stop")
+    assert len(warm_start.running_servers(sys.executable, steps.spec("x").env)) == 1 + 1  # b's and the lean one
+    assert json.loads(steps.run("minidom", step="b")[1])["had"]

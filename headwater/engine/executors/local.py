@@ -58,7 +58,9 @@ class LocalExecutor(Executor):
         env = {**task.env, process_tree.MARKER: task.run_id}  # what ties a descendant to it
         cap, note = max_log_bytes()
         proc: subprocess.Popen[bytes] | ForkedStep
-        warm = self._warm.start(task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note)
+        warm = self._warm.start(
+            task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note, step=task.step_name
+        )
         if warm is not None:
             proc, log = warm
         else:
@@ -96,6 +98,11 @@ class LocalExecutor(Executor):
         elif reason == "canceled":
             message = "canceled"
         self._done.put(TaskResult(entry.task.run_id, code, reason, message, entry.proc.pid))
+        if isinstance(entry.proc, ForkedStep):
+            try:  # after its result: the server of its import set, for its next run
+                self._warm.ended(entry.proc)
+            except Exception:
+                pass
 
     def _signal_group(self, entry: _Running, sig: int) -> None:
         signal_group(entry.proc.pid, sig)
