@@ -10,6 +10,7 @@ own is part of the server's key), killed at the end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -415,3 +416,20 @@ def test_servers_above_the_cap_are_stopped(steps: Steps, monkeypatch: pytest.Mon
     wait_until(lambda: gone(first), "the least recently used server to stop")
     assert len(warm_start.running_servers(sys.executable, steps.spec("x").env)) == 1 + 1  # b's and the lean one
     assert json.loads(steps.run("minidom", step="b")[1])["had"]
+
+
+@pytest.mark.slow
+def test_a_forked_step_has_no_module_its_server_did_not_import(steps: Steps) -> None:
+    # A fresh interpreter has not imported random: a forked step neither (reseeding it must not import it).
+    bare = steps.script.parent / "bare.py"
+    bare.write_text(
+        "import json, os, sys\nprint(json.dumps({'ppid': os.getppid(), 'random': 'random' in sys.modules}))\n"
+    )
+    steps.warm_up()
+    for start in ("fork", "exec"):
+        task = dataclasses.replace(steps.spec(env={MODE_ENV: start}, step="bare"), argv=(sys.executable, "bare.py"))
+        steps.executor.submit(task)
+        assert steps.result(task.run_id).succeeded
+        out = json.loads(Path(task.log_path).read_text())
+        assert (out["ppid"] != os.getpid()) == (start == "fork")
+        assert out["random"] is False
