@@ -433,3 +433,20 @@ def test_a_forked_step_has_no_module_its_server_did_not_import(steps: Steps) -> 
         out = json.loads(Path(task.log_path).read_text())
         assert (out["ppid"] != os.getpid()) == (start == "fork")
         assert out["random"] is False
+
+
+@pytest.mark.slow
+def test_closing_the_executor_does_not_search_for_step_processes_because_of_its_servers(
+    steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The servers it started are its children, not what a step left: no search of every process
+    # (milliseconds on the way to the run's end) when every step has ended.
+    from headwater.engine.executors import process_tree
+
+    steps.warm_up()
+    assert steps.executor._warm.server_pids()
+    searched: list[object] = []
+    real = process_tree.stop_step_processes
+    monkeypatch.setattr(process_tree, "stop_step_processes", lambda *a, **k: searched.append(a) or real(*a, **k))
+    steps.executor.close()
+    assert searched == []

@@ -175,5 +175,5 @@ class LocalExecutor(Executor):
             self._reaper.close()
         with self._lock:
             launched = dict(self._launched)
-        if launched and (entries or process_tree.children_of_self()):
+        if launched and (entries or process_tree.children_of_self() - self._warm.server_pids()):
             process_tree.stop_step_processes(launched)  # nothing a step started outlives this executor
