@@ -45,6 +45,10 @@ __all__ = ["LEAN", "serve", "server_names", "thread_count"]
 
 #: The last part of the name of an environment's server that imports nothing for its steps.
 LEAN = "lean"
+#: Standard extension modules whose shared library takes milliseconds to load (OpenSSL, libmpdec,
+#: SQLite). Every server loads them and then forgets the modules: a step that imports one finds its
+#: library loaded, but imports the module itself, as in a fresh interpreter.
+PRELOAD = ("_hashlib", "_blake2", "_ssl", "_decimal", "_sqlite3")
 
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 64 << 20
@@ -195,12 +199,14 @@ class _Server:
         self.children: dict[int, tuple[socket.socket, str]] = {}
         self.failed: set[str] = set()
         self.pending: list[str] = list(modules)
+        self.preload: list[str] = list(PRELOAD)  # after the import set
         self.stop = False
 
     def halt(self) -> None:
         """Stop: no new step (the name is free at once), exit once the running ones ended."""
         self.stop = True
         self.pending = []
+        self.preload = []
         if self.listener is not None:
             self.listener.close()
             self.listener = None
@@ -227,7 +233,7 @@ class _Server:
             wait = None if self.children else max(0.0, last + self.idle - time.monotonic())
             if wait == 0.0:
                 break
-            if self.pending:
+            if self.pending or self.preload:
                 wait = 0.0  # a look for requests, then the next module of its import set
             watched = [self.wake_r] if self.listener is None else [self.listener.fileno(), self.wake_r]
             try:
@@ -245,6 +251,8 @@ class _Server:
                 self.accept()
             elif self.pending and not self.stop:
                 self.warm_one()
+            elif self.preload and not self.stop:
+                self.preload_one()
             elif not ready:
                 continue  # nothing happened: the idle time runs on
             last = time.monotonic()
@@ -258,6 +266,23 @@ class _Server:
                 record = step_child.read_record(self.record)
                 record.setdefault("skip", []).append(threaded)
                 step_child.write_record(self.record, record)
+            self.halt()
+
+    def preload_one(self) -> None:
+        """Load the next of :data:`PRELOAD`'s libraries, and forget the modules that brought it."""
+        import importlib
+
+        name = self.preload.pop(0)
+        if name in sys.modules:
+            return
+        before = set(sys.modules)
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            pass
+        for added in set(sys.modules) - before:
+            del sys.modules[added]
+        if thread_count() != 1:
             self.halt()
 
     def reap(self) -> None:

@@ -80,6 +80,10 @@ elif mode == "segv":
 elif mode == "importerror":
     print(json.dumps({"ppid": os.getppid()}), flush=True)
     import headwater_no_such_module_at_all  # noqa
+elif mode == "maps":  # which of the given modules' files are mapped before the step imports anything
+    maps = open("/proc/self/maps").read()
+    mapped = [f for f in sys.argv[2:] if f in maps]
+    print(json.dumps({"ppid": os.getppid(), "modules": sorted(sys.modules), "mapped": mapped}))
 elif mode == "modules":  # what the step has before its first import
     print(json.dumps({"ppid": os.getppid(), "modules": sorted(sys.modules)}))
 elif mode == "pandas":
@@ -450,3 +454,20 @@ def test_closing_the_executor_does_not_search_for_step_processes_because_of_its_
     monkeypatch.setattr(process_tree, "stop_step_processes", lambda *a, **k: searched.append(a) or real(*a, **k))
     steps.executor.close()
     assert searched == []
+
+
+@pytest.mark.slow
+def test_the_lean_server_has_loaded_slow_extension_modules_a_step_does_not_see(steps: Steps) -> None:
+    # hashlib's OpenSSL library costs milliseconds to load: a step forked from the lean server finds
+    # it loaded, but the module is not imported until the step imports it, as in a fresh interpreter.
+    import _hashlib
+
+    steps.warm_up()
+
+    def mapped() -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(steps.run("maps", _hashlib.__file__, step="new")[1])
+        assert out["ppid"] != os.getpid()
+        assert "_hashlib" not in out["modules"] and "hashlib" not in out["modules"]
+        return out
+
+    wait_until(lambda: mapped()["mapped"], "a start with _hashlib's library already loaded")
