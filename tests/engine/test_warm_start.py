@@ -471,3 +471,22 @@ def test_the_lean_server_has_loaded_slow_extension_modules_a_step_does_not_see(s
         return out
 
     wait_until(lambda: mapped()["mapped"], "a start with _hashlib's library already loaded")
+
+
+@pytest.mark.slow
+def test_an_orchestrator_starts_no_server_that_another_one_already_runs(
+    steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps.warm_up()
+    steps.warm_with("fractions", step="a")  # its import set's server runs
+    monkeypatch.setattr(warm_start, "_SPAWNED", {})  # another orchestrator: it started no server
+    other = LocalExecutor(grace_seconds=1.0)
+    try:
+        twin = Steps.__new__(Steps)
+        twin.__dict__.update(steps.__dict__, executor=other)
+        for _ in range(2):  # b imports what a imports: its first run ends with a's set
+            assert json.loads(twin.run("fractions", step="b")[1])["ppid"] != os.getpid()
+        assert json.loads(twin.run("fractions", step="b")[1])["had"]
+        assert other._warm.server_pids() == set() and not other._warm._spawned
+    finally:
+        other.close()

@@ -275,8 +275,10 @@ class WarmStarter:
             return
         group = proc.wanted.rsplit("/", 1)[0]
         name = f"{group}/{_set_key(modules)}"
-        if name == proc.wanted and name in server_names(name):
-            return
+        with self._lock:
+            running = self._spawned.get(name)
+        if (running is not None and running.poll() is None) or name in server_names(name):
+            return  # started by this process, or by another orchestrator
         python, server_env = self._python[proc.wanted]
         self._spawn(name, python, server_env, modules=modules, record=proc.record)
 
