@@ -451,7 +451,12 @@ def test_closing_the_executor_does_not_search_for_step_processes_because_of_its_
     assert steps.executor._warm.server_pids()
     searched: list[object] = []
     real = process_tree.stop_step_processes
-    monkeypatch.setattr(process_tree, "stop_step_processes", lambda *a, **k: searched.append(a) or real(*a, **k))
+
+    def spy(*args: Any, **kwargs: Any) -> set[int]:
+        searched.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(process_tree, "stop_step_processes", spy)
     steps.executor.close()
     assert searched == []
 
