@@ -222,4 +222,5 @@ def build_task(
         timeout_seconds=step.max_run_duration_seconds,
         target=target,
         resources=dict(sp.resources),
+        step_name=step.name,
     )

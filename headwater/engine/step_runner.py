@@ -237,24 +237,25 @@ class StepRunner(ReuseDecider):
             },
             "outputs": {o.name: {"datastore": o.datastore, "path": o.path} for o in prepared.outputs},
         }
-        self.store.update_run(
-            run_id,
-            status=self.statuses.running,
-            started_at=utcnow(),
-            fingerprint=decision.fingerprint,
-            reason=decision.reason,
-        )
-        # Merged, not replaced: a script run's record also holds its plan and its orchestrator.
-        self.store.merge_run_definition(run_id, definition)
-        if self.statuses.runsource is not None:
-            self.store.add_properties(run_id, {"azureml.runsource": self.statuses.runsource})
-        for o in step.outputs:
-            # written in place (DataTransferStep), or committed by the Ray worker as soon as the step
-            # succeeds: no earlier run vouches for this path from now on
-            if o.mode == "direct" or prepared.shipped:
-                self.store.supersede_run_outputs(
-                    o.datastore or self.plan.default_datastore, resolve_output_path(o, run_id), keep_run_id=run_id
-                )
+        with self.store.transaction():  # one commit on the way to the step's start
+            self.store.update_run(
+                run_id,
+                status=self.statuses.running,
+                started_at=utcnow(),
+                fingerprint=decision.fingerprint,
+                reason=decision.reason,
+            )
+            # Merged, not replaced: a script run's record also holds its plan and its orchestrator.
+            self.store.merge_run_definition(run_id, definition)
+            if self.statuses.runsource is not None:
+                self.store.add_properties(run_id, {"azureml.runsource": self.statuses.runsource})
+            for o in step.outputs:
+                # written in place (DataTransferStep), or committed by the Ray worker as soon as the step
+                # succeeds: no earlier run vouches for this path from now on
+                if o.mode == "direct" or prepared.shipped:
+                    self.store.supersede_run_outputs(
+                        o.datastore or self.plan.default_datastore, resolve_output_path(o, run_id), keep_run_id=run_id
+                    )
         executor.submit(task)
         pid = executor.pid(run_id)
         if pid is not None:  # lets a client stop the process if this orchestrator dies

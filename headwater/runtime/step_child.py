@@ -148,7 +148,7 @@ def become_step(request: dict[str, Any], log_fd: int, base_path: list[str]) -> N
         except (OSError, ValueError, TypeError):
             continue
     env = request["env"]
-    os.environ.clear()
+    os.environ.clear()  # and refilled in the step's order, as a fresh interpreter has it
     os.environ.update(env)
     rewrite_proc_environ(env)
     import time
@@ -166,9 +166,9 @@ def become_step(request: dict[str, Any], log_fd: int, base_path: list[str]) -> N
 
     importlib.invalidate_caches()
     restore_blas_threads(env)
-    import random
-
-    random.seed()
+    random = sys.modules.get("random")  # imported by the server: reseeded (else the step seeds it)
+    if random is not None:
+        random.seed()
     numpy_random = sys.modules.get("numpy.random")
     if numpy_random is not None:
         try:

@@ -1,21 +1,26 @@
 """A warm, single-threaded interpreter that starts steps by fork: the step server.
 
 Started by the orchestrator (:mod:`headwater.engine.executors.warm_start`) for one environment —
-one interpreter and the variables that shape an interpreter's start (``PYTHON*``, locale) — it
-listens on an abstract Unix socket, answers only processes of its own user, and for each request
-(the step's argv, working folder, environment, its log's descriptor and the path of its record):
+one interpreter and the variables that shape an interpreter's start (``PYTHON*``, locale) — and
+one *import set*: the modules some step imported on its last run (stdlib and site-packages
+modules only), which the server imports once it listens, one at a time between requests; the
+*lean* server of an environment imports none. So a step is forked from a server holding at most
+what that step imported last time, never what another step needed. It listens on an abstract Unix
+socket, answers only processes of its own user, and for each request (the step's argv, working
+folder, environment, its log's descriptor and its record's path):
 
-1. refuses when it cannot give the step what a fresh interpreter would — the step's previous warm
-   start crashed or failed on an import (its record says so), the environment's packages changed
-   since the server started, or this process has more than one thread;
-2. imports what the step imported last time (its record), stdlib and site-packages modules only;
-3. forks; the child becomes the step (:mod:`headwater.runtime.step_child`) and the server answers
+1. refuses when it cannot give the step what a fresh interpreter would — the environment's
+   packages changed since the server started, or this process has more than one thread;
+2. forks; the child becomes the step (:mod:`headwater.runtime.step_child`) and the server answers
    the step's pid, then its wait status when it ends.
 
-It exits when nothing has used it for its idle time (and never while a step it started runs), when
-an import left it with a thread (that module is then never imported by a server again), or when
-the environment's packages changed. Stdlib only, Python 3.8 compatible (it runs on the step's
-interpreter); Linux only (``/proc``, abstract sockets).
+It also answers ``status`` (when it last started a step) and ``stop``. A new server of an import
+set stops the least recently used other servers of its environment while there are more than the
+cap. A server exits when nothing has used it for its idle time, when told to stop (never while a
+step it started runs), when an import left it with a thread (that module is then recorded as not
+to be imported by a server), or when the environment's packages changed; it stops listening at
+once. Stdlib only, Python 3.8 compatible (it runs on the step's interpreter); Linux only
+(``/proc``, abstract sockets).
 """
 
 from __future__ import annotations
@@ -36,7 +41,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-__all__ = ["serve", "thread_count"]
+__all__ = ["LEAN", "serve", "server_names", "thread_count"]
+
+#: The last part of the name of an environment's server that imports nothing for its steps.
+LEAN = "lean"
+#: Standard extension modules whose shared library takes milliseconds to load (OpenSSL, libmpdec,
+#: SQLite). Every server loads them and then forgets the modules: a step that imports one finds its
+#: library loaded, but imports the module itself, as in a fresh interpreter.
+PRELOAD = ("_hashlib", "_blake2", "_ssl", "_decimal", "_sqlite3")
 
 _HEADER = struct.Struct("!I")
 _MAX_REQUEST = 64 << 20
@@ -60,6 +72,44 @@ def _stamp(paths: list[str]) -> list[tuple[str, int]]:
         except OSError:
             out.append((path, -1))
     return out
+
+
+def server_names(prefix: str) -> list[str]:
+    """The names of the listening abstract sockets that start with ``prefix`` (``/proc/net/unix``)."""
+    names = []
+    try:
+        with open("/proc/net/unix") as fh:
+            next(fh, None)
+            for line in fh:
+                fields = line.split()
+                # Num RefCount Protocol Flags Type St Inode Path; Flags 0x10000: listening
+                if len(fields) >= 8 and int(fields[3], 16) & 0x10000 and fields[7].startswith("@" + prefix):
+                    names.append(fields[7][1:])
+    except (OSError, ValueError):
+        return []
+    return sorted(set(names))
+
+
+def _ask(name: str, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """One request without descriptors to the server ``name``; its reply ({} when none came)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect("\0" + name)
+            if _peer_uid(sock) != os.getuid():
+                return {}
+            body = json.dumps(message).encode("utf-8")
+            sock.sendall(_HEADER.pack(len(body)) + body)
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return {}
+                data += chunk
+        reply = json.loads(data.decode("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return reply if isinstance(reply, dict) else {}
 
 
 def _peer_uid(conn: socket.socket) -> int:
@@ -123,11 +173,15 @@ def _skipped(name: str, skip: set[str]) -> bool:
 
 
 class _Server:
-    def __init__(self, name: str, idle: float) -> None:
+    def __init__(self, name: str, idle: float, modules: list[str], record: str) -> None:
+        self.name = name
         self.idle = idle
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind("\0" + name)
         self.listener.listen(64)
+        self.used = time.time()  # when it last started a step (or started itself)
+        #: what a step whose start made this server imported last time (its ``record``)
+        self.record = record
         own = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         #: what a fresh interpreter of this environment has after its PYTHONPATH entries
         self.tail = sys.path[len(own) :] if sys.path[: len(own)] == own else [p for p in sys.path if p not in own]
@@ -144,8 +198,34 @@ class _Server:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self.children: dict[int, tuple[socket.socket, str]] = {}
         self.failed: set[str] = set()
-        self.pending: list[str] = []
+        self.pending: list[str] = list(modules)
+        self.preload: list[str] = list(PRELOAD)  # after the import set
         self.stop = False
+
+    def halt(self) -> None:
+        """Stop: no new step (the name is free at once), exit once the running ones ended."""
+        self.stop = True
+        self.pending = []
+        self.preload = []
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    def enforce_cap(self, cap: int) -> None:
+        """Stop the least recently used other servers of this environment (not its lean one)
+        while there are more than ``cap`` (this one counted)."""
+        group = self.name.rsplit("/", 1)[0] + "/"
+        others = [n for n in server_names(group) if n != self.name and not n.endswith("/" + LEAN)]
+        excess = len(others) + 1 - max(cap, 1)
+        if excess <= 0:
+            return
+        used = []
+        for other in others:
+            reply = _ask(other, {"op": "status"}, 1.0)
+            if "used" in reply:
+                used.append((float(reply["used"]), other))
+        for _when, other in sorted(used)[:excess]:
+            _ask(other, {"op": "stop"}, 1.0)
 
     def run(self) -> None:
         last = time.monotonic()
@@ -153,10 +233,11 @@ class _Server:
             wait = None if self.children else max(0.0, last + self.idle - time.monotonic())
             if wait == 0.0:
                 break
-            if self.pending:
-                wait = 0.0  # a look for requests, then one module of a step that ended
+            if self.pending or self.preload:
+                wait = 0.0  # a look for requests, then the next module of its import set
+            watched = [self.wake_r] if self.listener is None else [self.listener.fileno(), self.wake_r]
             try:
-                ready, _, _ = select.select([self.listener.fileno(), self.wake_r], [], [], wait)
+                ready, _, _ = select.select(watched, [], [], wait)
             except InterruptedError:
                 ready = []
             if self.wake_r in ready:
@@ -166,29 +247,43 @@ class _Server:
                 except (BlockingIOError, InterruptedError):
                     pass
             self.reap()
-            if self.listener.fileno() in ready and not self.stop:
+            if self.listener is not None and self.listener.fileno() in ready and not self.stop:
                 self.accept()
             elif self.pending and not self.stop:
                 self.warm_one()
+            elif self.preload and not self.stop:
+                self.preload_one()
             elif not ready:
                 continue  # nothing happened: the idle time runs on
             last = time.monotonic()
 
     def warm_one(self) -> None:
-        """Import one module a step that just ended recorded, so its next start finds it."""
-        record_path = self.pending[0]
-        record = step_child.read_record(record_path)
-        skip = set(record.get("skip") or ()) | self.failed
-        names = [n for n in record.get("modules") or () if isinstance(n, str) and n not in sys.modules]
-        names = [n for n in names if not _skipped(n, skip)]
-        if not names or record.get("fallback"):
-            self.pending.pop(0)
-            return
-        threaded = self.preimport({"modules": names[:1]})
+        """Import the next module of this server's import set."""
+        name = self.pending.pop(0)
+        threaded = self.preimport({"modules": [name]})
         if threaded:
-            record.setdefault("skip", []).append(threaded)
-            step_child.write_record(record_path, record)
-            self.stop = True
+            if self.record:  # the step's next start asks for a set without it
+                record = step_child.read_record(self.record)
+                record.setdefault("skip", []).append(threaded)
+                step_child.write_record(self.record, record)
+            self.halt()
+
+    def preload_one(self) -> None:
+        """Load the next of :data:`PRELOAD`'s libraries, and forget the modules that brought it."""
+        import importlib
+
+        name = self.preload.pop(0)
+        if name in sys.modules:
+            return
+        before = set(sys.modules)
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            pass
+        for added in set(sys.modules) - before:
+            del sys.modules[added]
+        if thread_count() != 1:
+            self.halt()
 
     def reap(self) -> None:
         """Reap the steps that ended (and the orphans of steps this subreaper adopted)."""
@@ -204,8 +299,6 @@ class _Server:
             conn, record = self.children.pop(pid, (None, ""))
             if record and os.WIFSIGNALED(status) and os.WTERMSIG(status) in step_child.CRASH_SIGNALS:
                 step_child.record_modules(record, [], [], f"killed by signal {os.WTERMSIG(status)}")
-            elif record and record not in self.pending:
-                self.pending.append(record)
             if conn is not None:
                 # The step's orphans were handed to this subreaper when it exited: the executor then
                 # looks for what the step left running, as it does for its own adopted orphans.
@@ -213,6 +306,7 @@ class _Server:
                 conn.close()
 
     def accept(self) -> None:
+        assert self.listener is not None
         try:
             conn, _ = self.listener.accept()
         except OSError:
@@ -225,7 +319,16 @@ class _Server:
             conn.settimeout(10)
             request, fds = _receive(conn)
             conn.settimeout(None)
-            self.handle(conn, request, fds)
+            op = request.get("op")
+            if op == "status":
+                _send(conn, {"used": self.used, "running": len(self.children)})
+                conn.close()
+            elif op == "stop":
+                self.halt()
+                _send(conn, {"stopping": True})
+                conn.close()
+            else:
+                self.handle(conn, request, fds)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             _send(conn, {"refused": f"bad request: {exc}"})
             conn.close()
@@ -239,7 +342,8 @@ class _Server:
     def refuse(self, conn: socket.socket, why: str, *, stop: bool = False) -> None:
         _send(conn, {"refused": why})
         conn.close()
-        self.stop = self.stop or stop
+        if stop:
+            self.halt()
 
     def handle(self, conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
         if len(fds) != 1:
@@ -247,15 +351,8 @@ class _Server:
         if _stamp(self.site) != self.stamp or self.sources_changed():
             return self.refuse(conn, "the environment's packages changed", stop=True)
         record_path = request.get("record") or ""
-        record = step_child.read_record(record_path) if record_path else {}
-        if record.get("fallback"):
-            return self.refuse(conn, "previous warm start failed: {}".format(record["fallback"]))
-        request["server_modules"] = set(sys.modules) - set(record.get("modules") or ())
-        threaded = self.preimport(record)
-        if threaded:
-            record.setdefault("skip", []).append(threaded)
-            step_child.write_record(record_path, record)
-            return self.refuse(conn, f"importing {threaded} started a thread", stop=True)
+        # what the step does not record as its own: what this server had imported, but for the step
+        request["server_modules"] = set(sys.modules) - set(request.get("modules") or ())
         if thread_count() != 1:
             return self.refuse(conn, "the server has more than one thread", stop=True)
         for stream in (sys.stdout, sys.stderr):
@@ -265,7 +362,8 @@ class _Server:
         if pid == 0:  # the step
             code = 127
             try:
-                self.listener.close()
+                if self.listener is not None:
+                    self.listener.close()
                 conn.close()
                 for other, _ in self.children.values():
                     other.close()
@@ -282,6 +380,7 @@ class _Server:
                     pass
             finally:
                 os._exit(code)
+        self.used = time.time()
         self.children[pid] = (conn, record_path)
         _send(conn, {"pid": pid})
         return None
@@ -322,7 +421,8 @@ class _Server:
 
 
 def serve() -> None:
-    """Entry point: ``python -c '...serve()' <socket name> <idle seconds>``, from the root folder."""
+    """Entry point: ``python -c '...serve()' <socket name> <idle seconds> [<cap> <import set file>
+    <record>]``, from the root folder: the import set file holds a JSON list of module names."""
     step_child.snapshot_signals()
     os.environ.pop(step_child.ENVIRON_ROOM_ENV, None)  # its room stays in the block /proc shows
     import ctypes  # noqa: F401  (every step's rewrite_proc_environ uses it)
@@ -331,8 +431,19 @@ def serve() -> None:
 
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # ``-c`` put the working folder first; a step gets its script's instead
+    extra = sys.argv[3:6] + [""] * (6 - len(sys.argv))
+    cap, set_file, record = int(extra[0] or 0), extra[1], extra[2]
+    modules: list[str] = []
+    if set_file:
+        try:
+            with open(set_file, encoding="utf-8") as fh:
+                modules = [n for n in json.load(fh) if isinstance(n, str)]
+        except (OSError, ValueError, TypeError):
+            modules = []
     try:
-        server = _Server(sys.argv[1], float(sys.argv[2]))
+        server = _Server(sys.argv[1], float(sys.argv[2]), modules, record)
     except OSError:
-        return  # another server of this environment answers on that name
+        return  # another server answers on that name
+    if cap and not server.name.endswith("/" + LEAN):
+        server.enforce_cap(cap)
     server.run()

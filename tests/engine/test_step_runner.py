@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from headwater import OutputFileDatasetConfig, Pipeline, PythonScriptStep, Workspace
-from headwater.engine.executors.base import TaskResult
+from headwater.engine.executors.base import TaskResult, TaskSpec
 from headwater.engine.step_runner import StepRunner
 from headwater.status import StepRunStatus
 from tests.conftest import gen
@@ -117,3 +117,47 @@ def test_the_runner_takes_no_executor_to_decide() -> None:
     assert list(inspect.signature(StepRunner.prepare).parameters) == ["self", "node", "decided"]
     assert list(inspect.signature(StepRunner.launch).parameters) == ["self", "node", "prepared", "executor"]
     assert not hasattr(StepRunner, "start")
+
+
+def _write_transactions(statements: list[str]) -> int:
+    """How many write transactions ``statements`` (SQLite's trace) committed: each COMMIT, and
+    each write made outside BEGIN ... COMMIT (autocommitted on its own)."""
+    count, inside = 0, False
+    for sql in (s.strip().upper() for s in statements):
+        if sql.startswith("BEGIN"):
+            inside = True
+        elif sql.startswith(("COMMIT", "ROLLBACK")):
+            count += sql.startswith("COMMIT")
+            inside = False
+        elif not inside and sql.startswith(("INSERT", "UPDATE", "DELETE")):
+            count += 1
+    return count
+
+
+def test_launch_records_the_step_as_running_in_one_transaction_before_its_start(sub: Submitter, ws: Workspace) -> None:
+    with sub.runner(one_step(ws)) as (runner, plan):
+        node = by_name(plan, "s")
+        run_id = plan.steps[node].run_id
+        prepared = runner.prepare(node, runner.decide(node))
+        assert prepared is not None
+        statements: list[str] = []
+        conn = ws.metadata_store._db.conn
+        conn.set_trace_callback(statements.append)
+        executor = FakeExecutor({run_id: "s"}, {"s": None})
+        real_submit = executor.submit
+        before: list[str] = []
+
+        def submit(task: TaskSpec) -> None:
+            before.extend(statements)  # what was written before the step started
+            real_submit(task)
+
+        executor.submit = submit  # type: ignore[method-assign]
+        try:
+            runner.launch(node, prepared, executor)
+        finally:
+            conn.set_trace_callback(None)
+        assert _write_transactions(before) == 1
+        record = ws.metadata_store.get_run(run_id)
+        assert record is not None and record.status == StepRunStatus.Running
+        assert record.definition["argv"] == list(prepared.task.argv)
+        assert ws.metadata_store.get_properties(run_id)["azureml.runsource"] == "azureml.StepRun"

@@ -10,6 +10,7 @@ own is part of the server's key), killed at the end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -79,6 +80,29 @@ elif mode == "segv":
 elif mode == "importerror":
     print(json.dumps({"ppid": os.getppid()}), flush=True)
     import headwater_no_such_module_at_all  # noqa
+elif mode == "maps":  # which of the given modules' files are mapped before the step imports anything
+    maps = open("/proc/self/maps").read()
+    mapped = [f for f in sys.argv[2:] if f in maps]
+    print(json.dumps({"ppid": os.getppid(), "modules": sorted(sys.modules), "mapped": mapped}))
+elif mode == "modules":  # what the step has before its first import
+    print(json.dumps({"ppid": os.getppid(), "modules": sorted(sys.modules)}))
+elif mode == "pandas":
+    had = "pandas" in sys.modules
+    import pandas  # noqa
+    print(json.dumps({"ppid": os.getppid(), "had": had}))
+elif mode == "fractions":
+    had = "fractions" in sys.modules
+    import fractions  # noqa
+    print(json.dumps({"ppid": os.getppid(), "had": had}))
+elif mode == "minidom":
+    had = "xml.dom.minidom" in sys.modules
+    import xml.dom.minidom  # noqa
+    print(json.dumps({"ppid": os.getppid(), "had": had}))
+elif mode in ("threadmaker", "editable_thing"):  # a module of the test's own "environment"
+    had = mode in sys.modules
+    module = __import__(mode)
+    print(json.dumps({"ppid": os.getppid(), "had": had, "value": getattr(module, "VALUE", None),
+                      "threads": len(os.listdir("/proc/self/task"))}))
 elif mode == "imports":
     import helper_of_mine, fractions, xml.dom.minidom  # noqa
     print(json.dumps({"ppid": os.getppid(), "helper": helper_of_mine.VALUE}))
@@ -125,7 +149,9 @@ class Steps:
         self.workspace = root / "ws"
         self.workspace.mkdir()
 
-    def spec(self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None) -> TaskSpec:
+    def spec(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None, step: str = "probe"
+    ) -> TaskSpec:
         run_id = f"run-{uuid.uuid4().hex[:8]}"
         base = {"AZUREML_WORKSPACE_ID": str(self.workspace), "AZUREML_ARM_PROJECT_NAME": "exp", "PYTHONUNBUFFERED": "1"}
         return TaskSpec(
@@ -135,12 +161,13 @@ class Steps:
             env={**base, **(env or {})},
             log_path=str(self.root / "logs" / run_id / "std_log.txt"),
             timeout_seconds=timeout,
+            step_name=step,
         )
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None
+        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None, step: str = "probe"
     ) -> tuple[TaskResult, str]:
-        task = self.spec(*args, env=env, timeout=timeout)
+        task = self.spec(*args, env=env, timeout=timeout, step=step)
         self.executor.submit(task)
         result = self.result(task.run_id)
         return result, Path(task.log_path).read_text()
@@ -160,8 +187,13 @@ class Steps:
         """Run steps until one is forked by the server (the first one starts it)."""
         wait_until(lambda: self.forked(self.run("ppid")[1]), "a warm start")
 
-    def record(self) -> dict[str, Any]:
-        return read_record(str(record_path(str(self.workspace), sys.executable, "exp", "probe.py")))
+    def record(self, step: str = "probe") -> dict[str, Any]:
+        return read_record(str(record_path(str(self.workspace), sys.executable, "exp", "probe.py", step)))
+
+    def warm_with(self, mode: str, step: str) -> None:
+        """Run step ``step`` (``mode``: a probe that says whether its module was there before it
+        imported it) until it is forked from a server that had imported that module."""
+        wait_until(lambda: json.loads(self.run(mode, step=step)[1]).get("had"), f"a server holding {mode}'s module")
 
 
 @pytest.fixture
@@ -288,12 +320,13 @@ def test_step_start_exec_turns_warm_starts_off(steps: Steps, monkeypatch: pytest
 @pytest.mark.slow
 def test_a_dead_server_is_replaced_and_no_step_is_lost(steps: Steps) -> None:
     steps.warm_up()
-    (server,) = steps.executor._warm.server_pids()
-    os.kill(server, signal.SIGKILL)
-    wait_until(lambda: not steps.executor._warm.server_pids(), "the server to be gone")
+    servers = steps.executor._warm.server_pids()
+    for server in servers:
+        os.kill(server, signal.SIGKILL)
+    wait_until(lambda: not steps.executor._warm.server_pids(), "the servers to be gone")
     result, log = steps.run("exit", "0")
     assert result.succeeded
-    assert json.loads(log.splitlines()[0])["ppid"] not in (server, os.getpid())  # a new server forked it
+    assert json.loads(log.splitlines()[0])["ppid"] not in (*servers, os.getpid())  # a new server forked it
 
 
 @pytest.mark.slow
@@ -305,7 +338,7 @@ def test_a_server_that_cannot_start_means_a_fresh_interpreter(steps: Steps, monk
 
 
 @pytest.mark.slow
-def test_a_server_that_gets_a_thread_refuses_and_its_module_is_never_imported_again(
+def test_a_server_that_gets_a_thread_stops_and_its_module_is_never_imported_again(
     steps: Steps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A folder named like the runtime link folder counts as Headwater's own: its modules are recorded.
@@ -317,15 +350,12 @@ def test_a_server_that_gets_a_thread_refuses_and_its_module_is_never_imported_ag
     env = {"PYTHONPATH": str(site)}
     monkeypatch.setenv("PYTHONPATH", str(site))
     steps.warm_up()
-    record = record_path(str(steps.workspace), sys.executable, "exp", "probe.py")
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"modules": ["threadmaker"]}))
-    result, log = steps.run("probe", env=env)  # the server imports it, gets a thread, refuses
-    assert result.succeeded and not steps.forked(log)
-    assert steps.record()["skip"] == ["threadmaker"]
-    steps.warm_up()  # a new server, which does not import it
-    info = json.loads(steps.run("probe", env=env)[1])
-    assert info["ppid"] != os.getpid() and info["info"]["threads"] == 1
+    for _ in range(2):  # recorded; then its set's server imports it, gets a thread and stops
+        assert steps.run("threadmaker", env=env)[0].succeeded
+    wait_until(lambda: steps.record().get("skip") == ["threadmaker"], "the module to be recorded as skipped")
+    for _ in range(3):  # forked, from servers that never import it
+        out = json.loads(steps.run("threadmaker", env=env)[1])
+        assert out["ppid"] != os.getpid() and not out["had"] and out["threads"] == 2
 
 
 @pytest.mark.slow
@@ -344,12 +374,124 @@ def test_a_server_whose_loaded_sources_changed_refuses_and_exits(steps: Steps, m
     module.write_text("VALUE = 1\n")
     monkeypatch.setenv("PYTHONPATH", str(site))
     steps.warm_up()
-    record = record_path(str(steps.workspace), sys.executable, "exp", "probe.py")
-    record.write_text(json.dumps({"modules": ["editable_thing"]}))
-    assert steps.forked(steps.run("ppid")[1])  # the server imports it
-    (server,) = steps.executor._warm.server_pids()
+    steps.warm_with("editable_thing", step="probe")  # forked from a server that imported it
+    server = json.loads(steps.run("editable_thing")[1])["ppid"]
     module.write_text("VALUE = 2\n")
     os.utime(module, ns=(time.time_ns(), time.time_ns() + 10**9))
-    result, log = steps.run("ppid")
-    assert result.succeeded and not steps.forked(log)
-    wait_until(lambda: server not in steps.executor._warm.server_pids(), "the stale server to exit")
+    result, log = steps.run("editable_thing")
+    assert result.succeeded and not steps.forked(log) and json.loads(log)["value"] == 2
+    wait_until(lambda: gone(server), "the stale server to exit")
+
+
+# -- one server per import set -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_forked_step_never_sees_a_module_that_only_another_step_imported(steps: Steps) -> None:
+    # Two steps of one script and experiment: only 'other' imports fractions.
+    steps.warm_up()
+    steps.warm_with("fractions", step="other")
+    steps.run("modules", step="mine")  # its record: what it imported
+    for _ in range(3):
+        out = json.loads(steps.run("modules", step="mine")[1])
+        assert out["ppid"] != os.getpid()  # forked
+        assert "fractions" not in out["modules"]
+
+
+@pytest.mark.slow
+def test_tiny_steps_are_forked_from_a_server_without_pandas_after_a_pandas_step(steps: Steps) -> None:
+    steps.warm_up()
+    steps.warm_with("pandas", step="frame")
+    for step in ("tiny", "tiny", "ppid-only"):
+        out = json.loads(steps.run("modules", step=step)[1])
+        assert out["ppid"] != os.getpid()
+        assert not {m for m in out["modules"] if m.split(".")[0] in ("pandas", "numpy")}
+        server = Path(f"/proc/{out['ppid']}/maps").read_text()
+        assert "pandas" not in server and "numpy" not in server  # the process it was forked from
+
+
+@pytest.mark.slow
+def test_servers_above_the_cap_are_stopped(steps: Steps, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(warm_start.SERVERS_ENV, "1")
+    steps.warm_up()
+    steps.warm_with("fractions", step="a")
+    first = json.loads(steps.run("fractions", step="a")[1])["ppid"]
+    steps.warm_with("minidom", step="b")
+    wait_until(lambda: gone(first), "the least recently used server to stop")
+    assert len(warm_start.running_servers(sys.executable, steps.spec("x").env)) == 1 + 1  # b's and the lean one
+    assert json.loads(steps.run("minidom", step="b")[1])["had"]
+
+
+@pytest.mark.slow
+def test_a_forked_step_has_no_module_its_server_did_not_import(steps: Steps) -> None:
+    # A fresh interpreter has not imported random: a forked step neither (reseeding it must not import it).
+    bare = steps.script.parent / "bare.py"
+    bare.write_text(
+        "import json, os, sys\nprint(json.dumps({'ppid': os.getppid(), 'random': 'random' in sys.modules}))\n"
+    )
+    steps.warm_up()
+    for start in ("fork", "exec"):
+        task = dataclasses.replace(steps.spec(env={MODE_ENV: start}, step="bare"), argv=(sys.executable, "bare.py"))
+        steps.executor.submit(task)
+        assert steps.result(task.run_id).succeeded
+        out = json.loads(Path(task.log_path).read_text())
+        assert (out["ppid"] != os.getpid()) == (start == "fork")
+        assert out["random"] is False
+
+
+@pytest.mark.slow
+def test_closing_the_executor_does_not_search_for_step_processes_because_of_its_servers(
+    steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The servers it started are its children, not what a step left: no search of every process
+    # (milliseconds on the way to the run's end) when every step has ended.
+    from headwater.engine.executors import process_tree
+
+    steps.warm_up()
+    assert steps.executor._warm.server_pids()
+    searched: list[object] = []
+    real = process_tree.stop_step_processes
+
+    def spy(*args: Any, **kwargs: Any) -> set[int]:
+        searched.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(process_tree, "stop_step_processes", spy)
+    steps.executor.close()
+    assert searched == []
+
+
+@pytest.mark.slow
+def test_the_lean_server_has_loaded_slow_extension_modules_a_step_does_not_see(steps: Steps) -> None:
+    # hashlib's OpenSSL library costs milliseconds to load: a step forked from the lean server finds
+    # it loaded, but the module is not imported until the step imports it, as in a fresh interpreter.
+    import _hashlib
+
+    steps.warm_up()
+
+    def mapped() -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(steps.run("maps", _hashlib.__file__, step="new")[1])
+        assert out["ppid"] != os.getpid()
+        assert "_hashlib" not in out["modules"] and "hashlib" not in out["modules"]
+        return out
+
+    wait_until(lambda: mapped()["mapped"], "a start with _hashlib's library already loaded")
+
+
+@pytest.mark.slow
+def test_an_orchestrator_starts_no_server_that_another_one_already_runs(
+    steps: Steps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps.warm_up()
+    steps.warm_with("fractions", step="a")  # its import set's server runs
+    monkeypatch.setattr(warm_start, "_SPAWNED", {})  # another orchestrator: it started no server
+    other = LocalExecutor(grace_seconds=1.0)
+    try:
+        twin = Steps.__new__(Steps)
+        twin.__dict__.update(steps.__dict__, executor=other)
+        for _ in range(2):  # b imports what a imports: its first run ends with a's set
+            assert json.loads(twin.run("fractions", step="b")[1])["ppid"] != os.getpid()
+        assert json.loads(twin.run("fractions", step="b")[1])["had"]
+        assert other._warm.server_pids() == set() and not other._warm._spawned
+    finally:
+        other.close()

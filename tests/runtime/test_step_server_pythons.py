@@ -29,8 +29,10 @@ class EnvSteps(Steps):
 
     python: str = sys.executable
 
-    def spec(self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None) -> TaskSpec:
-        task = super().spec(*args, env=env, timeout=timeout)
+    def spec(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float | None = None, step: str = "probe"
+    ) -> TaskSpec:
+        task = super().spec(*args, env=env, timeout=timeout, step=step)
         return dataclasses.replace(task, argv=(self.python, *task.argv[1:]))
 
 

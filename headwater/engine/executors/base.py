@@ -26,6 +26,7 @@ class TaskSpec:
     timeout_seconds: float | None = None
     resources: dict[str, float] = field(default_factory=dict)  # e.g. {"cpu": 1, "gpu": 0}
     target: str | None = None  # the compute target's name: which executor runs it (None: local)
+    step_name: str | None = None  # the step's name: keys what a warm start remembers of its last run
     # Ray without a shared filesystem: what the worker fetches, runs in and sends back
     # (:mod:`headwater.engine.ship`). It may hold resolved credentials: never printed.
     ship: dict[str, Any] | None = field(default=None, repr=False, compare=False)

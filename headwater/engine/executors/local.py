@@ -61,7 +61,9 @@ class LocalExecutor(Executor):
         proc: subprocess.Popen[bytes] | ForkedStep
         if self._guard is not None:
             self._guard.started(task.run_id, None, self._grace)
-        warm = self._warm.start(task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note)
+        warm = self._warm.start(
+            task.argv, cwd=task.cwd, env=env, log_path=task.log_path, log_cap=cap, log_note=note, step=task.step_name
+        )
         if warm is not None:
             proc, log = warm
         else:
@@ -105,6 +107,11 @@ class LocalExecutor(Executor):
         elif reason == "canceled":
             message = "canceled"
         self._done.put(TaskResult(entry.task.run_id, code, reason, message, entry.proc.pid))
+        if isinstance(entry.proc, ForkedStep):
+            try:  # after its result: the server of its import set, for its next run
+                self._warm.ended(entry.proc)
+            except Exception:
+                pass
 
     def _signal_group(self, entry: _Running, sig: int) -> None:
         signal_group(entry.proc.pid, sig)
@@ -178,5 +185,7 @@ class LocalExecutor(Executor):
             self._reaper.close()
         with self._lock:
             launched = dict(self._launched)
-        if launched and (entries or process_tree.children_of_self() - step_guard.guard_pids()):
+        if launched and (
+            entries or process_tree.children_of_self() - step_guard.guard_pids() - self._warm.server_pids()
+        ):
             process_tree.stop_step_processes(launched)  # nothing a step started outlives this executor

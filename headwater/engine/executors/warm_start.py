@@ -3,8 +3,16 @@
 A step whose program is ``<python> script.py ...`` — the orchestrator's Python, or a built
 environment's (whose steps find Headwater's runtime through the link folder on their
 PYTHONPATH) — is started by :mod:`headwater.runtime.step_server`, a single-threaded interpreter
-of that environment which has already imported what the step imported last time: it forks, and
-the child becomes the step (:mod:`headwater.runtime.step_child`). The step cannot tell, except by
+of that environment which has already imported what the step imported last time (its record):
+it forks, and the child becomes the step (:mod:`headwater.runtime.step_child`). There is one
+server per environment and *import set*: a step is forked from the server of exactly the set its
+record names, so it never sees a module that only another step imported, and a tiny step is
+forked from a small process (a fork of a large one costs tens of milliseconds more). When that
+server is not running yet it is started in the background, and the step is forked from the
+environment's *lean* server, which imports nothing for its steps; a step whose record changed
+when it ended has its set's server started then, ready for its next run. At most
+``HEADWATER_STEP_SERVERS`` (default 4) servers of import sets run per environment: a new one stops
+the least recently used. The step cannot tell, except by
 its speed: same ``__main__``, argv, environment, working folder, descriptors, signal handlers,
 seeds, exit codes; it is the leader of its own process group, so cancel and timeouts stop it (and
 what it started) as before.
@@ -38,15 +46,19 @@ from typing import IO
 from headwater._paths import COMPAT_SHIM_DIR, PACKAGE_DIR
 from headwater.engine.executors.log_capture import LogCapture
 from headwater.layout import RUNTIME_LINK_DIR
-from headwater.runtime.step_child import BLAS_THREADS_ENV, ENVIRON_ROOM, ENVIRON_ROOM_ENV
+from headwater.runtime.step_child import BLAS_THREADS_ENV, ENVIRON_ROOM, ENVIRON_ROOM_ENV, read_record
+from headwater.runtime.step_server import LEAN, server_names
 
-__all__ = ["IDLE_ENV", "MODE_ENV", "ForkedStep", "WarmStarter", "record_path"]
+__all__ = ["IDLE_ENV", "MODE_ENV", "SERVERS_ENV", "ForkedStep", "WarmStarter", "record_path", "running_servers"]
 
 #: ``exec``: every step starts as a fresh interpreter (``fork``, the default: warm where possible).
 MODE_ENV = "HEADWATER_STEP_START"
 #: Seconds a step server waits for its next step before it exits.
 IDLE_ENV = "HEADWATER_STEP_SERVER_IDLE"
 DEFAULT_IDLE_SECONDS = 60.0
+#: How many servers of import sets (besides the lean one) may run per environment.
+SERVERS_ENV = "HEADWATER_STEP_SERVERS"
+DEFAULT_SERVERS = 4
 #: How long the first step waits for a server just started to listen (then it starts fresh).
 SERVER_START_SECONDS = 5.0
 #: Where a workspace keeps what each step imported (``<key>.json``), for its next warm start.
@@ -67,10 +79,31 @@ def _shapes_interpreter(name: str) -> bool:
     )
 
 
-def record_path(workspace_folder: str, python: str, experiment: str, script: str) -> Path:
-    """The record of what the step ``script`` of ``experiment`` imported on ``python``."""
-    key = hashlib.sha256("\0".join((python, experiment, script)).encode()).hexdigest()[:32]
+def record_path(workspace_folder: str, python: str, experiment: str, script: str, step: str = "") -> Path:
+    """The record of what the step ``step`` (its ``script``) of ``experiment`` imported on ``python``."""
+    parts = (python, experiment, script, step) if step else (python, experiment, script)
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
     return Path(workspace_folder) / RECORDS_DIR / f"{key}.json"
+
+
+def import_set(record: dict[str, object]) -> list[str]:
+    """The modules a step's record names, less those no server may import (``skip``), sorted."""
+    skip = {n for n in record.get("skip") or () if isinstance(n, str)}  # type: ignore[attr-defined]
+    names = [n for n in record.get("modules") or () if isinstance(n, str)]  # type: ignore[attr-defined]
+    if skip:
+        names = [n for n in names if not any(".".join(n.split(".")[:i]) in skip for i in range(1, n.count(".") + 2))]
+    return sorted(names)
+
+
+def _set_key(modules: list[str]) -> str:
+    return hashlib.sha256(json.dumps(modules).encode()).hexdigest()[:16] if modules else LEAN
+
+
+def running_servers(python: str, env: dict[str, str]) -> list[str]:
+    """The names of the step servers of the environment a step of ``python`` with ``env`` (over
+    this process's environment) runs in that are listening now."""
+    group, _ = WarmStarter()._server(python, {**os.environ, **env})
+    return server_names(group + "/")
 
 
 class ForkedStep:
@@ -80,15 +113,18 @@ class ForkedStep:
     is waited for by its pid and reported as killed (its status is lost with the server).
     """
 
-    def __init__(self, pid: int, sock: socket.socket, stdout: IO[bytes], args: list[str]) -> None:
+    def __init__(self, pid: int, sock: socket.socket, stdout: IO[bytes], args: list[str], buffer: bytes = b"") -> None:
         self.pid = pid
         self.stdout = stdout
         self.args = args
         self.returncode: int | None = None
         #: Whether the step left processes behind (its orphans went to the server): look for them.
         self.orphans = False
+        #: Its record, and the server of its import set it was meant for (set by the starter).
+        self.record = ""
+        self.wanted = ""
         self._sock = sock
-        self._buffer = b""
+        self._buffer = buffer  # what the server sent after the pid (its status, if the step has ended)
         self._lock = threading.Lock()
 
     def poll(self) -> int | None:
@@ -151,6 +187,8 @@ class WarmStarter:
         self._spawned = _SPAWNED
         self._lock = _SPAWN_LOCK
         self._key_files = tuple(_file_stamp(p) for p in _SERVER_FILES)
+        self._python: dict[str, tuple[str, dict[str, str]]] = {}  # server name -> its Python, environment
+        self._servers: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[str, dict[str, str]]] = {}
 
     def server_pids(self) -> set[int]:
         """The servers this process started that have not exited (children that are not steps)."""
@@ -158,28 +196,44 @@ class WarmStarter:
             return {p.pid for p in self._spawned.values() if p.poll() is None}
 
     def start(
-        self, argv: tuple[str, ...], *, cwd: str, env: dict[str, str], log_path: str, log_cap: int, log_note: str
+        self,
+        argv: tuple[str, ...],
+        *,
+        cwd: str,
+        env: dict[str, str],
+        log_path: str,
+        log_cap: int,
+        log_note: str,
+        step: str | None = None,
     ) -> tuple[ForkedStep, LogCapture] | None:
-        """Fork the step from its server; None: start it as a fresh interpreter instead."""
+        """Fork the step (``step``: its name) from its server; None: start it as a fresh interpreter."""
         full = {**os.environ, **env}
         if not self._eligible(argv, full):
             return None
-        name, server_env = self._server(argv[0], full)
-        sock = self._connect(name)
-        if sock is None:
-            self._spawn(name, argv[0], server_env)
-            sock = self._connect(name, wait=True)
-            if sock is None:
-                return None
-        record = record_path(
-            full.get("AZUREML_WORKSPACE_ID", ""), argv[0], full.get("AZUREML_ARM_PROJECT_NAME", ""), argv[1]
+        workspace = full.get("AZUREML_WORKSPACE_ID", "")
+        record = (
+            str(record_path(workspace, argv[0], full.get("AZUREML_ARM_PROJECT_NAME", ""), argv[1], step or ""))
+            if workspace
+            else ""
         )
-        request = {
-            "argv": list(argv),
-            "cwd": cwd,
-            "env": full,
-            "record": str(record) if full.get("AZUREML_WORKSPACE_ID") else "",
-        }
+        data = read_record(record) if record else {}
+        if data.get("fallback"):
+            return None  # its previous warm start failed in a way a server could have caused
+        modules = import_set(data)
+        group, server_env = self._server(argv[0], full)
+        wanted = f"{group}/{_set_key(modules)}"
+        sock = self._connect(wanted) if modules else None
+        if sock is None:
+            if modules:  # in the background; this step is forked from the lean server meanwhile
+                self._spawn(wanted, argv[0], server_env, modules=modules, record=record)
+            lean = f"{group}/{LEAN}"
+            sock = self._connect(lean)
+            if sock is None:
+                self._spawn(lean, argv[0], server_env)
+                sock = self._connect(lean, wait=True)
+                if sock is None:
+                    return None
+        request = {"argv": list(argv), "cwd": cwd, "env": full, "record": record, "modules": modules}
         payload = json.dumps(request).encode()
         read_end, write_end = os.pipe()
         try:
@@ -187,9 +241,9 @@ class WarmStarter:
             sock.sendall(payload)
             os.close(write_end)
             write_end = -1
-            reply = _read_line(sock)
-        except OSError:
-            reply = {}
+            reply, rest = _read_line(sock)
+        except (OSError, ValueError):  # the server went away, or answered nonsense: a fresh interpreter
+            reply, rest = {}, b""
         finally:
             if write_end >= 0:
                 os.close(write_end)
@@ -198,7 +252,9 @@ class WarmStarter:
             os.close(read_end)
             return None
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        proc = ForkedStep(int(str(reply["pid"])), sock, os.fdopen(read_end, "rb"), list(argv))
+        proc = ForkedStep(int(str(reply["pid"])), sock, os.fdopen(read_end, "rb"), list(argv), rest)
+        proc.record, proc.wanted = record, wanted
+        self._python[wanted] = (argv[0], server_env)
         try:
             capture = LogCapture(proc.stdout, log_path, log_cap, note=log_note).start()
         except BaseException:
@@ -207,6 +263,24 @@ class WarmStarter:
             proc.stdout.close()
             raise
         return proc, capture
+
+    def ended(self, proc: ForkedStep) -> None:
+        """A forked step ended: when its record now names another import set, start that set's
+        server, so the step's next run finds it warm (off the critical path: after its result)."""
+        if not proc.record or proc.wanted not in self._python:
+            return
+        data = read_record(proc.record)
+        modules = import_set(data)
+        if not modules or data.get("fallback"):
+            return
+        group = proc.wanted.rsplit("/", 1)[0]
+        name = f"{group}/{_set_key(modules)}"
+        with self._lock:
+            running = self._spawned.get(name)
+        if (running is not None and running.poll() is None) or name in server_names(name):
+            return  # started by this process, or by another orchestrator
+        python, server_env = self._python[proc.wanted]
+        self._spawn(name, python, server_env, modules=modules, record=proc.record)
 
     def _connect(self, name: str, *, wait: bool = False) -> socket.socket | None:
         """A connection to the server ``name``; ``wait``: for the one just started to listen."""
@@ -243,12 +317,17 @@ class WarmStarter:
         )
 
     def _server(self, python: str, env: dict[str, str]) -> tuple[str, dict[str, str]]:
-        """The socket name of the server for this environment, and the environment to start it with."""
+        """The name of this environment's servers (without the import set's part), and the
+        environment to start them with."""
+        shaping = tuple(sorted((k, v) for k, v in env.items() if _shapes_interpreter(k)))
+        cache_key = (python, env.get("PYTHONPATH", ""), shaping)
+        known = self._servers.get(cache_key)
+        if known is not None:
+            return known
         ours = {str(COMPAT_SHIM_DIR)}
         path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p in ours or Path(p).name == RUNTIME_LINK_DIR]
-        shaping = {k: v for k, v in env.items() if _shapes_interpreter(k)}
-        key = json.dumps([python, path, sorted(shaping.items()), self._key_files])
-        name = f"headwater-step-server/{os.getuid()}/{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        key = json.dumps([python, path, list(shaping), self._key_files])
+        name = f"headwater-step-server/{os.getuid()}/{hashlib.sha256(key.encode()).hexdigest()[:24]}"
         server_env = {k: v for k, v in os.environ.items() if not _shapes_interpreter(k) and k != "PYTHONPATH"}
         server_env.update(shaping)
         # Libraries that start a thread when imported, told not to in the server: OpenBLAS (each
@@ -259,22 +338,39 @@ class WarmStarter:
         server_env[_ARROW_JEMALLOC_ENV] = f"{conf},{_NO_BACKGROUND}" if conf else _NO_BACKGROUND
         if path:
             server_env["PYTHONPATH"] = os.pathsep.join(path)
+        self._servers[cache_key] = (name, server_env)
         return name, server_env
 
-    def _spawn(self, name: str, python: str, env: dict[str, str]) -> None:
-        """Start the server in the background (once per name while it runs); this step execs."""
+    def _spawn(
+        self, name: str, python: str, env: dict[str, str], *, modules: list[str] | None = None, record: str = ""
+    ) -> None:
+        """Start the server ``name`` in the background (once per name while it runs); ``modules``:
+        its import set (written next to ``record``, the step's record, for it to read)."""
         with self._lock:
             running = self._spawned.get(name)
             if running is not None and running.poll() is None:
                 return
+            set_file = ""
+            if modules:
+                if not record:
+                    return
+                set_path = Path(record).parent / "sets" / f"{name.rsplit('/', 1)[1]}.json"
+                if not set_path.exists():
+                    _write_json(str(set_path), modules)
+                set_file = str(set_path)
             idle = os.environ.get(IDLE_ENV, "")
             try:
                 idle_seconds = max(0.0, float(idle)) if idle else DEFAULT_IDLE_SECONDS
             except ValueError:
                 idle_seconds = DEFAULT_IDLE_SECONDS
+            cap = os.environ.get(SERVERS_ENV, "")
+            try:
+                servers = max(1, int(cap)) if cap else DEFAULT_SERVERS
+            except ValueError:
+                servers = DEFAULT_SERVERS
             try:
                 self._spawned[name] = subprocess.Popen(
-                    [python, "-c", _SERVER_CODE, name, str(idle_seconds)],
+                    [python, "-c", _SERVER_CODE, name, str(idle_seconds), str(servers), set_file, record],
                     cwd="/",
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -300,12 +396,27 @@ def _file_stamp(path: Path) -> tuple[str, int, int]:
     return (str(path), st.st_mtime_ns, st.st_size)
 
 
-def _read_line(sock: socket.socket) -> dict[str, object]:
+def _write_json(path: str, value: object) -> None:
+    """Write ``value`` to ``path`` atomically; a file that cannot be written only costs speed."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(value, fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _read_line(sock: socket.socket) -> tuple[dict[str, object], bytes]:
+    """The server's first reply, and what came after it in the same reads (a step that has already
+    ended: its wait status)."""
     data = b""
-    while not data.endswith(b"\n"):
+    while b"\n" not in data:
         chunk = sock.recv(4096)
         if not chunk:
-            return {}
+            return {}, b""
         data += chunk
-    message = json.loads(data)
-    return message if isinstance(message, dict) else {}
+    line, _, rest = data.partition(b"\n")
+    message = json.loads(line)
+    return (message if isinstance(message, dict) else {}), rest
