@@ -42,6 +42,8 @@ __all__ = ["MODE_ENV", "RECORDS_DIR", "ForkedWorker", "Starter", "starter"]
 #: ``exec``: every worker starts as a fresh interpreter (the switch of warm step starts too).
 MODE_ENV = "HEADWATER_STEP_START"
 IDLE_ENV = "HEADWATER_STEP_SERVER_IDLE"
+SERVERS_ENV = "HEADWATER_STEP_SERVERS"  # the cap on import-set servers, as for steps
+LEAN = "lean"  # step_server.LEAN: the name of a server without an import set (never capped)
 #: Where a workspace keeps what each entry script's workers imported (``<key>.json``).
 RECORDS_DIR = "parallel-starts"
 #: How long a driver waits for a server it started to listen (then its workers start fresh).
@@ -159,7 +161,12 @@ class Starter:
         own = _own_path(env)
         shaping = sorted((k, v) for k, v in env.items() if _shapes_interpreter(k))
         key = json.dumps([sys.executable, own, shaping, [_stamp(n) for n in _KEY_FILES]])
-        self.name = f"headwater-parallel-server/{os.getuid()}/{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        #: what the workers of this entry script imported last time: the server's import set
+        self.modules = _import_set(self.record)
+        digest = hashlib.sha256(json.dumps(self.modules).encode()).hexdigest()[:16] if self.modules else LEAN
+        self.set_key = digest
+        group = hashlib.sha256(key.encode()).hexdigest()[:32]
+        self.name = f"headwater-parallel-server/{os.getuid()}/{group}/{digest}"
         self.server_env = self._server_env(env)
         self.broken = False
 
@@ -196,15 +203,23 @@ class Starter:
     def _spawn(self) -> socket.socket | None:
         """Start the server, detached (a grandchild: it is nobody's step process), and connect."""
         idle = self.server_env.get(IDLE_ENV, "") or "60"
+        cap = self.server_env.get(SERVERS_ENV, "") or "4"
+        set_file = ""
+        if self.modules:  # the server imports its set (steps' servers keep theirs next to the records)
+            set_file = os.path.join(os.path.dirname(self.record), "sets", f"{self.set_key}.json")
+            if not os.path.isfile(set_file):
+                from headwater.runtime import step_child
+
+                step_child.write_record(set_file, self.modules)  # type: ignore[arg-type]
         code = (
             "import os, sys\n"
             "if os.fork() == 0:\n"
             "    os.setsid()\n"
-            "    os.execv(sys.executable, [sys.executable, '-c', sys.argv[1], sys.argv[2], sys.argv[3]])\n"
+            "    os.execv(sys.executable, [sys.executable, '-c'] + sys.argv[1:])\n"
         )
         try:
             subprocess.run(
-                [sys.executable, "-c", code, _SERVER_CODE, self.name, idle],
+                [sys.executable, "-c", code, _SERVER_CODE, self.name, idle, cap, set_file, self.record],
                 cwd="/", env=self.server_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, close_fds=True, check=False, timeout=SERVER_START_SECONDS,
             )  # fmt: skip
@@ -229,8 +244,10 @@ class Starter:
             self.broken = True
             return None
         script = os.path.join(_HERE, "parallel_worker.py")
+        # settle: the server imports the rest of its set before this fork (a worker's imports are
+        # most of its start; two workers importing at once are no faster on two cores)
         request = {"argv": [sys.executable, script, "@" + self.address, settings, stderr], "cwd": os.getcwd(),
-                   "env": env, "record": self.record}  # fmt: skip
+                   "env": env, "record": self.record, "settle": True}  # fmt: skip
         payload = json.dumps(request).encode("utf-8")
         reply: dict[str, Any] = {}
         fd = os.open(stdout, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -282,6 +299,18 @@ def _read_line(sock: socket.socket) -> dict[str, Any]:
             break
         data += chunk
     return json.loads(data.decode("utf-8")) if data.strip() else {}
+
+
+def _import_set(record_file: str) -> list[str]:
+    """The modules a record names, less those no server may import (``skip``), sorted (as the
+    steps' servers take them: :func:`headwater.engine.executors.warm_start.import_set`)."""
+    from headwater.runtime import step_child
+
+    record = step_child.read_record(record_file)
+    skip = {n for n in record.get("skip") or () if isinstance(n, str)}
+    names = [n for n in record.get("modules") or () if isinstance(n, str)]
+    parts = [n.split(".") for n in names]
+    return sorted(n for n, p in zip(names, parts) if not any(".".join(p[:i]) in skip for i in range(1, len(p) + 1)))
 
 
 def starter(env: dict[str, str], entry_script: str) -> Starter | None:

@@ -351,6 +351,8 @@ class _Server:
         if _stamp(self.site) != self.stamp or self.sources_changed():
             return self.refuse(conn, "the environment's packages changed", stop=True)
         record_path = request.get("record") or ""
+        while request.get("settle") and self.pending and not self.stop:  # its import set first (workers)
+            self.warm_one()
         # what the step does not record as its own: what this server had imported, but for the step
         request["server_modules"] = set(sys.modules) - set(request.get("modules") or ())
         if thread_count() != 1:

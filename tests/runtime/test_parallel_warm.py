@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -21,6 +22,27 @@ def _env(tmp_path: Path, **more: str) -> dict[str, str]:
 
 def test_the_runtime_link_name_agrees_with_the_layout() -> None:
     assert parallel_warm._RUNTIME_LINK_DIR == layout.RUNTIME_LINK_DIR
+
+
+def test_the_names_shared_with_the_step_servers_agree() -> None:
+    from headwater.engine.executors import warm_start
+    from headwater.runtime import step_server
+
+    assert parallel_warm.LEAN == step_server.LEAN
+    assert parallel_warm.SERVERS_ENV == warm_start.SERVERS_ENV
+    assert parallel_warm.IDLE_ENV == warm_start.IDLE_ENV
+
+
+def test_the_import_set_is_the_one_a_step_server_would_take(tmp_path: Path) -> None:
+    from headwater.engine.executors.warm_start import import_set
+
+    record: dict[str, object] = {
+        "modules": ["pandas", "sklearn.linear_model", "numpy", "colorsys"],
+        "skip": ["sklearn"],
+    }
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(record))
+    assert parallel_warm._import_set(str(path)) == import_set(record) == ["colorsys", "numpy", "pandas"]
 
 
 @pytest.mark.parametrize(
