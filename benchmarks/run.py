@@ -37,6 +37,7 @@ from benchmarks.workloads import (  # noqa: E402
     envs,
     fan,
     parallel,
+    plan,
     remote,
     rest_submit,
     schedule,
@@ -62,6 +63,7 @@ WORKLOADS: dict[str, Callable[[Bench], list[Figure]]] = {
     "parallel": parallel.run,
     "drift": drift.run,
     "warmstart": warmstart.run,
+    "plan": plan.run,
 }
 
 

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.ray_cluster",
     "tests.fixtures.azurite",
     "tests.fixtures.s3_server",
+    "tests.fixtures.popen_guard",
 ]
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
-import signal
 import sqlite3
-import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from urllib.parse import urlsplit
 
 from benchmarks.figures import Figure, Target
 from benchmarks.harness import Bench, BenchError
+from benchmarks.serve import serving
 
 __all__ = ["fill", "run"]
 
@@ -132,7 +131,6 @@ def _get(url: str, path: str, token: str) -> float:
 
 
 def run(bench: Bench) -> list[Figure]:
-    from headwater.ops.server_process import running_server
     from headwater.ops.tokens import create_token
     from headwater.ops.workspace_folder import open_workspace_store
 
@@ -149,50 +147,28 @@ def run(bench: Bench) -> list[Figure]:
         token = create_token(store, "bench", "read")
     finally:
         store.close()
-    log = bench.work / "logs" / "studio-serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [bench.python, "-m", "headwater", "serve", "--folder", str(folder)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=bench.env(),
-        )
-        try:
-            deadline = time.monotonic() + 60
-            info = running_server(folder)
-            while info is None or info.pid != proc.pid:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"headwater serve did not start (log: {log})")
-                time.sleep(0.05)
-                info = running_server(folder)
-            url = info.url
-            pages = {
-                "runs_page": "/studio/",
-                "run_page_small": f"/studio/runs/{ids['small']}",
-                "run_page_large": f"/studio/runs/{ids['large']}",
-            }
-            for path in ["/api/health", *pages.values()]:  # warm-up: imports, templates, caches
-                _get(url, path, token)
-            figures = []
-            labels = {
-                "runs_page": (f"studio runs page, {sizes.studio_runs:,} runs in SQLite", Target("max", 0.2)),
-                "run_page_small": (f"studio pipeline run page, {sizes.studio_small} steps", Target("max", 0.3)),
-                "run_page_large": (f"studio pipeline run page, {sizes.studio_large} steps", None),
-            }
-            for key, path in pages.items():
-                floors, samples = bench.repeat_pairs(
-                    key,
-                    lambda: _get(url, "/api/health", token),
-                    lambda i, path=path: _get(url, path, token),
-                    times=4 * bench.repeat,
-                )
-                label, target = labels[key]
-                figures.append(Figure(f"studio.{key}", label, "s", samples, "GET /api/health", floors, target))
-            return figures
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serving(bench, folder, "studio-serve.log") as info:
+        url = info.url
+        pages = {
+            "runs_page": "/studio/",
+            "run_page_small": f"/studio/runs/{ids['small']}",
+            "run_page_large": f"/studio/runs/{ids['large']}",
+        }
+        for path in ["/api/health", *pages.values()]:  # warm-up: imports, templates, caches
+            _get(url, path, token)
+        figures = []
+        labels = {
+            "runs_page": (f"studio runs page, {sizes.studio_runs:,} runs in SQLite", Target("max", 0.2)),
+            "run_page_small": (f"studio pipeline run page, {sizes.studio_small} steps", Target("max", 0.3)),
+            "run_page_large": (f"studio pipeline run page, {sizes.studio_large} steps", None),
+        }
+        for key, path in pages.items():
+            floors, samples = bench.repeat_pairs(
+                key,
+                lambda: _get(url, "/api/health", token),
+                lambda i, path=path: _get(url, path, token),
+                times=4 * bench.repeat,
+            )
+            label, target = labels[key]
+            figures.append(Figure(f"studio.{key}", label, "s", samples, "GET /api/health", floors, target))
+        return figures

@@ -13,12 +13,12 @@ real ``headwater serve`` serves it. Figures, each paired with a floor measured i
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 from benchmarks.figures import Figure, Target
 from benchmarks.harness import Bench, BenchError
+from benchmarks.serve import serving
 
 __all__ = ["LINES", "run"]
 
@@ -56,36 +56,15 @@ def _make_run(bench: Bench, lines: int) -> Path:
     return bench.workspace(project, "studio-logs", setup)
 
 
-def _serve(bench: Bench, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """Start ``headwater serve`` on the workspace; its process, URL and a read token."""
-    from headwater.ops.server_process import running_server
+def _read_token(folder: Path) -> str:
     from headwater.ops.tokens import create_token
     from headwater.ops.workspace_folder import open_workspace_store
 
-    log = open(bench.work / "logs" / "studio-logs-serve.log", "ab")  # noqa: SIM115 (closed when the process ends)
-    proc = subprocess.Popen(
-        [bench.python, "-m", "headwater", "serve", "--folder", str(folder), "--port", "0"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=bench.env(),
-    )
-    log.close()
-    deadline = time.monotonic() + 60
-    while True:
-        info = running_server(folder)
-        if info is not None and info.pid == proc.pid:
-            break
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise BenchError(f"headwater serve did not start; see {bench.work / 'logs' / 'studio-logs-serve.log'}")
-        time.sleep(0.05)
     store = open_workspace_store(folder)
     try:
-        token = create_token(store, "bench", "read")
+        return create_token(store, "bench", "read")
     finally:
         store.close()
-    return proc, info.url, token
 
 
 def _scan(path: Path, needle: str) -> int:
@@ -106,55 +85,48 @@ def run(bench: Bench) -> list[Figure]:
     bench.say(f"studio log page: a {lines:,}-line std_log.txt served by headwater serve")
     folder = _make_run(bench, lines)
     log_path = folder / "runs" / _RUN_ID / "user_logs" / "std_log.txt"
-    proc, url, token = _serve(bench, folder)
+    token = _read_token(folder)
     needle = _NEEDLE if lines == LINES else f"epoch {lines - 10} "
-    try:
-        with requests.Session() as http:
-            http.headers["Authorization"] = f"Bearer {token}"
+    with serving(bench, folder, "studio-logs-serve.log") as info, requests.Session() as http:
+        url = info.url
+        http.headers["Authorization"] = f"Bearer {token}"
 
-            def get(path: str, **params: str) -> float:
-                start = time.perf_counter()
-                response = http.get(url + path, params=params, timeout=60)
-                response.content  # noqa: B018 (the whole body)
-                elapsed = time.perf_counter() - start
-                if response.status_code != 200:
-                    raise BenchError(f"GET {path}: {response.status_code} {response.text[:500]}")
-                return elapsed
+        def get(path: str, **params: str) -> float:
+            start = time.perf_counter()
+            response = http.get(url + path, params=params, timeout=60)
+            response.content  # noqa: B018 (the whole body)
+            elapsed = time.perf_counter() - start
+            if response.status_code != 200:
+                raise BenchError(f"GET {path}: {response.status_code} {response.text[:500]}")
+            return elapsed
 
-            def page(_: int) -> float:
-                return get(f"/studio/runs/{_RUN_ID}/logs")
+        def page(_: int) -> float:
+            return get(f"/studio/runs/{_RUN_ID}/logs")
 
-            def search(_: int) -> float:
-                return get(f"/studio/api/runs/{_RUN_ID}/logs/search", file="user_logs/std_log.txt", q=needle)
+        def search(_: int) -> float:
+            return get(f"/studio/api/runs/{_RUN_ID}/logs/search", file="user_logs/std_log.txt", q=needle)
 
-            def scan() -> float:
-                start = time.perf_counter()
-                if _scan(log_path, needle) != 1:
-                    raise BenchError(f"the search floor found no line with {needle!r}")
-                return time.perf_counter() - start
+        def scan() -> float:
+            start = time.perf_counter()
+            if _scan(log_path, needle) != 1:
+                raise BenchError(f"the search floor found no line with {needle!r}")
+            return time.perf_counter() - start
 
-            found = http.get(
-                f"{url}/studio/api/runs/{_RUN_ID}/logs/search",
-                params={"file": "user_logs/std_log.txt", "q": needle},
-                timeout=60,
-            ).json()
-            if [h["line"] for h in found["hits"]] != [lines - 10 + 1]:
-                raise BenchError(f"the log search found {found['hits'][:3]}, not line {lines - 10 + 1}")
-            get("/studio/runs/" + _RUN_ID + "/logs")  # warm-up
-            page_floor, page_samples = bench.repeat_pairs(
-                "studio log page",
-                lambda: get(f"/studio/runs/{_RUN_ID}/raw", file="system_logs/tail.txt"),
-                page,
-                times=bench.repeat * 4,
-            )
-            search_floor, search_samples = bench.repeat_pairs("studio log search", scan, search)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        found = http.get(
+            f"{url}/studio/api/runs/{_RUN_ID}/logs/search",
+            params={"file": "user_logs/std_log.txt", "q": needle},
+            timeout=60,
+        ).json()
+        if [h["line"] for h in found["hits"]] != [lines - 10 + 1]:
+            raise BenchError(f"the log search found {found['hits'][:3]}, not line {lines - 10 + 1}")
+        get("/studio/runs/" + _RUN_ID + "/logs")  # warm-up
+        page_floor, page_samples = bench.repeat_pairs(
+            "studio log page",
+            lambda: get(f"/studio/runs/{_RUN_ID}/raw", file="system_logs/tail.txt"),
+            page,
+            times=bench.repeat * 4,
+        )
+        search_floor, search_samples = bench.repeat_pairs("studio log search", scan, search)
     size = log_path.stat().st_size / 1e6
     return [
         Figure(

@@ -6,6 +6,9 @@ starts at once. It is used only where forking is safe (:func:`fork_refusal`): on
 process with one thread (a fork copies only the calling thread, so a lock another thread held
 stays held for ever) and no open SQLite database (SQLite's per-process lock bookkeeping must not
 be shared by two processes: the child's own connection would believe it holds locks it does not).
+Headwater's own idle connections (a workspace's metadata store, the digest cache: most SDK v1
+scripts open the store before they submit) are closed right before the fork and reopen on their
+next use; one inside a transaction, or any other SQLite database open, still means a spawn.
 ``HEADWATER_ORCHESTRATOR_START=spawn`` turns it off. Anywhere else the caller spawns.
 
 The orchestrator is forked twice (the middle process exits at once, so the orchestrator is no
@@ -32,10 +35,15 @@ __all__ = ["START_ENV", "fork_orchestrator", "fork_refusal"]
 START_ENV = "HEADWATER_ORCHESTRATOR_START"
 #: Open files whose name ends so are (probably) SQLite databases or their journals.
 _SQLITE_SUFFIXES = ("-wal", "-shm", "-journal", ".db", ".sqlite", ".sqlite3")
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+#: Classes whose instances keep a SQLite connection open between calls and can release it (close
+#: it until their next use): ``holding_sqlite()``, ``sqlite_file``, ``release()``.
+_HOLDERS = (("headwater.store.metadata", "MetadataStore"), ("headwater.plan.digest_cache", "DigestCache"))
 
 
 def fork_refusal() -> str | None:
-    """Why this process must not fork an orchestrator (a few words), or None when it may."""
+    """Why this process must not fork an orchestrator (a few words), or None when it may (having
+    closed its Headwater stores' idle SQLite connections, which reopen on their next use)."""
     if os.environ.get(START_ENV, "fork").strip().lower() == "spawn":
         return f"{START_ENV}=spawn"
     if sys.platform != "linux" or not hasattr(os, "fork"):
@@ -47,17 +55,57 @@ def fork_refusal() -> str | None:
     threading = sys.modules.get("threading")
     if threads != 1 or (threading is not None and threading.active_count() != 1):
         return f"{threads} threads"
+    databases = _open_sqlite_files()
+    if isinstance(databases, str):
+        return databases
+    if databases:
+        refusal = _release_ours(databases)  # Headwater's own idle connections: closed, reopened on use
+        if refusal is not None:
+            return refusal
+        databases = _open_sqlite_files()  # another connection to one of those files, say
+        if isinstance(databases, str):
+            return databases
+        if databases:
+            return f"an open SQLite database ({next(iter(databases.values()))})"
+    return None
+
+
+def _open_sqlite_files() -> dict[str, str] | str:
+    """This process's open SQLite files: {the database's path: the open file}; or why unknown."""
     try:
         fds = os.listdir("/proc/self/fd")
     except OSError:
         return "cannot list this process's open files"
+    out: dict[str, str] = {}
     for fd in fds:
         try:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue  # the listing's own descriptor, closed since
         if target.endswith(_SQLITE_SUFFIXES):
+            database = target
+            for suffix in _SQLITE_SIDE_FILES:
+                database = database.removesuffix(suffix)
+            out.setdefault(database, target)
+    return out
+
+
+def _release_ours(databases: dict[str, str]) -> str | None:
+    """Close the idle SQLite connections of this process's Headwater stores and digest caches
+    (each reopens on its next use), when every open database is one of theirs; else (a database
+    of the user's own, a transaction open) why not, and nothing is closed for a foreign one."""
+    holders: list[Any] = []
+    for module, name in _HOLDERS:  # only modules already imported can have instances
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None:
+            holders.extend(cls.holding_sqlite())
+    ours = {os.path.realpath(holder.sqlite_file) for holder in holders}
+    for database, target in databases.items():
+        if database not in ours:
             return f"an open SQLite database ({target})"
+    for holder in holders:
+        if not holder.release():
+            return f"a transaction open on the SQLite database {holder.sqlite_file}"
     return None
 
 

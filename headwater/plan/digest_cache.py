@@ -13,9 +13,10 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from headwater.layout import WorkspaceLayout
 
@@ -93,10 +94,14 @@ class DigestCache:
     transaction per :meth:`put_many`), and a stale or missing entry only costs a re-hash.
     """
 
+    #: This process's caches, for :meth:`holding_sqlite` (weakly: a cache is not kept alive here).
+    _instances: ClassVar[weakref.WeakSet[DigestCache]] = weakref.WeakSet()
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        DigestCache._instances.add(self)
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -153,6 +158,27 @@ class DigestCache:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+    @property
+    def sqlite_file(self) -> Path:
+        """The cache's SQLite database file."""
+        return self.path
+
+    def release(self) -> bool:
+        """Close the connection for now (it is reopened on next use); False, and nothing done, while
+        a transaction is open. For a fork (:mod:`headwater.ops.orchestrator_fork`)."""
+        with self._lock:
+            if self._conn is not None:
+                if self._conn.in_transaction:
+                    return False
+                self._conn.close()
+                self._conn = None
+        return True
+
+    @classmethod
+    def holding_sqlite(cls) -> list[DigestCache]:
+        """This process's caches whose SQLite connection is open now (see :meth:`release`)."""
+        return [c for c in list(cls._instances) if c._conn is not None]
 
     def __enter__(self) -> DigestCache:
         return self

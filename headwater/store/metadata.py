@@ -31,6 +31,8 @@ import warnings
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
 
 from headwater.errors import AlreadyExistsError, MetadataStoreError
 from headwater.store.db import Connection, connect, redact_url, sqlite_fault, sqlite_path
@@ -81,11 +83,16 @@ class MetadataStore(
     a ``ResourceWarning``). It is safe to share between threads.
     """
 
+    #: This process's stores, for :meth:`holding_sqlite` (weakly: a store is not kept alive here).
+    _instances: ClassVar[weakref.WeakSet[MetadataStore]] = weakref.WeakSet()
+
     def __init__(self, url: str, connection: Connection, *, read_only: bool = False) -> None:
         self.url = url
-        self._db = connection
+        self._connection = connection
+        self._released = False  # :meth:`release` closed the connection; the next use reopens it
         self._read_only = read_only
         self._closed = False
+        MetadataStore._instances.add(self)
         self._lock = threading.RLock()
         self._finalizer = weakref.finalize(self, _warn_unclosed, redact_url(url))
         self._finalizer.atexit = False
@@ -198,7 +205,7 @@ class MetadataStore(
 
     @property
     def is_postgres(self) -> bool:
-        return self._db.is_postgres
+        return self._connection.is_postgres
 
     @property
     def read_only(self) -> bool:
@@ -214,7 +221,45 @@ class MetadataStore(
         with self._lock:
             self._finalizer.detach()
             self._closed = True
-            self._db.conn.close()
+            self._connection.conn.close()
+
+    @property
+    def _db(self) -> Connection:
+        if self._released:
+            with self._lock:
+                if self._released and not self._closed:
+                    with self._unreadable_as_error(self.url):
+                        self._connection = connect(self.url, read_only=self._read_only)
+                    self._released = False
+        return self._connection
+
+    @_db.setter
+    def _db(self, connection: Connection) -> None:
+        self._connection, self._released = connection, False
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file of the store, None for a PostgreSQL store."""
+        return sqlite_path(self.url)
+
+    def release(self) -> bool:
+        """Close a SQLite store's connection for now; the next call reopens it. Nothing is done,
+        and False returned, inside a transaction (or for PostgreSQL). For a fork
+        (:mod:`headwater.ops.orchestrator_fork`): two processes must not share a SQLite connection."""
+        with self._lock:
+            if self._closed or self._released:
+                return True
+            db = self._connection
+            if db.is_postgres or self._tx_depth or db.conn.in_transaction:
+                return False
+            db.conn.close()
+            self._released = True
+            return True
+
+    @classmethod
+    def holding_sqlite(cls) -> list[MetadataStore]:
+        """This process's stores whose SQLite connection is open now (see :meth:`release`)."""
+        return [s for s in list(cls._instances) if not (s._closed or s._released or s.is_postgres)]
 
     def __enter__(self) -> MetadataStore:
         return self

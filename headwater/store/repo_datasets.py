@@ -9,16 +9,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from headwater.errors import AlreadyExistsError, MetadataStoreError
+from headwater.errors import AlreadyExistsError
 from headwater.store.records import ComputeTargetRecord, DatasetRecord, EnvironmentRecord
-from headwater.store.repo_base import RETRIES, RepoBase, as_stored, dumps, loads
+from headwater.store.repo_base import as_stored, dumps, loads
+from headwater.store.versioning import VersionedQueries
 
 __all__ = ["DatasetQueries"]
 
 _DATASET_COLUMNS = "id, kind, definition, name, version, digest, file_digests, description, tags, created_at"
 
 
-class DatasetQueries(RepoBase):
+class DatasetQueries(VersionedQueries):
     """Datasets, environments and compute targets (a part of :class:`MetadataStore`)."""
 
     # -- datasets ------------------------------------------------------------------------------
@@ -89,44 +90,37 @@ class DatasetQueries(RepoBase):
         """
         definition = as_stored(definition)
         tags = as_stored(dict(tags or {}))
-        for _attempt in range(RETRIES):
-            try:
-                with self._transaction(write=True):
-                    row = self._one(
-                        f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY version DESC LIMIT 1",
-                        (name,),
-                    )
-                    latest = None if row is None else self._dataset(row)
-                    if latest is not None and not create_new_version:
-                        if latest.kind == kind and latest.definition == definition:
-                            return latest
-                        raise AlreadyExistsError(
-                            "Dataset",
-                            name,
-                            hint=f"Its latest version ({latest.version}) has another definition; "
-                            "pass create_new_version=True to register a new version.",
-                        )
-                    record = DatasetRecord(
-                        id=str(uuid.uuid4()),
-                        kind=kind,
-                        definition=definition,
-                        name=name,
-                        version=1 if latest is None else int(latest.version or 0) + 1,
-                        digest=digest,
-                        file_digests=file_digests,
-                        description=description,
-                        tags=tags,
-                    )
-                    self._insert_dataset(record)
-                    return record
-            except Exception as exc:
-                if self._db.is_unique_violation(exc):
-                    continue  # another writer took this version number: take the next one
-                raise
-        raise MetadataStoreError(
-            f"Could not register a new version of dataset {name!r}: too much contention.",
-            hint="Try again.",
-        )
+
+        def attempt() -> DatasetRecord:
+            row = self._one(
+                f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE name = ? ORDER BY version DESC LIMIT 1",
+                (name,),
+            )
+            latest = None if row is None else self._dataset(row)
+            if latest is not None and not create_new_version:
+                if latest.kind == kind and latest.definition == definition:
+                    return latest
+                raise AlreadyExistsError(
+                    "Dataset",
+                    name,
+                    hint=f"Its latest version ({latest.version}) has another definition; "
+                    "pass create_new_version=True to register a new version.",
+                )
+            record = DatasetRecord(
+                id=str(uuid.uuid4()),
+                kind=kind,
+                definition=definition,
+                name=name,
+                version=1 if latest is None else int(latest.version or 0) + 1,
+                digest=digest,
+                file_digests=file_digests,
+                description=description,
+                tags=tags,
+            )
+            self._insert_dataset(record)
+            return record
+
+        return self._insert_version(attempt, what=f"register a new version of dataset {name!r}")
 
     def get_dataset(self, name: str, version: int | None = None) -> DatasetRecord | None:
         """A registered version (``None`` = the latest), or None."""
@@ -177,24 +171,19 @@ class DatasetQueries(RepoBase):
     def register_environment(self, name: str, definition: dict[str, Any], digest: str) -> EnvironmentRecord:
         """Register an environment definition; a new version only when the definition changed."""
         definition = as_stored(definition)
-        for _attempt in range(RETRIES):
-            try:
-                with self._transaction(write=True):
-                    latest = self.get_environment(name)
-                    if latest is not None and latest.definition == definition:
-                        return latest
-                    record = EnvironmentRecord(name, 1 if latest is None else latest.version + 1, definition, digest)
-                    self._exec(
-                        "INSERT INTO environments (name, version, definition, digest, created_at) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (record.name, record.version, dumps(definition), digest, record.created_at),
-                    )
-                    return record
-            except Exception as exc:
-                if self._db.is_unique_violation(exc):
-                    continue
-                raise
-        raise MetadataStoreError(f"Could not register environment {name!r}: too much contention.", hint="Try again.")
+
+        def attempt() -> EnvironmentRecord:
+            latest = self.get_environment(name)
+            if latest is not None and latest.definition == definition:
+                return latest
+            record = EnvironmentRecord(name, 1 if latest is None else latest.version + 1, definition, digest)
+            self._exec(
+                "INSERT INTO environments (name, version, definition, digest, created_at) VALUES (?, ?, ?, ?, ?)",
+                (record.name, record.version, dumps(definition), digest, record.created_at),
+            )
+            return record
+
+        return self._insert_version(attempt, what=f"register environment {name!r}")
 
     def get_environment(self, name: str, version: int | None = None) -> EnvironmentRecord | None:
         sql = "SELECT name, version, definition, digest, created_at FROM environments WHERE name = ? "

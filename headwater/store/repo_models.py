@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.errors import MetadataStoreError
 from headwater.store.records import utcnow
-from headwater.store.repo_base import RETRIES, RepoBase, as_stored, dumps, loads
+from headwater.store.repo_base import as_stored, dumps, loads
+from headwater.store.versioning import VersionedQueries
 
 __all__ = ["ModelQueries", "ModelRecord", "matches_filters"]
 
@@ -82,7 +82,7 @@ def matches_filters(
     return _match(record.tags, tags) and _match(record.properties, properties)
 
 
-class ModelQueries(RepoBase):
+class ModelQueries(VersionedQueries):
     """Registered models (a part of :class:`MetadataStore`)."""
 
     @staticmethod
@@ -124,55 +124,49 @@ class ModelQueries(RepoBase):
         """Record ``files`` as the next version of model ``name`` (every registration is a new version,
         as in SDK v1). Concurrent registrations never lose a version: the number is taken inside a
         write transaction and a clash on (name, version) is retried."""
-        for _attempt in range(RETRIES):
-            try:
-                with self._transaction(write=True):
-                    row = self._one("SELECT MAX(version) FROM models WHERE name = ?", (name,))
-                    version = int(row[0]) + 1 if row is not None and row[0] is not None else 1
-                    record = ModelRecord(
-                        id=f"{name}:{version}",
-                        name=name,
-                        version=version,
-                        digest=digest,
-                        files=as_stored(dict(files)),
-                        description=description,
-                        tags=as_stored(dict(tags or {})),
-                        properties=as_stored(dict(properties or {})),
-                        framework=framework,
-                        framework_version=framework_version,
-                        run_id=run_id,
-                        experiment_name=experiment_name,
-                        datasets=as_stored(list(datasets or [])),
-                        extra=as_stored(dict(extra or {})),
-                    )
-                    self._exec(
-                        f"INSERT INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            record.id,
-                            record.name,
-                            record.version,
-                            record.description,
-                            dumps(record.tags),
-                            dumps(record.properties),
-                            record.framework,
-                            record.framework_version,
-                            record.digest,
-                            dumps(record.files),
-                            record.run_id,
-                            record.experiment_name,
-                            dumps(record.datasets),
-                            dumps(record.extra),
-                            record.created_at,
-                        ),
-                    )
-                    return record
-            except Exception as exc:
-                if self._db.is_unique_violation(exc):
-                    continue  # another writer took this version number: take the next one
-                raise
-        raise MetadataStoreError(
-            f"Could not register a new version of model {name!r}: too much contention.", hint="Try again."
-        )
+
+        def attempt() -> ModelRecord:
+            row = self._one("SELECT MAX(version) FROM models WHERE name = ?", (name,))
+            version = int(row[0]) + 1 if row is not None and row[0] is not None else 1
+            record = ModelRecord(
+                id=f"{name}:{version}",
+                name=name,
+                version=version,
+                digest=digest,
+                files=as_stored(dict(files)),
+                description=description,
+                tags=as_stored(dict(tags or {})),
+                properties=as_stored(dict(properties or {})),
+                framework=framework,
+                framework_version=framework_version,
+                run_id=run_id,
+                experiment_name=experiment_name,
+                datasets=as_stored(list(datasets or [])),
+                extra=as_stored(dict(extra or {})),
+            )
+            self._exec(
+                f"INSERT INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.name,
+                    record.version,
+                    record.description,
+                    dumps(record.tags),
+                    dumps(record.properties),
+                    record.framework,
+                    record.framework_version,
+                    record.digest,
+                    dumps(record.files),
+                    record.run_id,
+                    record.experiment_name,
+                    dumps(record.datasets),
+                    dumps(record.extra),
+                    record.created_at,
+                ),
+            )
+            return record
+
+        return self._insert_version(attempt, what=f"register a new version of model {name!r}")
 
     def get_model(self, name: str, version: int | None = None) -> ModelRecord | None:
         """A registered version of ``name`` (``None``: the latest), or None."""

@@ -12,9 +12,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.errors import AlreadyExistsError, MetadataStoreError
+from headwater.errors import AlreadyExistsError
 from headwater.store.records import utcnow
-from headwater.store.repo_base import RETRIES, RepoBase, as_stored, dumps, loads
+from headwater.store.repo_base import as_stored, dumps, loads
+from headwater.store.versioning import VersionedQueries
 
 __all__ = ["ModuleQueries", "ModuleRecord", "ModuleVersionRecord"]
 
@@ -45,7 +46,7 @@ class ModuleVersionRecord:
     created_at: str = field(default_factory=utcnow)
 
 
-class ModuleQueries(RepoBase):
+class ModuleQueries(VersionedQueries):
     """Modules and their versions (a part of :class:`MetadataStore`)."""
 
     @staticmethod
@@ -131,46 +132,45 @@ class ModuleQueries(RepoBase):
         """A new version of the module: ``version`` as given (AlreadyExistsError when taken), else the
         next integer; ``is_default`` (or being the first version) makes it the module's default."""
         definition = as_stored(definition)
-        for _attempt in range(RETRIES):
-            try:
-                with self._transaction(write=True):
-                    existing = self.list_module_versions(module_id)
-                    number = version
-                    if number is None:
-                        numbers = [int(v.version) for v in existing if v.version.isdigit()]
-                        number = str(max(numbers, default=0) + 1)
-                    record = ModuleVersionRecord(
-                        module_id=module_id,
-                        version=number,
-                        definition=definition,
-                        description=description,
-                        category=category,
-                    )
-                    self._exec(
-                        f"INSERT INTO module_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            record.id,
-                            module_id,
-                            number,
-                            description,
-                            record.status,
-                            category,
-                            dumps(definition),
-                            record.created_at,
-                        ),
-                    )
-                    if is_default or not existing:
-                        self.update_module(module_id, default_version=number)
-                    return record
-            except Exception as exc:
-                if self._db.is_unique_violation(exc):
-                    if version is not None:
-                        raise AlreadyExistsError(
-                            "Module version", version, hint="Publish it under another version, or leave version=None."
-                        ) from exc
-                    continue
-                raise
-        raise MetadataStoreError("Could not publish a module version: too much contention.", hint="Try again.")
+
+        def attempt() -> ModuleVersionRecord:
+            existing = self.list_module_versions(module_id)
+            number = version
+            if number is None:
+                numbers = [int(v.version) for v in existing if v.version.isdigit()]
+                number = str(max(numbers, default=0) + 1)
+            record = ModuleVersionRecord(
+                module_id=module_id,
+                version=number,
+                definition=definition,
+                description=description,
+                category=category,
+            )
+            self._exec(
+                f"INSERT INTO module_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    module_id,
+                    number,
+                    description,
+                    record.status,
+                    category,
+                    dumps(definition),
+                    record.created_at,
+                ),
+            )
+            if is_default or not existing:
+                self.update_module(module_id, default_version=number)
+            return record
+
+        def taken() -> Exception | None:
+            if version is None:
+                return None  # another writer took the next number: take the one after
+            return AlreadyExistsError(
+                "Module version", version, hint="Publish it under another version, or leave version=None."
+            )
+
+        return self._insert_version(attempt, what="publish a module version", on_clash=taken)
 
     def list_module_versions(self, module_id: str) -> list[ModuleVersionRecord]:
         rows = self._all(

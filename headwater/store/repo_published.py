@@ -14,9 +14,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.errors import AlreadyExistsError, MetadataStoreError, NotFoundError
+from headwater.errors import AlreadyExistsError, NotFoundError
 from headwater.store.records import utcnow
-from headwater.store.repo_base import RETRIES, RepoBase, dumps, loads
+from headwater.store.repo_base import dumps, loads
+from headwater.store.versioning import VersionedQueries
 
 __all__ = ["EndpointRecord", "EndpointVersionRecord", "PublishedQueries", "PublishedRecord"]
 
@@ -65,7 +66,7 @@ class EndpointVersionRecord:
     created_at: str = field(default_factory=utcnow)
 
 
-class PublishedQueries(RepoBase):
+class PublishedQueries(VersionedQueries):
     """Published pipelines and pipeline endpoints (a part of :class:`MetadataStore`)."""
 
     # -- published pipelines --------------------------------------------------------------------
@@ -249,40 +250,34 @@ class PublishedQueries(RepoBase):
     def add_endpoint_version(self, endpoint_id: str, pipeline_id: str, *, make_default: bool = False) -> str:
         """Add ``pipeline_id`` as the endpoint's next version (returns it); a pipeline already in
         the endpoint keeps its version (made the default with ``make_default``)."""
-        for _ in range(RETRIES):
-            try:
-                with self._transaction():
-                    existing = self._one(
-                        "SELECT version FROM pipeline_endpoint_versions WHERE endpoint_id = ? AND pipeline_id = ?",
-                        (endpoint_id, pipeline_id),
-                    )
-                    if existing is not None:
-                        version = str(existing[0])
-                    else:
-                        taken = self._all(
-                            "SELECT version FROM pipeline_endpoint_versions WHERE endpoint_id = ?", (endpoint_id,)
-                        )
-                        if not taken and self.get_pipeline_endpoint(endpoint_id=endpoint_id) is None:
-                            raise NotFoundError("PipelineEndpoint", endpoint_id)
-                        version = str(max((int(v[0]) for v in taken), default=-1) + 1)
-                        self._exec(
-                            "INSERT INTO pipeline_endpoint_versions (endpoint_id, version, pipeline_id, created_at) "
-                            "VALUES (?, ?, ?, ?)",
-                            (endpoint_id, version, pipeline_id, utcnow()),
-                        )
-                    if make_default:
-                        self._exec(
-                            "UPDATE pipeline_endpoints SET default_version = ?, updated_at = ? WHERE id = ?",
-                            (version, utcnow(), endpoint_id),
-                        )
-                    return version
-            except Exception as exc:
-                if self._db.is_unique_violation(exc):
-                    continue  # another writer took this version number: take the next one
-                raise
-        raise MetadataStoreError(
-            f"Could not add a version to pipeline endpoint {endpoint_id!r}: too much contention.", hint="Try again."
-        )
+
+        def attempt() -> str:
+            existing = self._one(
+                "SELECT version FROM pipeline_endpoint_versions WHERE endpoint_id = ? AND pipeline_id = ?",
+                (endpoint_id, pipeline_id),
+            )
+            if existing is not None:
+                version = str(existing[0])
+            else:
+                taken = self._all(
+                    "SELECT version FROM pipeline_endpoint_versions WHERE endpoint_id = ?", (endpoint_id,)
+                )
+                if not taken and self.get_pipeline_endpoint(endpoint_id=endpoint_id) is None:
+                    raise NotFoundError("PipelineEndpoint", endpoint_id)
+                version = str(max((int(v[0]) for v in taken), default=-1) + 1)
+                self._exec(
+                    "INSERT INTO pipeline_endpoint_versions (endpoint_id, version, pipeline_id, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (endpoint_id, version, pipeline_id, utcnow()),
+                )
+            if make_default:
+                self._exec(
+                    "UPDATE pipeline_endpoints SET default_version = ?, updated_at = ? WHERE id = ?",
+                    (version, utcnow(), endpoint_id),
+                )
+            return version
+
+        return self._insert_version(attempt, what=f"add a version to pipeline endpoint {endpoint_id!r}")
 
     def list_endpoint_versions(self, endpoint_id: str) -> list[EndpointVersionRecord]:
         """The endpoint's versions in number order."""

@@ -54,6 +54,7 @@ EXPECTED = {
     "parallel.files": None,
     "drift.compute": None,
     "warmstart.pandas": ["ds"],
+    "plan.chain": [],
 }
 
 
