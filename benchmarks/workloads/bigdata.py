@@ -86,7 +86,7 @@ def run(bench: Bench) -> list[Figure]:
             s_same,
             "Python stat walk",
             f_same,
-            Target("ratio", 8, f"DVC ≈ 30 {TIMES}"),
+            Target("ratio", 6, f"DVC ≈ 30 {TIMES}"),
             ran=[],
         ),
     ]

@@ -85,7 +85,7 @@ def run(bench: Bench) -> list[Figure]:
         s_cold,
         f"xargs -P {width}",
         f_cold,
-        Target("ratio", 1.3, f"DVC 8.1 {TIMES}"),
+        Target("ratio", 1.2, f"DVC 8.1 {TIMES}"),
         [f"concurrency: {how}"],
         ran=every,
     )
