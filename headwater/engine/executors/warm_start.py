@@ -368,23 +368,44 @@ class WarmStarter:
                 servers = max(1, int(cap)) if cap else DEFAULT_SERVERS
             except ValueError:
                 servers = DEFAULT_SERVERS
+            code = "import os; os.chdir('/')\n" + _SERVER_CODE  # holds no folder of the step's
+            argv = [python, "-c", code, name, str(idle_seconds), str(servers), set_file, record]
             try:
-                self._spawned[name] = subprocess.Popen(
-                    [python, "-c", _SERVER_CODE, name, str(idle_seconds), str(servers), set_file, record],
-                    cwd="/",
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                    close_fds=True,
+                # posix_spawn, not Popen: a server outlives this process's executors, and a Popen
+                # object of a child still running warns (ResourceWarning) when it is collected
+                pid = os.posix_spawn(
+                    python,
+                    argv,
+                    env,
+                    file_actions=[(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)],
+                    setsid=True,
                 )
             except OSError:
-                pass
+                return
+            self._spawned[name] = _Spawned(pid)
+
+
+class _Spawned:
+    """A server this process started: its pid, and whether it still runs (reaped once it ended)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere
+                self.returncode = -1
+            else:
+                if done == self.pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
 
 
 #: The servers this process started, by name (one process may hold several executors).
-_SPAWNED: dict[str, subprocess.Popen[bytes]] = {}
+_SPAWNED: dict[str, _Spawned] = {}
 _SPAWN_LOCK = threading.Lock()
 
 
