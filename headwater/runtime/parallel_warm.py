@@ -245,9 +245,11 @@ class Starter:
             return None
         script = os.path.join(_HERE, "parallel_worker.py")
         # settle: the server imports the rest of its set before this fork (a worker's imports are
-        # most of its start; two workers importing at once are no faster on two cores)
+        # most of its start; two workers importing at once are no faster on two cores); modules: the
+        # worker's own though the server had imported them, so its record stays whole (the same set
+        # next time, not one without them: that would alternate between a warm and a cold server)
         request = {"argv": [sys.executable, script, "@" + self.address, settings, stderr], "cwd": os.getcwd(),
-                   "env": env, "record": self.record, "settle": True}  # fmt: skip
+                   "env": env, "record": self.record, "settle": True, "modules": self.modules}  # fmt: skip
         payload = json.dumps(request).encode("utf-8")
         reply: dict[str, Any] = {}
         fd = os.open(stdout, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -271,3 +271,21 @@ def test_a_forked_worker_that_exits_is_replaced_and_its_exit_code_reported(
     assert _output_lines(step_run) == [f"f{i:02d}.txt" for i in range(4)]
     master = (Path(pws.folder) / "runs" / step_run.id / "wd" / "logs" / "sys" / "master_role.txt").read_text()
     assert "the worker process died (exit code 3)" in master
+
+
+def test_every_run_after_the_first_finds_the_modules_imported_and_the_record_stays_the_same(
+    pws: Workspace, proj: Path, events: Path
+) -> None:
+    """A worker forked from a server that had imported its set still records that set as its own:
+    otherwise the next record would lack it, and runs would alternate between a warm and a cold server."""
+    gen(proj / "src", {"score.py": PROBE})
+    records: list[list[str]] = []
+    preloaded: list[bool] = []
+    for _ in range(4):
+        run, seen = _score(pws, proj, events)
+        assert run.get_status() == "Finished", run.get_details()
+        preloaded.append(all(m["preloaded"] for m in _of(seen, "module")))
+        (record,) = (Path(pws.folder) / RECORDS_DIR).glob("*.json")
+        records.append(sorted(json.loads(record.read_text())["modules"]))
+    assert preloaded == [False, True, True, True]
+    assert "colorsys" in records[0] and records[1] == records[2] == records[3] == records[0]
