@@ -17,30 +17,19 @@ import argparse
 import itertools
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from benchmarks.timeline import create_workspace, run_pipeline
 
 
 def _one(project: Path, work: Path, i: int) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "HEADWATER_MAX_CONCURRENCY")}
     ledger = work / "ledger.txt"
     env.update(HEADWATER_HOME=str(work / "home"), BENCH_LEDGER=str(ledger))
-    code = "import sys; from headwater import Workspace; w = Workspace.create(sys.argv[1], folder=sys.argv[2]); "
-    code += "w.write_config(sys.argv[3]); w.close()"
-    subprocess.run([sys.executable, "-c", code, f"gaps-{i}", str(work / f"ws-{i}"), str(project)], env=env, check=True)
-    ledger.write_text("")
-    os.sync()
-    t0 = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "pipeline.py"], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    end = time.time()
-    if status != 0:
-        raise SystemExit(f"pipeline.py failed (wait status {status})")
+    create_workspace(f"gaps-{i}", work / f"ws-{i}", project, env)
+    t0, end, usage = run_pipeline(project, env, ledger)
     at: dict[tuple[str, str], float] = {}
     for line in ledger.read_text().splitlines():
         name, event, when = line.split()

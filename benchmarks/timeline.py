@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -25,6 +26,29 @@ import time
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+
+
+def create_workspace(name: str, folder: Path, project: Path, env: dict[str, str]) -> None:
+    """Create the workspace ``name`` in ``folder`` in a process of its own; ``project``'s config names it."""
+    code = "import sys; from headwater import Workspace; w = Workspace.create(sys.argv[1], folder=sys.argv[2]); "
+    code += "w.write_config(sys.argv[3]); w.close()"
+    subprocess.run([sys.executable, "-c", code, name, str(folder), str(project)], env=env, check=True)
+
+
+def run_pipeline(project: Path, env: dict[str, str], ledger: Path) -> tuple[float, float, resource.struct_rusage]:
+    """Run ``python pipeline.py`` in ``project`` once, with an empty ledger: its start and end
+    (``time.time()``) and its resource usage."""
+    ledger.write_text("")
+    os.sync()
+    t0 = time.time()
+    proc = subprocess.Popen(
+        [sys.executable, "pipeline.py"], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    end = time.time()
+    if status != 0:
+        raise SystemExit(f"pipeline.py failed (wait status {status})")
+    return t0, end, usage
 
 
 def _one(project: Path, work: Path, first_run: bool, i: int) -> dict[str, float]:
@@ -37,19 +61,8 @@ def _one(project: Path, work: Path, first_run: bool, i: int) -> dict[str, float]
         config.parent.mkdir(exist_ok=True)
         config.write_text(json.dumps({"workspace_name": f"timeline-{i}", "folder": str(folder)}))
     else:
-        code = "import sys; from headwater import Workspace; w = Workspace.create(sys.argv[1], folder=sys.argv[2]); "
-        code += "w.write_config(sys.argv[3]); w.close()"
-        subprocess.run([sys.executable, "-c", code, f"timeline-{i}", str(folder), str(project)], env=env, check=True)
-    ledger.write_text("")
-    os.sync()
-    t0 = time.time()
-    proc = subprocess.Popen(
-        [sys.executable, "pipeline.py"], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    end = time.time()
-    if status != 0:
-        raise SystemExit(f"pipeline.py failed (wait status {status})")
+        create_workspace(f"timeline-{i}", folder, project, env)
+    t0, end, usage = run_pipeline(project, env, ledger)
     starts = sorted(float(line.split()[2]) for line in ledger.read_text().splitlines() if " start " in line)
     plan = next(folder.glob("runs/*/plan.json"))
     with closing(sqlite3.connect(folder / "metadata.db")) as db:

@@ -184,6 +184,17 @@ def test_a_step_of_a_ray_worker_that_is_killed_stops(tmp_path: Path) -> None:
         worker.wait()
 
 
+def _step_with_a_daemon(pid_file: Path) -> str:
+    """A step that starts a daemon in a session of its own and writes both pids to ``pid_file``."""
+    return (
+        "import os, subprocess, sys, time\n"
+        "d = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True)\n"
+        f"open({str(pid_file)!r} + '.tmp', 'w').write('%d %d' % (os.getpid(), d.pid))\n"
+        f"os.replace({str(pid_file)!r} + '.tmp', {str(pid_file)!r})\n"
+        "time.sleep(120)\n"
+    )
+
+
 def _children_of(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as fh:
         return [int(p) for p in fh.read().split()]
@@ -193,13 +204,7 @@ def test_a_ray_worker_s_guard_survives_the_worker_s_direct_children_being_killed
     """When a Ray worker dies, Ray kills its direct children too: the worker's guard must not be one
     of them (it is detached), or the step's own-session descendants would run on."""
     pid_file = tmp_path / "step.pid"
-    step_code = (
-        "import os, subprocess, sys, time\n"
-        "d = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True)\n"
-        f"open({str(pid_file)!r} + '.tmp', 'w').write('%d %d' % (os.getpid(), d.pid))\n"
-        f"os.replace({str(pid_file)!r} + '.tmp', {str(pid_file)!r})\n"
-        "time.sleep(120)\n"
-    )
+    step_code = _step_with_a_daemon(pid_file)
     worker_code = (
         "import sys\n"
         "from headwater.engine.executors.ray_worker import run_step\n"
@@ -224,13 +229,7 @@ def test_a_ray_worker_that_exits_on_systemexit_stops_its_step_first(tmp_path: Pa
     """Ray raises SystemExit in a worker whose driver died: the task's body stops the step and what it
     started (in a session of its own) before the worker exits."""
     pid_file = tmp_path / "step.pid"
-    step_code = (
-        "import os, subprocess, sys, time\n"
-        "d = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True)\n"
-        f"open({str(pid_file)!r} + '.tmp', 'w').write('%d %d' % (os.getpid(), d.pid))\n"
-        f"os.replace({str(pid_file)!r} + '.tmp', {str(pid_file)!r})\n"
-        "time.sleep(120)\n"
-    )
+    step_code = _step_with_a_daemon(pid_file)
     worker_code = (
         "import os, signal, sys\n"
         "def leave(*_): raise SystemExit(1)\n"
