@@ -148,9 +148,8 @@ def test_a_version_deleted_and_registered_again_with_other_bytes_runs_again(pws:
     assert "model 'clf' version 2 has other files than when run" in _reason(again), _reason(again)
 
 
-def test_a_parallel_run_step_entry_script_runs_again_after_a_new_registration(pws: Workspace, proj: Path) -> None:
-    gen(proj, {"src": {"score.py": ENTRY}, "data": {"a.txt": "a", "b.txt": "b"}})
-    _register(pws, proj, "one")
+def _batch_inputs(pws: Workspace, proj: Path, **more: Any) -> tuple[Any, ParallelRunConfig]:
+    """The files of ``proj/data`` as a named input, and a one-process ParallelRunConfig of ``src/score.py``."""
     store = Datastore.register_local_folder(pws, "inputs", proj / "data")
     files = Dataset.File.from_files((store, "")).as_named_input("files")
     env = Environment("parallel-test")
@@ -165,7 +164,15 @@ def test_a_parallel_run_step_entry_script_runs_again_after_a_new_registration(pw
         node_count=1,
         process_count_per_node=1,
         mini_batch_size=1,
+        **more,
     )
+    return files, config
+
+
+def test_a_parallel_run_step_entry_script_runs_again_after_a_new_registration(pws: Workspace, proj: Path) -> None:
+    gen(proj, {"src": {"score.py": ENTRY}, "data": {"a.txt": "a", "b.txt": "b"}})
+    _register(pws, proj, "one")
+    files, config = _batch_inputs(pws, proj)
 
     def submit() -> Any:
         step = ParallelRunStep("batch", config, [files], OutputFileDatasetConfig("scores"))
@@ -209,23 +216,7 @@ def test_mini_batches_finished_with_an_older_model_are_scored_again(pws: Workspa
     were scored with a model that is no longer the one the look-up gives: one output, one model."""
     gen(proj, {"src": {"score.py": FAILS_WITH_ONE}, "data": {"a.txt": "a", "b.txt": "b"}})
     _register(pws, proj, "one")
-    store = Datastore.register_local_folder(pws, "inputs", proj / "data")
-    files = Dataset.File.from_files((store, "")).as_named_input("files")
-    env = Environment("parallel-test")
-    env.python.user_managed_dependencies = True
-    config = ParallelRunConfig(
-        environment=env,
-        entry_script="score.py",
-        source_directory="src",
-        error_threshold=-1,
-        allowed_failed_count=0,
-        output_action="append_row",
-        compute_target="local",
-        node_count=1,
-        process_count_per_node=1,
-        mini_batch_size=1,
-        run_max_try=1,
-    )
+    files, config = _batch_inputs(pws, proj, allowed_failed_count=0, run_max_try=1)
 
     def submit() -> Any:
         step = ParallelRunStep("batch", config, [files], OutputFileDatasetConfig("scores"))
